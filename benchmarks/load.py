@@ -1,0 +1,250 @@
+"""Load benchmark: concurrent submitters and suggest queries against `kb serve` on 127.0.0.1.
+
+Bounded in requests and time; stops by itself. Prints throughput and p50/p99
+latency per kind, then checks that every acknowledged complaint is in the
+database exactly once.
+
+    python benchmarks/load.py                      # SQLite and PostgreSQL, sample knowledge base
+    python benchmarks/load.py --db postgresql --seconds 20 --suggest-clients 6 --submit-clients 3
+
+Rate limits are switched off for the run (KB_RATELIMIT_ENABLED=0): one
+loopback address would otherwise be throttled as a single client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("KB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+QUERIES = ["饮水机坏了", "VPN 连不上", "报销单被退回", "班车晚点", "加班费没发", "宿舍没有热水", "食堂饭菜太咸",
+           "打印机没墨", "password reset", "payslip is wrong", "annual leave balance", "空调太冷了",
+           "请假流程", "门禁卡失效", "shuttle bus late"]
+TEXTS = ["三楼茶水间的饮水机坏了", "宿舍热水器不出热水", "打卡机坏了，考勤显示缺卡", "食堂十二点半就没菜了",
+         "报销单提交三周还没审批", "VPN 在家连不上公司网络"]
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"suggest": [], "submit": []})
+    errors: dict[str, int] = field(default_factory=lambda: {"suggest": 0, "submit": 0})
+    acknowledged: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def new_database(kind: str, folder: Path) -> tuple[str, callable]:
+    """A fresh database URL and a function that removes it."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'load.db'}", lambda: None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    name = f"kbload_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), drop
+
+
+def build_sample(folder: Path) -> Path:
+    """Copy the project's config, docs and sample content, and build it."""
+    for name in ("kb.yml", "mkdocs.yml"):
+        shutil.copy(ROOT / name, folder / name)
+    for name in ("docs", "overrides", "content"):
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("faq", "sop"))
+    subprocess.run([str(Path(sys.executable).with_name("kb")), "--config", str(folder / "kb.yml"), "build"],
+                   check=True, capture_output=True)
+    return folder / "kb.yml"
+
+
+class Server:
+    """`kb serve` in its own process group (so a crash test can kill -9 all of it)."""
+
+    def __init__(self, kb_yml: Path, db_url: str, workers: int = 2, rate_limits: bool = False):
+        self.port = free_port()
+        env = dict(os.environ, KB_CONFIG=str(kb_yml), KB_DATABASE_URL=db_url, NO_MKDOCS_2_WARNING="1",
+                   KB_RATELIMIT_ENABLED="1" if rate_limits else "0")
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([str(Path(sys.executable).with_name("kb")), "serve", "--port", str(self.port),
+                                      "--workers", str(workers)], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.time() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/api/v1/meta")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.log.seek(0)
+                raise RuntimeError("kb serve did not start:\n" + self.log.read().decode(errors="replace"))
+            time.sleep(0.2)
+
+    def kill9(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+def complaint_body(i: int) -> bytes:
+    return json.dumps({"category": "facilities", "description": f"{random.choice(TEXTS)}（第 {i} 号）",
+                       "request": "请尽快处理", "occurred_at": "2026-11-20", "location": "A 栋",
+                       "disclosure": "anonymous"}, ensure_ascii=False).encode()
+
+
+def client_loop(kind: str, port: int, stats: Stats, stop_at: float, budget: list[int]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    while time.time() < stop_at:
+        with stats.lock:
+            if budget[0] <= 0:
+                return
+            budget[0] -= 1
+            n = budget[0]
+        start = time.perf_counter()
+        try:
+            if kind == "suggest":
+                from urllib.parse import quote
+                conn.request("GET", "/api/v1/suggest?limit=5&q=" + quote(random.choice(QUERIES)))
+                res = conn.getresponse()
+                res.read()
+                ok = res.status == 200
+            else:
+                key = uuid.uuid4().hex
+                conn.request("POST", "/api/v1/complaints", body=complaint_body(n),
+                             headers={"Content-Type": "application/json", "Idempotency-Key": key})
+                res = conn.getresponse()
+                body = res.read()
+                ok = res.status == 201
+                if ok:
+                    with stats.lock:
+                        stats.acknowledged.append(json.loads(body)["number"])
+        except (OSError, http.client.HTTPException):
+            ok = False
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        elapsed = time.perf_counter() - start
+        with stats.lock:
+            if ok:
+                stats.latencies[kind].append(elapsed)
+            else:
+                stats.errors[kind] += 1
+
+
+def run_load(port: int, seconds: float, suggest_clients: int, submit_clients: int,
+             max_suggest: int, max_submit: int) -> tuple[Stats, float]:
+    stats = Stats()
+    stop_at = time.time() + seconds
+    budgets = {"suggest": [max_suggest], "submit": [max_submit]}
+    threads = [threading.Thread(target=client_loop, args=("suggest", port, stats, stop_at, budgets["suggest"]))
+               for _ in range(suggest_clients)]
+    threads += [threading.Thread(target=client_loop, args=("submit", port, stats, stop_at, budgets["submit"]))
+                for _ in range(submit_clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return stats, time.perf_counter() - start
+
+
+def stored_numbers(db_url: str) -> list[str]:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        rows = [r[0] for r in conn.execute(text("SELECT number FROM complaints"))]
+    engine.dispose()
+    return rows
+
+
+def check_exactly_once(acknowledged: list[str], stored: list[str]) -> tuple[int, int]:
+    """(lost, duplicated): acknowledged but missing, and numbers stored more than once."""
+    lost = len(set(acknowledged) - set(stored))
+    duplicated = len(stored) - len(set(stored))
+    return lost, duplicated
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
+
+
+def report(label: str, stats: Stats, wall: float, db_url: str) -> dict:
+    lost, dup = check_exactly_once(stats.acknowledged, stored_numbers(db_url))
+    row = {"label": label}
+    for kind in ("suggest", "submit"):
+        lat = stats.latencies[kind]
+        row[kind] = {"rps": round(len(lat) / wall, 1), "p50_ms": round(pct(lat, 50), 1),
+                     "p99_ms": round(pct(lat, 99), 1), "ok": len(lat), "errors": stats.errors[kind]}
+    row.update(acknowledged=len(stats.acknowledged), lost=lost, duplicated=dup)
+    s, b = row["suggest"], row["submit"]
+    print(f"{label:<28} suggest {s['rps']:>6}/s p50 {s['p50_ms']:>6} ms p99 {s['p99_ms']:>6} ms err {s['errors']} | "
+          f"submit {b['rps']:>6}/s p50 {b['p50_ms']:>6} ms p99 {b['p99_ms']:>6} ms err {b['errors']} | "
+          f"acknowledged {row['acknowledged']} lost {lost} duplicated {dup}", flush=True)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--kb", type=Path, help="kb.yml of an already built knowledge base (default: build the sample)")
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--suggest-clients", type=int, default=6)
+    ap.add_argument("--submit-clients", type=int, default=3)
+    ap.add_argument("--max-requests", type=int, default=20000, help="per kind")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kb-load-") as tmp:
+        tmp = Path(tmp)
+        kb_yml = args.kb or build_sample(tmp)
+        label_kb = args.kb.parent.name if args.kb else "sample"
+        for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+            db_url, drop = new_database(kind, tmp)
+            server = Server(kb_yml, db_url, args.workers)
+            try:
+                stats, wall = run_load(server.port, args.seconds, args.suggest_clients, args.submit_clients,
+                                       args.max_requests, args.max_requests)
+                report(f"{kind}, {args.workers} workers, {label_kb}", stats, wall, db_url)
+            finally:
+                server.stop()
+                drop()
+
+
+if __name__ == "__main__":
+    main()

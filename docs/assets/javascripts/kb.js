@@ -1,0 +1,354 @@
+/* The complaint form and the status page: suggestions while typing,
+ * "this solved my problem" deflections, submission, tracking-code look-up.
+ * Server data is only ever inserted with textContent, never as HTML. */
+(function () {
+  "use strict";
+
+  var DEBOUNCE_MS = 300;
+  var MIN_CHARS = 2;
+
+  function apiBase() {
+    var meta = document.querySelector('meta[name="kb-api-base"]');
+    var base = (meta && meta.content) || "";
+    return base.replace(/\/+$/, "");
+  }
+
+  function siteRoot() {
+    // Material publishes the relative path to the site root in #__config.
+    try {
+      var cfg = JSON.parse(document.getElementById("__config").textContent);
+      return new URL(cfg.base + "/", location.href);
+    } catch (e) {
+      return new URL("/", location.href);
+    }
+  }
+
+  function api(path, options) {
+    options = options || {};
+    options.headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
+    return fetch(apiBase() + path, options).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (body) {
+        return { status: res.status, body: body };
+      });
+    });
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function articleHref(url) {
+    // Only site-internal paths: never follow a scheme such as javascript:.
+    if (typeof url !== "string" || /^[a-z][a-z0-9+.-]*:/i.test(url) || url.indexOf("//") === 0) return "#";
+    return new URL(url.replace(/^\/+/, ""), siteRoot()).href;
+  }
+
+  /* ---------------------------------------------------------------- form */
+
+  function initComplaintForm(form) {
+    if (form.dataset.kbReady) return;
+    form.dataset.kbReady = "1";
+    var description = form.querySelector("#kb-description");
+    var panel = document.getElementById("kb-suggestions");
+    var list = document.getElementById("kb-suggestion-list");
+    var result = document.getElementById("kb-result");
+    var sensitivePanel = document.getElementById("kb-sensitive");
+    var emergency = document.getElementById("kb-emergency");
+    var categorySelect = form.querySelector("#kb-category");
+    var sensitiveCategories = {};
+    var identity = form.querySelector("#kb-identity");
+    var shown = [];
+    // One key per complaint: a retried submission (double click, flaky network)
+    // is answered with the first acknowledgement instead of creating a second complaint.
+    var idempotencyKey = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
+      : String(Date.now()) + Math.random().toString(36).slice(2);
+    var timer = null;
+    var seq = 0;
+
+    api("/api/v1/meta").then(function (r) {
+      var select = form.querySelector("#kb-category");
+      (r.body.categories || []).forEach(function (c) {
+        select.appendChild(el("option", { value: c.id }, c.zh + " · " + c.en));
+        if (c.sensitive) sensitiveCategories[c.id] = true;
+      });
+    });
+
+    function render(items) {
+      list.textContent = "";
+      items.forEach(function (item) {
+        var li = el("li", { "class": "kb-suggestion", "data-article-id": item.id });
+        var link = el("a", { href: articleHref(item.url), target: "_blank", rel: "noopener" }, item.title);
+        li.appendChild(link);
+        if (item.snippet) li.appendChild(el("p", { "class": "kb-snippet" }, item.snippet));
+        var solved = el("button", { type: "button", "class": "md-button kb-solved" },
+          "这解决了我的问题 · This solved it");
+        solved.addEventListener("click", function () { deflect(item); });
+        li.appendChild(solved);
+        list.appendChild(li);
+        if (shown.indexOf(item.id) < 0) shown.push(item.id);
+      });
+      panel.hidden = items.length === 0;
+    }
+
+    // Harassment, discrimination, misconduct, danger: no articles, a person handles it.
+    function showSensitive(on, contact) {
+      sensitivePanel.hidden = !on;
+      emergency.hidden = !contact;
+      emergency.textContent = contact || "";
+      if (on) render([]);
+    }
+
+    function suggest() {
+      var text = description.value.trim();
+      var category = categorySelect.value;
+      if (sensitiveCategories[category]) { showSensitive(true); return; }
+      if (text.length < MIN_CHARS) { render([]); showSensitive(false); return; }
+      var mine = ++seq;
+      api("/api/v1/suggest?limit=5&q=" + encodeURIComponent(text) +
+          (category ? "&category=" + encodeURIComponent(category) : "")).then(function (r) {
+        if (mine !== seq) return; // a newer request is on its way
+        if (r.body.sensitive) { showSensitive(true, r.body.emergency_contact); return; }
+        showSensitive(false);
+        render(r.status === 200 ? (r.body.results || []) : []);
+      }).catch(function () { render([]); });
+    }
+
+    function later() {
+      clearTimeout(timer);
+      timer = setTimeout(suggest, DEBOUNCE_MS);
+    }
+    description.addEventListener("input", later);
+
+    // Suggestions seen but neither used nor followed by a complaint: one anonymous event per visit.
+    var finished = false;
+    window.addEventListener("pagehide", function () {
+      if (finished || !shown.length || !navigator.sendBeacon) return;
+      navigator.sendBeacon(apiBase() + "/api/v1/events", new Blob([JSON.stringify({
+        kind: "suggestions_shown", article_ids: shown.slice(0, 20), query: description.value.trim().slice(0, 200)
+      })], { type: "application/json" }));
+    });
+    categorySelect.addEventListener("change", later);
+
+    function deflect(item) {
+      api("/api/v1/deflections", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ article_id: item.id, query: description.value.trim().slice(0, 500) })
+      }).finally(function () {
+        finished = true;
+        form.hidden = true;
+        result.hidden = false;
+        result.textContent = "";
+        result.appendChild(el("h3", {}, "很高兴问题解决了！ · Glad it is solved!"));
+        var p = el("p", {}, "这次没有提交投诉。文章：");
+        p.appendChild(el("a", { href: articleHref(item.url) }, item.title));
+        result.appendChild(p);
+      });
+    }
+
+    function disclosure() {
+      var picked = form.querySelector("input[name=disclosure]:checked");
+      return picked ? picked.value : "named";
+    }
+    form.querySelectorAll("input[name=disclosure]").forEach(function (radio) {
+      radio.addEventListener("change", function () {
+        var anonymous = disclosure() === "anonymous";
+        identity.hidden = anonymous;
+        if (anonymous) identity.querySelectorAll("input").forEach(function (i) { i.value = ""; });
+      });
+    });
+
+    function clearErrors() {
+      form.querySelectorAll(".kb-error").forEach(function (e) { e.textContent = ""; });
+    }
+
+    function showErrors(errors, message) {
+      var generic = [];
+      (errors || []).forEach(function (e) {
+        var key = String(e.field || "").split(".")[0];
+        var slot = form.querySelector('.kb-error[data-for="' + key + '"]');
+        if (slot) slot.textContent = e.message; else generic.push((e.field ? e.field + ": " : "") + e.message);
+      });
+      if (message && !errors) generic.push(message);
+      form.querySelector('.kb-error[data-for="_form"]').textContent = generic.join("；");
+    }
+
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      clearErrors();
+      var v = function (id) { return form.querySelector(id).value.trim(); };
+      var payload = {
+        category: v("#kb-category"),
+        description: v("#kb-description"),
+        request: v("#kb-request"),
+        occurred_at: v("#kb-occurred-at"),
+        location: v("#kb-location"),
+        disclosure: disclosure(),
+        channel: "online_form",
+        shown_articles: shown
+      };
+      if (disclosure() !== "anonymous") {
+        var who = { name: v("#kb-name"), department: v("#kb-department"),
+                    position: v("#kb-position"), contact: v("#kb-contact") };
+        Object.keys(who).forEach(function (k) { if (!who[k]) delete who[k]; });
+        if (Object.keys(who).length) payload.identity = who;
+      }
+      var button = form.querySelector("#kb-submit");
+      button.disabled = true;
+      api("/api/v1/complaints", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": idempotencyKey },
+        body: JSON.stringify(payload)
+      }).then(function (r) {
+        button.disabled = false;
+        if (r.status !== 201) { showErrors(r.body.errors, r.body.error || "提交失败，请稍后再试"); return; }
+        finished = true;
+        form.hidden = true;
+        result.hidden = false;
+        result.textContent = "";
+        result.appendChild(el("h3", {}, "投诉已提交 · Complaint received"));
+        var code = el("p", { "class": "kb-tracking" }, "查询码 · Tracking code: ");
+        code.appendChild(el("code", { id: "kb-tracking-code-value" }, r.body.tracking_code));
+        result.appendChild(code);
+        result.appendChild(el("p", {}, r.body.acknowledgement));
+        var link = el("a", { href: new URL("status/", siteRoot()).href }, "查询进度 · Check status");
+        result.appendChild(link);
+      }).catch(function () {
+        button.disabled = false;
+        showErrors(null, "网络错误，投诉未提交，请重试 · Network error: not submitted, please retry");
+      });
+    });
+  }
+
+  /* ---------------------------------------------------------- status page */
+
+  function initStatusForm(form) {
+    if (form.dataset.kbReady) return;
+    form.dataset.kbReady = "1";
+    var out = document.getElementById("kb-status-result");
+    var current = "";
+
+    function show(c) {
+      out.hidden = false;
+      out.textContent = "";
+      var dl = el("dl", { "class": "kb-status" });
+      [["编号 · Number", c.number], ["状态 · Status", c.status_label],
+       ["级别 · Level", c.level_label], ["受理时间 · Received", c.received_at],
+       ["评估期限 · Assessment due", c.assessment_due_at],
+       ["首次答复期限 · First response due", c.first_response_due_at],
+       ["处理期限 · Handled by", c.resolution_due_at],
+       ["结果反馈期限 · Result due", c.result_due_at],
+       ["答复 · Response", c.response || "尚无答复 · No response yet"],
+       ["评价 · Rating", c.rating ? c.rating + " / 5" : null]].forEach(function (row) {
+        if (!row[1]) return;
+        dl.appendChild(el("dt", {}, row[0]));
+        dl.appendChild(el("dd", { "data-field": row[0].split(" · ")[1].toLowerCase().replace(/ /g, "-") }, row[1]));
+      });
+      out.appendChild(dl);
+      if ((c.messages || []).length || c.can_reply) out.appendChild(threadView(c));
+      if (c.can_rate) out.appendChild(ratingForm());
+    }
+
+    function threadView(c) {
+      var box = el("section", { id: "kb-thread", "class": "kb-thread" });
+      box.appendChild(el("h3", {}, "沟通记录 · Messages"));
+      (c.messages || []).forEach(function (m) {
+        var p = el("p", { "class": "kb-msg kb-msg-" + m.author });
+        p.appendChild(el("strong", {}, m.author === "staff" ? "处理人 · Handler" : "我 · Me"));
+        p.appendChild(el("span", { "class": "kb-msg-at" }, " " + m.at));
+        p.appendChild(el("br"));
+        p.appendChild(document.createTextNode(m.body));
+        box.appendChild(p);
+      });
+      if (!c.can_reply) return box;
+      var f = el("form", { id: "kb-reply-form" });
+      var text = el("textarea", { id: "kb-reply-text", rows: "3", maxlength: "2000",
+                                  placeholder: "回答处理人的问题或补充情况（不需要留下姓名） · Answer or add details (no name needed)" });
+      f.appendChild(text);
+      f.appendChild(el("button", { type: "submit", "class": "md-button" }, "发送 · Send"));
+      var msg = el("p", { "class": "kb-error" });
+      f.appendChild(msg);
+      f.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        if (!text.value.trim()) return;
+        api("/api/v1/complaints/" + encodeURIComponent(current) + "/messages", {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ text: text.value.trim() })
+        }).then(function (r) {
+          if (r.status !== 201) { msg.textContent = r.body.error || "发送失败 · Failed"; return; }
+          show(r.body);
+        });
+      });
+      box.appendChild(f);
+      return box;
+    }
+
+    function ratingForm() {
+      var f = el("form", { id: "kb-rating-form", "class": "kb-form" });
+      f.appendChild(el("h3", {}, "对处理结果满意吗？ · How satisfied are you with the result?"));
+      var row = el("div", { "class": "kb-rating" });
+      [1, 2, 3, 4, 5].forEach(function (n) {
+        var label = el("label", {});
+        var input = el("input", { type: "radio", name: "score", value: String(n) });
+        label.appendChild(input);
+        label.appendChild(document.createTextNode(" " + n + " "));
+        row.appendChild(label);
+      });
+      f.appendChild(row);
+      var comment = el("textarea", { id: "kb-rating-comment", name: "comment", rows: "2", maxlength: "1000",
+                                     placeholder: "说说原因（可选） · Tell us why (optional)" });
+      f.appendChild(comment);
+      var button = el("button", { type: "submit", "class": "md-button md-button--primary" }, "提交评价 · Rate");
+      f.appendChild(button);
+      var msg = el("p", { "class": "kb-error" });
+      f.appendChild(msg);
+      f.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var picked = f.querySelector("input[name=score]:checked");
+        if (!picked) { msg.textContent = "请选择 1-5 分 · Choose 1 to 5"; return; }
+        api("/api/v1/complaints/" + encodeURIComponent(current) + "/rating", {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ score: Number(picked.value), comment: comment.value.trim() || null })
+        }).then(function (r) {
+          if (r.status !== 200) { msg.textContent = r.body.error || "提交失败 · Failed"; return; }
+          show(r.body);
+          out.appendChild(el("p", { "class": "kb-thanks" }, "谢谢你的评价 · Thank you for your rating"));
+        });
+      });
+      return f;
+    }
+
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      current = form.querySelector("#kb-tracking-code").value.trim();
+      if (!current) return;
+      api("/api/v1/complaints/" + encodeURIComponent(current)).then(function (r) {
+        if (r.status !== 200) {
+          out.hidden = false;
+          out.textContent = "";
+          out.appendChild(el("p", {}, r.body.error || "没有找到这个查询码 · Tracking code not found"));
+          return;
+        }
+        show(r.body);
+      });
+    });
+  }
+
+  function init() {
+    var form = document.getElementById("kb-complaint-form");
+    if (form) initComplaintForm(form);
+    var status = document.getElementById("kb-status-form");
+    if (status) initStatusForm(status);
+  }
+
+  if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
+    window.document$.subscribe(init);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,203 @@
+"""Alerts staff must see at once: safety complaints, and the emergency rule of PROCESS.md
+(more than 5 complaints of a similar nature within 24 hours).
+
+Similarity is measured with the search index: two complaint texts are
+compared as sets of the knowledge base's own index terms (plus CJK character
+pairs, so "3号楼" and "三号楼" still share "号楼"), each weighted by its
+inverse document frequency in the knowledge-base index, so that shared rare
+words ("停电", "电梯") count and everyday words ("问题", "坏") barely do.
+Frequencies come from the published index, not from the window itself: in a
+wave of outage complaints "停电" is common, which is exactly what must not
+lower their similarity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import os
+import re
+import threading
+import urllib.request
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb_builder.analysis import normalize, tokens
+from kb_builder.index import MANIFEST, open_index
+
+from .models import Alert, Complaint
+
+log = logging.getLogger("kb.alerts")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+class TermWeights:
+    """IDF of index terms, read from the knowledge-base index (reopened after a rebuild)."""
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self._ino = None
+        self._reader = None
+        self._fields: list[str] = []
+        self._n = 0
+        self._cache: dict = {}
+        self._norms: dict = {}
+
+    def _current(self):
+        try:
+            ino = os.stat(self.folder / MANIFEST).st_ino
+        except FileNotFoundError:
+            return None
+        if ino != self._ino:
+            ix = open_index(self.folder)
+            self._reader = ix.reader()
+            self._fields = [name for name, field in ix.schema.items() if field.scorable]
+            self._n = self._reader.doc_count()
+            self._ino = ino
+        return self._reader
+
+    def norm_cache(self) -> dict[str, float]:
+        """Per-text norms under the current index (emptied when the index changes)."""
+        self._current()
+        if self._norms.get("_ino") != self._ino:
+            self._norms = {"_ino": self._ino}
+        if len(self._norms) > 50_000:
+            self._norms = {"_ino": self._ino}
+        return self._norms
+
+    def idf_table(self):
+        """A term -> IDF function over the index as it is now (one stat per comparison run)."""
+        reader = self._current()
+        if self._cache.get("_ino") != self._ino:
+            self._cache = {"_ino": self._ino}
+        cache, n, fields = self._cache, (self._n if reader is not None else 0), self._fields
+
+        def idf(term: str) -> float:
+            value = cache.get(term)
+            if value is None:
+                df = 0 if reader is None or term.startswith("#") else sum(
+                    reader.doc_frequency(f, term) for f in fields)
+                value = cache[term] = math.log((n + 1) / (df + 0.5)) + 1.0
+            return value
+        return idf
+
+
+@lru_cache(maxsize=20_000)
+def _features(text: str) -> frozenset[str]:
+    pairs = {"#" + run[i:i + 2] for run in _CJK_RUN.findall(normalize(text)) for i in range(len(run) - 1)}
+    return frozenset(tokens(text)) | pairs
+
+
+def features(text: str) -> frozenset[str]:
+    """Index terms plus CJK character pairs (cached: the window is compared again and again)."""
+    return _features(text)
+
+
+def similarity(a: frozenset[str], b: frozenset[str], idf) -> float:
+    """IDF-weighted cosine of two term sets, 0..1."""
+    if not a or not b:
+        return 0.0
+    shared = sum(idf(t) ** 2 for t in a & b)
+    if not shared:
+        return 0.0
+    return shared / math.sqrt(sum(idf(t) ** 2 for t in a) * sum(idf(t) ** 2 for t in b))
+
+
+def similar_complaints(c: Complaint, others: list[Complaint], threshold: float,
+                       weights: TermWeights) -> list[Complaint]:
+    """The complaints among others whose description is similar to c's.
+
+    The same cosine as `similarity`, computed the fast way: squared weights
+    and each text's norm are cached, and texts sharing no term are skipped
+    with one set intersection (a busy category has thousands a day).
+    """
+    idf = weights.idf_table()
+    squared: dict[str, float] = {}
+
+    def w2(term: str) -> float:
+        value = squared.get(term)
+        if value is None:
+            value = squared[term] = idf(term) ** 2
+        return value
+
+    norms: dict[str, float] = weights.norm_cache()
+
+    def norm(text: str, terms: frozenset[str]) -> float:
+        value = norms.get(text)
+        if value is None:
+            value = norms[text] = math.sqrt(sum(w2(t) for t in terms))
+        return value
+
+    mine = features(c.description)
+    if not mine:
+        return []
+    my_norm = norm(c.description, mine)
+    out = []
+    for o in others:
+        theirs = features(o.description)
+        shared = mine & theirs
+        if shared and sum(w2(t) for t in shared) / (my_norm * norm(o.description, theirs)) >= threshold:
+            out.append(o)
+    return out
+
+
+def _notify(kb, alert: Alert, numbers: list[str]) -> None:
+    line = f"ALERT {alert.kind} category={alert.category} complaints={','.join(numbers)}: {alert.message}"
+    log.warning(line)
+    url = kb.process.emergency.webhook_url
+    if not url:
+        return
+    body = json.dumps({"kind": alert.kind, "category": alert.category, "message": alert.message,
+                       "complaints": numbers, "created_at": alert.created_at.isoformat()},
+                      ensure_ascii=False).encode("utf-8")
+
+    def send():
+        try:
+            req = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Content-Type": "application/json; charset=utf-8"})
+            urllib.request.urlopen(req, timeout=5).close()
+        except OSError as exc:
+            log.error("alert webhook %s failed: %s", url, exc)
+
+    threading.Thread(target=send, daemon=True).start()
+
+
+def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights) -> list[Alert]:
+    """Raise the alerts a just-registered complaint calls for; the caller commits."""
+    raised = []
+    if c.safety_flag:
+        alert = Alert(kind="safety", category=c.category, complaint_ids=[c.id], created_at=c.received_at,
+                      message=f"安全相关投诉，已定为紧急 · Safety-related complaint {c.number}, set to urgent")
+        session.add(alert)
+        raised.append((alert, [c.number]))
+    rule = kb.process.emergency
+    since = c.received_at - dt.timedelta(hours=rule.window_hours)
+    # Only the columns compared: no identity is decrypted for this.
+    window = session.execute(select(Complaint.id, Complaint.number, Complaint.description).where(
+        Complaint.category == c.category, Complaint.received_at >= since, Complaint.id != c.id)).all()
+    similar = similar_complaints(c, list(window), rule.similarity, weights)
+    if len(similar) + 1 > rule.threshold:
+        group = sorted([*similar, c], key=lambda x: x.id)
+        ids = [x.id for x in group]
+        existing = next((a for a in session.scalars(select(Alert).where(
+            Alert.kind == "emergency", Alert.category == c.category, Alert.created_at >= since))
+            if set(a.complaint_ids) & set(ids)), None)
+        if existing is not None:
+            # The same wave goes on: add to its alert rather than raise a new one.
+            existing.complaint_ids = sorted(set(existing.complaint_ids) | set(ids))
+        else:
+            alert = Alert(kind="emergency", category=c.category, complaint_ids=ids, created_at=c.received_at,
+                          message=(f"{rule.window_hours} 小时内 {len(group)} 起相似投诉，启动应急预案 · "
+                                   f"{len(group)} similar complaints within {rule.window_hours} hours: "
+                                   f"start the emergency plan"))
+            session.add(alert)
+            raised.append((alert, [x.number for x in group]))
+    session.flush()
+    for alert, numbers in raised:
+        _notify(kb, alert, numbers)
+    return [a for a, _ in raised]

@@ -1,0 +1,145 @@
+"""Staff accounts: argon2 password hashes, sessions (Flask-Login), and who may see what."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
+from flask_login import LoginManager, current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .db import get_session
+from .models import Complaint, StaffUser
+
+ROLES = ("handler", "admin", "relations")
+_hasher = PasswordHasher()
+login_manager = LoginManager()
+# Spend the same time on unknown users as on wrong passwords (no user enumeration).
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class StaffError(ValueError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_staff(session: Session, username: str, password: str, role: str, teams: list[str],
+                 display_name: str | None = None, known_teams: list[str] | None = None) -> StaffUser:
+    if role not in ROLES:
+        raise StaffError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < 10:
+        raise StaffError("the password needs at least 10 characters")
+    unknown = [t for t in teams if known_teams is not None and t not in known_teams]
+    if unknown:
+        raise StaffError(f"unknown teams: {', '.join(unknown)} (see process.teams in kb.yml)")
+    if session.scalar(select(StaffUser).where(StaffUser.username == username)):
+        raise StaffError(f"a staff account '{username}' already exists")
+    user = StaffUser(username=username, display_name=display_name or username, password_hash=hash_password(password),
+                     role=role, teams=list(teams), active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> StaffUser | None:
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def can_see(user: StaffUser, c: Complaint) -> bool:
+    if user.is_admin or c.team in (user.teams or []):
+        return True
+    return user.role == "relations" and c.disclosure == "confidential"
+
+
+def visible(query, user: StaffUser):
+    """Restrict a complaints query to what the user may see."""
+    if user.is_admin:
+        return query
+    mine = Complaint.team.in_(user.teams or [])
+    if user.role == "relations":
+        return query.where(mine | (Complaint.disclosure == "confidential"))
+    return query.where(mine)
+
+
+def identity_for(user: StaffUser, c: Complaint) -> dict | None:
+    """The complainant's identity as this user may see it.
+
+    Anonymous: nothing exists. Confidential: only employee relations see it,
+    never the handlers (or admins) of the team complained about. Named: whoever
+    may see the complaint.
+    """
+    if c.disclosure == "anonymous" or c.purged_at is not None:
+        return None
+    if c.disclosure == "confidential" and user.role != "relations":
+        return {"hidden": True}
+    return {"name": c.name, "department": c.department, "position": c.position, "contact": c.contact}
+
+
+def staff_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def admin_required(view):
+    @functools.wraps(view)
+    @staff_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _secret_key(app: Flask) -> str:
+    """KB_SECRET_KEY, else a random key kept beside the database (shared by all workers)."""
+    import os
+    if os.environ.get("KB_SECRET_KEY"):
+        return os.environ["KB_SECRET_KEY"]
+    path = Path(app.config["INSTANCE_DIR"]) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def init_app(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app)
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    login_manager.init_app(app)
+    login_manager.login_view = "workspace.login"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = get_session().get(StaffUser, int(user_id))
+        return user if user is not None and user.active else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if request.path.startswith("/api/"):
+            return jsonify({"ok": False, "error": "请先登录 · Log in first"}), 401
+        return redirect(url_for("workspace.login", next=request.full_path))

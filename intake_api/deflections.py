@@ -1,0 +1,36 @@
+"""POST /api/v1/deflections: a suggested article solved the problem; count it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from kb_builder.search import IndexNotBuilt
+
+from .db import get_session
+from .errors import ApiError, Unavailable
+from .limits import limit
+from .openapi import OkOut, doc
+from .models import Deflection
+from .schemas import DeflectionIn, parse
+from .suggest import searcher
+
+bp = Blueprint("deflections", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/deflections")
+@limit("deflect")
+@doc(json=DeflectionIn, ok=(201, OkOut), fail=(400, 429, 503), tags=["public"])
+def record_deflection():
+    data = parse(DeflectionIn, request.get_json(silent=True))
+    try:
+        known = searcher().has_article(data.article_id)
+    except IndexNotBuilt as exc:
+        raise Unavailable(str(exc)) from None
+    if not known:
+        raise ApiError("参数有误 · Invalid parameters",
+                       [{"field": "article_id", "message": f"没有这篇文章 · No published article '{data.article_id}'"}])
+    session = get_session()
+    from .events import clean_query
+    session.add(Deflection(article_id=data.article_id, query=clean_query(data.query) or ""))
+    session.commit()
+    return jsonify({"ok": True}), 201

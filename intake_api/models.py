@@ -1,0 +1,209 @@
+"""The database tables, as SQLAlchemy models. Schema changes go through migrations/."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .crypto import EncryptedText
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in Python, naive UTC in the database (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use an aware UTC datetime")
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=dt.timezone.utc) if value is not None else None
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Complaint(Base):
+    """One complaint that no article answered, as registered (投诉登记)."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Human-readable number, e.g. TS-2026-000123; set right after insert from the id.
+    number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # Only a hash of the tracking code is kept: a leaked database cannot be used to read statuses.
+    tracking_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    # anonymous (no identity stored), confidential (identity for employee relations
+    # only) or named. Identity fields are encrypted at rest (crypto.py).
+    disclosure: Mapped[str] = mapped_column(String(12), default="named")
+    name: Mapped[str | None] = mapped_column(EncryptedText)
+    department: Mapped[str | None] = mapped_column(EncryptedText)
+    position: Mapped[str | None] = mapped_column(EncryptedText)
+    contact: Mapped[str | None] = mapped_column(EncryptedText)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    request: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    location: Mapped[str] = mapped_column(String(200))
+    level: Mapped[int] = mapped_column(Integer, default=3)
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    response: Mapped[str | None] = mapped_column(Text)
+    shown_articles: Mapped[list] = mapped_column(JSON, default=list)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    assessment_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    # Triage and ownership.
+    team: Mapped[str | None] = mapped_column(String(40), index=True)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    responsibility: Mapped[str | None] = mapped_column(String(20))  # own, third_party, outside
+    safety_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    # SLA clock: when each step is due, and when it happened.
+    first_response_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    result_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    assessed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    first_responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    investigation_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    investigation_ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    # Satisfaction, given by the complainant through the tracking code.
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Retention: when the text and identity were removed (`kb purge`).
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Deflection(Base):
+    """An employee said a suggested article solved the problem: one complaint fewer."""
+
+    __tablename__ = "deflections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(100), index=True)
+    query: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class StaffUser(Base):
+    """A member of staff who works complaints: a handler (their teams) or an admin (all)."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # handler, admin
+    teams: Mapped[list] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Flask-Login's user protocol.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class ComplaintEvent(Base):
+    """One entry of a complaint's history: appended, never changed."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))  # staff:<username>, complainant, system
+    action: Mapped[str] = mapped_column(String(40))
+    from_value: Mapped[str | None] = mapped_column(Text)
+    to_value: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Alert(Base):
+    """Something staff must see at once: a safety complaint, or a wave of similar ones."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # safety, emergency
+    category: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    complaint_ids: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(60))
+
+
+class Message(Base):
+    """The follow-up thread: a handler asks, the complainant answers through the tracking code."""
+
+    __tablename__ = "complaint_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    author: Mapped[str] = mapped_column(String(20))  # staff, complainant
+    staff_username: Mapped[str | None] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """A submission's Idempotency-Key: a retried request gets the first answer, not a second complaint.
+
+    The tracking code is kept encrypted, and only for a day, so the retry can be answered with it.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    code: Mapped[str] = mapped_column(EncryptedText)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AnalyticsEvent(Base):
+    """One anonymous usage event: a site search, a page vote, suggestions shown.
+
+    No identity, no IP address, no session: only what the figures need.
+    """
+
+    __tablename__ = "analytics_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)  # search, page_feedback, suggestions_shown
+    query: Mapped[str | None] = mapped_column(Text)
+    result_count: Mapped[int | None] = mapped_column(Integer)
+    page: Mapped[str | None] = mapped_column(String(300))
+    value: Mapped[int | None] = mapped_column(Integer)
+    article_ids: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,203 @@
+"""The one place that changes a complaint: every change is checked and appended to its history.
+
+Both the staff workspace (HTML) and the JSON API call these functions, so the
+rules of PROCESS.md hold whichever way staff work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from . import sensitive, tracking
+from .dispatch import dispatch
+from .models import Complaint, ComplaintEvent, Message, StaffUser, utcnow
+from .sla import Clock
+from .workflow import LEVELS, RESPONSIBILITY, TransitionError, check_transition
+
+SYSTEM = "system"
+COMPLAINANT = "complainant"
+
+
+def actor_of(user: StaffUser | None) -> str:
+    return f"staff:{user.username}" if user is not None else SYSTEM
+
+
+def record(session: Session, c: Complaint, actor: str, action: str, from_value=None, to_value=None,
+           note: str | None = None, at: dt.datetime | None = None) -> ComplaintEvent:
+    event = ComplaintEvent(complaint_id=c.id, at=at or utcnow(), actor=actor, action=action,
+                           from_value=None if from_value is None else str(from_value),
+                           to_value=None if to_value is None else str(to_value), note=note)
+    session.add(event)
+    return event
+
+
+def _set_due_dates(c: Complaint, clock: Clock) -> None:
+    c.assessment_due_at = clock.assessment_due(c.received_at)
+    c.first_response_due_at = clock.first_response_due(c.received_at, c.level)
+    c.resolution_due_at = clock.resolution_due(c.received_at, c.level)
+
+
+def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | None = None,
+             now: dt.datetime | None = None) -> tuple[Complaint, str]:
+    """Store a new complaint: dispatch it, set its level and clocks; return it with its tracking code."""
+    code = tracking.new_code()
+    received = now or utcnow()
+    who = data.identity
+    text = f"{data.description}\n{data.request}\n{data.location}"
+    routed = dispatch(kb.process, data.category, text)
+    sens = sensitive.assess(kb, text, data.category)
+    team = kb.process.sensitive.team if sens.sensitive and not sens.danger else routed.team
+    urgent = routed.safety or data.category in kb.process.urgent_categories
+    c = Complaint(
+        tracking_hash=tracking.code_hash(code), channel=data.channel, anonymous=data.anonymous,
+        disclosure=data.disclosure,
+        name=who.name if who else None, department=who.department if who else None,
+        position=who.position if who else None, contact=who.contact if who else None,
+        category=data.category, description=data.description, request=data.request,
+        occurred_at=data.occurred_at, location=data.location,
+        level=1 if urgent else 3, status="received", team=team, safety_flag=urgent,
+        shown_articles=data.shown_articles, received_at=received, updated_at=received,
+        entered_by_id=entered_by.id if entered_by else None,
+    )
+    _set_due_dates(c, clock)
+    session.add(c)
+    session.flush()  # the id gives the human-readable number
+    c.number = tracking.complaint_number(c.id, received.astimezone(clock.zone).year)
+    record(session, c, actor_of(entered_by) if entered_by else COMPLAINANT, "created", None, "received",
+           note=f"channel={c.channel}", at=received)
+    record(session, c, SYSTEM, "team", None, c.team, note="automatic dispatch", at=received)
+    if urgent:
+        why = ("safety words: " + ", ".join(routed.safety_words)) if routed.safety else f"category {c.category}"
+        record(session, c, SYSTEM, "level", 3, 1, note=why, at=received)
+    return c, code
+
+
+def change_status(session: Session, clock: Clock, c: Complaint, target: str, actor: str,
+                  note: str | None = None, now: dt.datetime | None = None) -> None:
+    check_transition(c.status, target)
+    now = now or utcnow()
+    if target == "resolved" and not (c.response or "").strip():
+        raise TransitionError("反馈结果前请先填写给投诉人的答复 · Write the response to the complainant before resolving")
+    if target == "assessed":
+        c.assessed_at = c.assessed_at or now
+    elif target == "investigating":
+        c.investigation_started_at = c.investigation_started_at or now
+    elif target == "resolved":
+        if c.investigation_ended_at is None:
+            end_investigation(session, clock, c, actor, now=now)
+        c.resolved_at = now
+    elif target == "closed":
+        c.closed_at = now
+    elif target == "reopened":
+        # A new round: the result must be fed back again within the limit.
+        c.investigation_ended_at = c.result_due_at = c.resolved_at = c.closed_at = None
+    record(session, c, actor, "status", c.status, target, note=note, at=now)
+    c.status = target
+    c.updated_at = now
+
+
+def end_investigation(session: Session, clock: Clock, c: Complaint, actor: str, now: dt.datetime | None = None) -> None:
+    """The investigation is over: the result is due within N working days (PROCESS.md: 7)."""
+    if c.status not in ("investigating", "escalated"):
+        raise TransitionError("只有调查中的投诉可以结束调查 · Only a complaint under investigation can end its investigation")
+    now = now or utcnow()
+    c.investigation_ended_at = now
+    c.result_due_at = clock.result_due(now)
+    c.updated_at = now
+    record(session, c, actor, "investigation_ended", None, c.result_due_at.isoformat(), at=now)
+
+
+def set_level(session: Session, clock: Clock, c: Complaint, level: int, actor: str, note: str | None = None) -> None:
+    if level not in LEVELS:
+        raise TransitionError("级别应为 1、2 或 3 · Level must be 1, 2 or 3")
+    if level == c.level:
+        return
+    record(session, c, actor, "level", c.level, level, note=note)
+    c.level = level
+    c.first_response_due_at = clock.first_response_due(c.received_at, level)
+    c.resolution_due_at = clock.resolution_due(c.received_at, level)
+    c.updated_at = utcnow()
+
+
+def set_responsibility(session: Session, c: Complaint, value: str, actor: str) -> None:
+    if value not in RESPONSIBILITY:
+        raise TransitionError(f"责任类别应为 {', '.join(RESPONSIBILITY)} · Responsibility must be one of {', '.join(RESPONSIBILITY)}")
+    if value != c.responsibility:
+        record(session, c, actor, "responsibility", c.responsibility, value)
+        c.responsibility = value
+        c.updated_at = utcnow()
+
+
+def assign(session: Session, kb, c: Complaint, actor: str, team: str | None = None,
+           handler: StaffUser | None = None) -> None:
+    if team is not None and team != c.team:
+        if kb.process.team(team) is None:
+            raise TransitionError(f"未知团队 · Unknown team '{team}'")
+        record(session, c, actor, "team", c.team, team)
+        c.team = team
+    if handler is not None and handler.id != c.handler_id:
+        if not handler.active or (not handler.is_admin and c.team not in handler.teams):
+            raise TransitionError(f"{handler.username} 不属于团队 {c.team} · {handler.username} is not in team {c.team}")
+        record(session, c, actor, "handler", c.handler_id, handler.username)
+        c.handler_id = handler.id
+    c.updated_at = utcnow()
+
+
+def respond(session: Session, c: Complaint, text: str, actor: str, now: dt.datetime | None = None) -> None:
+    """Write what the complainant sees; the first one stops the first-response clock."""
+    text = (text or "").strip()
+    if not text:
+        raise TransitionError("答复不能为空 · The response cannot be empty")
+    now = now or utcnow()
+    record(session, c, actor, "response", c.response, text, at=now)
+    c.response = text
+    c.first_responded_at = c.first_responded_at or now
+    c.updated_at = now
+
+
+def rate(session: Session, kb, clock: Clock, c: Complaint, score: int, comment: str | None) -> str | None:
+    """The complainant's satisfaction; a low score reopens or escalates (as configured)."""
+    if c.status not in ("resolved", "closed"):
+        raise TransitionError("结果反馈后才能评价 · You can rate once the result has been fed back")
+    if c.rating is not None and c.status == "closed":
+        raise TransitionError("已经评价过了 · This complaint has already been rated")
+    now = utcnow()
+    record(session, c, COMPLAINANT, "rating", c.rating, score, note=comment, at=now)
+    c.rating, c.rating_comment, c.rated_at = score, comment, now
+    settings = kb.process.satisfaction
+    if score <= settings.low_rating:
+        target = settings.on_low
+        if c.status == "closed" and target == "escalate":
+            target = "reopened"
+        change_status(session, clock, c, "reopened" if target == "reopen" else "escalated", SYSTEM,
+                      note=f"low satisfaction rating {score}/5", now=now)
+        return c.status
+    return None
+
+
+MAX_MESSAGE = 2000
+
+
+def post_message(session: Session, c: Complaint, text: str, staff: StaffUser | None = None) -> Message:
+    """Add to the follow-up thread: a handler's question, or the complainant's answer.
+
+    The complainant writes through the tracking code only: no e-mail, no login,
+    so an anonymous complainant stays anonymous while answering.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise TransitionError("消息不能为空 · The message cannot be empty")
+    if len(text) > MAX_MESSAGE:
+        raise TransitionError(f"消息太长，最多 {MAX_MESSAGE} 字 · At most {MAX_MESSAGE} characters")
+    if c.purged_at is not None or c.status == "closed" and staff is None:
+        raise TransitionError("这个投诉已结案，不能再留言 · This complaint is closed")
+    now = utcnow()
+    msg = Message(complaint_id=c.id, author="staff" if staff else "complainant",
+                  staff_username=staff.username if staff else None, body=text, at=now)
+    session.add(msg)
+    record(session, c, actor_of(staff) if staff else COMPLAINANT, "question" if staff else "answer",
+           None, text, at=now)
+    c.updated_at = now
+    return msg

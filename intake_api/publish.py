@@ -1,0 +1,109 @@
+"""A resolved complaint becomes a knowledge-base article: drafted, redacted, edited, approved.
+
+Personal data is removed before anything leaves the database (kb_builder.redact);
+the edited text is redacted again on saving, in case an editor typed a phone
+number back in. Drafts are written as `published: false` case files; only an
+approved one is `published: true`, and `kb build` puts it on the site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from kb_builder.analysis import to_simplified
+from kb_builder.errors import ContentError
+from kb_builder.redact import Redactor
+from kb_builder.sources import read_source
+
+from .models import Complaint
+
+SECTIONS = {"zh-Hans": ("问题", "原因", "处理办法"), "zh-Hant": ("問題", "原因", "處理辦法"),
+            "en": ("Problem", "Cause", "What to do")}
+CAUSE_TODO = {"zh-Hans": "（请补充调查发现的原因）", "zh-Hant": "（請補充調查發現的原因）",
+              "en": "(Add what the investigation found.)"}
+
+
+@dataclass
+class Draft:
+    id: str
+    title: str
+    category: str
+    language: str
+    tags: list[str]
+    questions: list[str]
+    body: str
+    resolved: dt.date
+    found: dict[str, int] = field(default_factory=dict)  # what redaction removed, for the editor
+
+
+def language_of(text: str) -> str:
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters and sum(ch.isascii() for ch in letters) / len(letters) > 0.7:
+        return "en"
+    return "zh-Hant" if to_simplified(text) != text else "zh-Hans"
+
+
+def first_sentence(text: str, limit: int = 60) -> str:
+    head = re.split(r"[。！？!?\n]|(?<=[a-z])\.\s", text.strip(), maxsplit=1)[0].strip(" ，,;；")
+    return head[:limit]
+
+
+def redactor_for(kb, c: Complaint, staff_names: list[str]) -> Redactor:
+    return Redactor(names=[c.name or "", *staff_names], employee_patterns=kb.process.privacy.employee_patterns,
+                    room_patterns=kb.process.privacy.room_patterns)
+
+
+def draft_from(kb, c: Complaint, staff_names: list[str]) -> Draft:
+    """The first draft of an article from a resolved complaint, already redacted."""
+    red = redactor_for(kb, c, staff_names)
+    description, f1 = red.redact(c.description)
+    response, f2 = red.redact(c.response or "")
+    lang = language_of(description)
+    problem, cause, todo = SECTIONS[lang]
+    found = {k: f1.get(k, 0) + f2.get(k, 0) for k in {*f1, *f2}}
+    title = first_sentence(description) or c.category
+    body = f"## {problem}\n\n{description}\n\n## {cause}\n\n{CAUSE_TODO[lang]}\n\n## {todo}\n\n{response}\n"
+    return Draft(id=c.number.lower(), title=title, category=c.category, language=lang,
+                 tags=[kb.category(c.category).zh if lang != "en" else kb.category(c.category).en],
+                 questions=[first_sentence(description, 120)], body=body,
+                 resolved=(c.resolved_at or c.updated_at).date(), found=found)
+
+
+def case_path(kb, case_id: str) -> Path:
+    return kb.content_dir / "cases" / f"{case_id}.md"
+
+
+def write_case(kb, draft: Draft, red: Redactor, published: bool) -> Path:
+    """Write the case file (redacting the editor's text again) and check it as the builder will."""
+    clean = lambda s: red.redact(s)[0]  # noqa: E731
+    front = {"id": draft.id, "title": clean(draft.title), "category": draft.category,
+             "tags": [clean(t) for t in draft.tags if t.strip()], "language": draft.language,
+             "questions": [clean(q) for q in draft.questions if q.strip()],
+             "resolved": draft.resolved.isoformat(), "published": published}
+    text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000) + "---\n\n" + clean(draft.body)
+    path = case_path(kb, draft.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        read_source(tmp, "case", kb.category_ids)  # the same validation as kb build
+    except ContentError:
+        tmp.unlink()
+        raise
+    tmp.replace(path)
+    return path
+
+
+def read_draft(kb, case_id: str) -> Draft | None:
+    path = case_path(kb, case_id)
+    if not path.is_file():
+        return None
+    src = read_source(path, "case", kb.category_ids)
+    m = src.meta
+    return Draft(id=m.id, title=m.title, category=m.category, language=m.language, tags=list(m.tags),
+                 questions=list(m.questions), body=src.body, resolved=m.resolved)

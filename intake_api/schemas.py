@@ -1,0 +1,149 @@
+"""What the API accepts, validated field by field, with messages in Chinese and English."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator)
+
+from .errors import ApiError
+
+DISCLOSURES = ("anonymous", "confidential", "named")
+CHANNELS = ("online_form", "email", "hotline", "reception", "anonymous_platform")
+CHANNEL_LABELS = {
+    "online_form": "在线表单 · Online form", "email": "电子邮件 · E-mail",
+    "hotline": "热线电话 · Hotline", "reception": "接待窗口 · Reception desk",
+    "anonymous_platform": "匿名平台 · Anonymous platform",
+}
+
+_MESSAGES = {
+    "missing": "必填 · This field is required",
+    "string_too_short": "太短，至少 {min_length} 个字 · Too short: at least {min_length} characters",
+    "string_too_long": "太长，最多 {max_length} 个字 · Too long: at most {max_length} characters",
+    "literal_error": "不在可选范围内 · Must be one of: {expected}",
+    "extra_forbidden": "不认识的字段 · Unknown field: remove it",
+    "bool_type": "应为 true 或 false · Must be true or false",
+    "bool_parsing": "应为 true 或 false · Must be true or false",
+    "string_type": "应为文字 · Must be text",
+    "list_type": "应为列表 · Must be a list",
+    "too_long": "太多，最多 {max_length} 项 · Too many: at most {max_length} items",
+    "model_type": "应为对象 · Must be an object",
+    "model_attributes_type": "应为对象 · Must be an object",
+    "datetime_from_date_parsing": "日期格式应为 YYYY-MM-DD · Use a date such as 2026-11-25",
+    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD · Use a date such as 2026-11-25",
+    "datetime_parsing": "日期格式应为 YYYY-MM-DD · Use a date such as 2026-11-25",
+    "datetime_type": "日期格式应为 YYYY-MM-DD · Use a date such as 2026-11-25",
+}
+
+
+def field_errors(exc: ValidationError) -> list[dict]:
+    """Pydantic's errors as [{field, message}], one per bad field."""
+    out = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "_form"
+        template = _MESSAGES.get(err["type"])
+        if err["type"] == "value_error":
+            message = err["msg"].removeprefix("Value error, ")
+        elif template:
+            message = template.format(**(err.get("ctx") or {}))
+        else:
+            message = err["msg"]
+        out.append({"field": field, "message": message})
+    return out
+
+
+def parse(model: type[BaseModel], data, **context) -> BaseModel:
+    if not isinstance(data, dict):
+        raise ApiError("请求体应为 JSON 对象 · The body must be a JSON object",
+                       [{"field": "_form", "message": "expected a JSON object"}])
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise ApiError("有字段需要修改 · Some fields need fixing", field_errors(exc)) from None
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Identity(_In):
+    name: str | None = Field(default=None, max_length=100)
+    department: str | None = Field(default=None, max_length=100)
+    position: str | None = Field(default=None, max_length=100)
+    contact: str | None = Field(default=None, max_length=200)
+
+    def is_empty(self) -> bool:
+        return not any((self.name, self.department, self.position, self.contact))
+
+
+class ComplaintIn(_In):
+    category: str
+    description: str = Field(min_length=5, max_length=5000)
+    request: str = Field(min_length=2, max_length=2000)
+    occurred_at: dt.datetime
+    location: str = Field(min_length=1, max_length=200)
+    channel: Literal[CHANNELS] = "online_form"  # type: ignore[valid-type]
+    # anonymous: no identity kept; confidential: for employee relations only; named.
+    disclosure: Literal[DISCLOSURES] | None = None  # type: ignore[valid-type]
+    anonymous: bool = Field(default=False, validate_default=True)
+    identity: Identity | None = None  # validated after channel, disclosure and anonymous (declaration order)
+    shown_articles: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get("categories", [])
+        if value not in known:
+            raise ValueError(f"未知分类 · Unknown category '{value}': use one of {', '.join(known)}")
+        return value
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _date_or_datetime(cls, value):
+        # The form sends a date; other clients may send a full timestamp.
+        if isinstance(value, str) and len(value) == 10:
+            return value + "T00:00:00"
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_in_future(cls, value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+        zone = (info.context or {}).get("zone")
+        if value.tzinfo is None and zone is not None:
+            value = value.replace(tzinfo=zone)
+        elif value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        if value > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+            raise ValueError("不能是将来的时间 · Cannot be in the future")
+        return value
+
+    @field_validator("shown_articles")
+    @classmethod
+    def _short_ids(cls, value: list[str]) -> list[str]:
+        return [v[:100] for v in value]
+
+    @field_validator("anonymous")
+    @classmethod
+    def _anonymous_platform(cls, value: bool, info: ValidationInfo) -> bool:
+        return (value or info.data.get("channel") == "anonymous_platform"
+                or info.data.get("disclosure") == "anonymous")
+
+    def model_post_init(self, _context) -> None:
+        if self.disclosure is None or self.anonymous:
+            self.disclosure = "anonymous" if self.anonymous else "named"
+
+    @field_validator("identity")
+    @classmethod
+    def _anonymous_means_no_identity(cls, value: Identity | None, info: ValidationInfo):
+        if value is not None and value.is_empty():
+            return None
+        if value is not None and info.data.get("anonymous"):
+            raise ValueError("匿名投诉不能填写身份信息 · Leave identity empty when anonymous is true")
+        return value
+
+
+class DeflectionIn(_In):
+    article_id: str = Field(min_length=1, max_length=100)
+    query: str = Field(default="", max_length=500)

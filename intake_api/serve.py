@@ -1,0 +1,41 @@
+"""`kb serve`: the site and the API on one port, under gunicorn (not Flask's dev server)."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, app, options: dict):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def _post_fork(server, worker):
+    # Connections opened in the master (migrations) must not be shared by workers.
+    engine = server.app.application.extensions.get("db_engine")
+    if engine is not None:
+        engine.dispose(close=False)
+
+
+def run(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, timeout: int = 30) -> None:
+    """Serve app with `workers` processes; the app is loaded once (jieba's dictionary shared)."""
+    _Gunicorn(app, {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "preload_app": True,
+        "timeout": timeout,
+        "post_fork": _post_fork,
+        # No access log: it would record the IP address of anonymous complainants.
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+    }).run()

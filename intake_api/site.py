@@ -1,0 +1,41 @@
+"""Serve the built static site beside the API (same origin for the form).
+
+Files are looked up per request, so a rebuild that swaps site/ in is served
+at once, without a restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_from_directory
+from werkzeug.security import safe_join
+
+bp = Blueprint("site", __name__)
+
+
+def _site_dir() -> Path:
+    return Path(current_app.config["SITE_DIR"])
+
+
+@bp.get("/", defaults={"path": ""})
+@bp.get("/<path:path>")
+def page(path: str):
+    if path == "api" or path.startswith("api/"):
+        abort(404)  # unknown API routes answer JSON, not the site's 404 page
+    root = _site_dir()
+    target = safe_join(str(root), path)
+    if target is None:
+        abort(404)
+    target_path = Path(target)
+    if target_path.is_dir():
+        path = (path.rstrip("/") + "/index.html").lstrip("/")
+    elif not target_path.is_file() and (root / path / "index.html").is_file():
+        path = path + "/index.html"
+    if not (root / path).is_file():
+        not_found = root / "404.html"
+        if not_found.is_file():
+            return send_from_directory(root, "404.html", max_age=0), 404
+        abort(404)
+    max_age = 0 if path.endswith(".html") else 3600
+    return send_from_directory(root, path, max_age=max_age)

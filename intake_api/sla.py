@@ -1,0 +1,86 @@
+"""SLA clocks: working days and the due dates PROCESS.md sets for each complaint.
+
+Working-day limits end at the close (23:59:59 local) of the N-th working day
+after the day of receipt; hour limits run on the wall clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from kb_builder.process_config import CalendarSettings, SlaSettings
+
+log = logging.getLogger(__name__)
+
+
+class WorkCalendar:
+    """Which days are working days: the official calendar, then local exceptions."""
+
+    def __init__(self, settings: CalendarSettings):
+        self.settings = settings
+        self._holidays = set(settings.holidays)
+        self._workdays = set(settings.workdays)
+        self._warned: set[int] = set()
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self._workdays:
+            return True
+        if day in self._holidays:
+            return False
+        if self.settings.country == "CN":
+            import chinese_calendar
+            try:
+                return chinese_calendar.is_workday(day)
+            except NotImplementedError:
+                # The package knows each year once the State Council publishes it.
+                if day.year not in self._warned:
+                    self._warned.add(day.year)
+                    log.warning("no official calendar for %s yet: counting Monday-Friday; "
+                                "upgrade chinesecalendar or list holidays in kb.yml", day.year)
+        return day.weekday() not in self.settings.weekend
+
+    def nth_workday_after(self, day: dt.date, n: int) -> dt.date:
+        count = 0
+        while count < n:
+            day += dt.timedelta(days=1)
+            if self.is_workday(day):
+                count += 1
+        return day
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Turns the SLA settings into due dates for one organisation."""
+
+    sla: SlaSettings
+    calendar: WorkCalendar
+    zone: ZoneInfo
+
+    def end_of_workdays(self, start: dt.datetime, n: int) -> dt.datetime:
+        local_day = start.astimezone(self.zone).date()
+        due_day = self.calendar.nth_workday_after(local_day, n)
+        return dt.datetime.combine(due_day, dt.time(23, 59, 59), tzinfo=self.zone).astimezone(dt.timezone.utc)
+
+    def assessment_due(self, received: dt.datetime) -> dt.datetime:
+        return received + dt.timedelta(hours=self.sla.assessment_hours)
+
+    def first_response_due(self, received: dt.datetime, level: int) -> dt.datetime:
+        limit = self.sla.levels[level]
+        if limit.hours is not None:
+            return received + dt.timedelta(hours=limit.hours)
+        return self.end_of_workdays(received, limit.working_days)
+
+    def resolution_due(self, received: dt.datetime, level: int) -> dt.datetime | None:
+        """Urgent complaints are handled within a fixed number of hours."""
+        hours = self.sla.levels[level].resolve_hours
+        return received + dt.timedelta(hours=hours) if hours else None
+
+    def result_due(self, investigation_ended: dt.datetime) -> dt.datetime:
+        return self.end_of_workdays(investigation_ended, self.sla.result_working_days)
+
+
+def make_clock(kb) -> Clock:
+    return Clock(kb.process.sla, WorkCalendar(kb.process.calendar), ZoneInfo(kb.timezone))

@@ -1,0 +1,50 @@
+"""GET /api/v1/suggest: the articles that may answer what the employee is typing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from kb_builder.search import IndexNotBuilt, Searcher
+
+from .errors import ApiError, Unavailable
+
+bp = Blueprint("suggest", __name__, url_prefix="/api/v1")
+
+MAX_QUERY_CHARS = 2000
+MAX_LIMIT = 10
+
+
+def searcher() -> Searcher:
+    return current_app.extensions["kb_searcher"]
+
+
+def site_url(path: str) -> str:
+    return current_app.config["SITE_BASE_PATH"].rstrip("/") + "/" + path.lstrip("/")
+
+
+@bp.get("/suggest")
+def suggest():
+    text = request.args.get("q", "")
+    errors = []
+    if not text.strip():
+        errors.append({"field": "q", "message": "必填 · Give the text to match, e.g. ?q=饮水机坏了"})
+    elif len(text) > MAX_QUERY_CHARS:
+        errors.append({"field": "q", "message": f"太长，最多 {MAX_QUERY_CHARS} 个字 · At most {MAX_QUERY_CHARS} characters"})
+    try:
+        limit = int(request.args.get("limit", 5))
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError
+    except ValueError:
+        errors.append({"field": "limit", "message": f"应为 1 到 {MAX_LIMIT} 的整数 · A whole number from 1 to {MAX_LIMIT}"})
+    if errors:
+        raise ApiError("参数有误 · Invalid parameters", errors)
+    try:
+        hits = searcher().search(text, limit=limit)
+    except IndexNotBuilt as exc:
+        raise Unavailable(str(exc)) from None
+    results = []
+    for hit in hits:
+        item = {"id": hit.id, "title": hit.title, "url": site_url(hit.url), "snippet": hit.snippet,
+                "score": hit.score, "category": hit.category, "language": hit.language}
+        results.append(item)
+    return jsonify({"query": text, "results": results})

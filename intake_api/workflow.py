@@ -1,0 +1,57 @@
+"""The status workflow of a complaint and the words staff and complainants see for it."""
+
+from __future__ import annotations
+
+STATUSES = ("received", "assessed", "investigating", "resolved", "closed", "reopened", "escalated")
+
+# received -> assessed -> investigating -> resolved (result fed back) -> closed,
+# with reopened (the complainant is unhappy, or new facts) and escalated
+# (supervisor review or third-party arbitration) possible along the way.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "received": ("assessed", "escalated"),
+    "assessed": ("investigating", "escalated"),
+    "investigating": ("resolved", "escalated"),
+    "resolved": ("closed", "reopened", "escalated"),
+    "reopened": ("investigating", "escalated"),
+    "escalated": ("investigating", "resolved"),
+    "closed": ("reopened",),
+}
+
+LABELS = {
+    "received": ("已受理", "Received"),
+    "assessed": ("已评估", "Assessed"),
+    "investigating": ("调查处理中", "Investigating"),
+    "resolved": ("已反馈结果", "Resolved (result fed back)"),
+    "closed": ("已结案", "Closed"),
+    "reopened": ("重新处理", "Reopened"),
+    "escalated": ("已升级", "Escalated"),
+}
+
+LEVELS = {1: ("紧急", "Urgent"), 2: ("重要", "Important"), 3: ("一般", "General")}
+
+RESPONSIBILITY = {
+    "own": ("本部门责任", "Own team's fault"),
+    "third_party": ("第三方责任", "Third party's fault"),
+    "outside": ("不属本部门职责", "Outside the team's remit"),
+}
+
+OPEN_STATUSES = ("received", "assessed", "investigating", "reopened", "escalated")
+
+
+class TransitionError(ValueError):
+    """A status change the workflow does not allow."""
+
+
+def check_transition(current: str, target: str) -> None:
+    if target not in STATUSES:
+        raise TransitionError(f"未知状态 '{target}' · Unknown status '{target}': use one of {', '.join(STATUSES)}")
+    allowed = TRANSITIONS[current]
+    if target not in allowed:
+        raise TransitionError(
+            f"不能从“{LABELS[current][0]}”改为“{LABELS[target][0]}” · "
+            f"Cannot go from {current} to {target}; allowed next: {', '.join(allowed)}")
+
+
+def label(status: str, lang: str = "zh") -> str:
+    zh, en = LABELS[status]
+    return zh if lang == "zh" else en

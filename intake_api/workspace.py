@@ -1,0 +1,314 @@
+"""The staff workspace: server-rendered pages in Chinese and English (CSRF-protected forms)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
+from flask_login import current_user, login_user, logout_user
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from . import process
+from .auth import authenticate, staff_required
+from .complaints import clock, register_complaint
+from .db import get_session
+from .errors import NotFound
+from .limits import limit, limit_per_username
+from .models import Alert, Complaint, StaffUser, utcnow
+from .queue import DEADLINE_LABELS, is_overdue, pending_deadlines, queue
+from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
+from .staff_api import detail, visible_complaint
+from .workflow import LABELS, LEVELS, RESPONSIBILITY, STATUSES, TRANSITIONS, TransitionError
+
+bp = Blueprint("workspace", __name__, url_prefix="/staff", template_folder="templates")
+
+TEXT = {
+    "title": ("投诉工作台", "Complaint workspace"),
+    "queue": ("投诉队列", "Queue"), "new": ("录入线下投诉", "Record offline complaint"),
+    "alerts": ("预警", "Alerts"), "logout": ("退出", "Log out"), "login": ("登录", "Log in"),
+    "username": ("用户名", "Username"), "password": ("密码", "Password"),
+    "status": ("状态", "Status"), "level": ("级别", "Level"), "team": ("团队", "Team"),
+    "handler": ("受理人", "Handler"), "category": ("分类", "Category"), "due": ("时限", "Time limit"),
+    "received": ("受理时间", "Received"), "number": ("编号", "Number"), "filter": ("筛选", "Filter"),
+    "all": ("全部", "All"), "open": ("未结", "Open"), "overdue": ("已超时", "Overdue"),
+    "due_soon": ("即将到期", "Due soon"), "none": ("无", "None"),
+    "description": ("发生了什么", "What happened"), "request": ("诉求", "Asks for"),
+    "location": ("地点", "Where"), "occurred_at": ("发生时间", "When"), "channel": ("渠道", "Channel"),
+    "identity": ("投诉人", "Complainant"), "anonymous": ("匿名", "Anonymous"),
+    "name": ("姓名", "Name"), "department": ("部门", "Department"), "position": ("职位", "Position"),
+    "contact": ("联系方式", "Contact"), "responsibility": ("责任类别", "Responsibility"),
+    "response": ("给投诉人的答复", "Response to the complainant"), "save": ("保存", "Save"),
+    "change_status": ("变更状态", "Change status"), "note": ("备注", "Note"),
+    "assign": ("分派", "Assign"), "end_investigation": ("结束调查（开始计算结果反馈时限）", "End investigation (starts the result clock)"),
+    "history": ("处理记录", "History"), "when": ("时间", "When"), "who": ("操作人", "Who"),
+    "what": ("操作", "What"), "from_to": ("变更", "Change"), "dates": ("时限与时间", "Time limits and dates"),
+    "rating": ("满意度", "Satisfaction"), "safety": ("安全", "Safety"), "submit": ("提交", "Submit"),
+    "tracking_code": ("查询码（请告知投诉人）", "Tracking code (give it to the complainant)"),
+    "no_complaints": ("没有符合条件的投诉", "No complaints match"), "complaints": ("相关投诉", "Complaints"),
+    "no_alerts": ("暂无预警", "No alerts"), "shown_articles": ("提交前看过的文章", "Articles seen before submitting"),
+    "bad_login": ("用户名或密码错误", "Wrong username or password"), "saved": ("已保存", "Saved"),
+    "confidential": ("保密", "Confidential"),
+    "confidential_hidden": ("保密投诉：身份仅员工关系专员可见", "Confidential: identity visible to employee relations only"),
+    "thread": ("与投诉人的沟通", "Conversation with the complainant"),
+    "from_staff": ("工作人员", "Staff"), "from_complainant": ("投诉人", "Complainant"),
+    "ask": ("向投诉人提问（对方凭查询码在进度页回答）", "Ask the complainant (they answer on the status page with their tracking code)"),
+    "send": ("发送", "Send"),
+    "article": ("发布为知识库文章", "Publish as an article"),
+    "article_only_resolved": ("反馈结果后才能写成文章", "Only resolved complaints can become articles"),
+    "article_saved": ("草稿已保存（未发布）", "Draft saved (not published)"),
+    "article_published": ("已批准发布；运行 kb build 后出现在网站上", "Approved; it appears on the site after kb build"),
+    "redacted": ("已自动去除的个人信息", "Personal data removed automatically"),
+    "save_draft": ("保存草稿", "Save draft"), "approve": ("批准发布", "Approve and publish"),
+    "title_field": ("标题", "Title"), "tags": ("标签（逗号分隔）", "Tags (comma-separated)"),
+    "questions": ("员工常见问法（每行一个）", "How employees ask (one per line)"), "body": ("正文", "Body"),
+    "status_published": ("已发布", "Published"), "status_draft": ("草稿", "Draft"),
+    "report": ("季度报告", "Quarterly review"), "quarter": ("季度", "Quarter"), "show": ("查看", "Show"),
+}
+DATE_FIELDS = ("assessment_due_at", "first_response_due_at", "resolution_due_at", "result_due_at", "assessed_at",
+               "first_responded_at", "investigation_started_at", "investigation_ended_at", "resolved_at", "closed_at")
+DATE_LABELS = {
+    "assessment_due_at": ("评估期限", "Assessment due"), "first_response_due_at": ("首次答复期限", "First response due"),
+    "resolution_due_at": ("紧急处理期限", "Urgent handling due"), "result_due_at": ("结果反馈期限", "Result due"),
+    "assessed_at": ("评估于", "Assessed"), "first_responded_at": ("首次答复于", "First responded"),
+    "investigation_started_at": ("开始调查", "Investigation started"),
+    "investigation_ended_at": ("结束调查", "Investigation ended"), "resolved_at": ("反馈结果于", "Resolved"),
+    "closed_at": ("结案于", "Closed"),
+}
+OFFLINE_CHANNELS = ("hotline", "reception", "email")
+
+
+def t(key: str) -> str:
+    zh, en = TEXT[key]
+    return zh if g.get("lang", "zh") == "zh" else en
+
+
+def pick(pair: tuple[str, str]) -> str:
+    return pair[0] if g.get("lang", "zh") == "zh" else pair[1]
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _language():
+        if request.path.startswith("/staff"):
+            lang = request.args.get("lang")
+            if lang in ("zh", "en"):
+                session["lang"] = lang
+            g.lang = session.get("lang", "zh")
+
+    @app.context_processor
+    def _helpers():
+        if not request.path.startswith("/staff"):
+            return {}
+        kb = current_app.config["KB"]
+        return {"t": t, "pick": pick, "LABELS": LABELS, "LEVELS": LEVELS, "RESPONSIBILITY": RESPONSIBILITY,
+                "STATUSES": STATUSES, "CHANNEL_LABELS": CHANNEL_LABELS, "kb": kb, "local": _local,
+                "lang": g.get("lang", "zh"), "DEADLINE_LABELS": DEADLINE_LABELS}
+
+
+def _local(moment: dt.datetime | None) -> str:
+    return moment.astimezone(clock().zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limit("login", methods=["POST"])
+@limit_per_username("login_user")
+def login():
+    error = None
+    if request.method == "POST":
+        user = authenticate(get_session(), request.form.get("username", "").strip(), request.form.get("password", ""))
+        if user is not None:
+            get_session().commit()
+            login_user(user)
+            target = request.args.get("next") or ""
+            # Only local paths: never an open redirect to another site.
+            return redirect(target if target.startswith("/staff") else url_for("workspace.index"))
+        error = t("bad_login")
+    return render_template("staff/login.html", error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+@staff_required
+def logout():
+    logout_user()
+    return redirect(url_for("workspace.login"))
+
+
+@bp.get("/")
+@staff_required
+def index():
+    args = request.args
+    level = args.get("level", type=int)
+    status = args.get("status") or "open"
+    kb = current_app.config["KB"]
+    items = queue(get_session(), current_user, status=None if status == "all" else status, level=level,
+                  team=args.get("team") or None, due=args.get("due") or None,
+                  due_soon_hours=kb.process.sla.due_soon_hours)
+    now = utcnow()
+    rows = [(c, pending_deadlines(c)[0] if pending_deadlines(c) else None, is_overdue(c, now)) for c in items]
+    handlers = {u.id: u.username for u in get_session().scalars(select(StaffUser))}
+    return render_template("staff/queue.html", rows=rows, filters=args, status=status, handlers=handlers, now=now)
+
+
+@bp.get("/complaints/<number>")
+@staff_required
+def complaint(number: str):
+    c = _visible_or_404(number)
+    staff = get_session().scalars(select(StaffUser).where(StaffUser.active.is_(True))).all()
+    handlers = [u for u in staff if u.is_admin or c.team in (u.teams or [])]
+    return render_template("staff/complaint.html", c=c, d=detail(c), next_statuses=TRANSITIONS[c.status],
+                           handlers=handlers, date_fields=DATE_FIELDS, date_labels=DATE_LABELS,
+                           overdue=is_overdue(c, utcnow()))
+
+
+def _visible_or_404(number: str) -> Complaint:
+    try:
+        return visible_complaint(number)
+    except NotFound:
+        from flask import abort
+        abort(404)
+
+
+@bp.post("/complaints/<number>/<action>")
+@staff_required
+def act(number: str, action: str):
+    c = _visible_or_404(number)
+    s = get_session()
+    who = process.actor_of(current_user)
+    form = request.form
+    kb = current_app.config["KB"]
+    try:
+        if action == "status":
+            process.change_status(s, clock(), c, form.get("status", ""), who, note=form.get("note") or None)
+        elif action == "assign":
+            handler = None
+            if form.get("handler"):
+                handler = s.scalar(select(StaffUser).where(StaffUser.username == form["handler"]))
+            process.assign(s, kb, c, who, team=form.get("team") or None, handler=handler)
+        elif action == "classify":
+            process.set_level(s, clock(), c, int(form.get("level", c.level)), who)
+            if form.get("responsibility"):
+                process.set_responsibility(s, c, form["responsibility"], who)
+        elif action == "response":
+            process.respond(s, c, form.get("response", ""), who)
+        elif action == "investigation-ended":
+            process.end_investigation(s, clock(), c, who)
+        elif action == "message":
+            process.post_message(s, c, form.get("message", ""), staff=current_user)
+        else:
+            from flask import abort
+            abort(404)
+        s.commit()
+        flash(t("saved"), "ok")
+    except (TransitionError, ValueError) as exc:
+        s.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("workspace.complaint", number=number))
+
+
+@bp.route("/complaints/<number>/article", methods=["GET", "POST"])
+@staff_required
+def article(number: str):
+    """Turn a resolved complaint into a knowledge-base article: redacted draft, edit, approve."""
+    from kb_builder.errors import ContentError
+
+    from . import publish
+    c = _visible_or_404(number)
+    kb = current_app.config["KB"]
+    if c.status not in ("resolved", "closed"):
+        flash(t("article_only_resolved"), "error")
+        return redirect(url_for("workspace.complaint", number=number))
+    staff_names = [u.display_name for u in get_session().scalars(select(StaffUser))] + \
+                  [u.username for u in get_session().scalars(select(StaffUser))]
+    red = publish.redactor_for(kb, c, staff_names)
+    fresh = publish.draft_from(kb, c, staff_names)
+    draft = publish.read_draft(kb, fresh.id) or fresh
+    errors = []
+    if request.method == "POST":
+        form = request.form
+        draft.title = form.get("title", "").strip()
+        draft.tags = [x.strip() for x in re.split(r"[,，]", form.get("tags", "")) if x.strip()]
+        draft.questions = [x.strip() for x in form.get("questions", "").splitlines() if x.strip()]
+        draft.body = form.get("body", "").replace("\r\n", "\n").strip() + "\n"
+        approve = form.get("action") == "approve"
+        try:
+            path = publish.write_case(kb, draft, red, published=approve)
+        except ContentError as exc:
+            errors = [str(p.message if hasattr(p, "message") else p) for p in exc.problems]
+        else:
+            process.record(get_session(), c, process.actor_of(current_user),
+                           "article_published" if approve else "article_draft", None, path.name)
+            get_session().commit()
+            flash(t("article_published") if approve else t("article_saved"), "ok")
+            return redirect(url_for("workspace.article", number=number))
+    published = publish.case_path(kb, draft.id).is_file() and "published: true" in publish.case_path(kb, draft.id).read_text(encoding="utf-8")
+    return render_template("staff/article.html", c=c, draft=draft, found=fresh.found, errors=errors,
+                           published=published)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required
+def new():
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = request.form
+        data = {k: form.get(k, "").strip() for k in ("category", "description", "request", "occurred_at", "location", "channel")}
+        data["anonymous"] = form.get("anonymous") == "on"
+        identity = {k: form.get(k, "").strip() for k in ("name", "department", "position", "contact") if form.get(k, "").strip()}
+        if identity and not data["anonymous"]:
+            data["identity"] = identity
+        if data["channel"] not in OFFLINE_CHANNELS:
+            errors["channel"] = "请选择线下渠道 · Choose an offline channel"
+        else:
+            kb = current_app.config["KB"]
+            try:
+                parsed = ComplaintIn.model_validate(data, context={"categories": kb.category_ids, "zone": clock().zone})
+            except ValidationError as exc:
+                errors = {e["field"]: e["message"] for e in field_errors(exc)}
+            else:
+                c, code, _ = register_complaint(parsed, entered_by=current_user)
+                return render_template("staff/recorded.html", c=c, code=code)
+    return render_template("staff/new.html", errors=errors, form=request.form, channels=OFFLINE_CHANNELS)
+
+
+@bp.get("/report")
+@staff_required
+def report():
+    """The quarterly review in the workspace (admins and employee relations: it covers every team)."""
+    from flask import abort
+    from markupsafe import Markup
+
+    from . import report as rep
+    from .metrics import Period
+    if current_user.role not in ("admin", "relations"):
+        abort(403)
+    kb = current_app.config["KB"]
+    zone = clock().zone
+    default = f"{utcnow().astimezone(zone).year}Q{(utcnow().astimezone(zone).month - 1) // 3 + 1}"
+    quarter = request.args.get("quarter") or default
+    try:
+        period = Period.quarter(quarter, zone)
+    except ValueError as exc:
+        flash(str(exc), "error")
+        period = Period.quarter(default, zone)
+    import base64
+    import markdown as md
+    data = rep.collect(get_session(), kb, period, current_app.extensions["kb_term_weights"])
+    images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data).items()}
+    body = Markup(md.markdown(rep.markdown(data, images), extensions=["tables"]))
+    return render_template("staff/report.html", body=body, quarter=period.label)
+
+
+@bp.get("/alerts")
+@staff_required
+def alerts():
+    from .auth import can_see
+    out = []
+    for a in get_session().scalars(select(Alert).order_by(Alert.id.desc()).limit(200)):
+        complaints = [c for c in get_session().scalars(select(Complaint).where(Complaint.id.in_(a.complaint_ids)))
+                      if can_see(current_user, c)]
+        if complaints:
+            out.append((a, complaints))
+    return render_template("staff/alerts.html", alerts=out)

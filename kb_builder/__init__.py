@@ -1,0 +1,1 @@
+"""Turn HR's content files into an FAQ site and a search index."""

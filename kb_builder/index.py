@@ -1,0 +1,99 @@
+"""The Whoosh index of published articles: its schema and how it is written.
+
+The index is written into a fresh folder every build and swapped in whole
+(Whoosh never drops deleted segments, and readers must never see a
+half-written index).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.fields import ID, STORED, TEXT, Schema
+
+from .analysis import analyzer
+from .articles import Article
+
+# Searchable text fields, in the order queries weight them (see search.py).
+TEXT_FIELDS = ("title", "questions", "tags", "body")
+MANIFEST = "kb-index.json"
+
+
+def schema() -> Schema:
+    ana = analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        kind=ID(stored=True),
+        category=ID(stored=True),
+        language=ID(stored=True),
+        title=TEXT(analyzer=ana, stored=True),
+        questions=TEXT(analyzer=ana),
+        tags=TEXT(analyzer=ana),
+        body=TEXT(analyzer=ana),
+        url=STORED,
+        snippet=STORED,
+    )
+
+
+def document(art: Article) -> dict:
+    """The fields one article is indexed with."""
+    return dict(id=art.id, kind=art.kind, category=art.category, language=art.language,
+                title=art.title, questions="\n".join(art.questions), tags=" ".join(art.tags),
+                body=art.body, url=art.url, snippet=art.snippet)
+
+
+def fingerprints(articles: list[Article]) -> dict[str, str]:
+    """A hash of each article's indexed fields: what an incremental update compares."""
+    return {a.id: hashlib.sha256(json.dumps(document(a), ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+            for a in articles}
+
+
+def _manifest(folder: Path, articles: list[Article]) -> None:
+    manifest = {"articles": len(articles), "ids": sorted(a.id for a in articles), "fingerprints": fingerprints(articles)}
+    (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def write_index(articles: list[Article], folder: Path) -> None:
+    """Write a new index of articles into an empty folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ix = whoosh_index.create_in(str(folder), schema())
+    writer = ix.writer(limitmb=256)
+    for art in articles:
+        writer.add_document(**document(art))
+    writer.commit()
+    _manifest(folder, articles)
+
+
+def update_index(articles: list[Article], live: Path, folder: Path) -> int | None:
+    """Copy the live index into folder and apply only what changed; None when it cannot (then write anew).
+
+    Returns how many documents were added, replaced or deleted.
+    """
+    try:
+        old = json.loads((live / MANIFEST).read_text(encoding="utf-8"))["fingerprints"]
+    except (OSError, ValueError, KeyError):
+        return None
+    new = fingerprints(articles)
+    changed = [a for a in articles if old.get(a.id) != new[a.id]]
+    removed = [i for i in old if i not in new]
+    if folder.exists():
+        folder.rmdir()
+    shutil.copytree(live, folder)
+    if changed or removed:
+        ix = whoosh_index.open_dir(str(folder))
+        writer = ix.writer(limitmb=256)
+        for doc_id in removed:
+            writer.delete_by_term("id", doc_id)
+        for art in changed:
+            writer.update_document(**document(art))
+        writer.commit()
+    _manifest(folder, articles)
+    return len(changed) + len(removed)
+
+
+def open_index(folder: Path):
+    return whoosh_index.open_dir(str(folder))

@@ -1,0 +1,167 @@
+"""Settings of the complaint process (PROCESS.md): calendar, time limits, teams, dispatch, alerts.
+
+Declared here once with their defaults; kb.yml's `process:` section overrides
+them and config.py validates the whole file at the edge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CalendarSettings(_Strict):
+    """Working days. CN follows China's official calendar (holidays and 调休 make-up days)."""
+
+    country: Literal["CN", "none"] = "CN"
+    holidays: list[dt.date] = []   # extra days off (a company holiday, another country's)
+    workdays: list[dt.date] = []   # extra working days (a make-up Saturday)
+    weekend: list[int] = [5, 6]    # Monday is 0
+
+
+class LevelLimit(_Strict):
+    """How fast a level must get its first response; hours or working days, not both."""
+
+    hours: int | None = Field(default=None, ge=1)
+    working_days: int | None = Field(default=None, ge=1)
+    # Urgent complaints must be handled (result fed back) within this many hours.
+    resolve_hours: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_unit(self):
+        if (self.hours is None) == (self.working_days is None):
+            raise ValueError("give either hours or working_days")
+        return self
+
+
+class SlaSettings(_Strict):
+    assessment_hours: int = Field(default=24, ge=1)
+    result_working_days: int = Field(default=7, ge=1)  # after the investigation ends
+    due_soon_hours: int = Field(default=8, ge=1)
+    levels: dict[int, LevelLimit] = {
+        1: LevelLimit(hours=24, resolve_hours=24),
+        2: LevelLimit(working_days=1),
+        3: LevelLimit(working_days=3),
+    }
+
+    @field_validator("levels")
+    @classmethod
+    def _all_levels(cls, value: dict[int, LevelLimit]) -> dict[int, LevelLimit]:
+        if set(value) != {1, 2, 3}:
+            raise ValueError("give limits for levels 1, 2 and 3")
+        return value
+
+
+class Team(_Strict):
+    id: str = Field(pattern=SLUG)
+    zh: str
+    en: str
+
+
+class DispatchRule(_Strict):
+    """Route to `team` when the category is one of `categories` or a keyword appears."""
+
+    team: str
+    categories: list[str] = []
+    keywords: list[str] = []
+
+
+class SatisfactionSettings(_Strict):
+    low_rating: int = Field(default=2, ge=1, le=5)  # this score or lower is unhappy
+    on_low: Literal["reopen", "escalate"] = "reopen"
+
+
+class EmergencySettings(_Strict):
+    """More than `threshold` similar complaints within `window_hours` raise an alert (PROCESS.md)."""
+
+    threshold: int = Field(default=5, ge=1)
+    window_hours: int = Field(default=24, ge=1)
+    similarity: float = Field(default=0.2, gt=0, le=1)  # IDF-weighted cosine, see intake_api/alerts.py
+    webhook_url: str = ""
+
+
+SAFETY_WORDS = [
+    "火", "着火", "起火", "失火", "火灾", "火情", "冒烟", "烟雾", "燃气", "煤气", "漏气", "天然气", "漏电", "触电",
+    "电击", "受伤", "摔伤", "烫伤", "流血", "骨折", "晕倒", "昏倒", "爆炸", "中毒",
+    "fire", "smoke", "gas", "electric shock", "electrocuted", "injury", "injured", "bleeding", "explosion",
+    "poisoning", "fainted",
+]
+
+
+SENSITIVE_WORDS = [
+    "性骚扰", "骚扰", "猥亵", "强迫", "威胁", "恐吓", "霸凌", "欺凌", "殴打", "打人", "辱骂", "人身攻击",
+    "歧视", "性别歧视", "地域歧视", "年龄歧视", "报复", "打击报复", "贿赂", "受贿", "回扣", "贪污", "挪用",
+    "舞弊", "造假", "自杀", "自残", "跟踪",
+    "harassment", "harassed", "harass", "sexual", "bullying", "bullied", "threatened", "threat", "assault",
+    "discrimination", "discriminated", "racist", "retaliation", "bribe", "bribery", "kickback", "fraud",
+    "embezzlement", "suicide", "stalking",
+]
+
+
+class SensitiveSettings(_Strict):
+    """Complaints that must reach a person, not an FAQ article (PROCESS.md, issue 7)."""
+
+    words: list[str] = SENSITIVE_WORDS
+    # Shown on the form when the text describes danger (safety words or a sensitive safety category).
+    emergency_contact: str = "如有人身危险，请立即拨打 110 / 120，或联系保安值班室（分机 8110）。 · If anyone is in danger, call 110 / 120 now, or the security desk (ext. 8110)."
+    team: str = "relations"
+
+
+class PrivacySettings(_Strict):
+    # Closed complaints older than this lose their text and identity (`kb purge`); counts stay.
+    retention_days: int = Field(default=730, ge=30)
+    # Reports merge any group smaller than this, so a small team's complaint cannot be traced.
+    min_group_size: int = Field(default=5, ge=1)
+    # Extra patterns removed when a complaint becomes an article (regular expressions).
+    employee_patterns: list[str] = [r"\bE\d{6}\b"]
+    room_patterns: list[str] = [r"\d{3,4}(?:室|房|號房|号房)", r"\bRoom\s*\d{2,5}\b"]
+
+
+class ProcessSettings(_Strict):
+    calendar: CalendarSettings = CalendarSettings()
+    sla: SlaSettings = SlaSettings()
+    teams: list[Team] = [
+        Team(id="hr-desk", zh="人力资源服务台", en="HR service desk"),
+        Team(id="facilities", zh="行政后勤组", en="Facilities team"),
+        Team(id="it", zh="IT 服务台", en="IT service desk"),
+        Team(id="finance", zh="财务组", en="Finance team"),
+        Team(id="canteen", zh="餐饮服务组", en="Canteen team"),
+        Team(id="relations", zh="员工关系组", en="Employee relations"),
+    ]
+    default_team: str = "hr-desk"
+    dispatch: list[DispatchRule] = [
+        DispatchRule(team="facilities", categories=["facilities", "supplies", "dormitory", "shuttle"]),
+        DispatchRule(team="it", categories=["it-access"], keywords=["VPN", "邮箱", "密码", "账号", "password", "e-mail"]),
+        DispatchRule(team="finance", categories=["payroll"]),
+        DispatchRule(team="canteen", categories=["canteen"]),
+    ]
+    safety_keywords: list[str] = SAFETY_WORDS
+    # Complaints in these categories are urgent from the start.
+    urgent_categories: list[str] = ["safety"]
+    sensitive: SensitiveSettings = SensitiveSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    satisfaction: SatisfactionSettings = SatisfactionSettings()
+    emergency: EmergencySettings = EmergencySettings()
+
+    @model_validator(mode="after")
+    def _teams_exist(self):
+        ids = {t.id for t in self.teams}
+        if self.default_team not in ids:
+            raise ValueError(f"default_team '{self.default_team}' is not one of the teams ({', '.join(sorted(ids))})")
+        if self.sensitive.team not in ids:
+            raise ValueError(f"sensitive.team '{self.sensitive.team}' is not one of the teams")
+        for i, rule in enumerate(self.dispatch):
+            if rule.team not in ids:
+                raise ValueError(f"dispatch rule {i + 1} names unknown team '{rule.team}'")
+        return self
+
+    def team(self, team_id: str) -> Team | None:
+        return next((t for t in self.teams if t.id == team_id), None)

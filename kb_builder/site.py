@@ -1,0 +1,71 @@
+"""Run MkDocs on a prepared docs tree (the last stage of a build)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from .config import KbConfig
+from .errors import BuildError
+
+
+class _DirtyNotice(logging.Filter):
+    """Drop MkDocs' warning about dirty builds: ours rebuild on any nav or theme change."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "'dirty' build" not in record.getMessage()
+
+
+SEARCH_INDEX = Path("search") / "search_index.json"
+
+
+def merge_search_index(previous: Path, site_dir: Path, removed: set[str]) -> None:
+    """Complete a dirty build's search index with the previous entries of pages not rebuilt.
+
+    MkDocs' search plugin only indexes the pages it built; everything else keeps
+    the entries it had, except pages that no longer exist.
+    """
+    path = site_dir / SEARCH_INDEX
+    new = json.loads(path.read_text(encoding="utf-8"))
+    old = json.loads(previous.read_text(encoding="utf-8"))
+    page = lambda loc: loc.split("#", 1)[0]  # noqa: E731
+    rebuilt = {page(d["location"]) for d in new["docs"]}
+    kept = [d for d in old["docs"] if page(d["location"]) not in rebuilt and page(d["location"]) not in removed]
+    new["docs"] = kept + new["docs"]
+    new["docs"].sort(key=lambda d: d["location"])
+    path.write_text(json.dumps(new, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, strict: bool = False,
+               build_date: int | None = None, dirty: bool = False) -> None:
+    """Build the static site from docs_dir into site_dir with the project's mkdocs.yml.
+
+    dirty: site_dir already holds the previous site (mtimes kept); only pages
+    whose source is newer are rebuilt.
+    """
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    if build_date is not None:
+        # MkDocs stamps the sitemap with the build date; a date derived from the
+        # content makes the same content build to the same bytes.
+        os.environ["SOURCE_DATE_EPOCH"] = str(build_date)
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    try:
+        cfg = load_config(config_file=str(config.mkdocs_config), docs_dir=str(docs_dir),
+                          site_dir=str(site_dir), nav=nav, strict=strict)
+        cfg["extra"]["kb_api_base"] = config.site.api_base_url
+        notice = _DirtyNotice()
+        logging.getLogger("mkdocs.commands.build").addFilter(notice)
+        try:
+            build(cfg, dirty=dirty)
+        finally:
+            logging.getLogger("mkdocs.commands.build").removeFilter(notice)
+    except MkDocsException as exc:
+        raise BuildError(f"mkdocs build failed ({config.mkdocs_config}): {exc}") from None
+    except SystemExit as exc:  # mkdocs aborts in strict mode by raising Abort (a SystemExit)
+        raise BuildError(f"mkdocs build failed in strict mode: {exc}") from None

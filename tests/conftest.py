@@ -1,0 +1,196 @@
+"""Fixtures: a copy of the project in a temp dir, built once; apps on fresh SQLite files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("kb.yml", "mkdocs.yml")
+PROJECT_DIRS = ("docs", "overrides", "content")
+
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+
+def copy_project(dest: Path, content: bool = True) -> Path:
+    """The project's configuration, hand-written docs and (optionally) sample content."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        shutil.copy(ROOT / name, dest / name)
+    for name in PROJECT_DIRS:
+        if name == "content" and not content:
+            (dest / "content" / "cases").mkdir(parents=True)
+            (dest / "content" / "sops").mkdir(parents=True)
+            continue
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("faq", "sop", "__pycache__"))
+    return dest
+
+
+def write_case(folder: Path, case_id: str, front: str | None = None, body: str = "## 问题\n\n正文。\n", **fields) -> Path:
+    """Write a case file; `front` replaces the whole front matter when given."""
+    if front is None:
+        data = {"id": case_id, "title": f"标题 {case_id}", "category": "facilities", "tags": "[测试]",
+                "language": "zh-Hans", "questions": "\n  - 问题一\n  - 问题二", "resolved": "2026-10-01",
+                "published": "true"}
+        data.update(fields)
+        front = "\n".join(f"{k}: {v}" for k, v in data.items() if v is not None)
+    path = folder / "content" / "cases" / f"{case_id}.md"
+    path.write_text(f"---\n{front}\n---\n{body}", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def kb_tree(tmp_path: Path) -> Path:
+    """A fresh copy of the project with the sample content, not built."""
+    return copy_project(tmp_path / "kb")
+
+
+@pytest.fixture
+def empty_kb(tmp_path: Path) -> Path:
+    """A project copy with no content at all, for small hand-made trees."""
+    return copy_project(tmp_path / "kb", content=False)
+
+
+@pytest.fixture(scope="session")
+def built_kb(tmp_path_factory) -> Path:
+    """The sample knowledge base, built once for the whole session (read-only for tests)."""
+    from kb_builder.build import build
+    from kb_builder.config import load_config
+
+    root = copy_project(tmp_path_factory.mktemp("built") / "kb")
+    build(load_config(root / "kb.yml"))
+    return root
+
+
+# The PostgreSQL server every machine runs (trust auth); each test gets its own database.
+PG_ADMIN_URL = os.environ.get("KB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path: Path):
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'complaints.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    name = f"kbt_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def app(built_kb: Path, db_url: str):
+    from intake_api import create_app
+
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True})
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def query_db(db_url: str, sql: str, **params) -> list[tuple]:
+    """Read the database directly, as an outside observer would (JSON columns as Python values)."""
+    import json
+
+    from sqlalchemy import create_engine, text
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(sql), params).fetchall()
+    finally:
+        engine.dispose()
+
+    def value(v):
+        if isinstance(v, str) and v[:1] in "[{":
+            try:
+                return json.loads(v)
+            except ValueError:
+                return v
+        return v
+    return [tuple(value(v) for v in row) for row in rows]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(built_kb: Path, db_url: str):
+    """`kb serve` (gunicorn, 2 workers) on a free port, with its own database."""
+    port = free_port()
+    env = dict(os.environ, KB_CONFIG=str(built_kb / "kb.yml"), KB_DATABASE_URL=db_url)
+    kb = Path(sys.executable).with_name("kb")
+    proc = subprocess.Popen([str(kb), "serve", "--port", str(port), "--workers", "2"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/api/v1/meta", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError("kb serve did not start:\n" + (proc.stdout.read() if proc.stdout else ""))
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_staff(app):
+    """Create staff accounts in the app's database: make_staff('fac', 'handler', ['facilities'])."""
+    from intake_api.auth import create_staff
+    from intake_api.db import get_session
+
+    def make(username: str, role: str = "handler", teams: list[str] | None = None):
+        with app.app_context():
+            session = get_session()
+            user = create_staff(session, username, PASSWORD, role, teams or [])
+            session.commit()
+            return user.username
+    return make
+
+
+def api_login(client, username: str) -> str:
+    """Log in through the staff API; return the CSRF token for later requests."""
+    res = client.post("/api/v1/staff/login", json={"username": username, "password": PASSWORD})
+    assert res.status_code == 200, res.get_json()
+    return res.get_json()["csrf_token"]
+
+
+COMPLAINT = {
+    "category": "facilities",
+    "description": "三楼茶水间的饮水机坏了，已经两天没有热水",
+    "request": "请尽快修好",
+    "occurred_at": "2026-11-20",
+    "location": "A 栋 3 楼茶水间",
+}

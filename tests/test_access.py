@@ -1,0 +1,89 @@
+"""Who may see and change what: each role, and nobody without logging in."""
+
+import pytest
+
+from conftest import COMPLAINT, PASSWORD, api_login
+
+
+@pytest.fixture
+def complaints(client):
+    fac = client.post("/api/v1/complaints", json=COMPLAINT).get_json()
+    it = client.post("/api/v1/complaints", json=dict(COMPLAINT, category="it-access", description="新员工没有系统账号权限")).get_json()
+    return fac, it
+
+
+STAFF_GETS = ["/api/v1/staff/complaints", "/api/v1/staff/complaints/{n}", "/api/v1/staff/alerts"]
+STAFF_POSTS = ["status", "assign", "level", "responsibility", "response", "investigation-ended"]
+PAGES = ["/staff/", "/staff/complaints/{n}", "/staff/new", "/staff/alerts"]
+
+
+def test_nothing_for_staff_without_login(client, complaints):
+    n = complaints[0]["number"]
+    for url in STAFF_GETS:
+        res = client.get(url.format(n=n))
+        assert res.status_code == 401 and res.get_json()["ok"] is False
+    for action in STAFF_POSTS:
+        assert client.post(f"/api/v1/staff/complaints/{n}/{action}", json={}).status_code in (400, 401)
+    for page in PAGES:
+        res = client.get(page.format(n=n))
+        assert res.status_code == 302 and "/staff/login" in res.headers["Location"]
+
+
+def test_staff_api_posts_need_the_csrf_token(client, make_staff, complaints):
+    make_staff("wang", "handler", ["facilities"])
+    api_login(client, "wang")
+    n = complaints[0]["number"]
+    res = client.post(f"/api/v1/staff/complaints/{n}/status", json={"status": "assessed"})
+    assert res.status_code == 400 and "CSRF" in res.get_json()["error"]
+
+
+def test_a_handler_sees_only_their_teams(client, make_staff, complaints):
+    make_staff("wang", "handler", ["facilities"])
+    fac, it = complaints
+    token = api_login(client, "wang")
+    numbers = [c["number"] for c in client.get("/api/v1/staff/complaints").get_json()["complaints"]]
+    assert numbers == [fac["number"]]
+    assert client.get(f"/api/v1/staff/complaints/{it['number']}").status_code == 404
+    res = client.post(f"/api/v1/staff/complaints/{it['number']}/status", json={"status": "assessed"},
+                      headers={"X-CSRFToken": token})
+    assert res.status_code == 404
+    assert client.get(f"/staff/complaints/{it['number']}").status_code == 404
+    assert client.get(f"/staff/complaints/{fac['number']}").status_code == 200
+
+
+def test_an_admin_sees_everything(client, make_staff, complaints):
+    make_staff("boss", "admin")
+    api_login(client, "boss")
+    numbers = {c["number"] for c in client.get("/api/v1/staff/complaints").get_json()["complaints"]}
+    assert numbers == {c["number"] for c in complaints}
+
+
+def test_a_handler_cannot_be_given_another_teams_complaint(client, make_staff, complaints):
+    make_staff("boss", "admin")
+    make_staff("li", "handler", ["it"])
+    token = api_login(client, "boss")
+    res = client.post(f"/api/v1/staff/complaints/{complaints[0]['number']}/assign", json={"handler": "li"},
+                      headers={"X-CSRFToken": token})
+    assert res.status_code == 409 and "not in team facilities" in res.get_json()["error"]
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client, make_staff):
+    make_staff("wang")
+    a = client.post("/api/v1/staff/login", json={"username": "wang", "password": "wrong password!"})
+    b = client.post("/api/v1/staff/login", json={"username": "nobody", "password": PASSWORD})
+    assert a.status_code == b.status_code == 401
+    assert a.get_json() == b.get_json()
+
+
+def test_passwords_are_stored_as_argon2_hashes(app, make_staff, db_url):
+    from conftest import query_db
+    make_staff("wang")
+    (stored,) = query_db(db_url, "SELECT password_hash FROM staff_users")[0]
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_the_complainant_sees_only_their_own_complaint(client, complaints):
+    fac, it = complaints
+    mine = client.get(f"/api/v1/complaints/{fac['tracking_code']}").get_json()
+    assert mine["number"] == fac["number"]
+    assert client.get("/api/v1/complaints/" + fac["number"]).status_code == 404

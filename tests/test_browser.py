@@ -1,0 +1,153 @@
+"""A person's path through the site, in Debian's chromium driven by Playwright."""
+
+import re
+
+import pytest
+
+from conftest import query_db
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def test_form_suggests_while_typing_then_submits(page, live_server, db_url, tmp_path):
+    from playwright.sync_api import expect
+    page.goto(live_server + "/complaint/")
+    page.locator("#kb-description").press_sequentially("饮水机坏了", delay=40)
+    first = page.locator("#kb-suggestion-list li").first
+    expect(first).to_contain_text("饮水机", timeout=10_000)
+    expect(first.locator("a")).to_have_attribute("href", re.compile(r"/faq/facilities/water-dispenser-not-working/$"))
+    page.screenshot(path=str(tmp_path / "form.png"))
+    page.locator("#kb-description").fill("三楼茶水间的饮水机坏了，看了文章也没解决")
+    page.select_option("#kb-category", "facilities")
+    page.fill("#kb-request", "请派人维修")
+    page.fill("#kb-occurred-at", "2026-11-20")
+    page.fill("#kb-location", "A 栋 3 楼")
+    page.check("#kb-disclosure-anonymous")
+    page.click("#kb-submit")
+    code = page.locator("#kb-tracking-code-value")
+    expect(code).to_have_text(re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$"), timeout=10_000)
+    rows = query_db(db_url, "SELECT category, anonymous, shown_articles FROM complaints")
+    assert len(rows) == 1
+    assert rows[0][0] == "facilities" and rows[0][1] == 1
+    assert "water-dispenser-not-working" in rows[0][2]
+
+    # The complainant looks the code up on the status page.
+    tracking = code.inner_text()
+    page.goto(live_server + "/status/")
+    page.fill("#kb-tracking-code", tracking)
+    page.click("#kb-status-form button[type=submit]")
+    expect(page.locator("#kb-status-result")).to_contain_text("已受理", timeout=10_000)
+
+
+def test_this_solved_my_problem_records_a_deflection(page, live_server, db_url):
+    from playwright.sync_api import expect
+    page.goto(live_server + "/complaint/")
+    page.locator("#kb-description").press_sequentially("VPN连不上", delay=40)
+    button = page.locator("#kb-suggestion-list li .kb-solved").first
+    expect(button).to_be_visible(timeout=10_000)
+    article = page.locator("#kb-suggestion-list li").first.get_attribute("data-article-id")
+    button.click()
+    expect(page.locator("#kb-result")).to_contain_text("很高兴", timeout=10_000)
+    assert query_db(db_url, "SELECT article_id FROM deflections") == [(article,)]
+    assert query_db(db_url, "SELECT count(*) FROM complaints") == [(0,)]
+
+
+def test_site_search_finds_the_water_dispenser_article(page, live_server):
+    from playwright.sync_api import expect
+    page.goto(live_server + "/")
+    # Material loads its search index in a worker after the page: wait for it, as a person would.
+    page.wait_for_load_state("networkidle")
+    page.locator("label.kb-search-button").click()  # the home page's own "search your problem" button
+    # An IME commits Chinese text at once and then a key comes up; Material searches on that key.
+    search = page.locator("input.md-search__input")
+    search.fill("饮水机坏了")
+    search.press("End")
+    results = page.locator(".md-search-result__item")
+    expect(results.first).to_be_visible(timeout=15_000)
+    expect(page.locator(".md-search-result")).to_contain_text("饮水机")
+    hrefs = page.locator(".md-search-result__link").evaluate_all("els => els.map(e => e.href)")
+    assert any("water-dispenser-not-working" in h for h in hrefs[:3])
+
+
+def test_a_sensitive_complaint_gets_no_suggestions_and_the_direct_path(page, live_server, db_url):
+    from playwright.sync_api import expect
+    page.goto(live_server + "/complaint/")
+    page.locator("#kb-description").press_sequentially("饮水机", delay=40)
+    expect(page.locator("#kb-suggestion-list li").first).to_be_visible(timeout=10_000)
+    page.locator("#kb-description").fill("")
+    page.locator("#kb-description").press_sequentially("部门主管经常对我性骚扰，我很害怕", delay=30)
+    expect(page.locator("#kb-sensitive")).to_be_visible(timeout=10_000)
+    expect(page.locator("#kb-suggestions")).to_be_hidden()
+    expect(page.locator("#kb-sensitive")).to_contain_text("专人")
+    expect(page.locator("#kb-emergency")).to_be_hidden()
+    # Danger shows the emergency contact.
+    page.locator("#kb-description").fill("")
+    page.locator("#kb-description").press_sequentially("仓库里起火了，到处是烟", delay=30)
+    expect(page.locator("#kb-emergency")).to_contain_text("110", timeout=10_000)
+    expect(page.locator("#kb-suggestions")).to_be_hidden()
+    # The direct path: submit confidentially, straight to employee relations.
+    page.select_option("#kb-category", "harassment")
+    page.fill("#kb-request", "请调查处理")
+    page.fill("#kb-occurred-at", "2026-11-20")
+    page.fill("#kb-location", "办公室")
+    page.check("#kb-disclosure-confidential")
+    page.fill("#kb-name", "测试员工")
+    page.locator("#kb-description").fill("部门主管经常对我性骚扰，我很害怕")
+    page.click("#kb-submit")
+    expect(page.locator("#kb-tracking-code-value")).to_be_visible(timeout=10_000)
+    assert query_db(db_url, "SELECT team, disclosure FROM complaints") == [("relations", "confidential")]
+
+
+def test_hostile_text_is_inert_on_the_status_page_and_in_the_workspace(page, live_server, built_kb, db_url):
+    import json
+    import urllib.request
+
+    from playwright.sync_api import expect
+    from test_browser_process import kb_cli
+    evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    kb_cli(built_kb, db_url, "staff", "create", "boss", "--role", "admin", "--name", "Boss")
+    req = urllib.request.Request(live_server + "/api/v1/complaints", method="POST",
+                                 headers={"Content-Type": "application/json"},
+                                 data=json.dumps({"category": "facilities", "description": "饮水机坏了" + evil,
+                                                  "request": evil, "occurred_at": "2026-11-20",
+                                                  "location": evil}).encode())
+    ack = json.loads(urllib.request.urlopen(req).read())
+    page.goto(live_server + "/staff/login")
+    page.fill("#username", "boss")
+    page.fill("#password", "correct horse battery staple")
+    page.click("button[type=submit]")
+    page.goto(live_server + f"/staff/complaints/{ack['number']}")
+    expect(page.locator("#description")).to_contain_text('<img src=x onerror="window.__xss=1">')
+    page.fill("#response-text", "已修好" + evil)
+    page.click("#form-response button[type=submit]")
+    page.fill("#message-text", "请确认" + evil)
+    page.click("#form-message button[type=submit]")
+    assert page.evaluate("window.__xss") is None
+
+    page.goto(live_server + "/status/")
+    page.fill("#kb-tracking-code", ack["tracking_code"])
+    page.click("#kb-status-form button[type=submit]")
+    expect(page.locator("#kb-status-result")).to_contain_text('<script>window.__xss=2</script>')
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#kb-status-result img").count() == 0

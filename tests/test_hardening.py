@@ -1,0 +1,113 @@
+"""Hostile input and abuse: rate limits, oversized bodies, headers, injection attempts."""
+
+import pytest
+
+from conftest import COMPLAINT, PASSWORD, query_db
+
+
+def test_tracking_code_lookups_are_rate_limited(client):
+    codes = [f"AAAA-BBBB-CCCC-{i:04d}".replace("0", "A").replace("1", "B") for i in range(40)]
+    statuses = [client.get(f"/api/v1/complaints/{c}").status_code for c in codes]
+    assert statuses[:30] == [404] * 30
+    assert statuses[30:] == [429] * 10
+
+
+def test_login_brute_force_is_slowed(client, make_staff):
+    make_staff("wang")
+    answers = [client.post("/api/v1/staff/login", json={"username": "wang", "password": f"guess-{i}"}).status_code
+               for i in range(7)]
+    assert answers[:5] == [401] * 5 and answers[5:] == [429, 429]
+    # Even the right password waits until the window passes.
+    assert client.post("/api/v1/staff/login", json={"username": "wang", "password": PASSWORD}).status_code == 429
+
+
+def test_oversized_bodies_get_413(client, db_url):
+    res = client.post("/api/v1/complaints", data="x" * (70 * 1024), content_type="application/json")
+    assert res.status_code == 413 and res.get_json()["ok"] is False
+    assert query_db(db_url, "SELECT count(*) FROM complaints") == [(0,)]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/meta", "/", "/staff/login", "/api/v1/nothing"])
+def test_security_headers_on_every_response(client, path):
+    res = client.get(path)
+    assert "default-src" in res.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in res.headers["Content-Security-Policy"]
+    assert res.headers["X-Frame-Options"] == "DENY"
+    assert res.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_sql_injection_attempts_are_inert(client, db_url):
+    payload = "x'); DROP TABLE complaints; --"
+    res = client.post("/api/v1/complaints", json=dict(COMPLAINT, description=payload, location=payload))
+    assert res.status_code == 201
+    assert client.get("/api/v1/complaints/' OR '1'='1").status_code == 404
+    assert client.get("/api/v1/suggest", query_string={"q": "饮水机' OR 1=1 --"}).status_code in (200, 503)
+    assert client.post("/api/v1/staff/login", json={"username": "' OR '1'='1", "password": "' OR '1'='1"}).status_code == 401
+    assert query_db(db_url, "SELECT description FROM complaints") == [(payload,)]
+
+
+def test_a_retried_submission_is_stored_once(client, db_url):
+    first = client.post("/api/v1/complaints", json=COMPLAINT, headers={"Idempotency-Key": "form-123"})
+    again = client.post("/api/v1/complaints", json=COMPLAINT, headers={"Idempotency-Key": "form-123"})
+    other = client.post("/api/v1/complaints", json=COMPLAINT, headers={"Idempotency-Key": "form-456"})
+    assert first.status_code == again.status_code == other.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["tracking_code"] == first.get_json()["tracking_code"]
+    assert again.get_json()["number"] == first.get_json()["number"] != other.get_json()["number"]
+    assert query_db(db_url, "SELECT count(*) FROM complaints") == [(2,)]
+    # The stored tracking code is encrypted, like identities.
+    assert first.get_json()["tracking_code"] not in str(query_db(db_url, "SELECT code FROM idempotency_keys"))
+
+
+def test_concurrent_retries_across_workers_create_one_complaint(live_server, db_url):
+    import json
+    import threading
+    import urllib.request
+    answers = []
+
+    def send():
+        req = urllib.request.Request(live_server + "/api/v1/complaints", method="POST",
+                                     headers={"Content-Type": "application/json", "Idempotency-Key": "same-key"},
+                                     data=json.dumps(COMPLAINT).encode())
+        answers.append(json.loads(urllib.request.urlopen(req, timeout=20).read())["number"])
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answers) == 8 and len(set(answers)) == 1
+    assert query_db(db_url, "SELECT count(*) FROM complaints") == [(1,)]
+
+
+def test_nul_characters_are_refused_at_the_edge(client, db_url):
+    res = client.post("/api/v1/complaints", json=dict(COMPLAINT, description="饮水机\u0000坏了"))
+    assert res.status_code == 400 and "NUL" in res.get_json()["error"]
+    assert client.post("/api/v1/staff/login", json={"username": "a\u0000", "password": "x"}).status_code == 400
+    assert client.get("/api/v1/suggest?q=%00").status_code == 400
+    assert query_db(db_url, "SELECT count(*) FROM complaints") == [(0,)]
+
+
+def test_rate_limits_hold_across_workers_with_redis(built_kb, db_url, monkeypatch):
+    """Two gunicorn workers, one Redis: the 31st look-up within a minute is refused whichever worker gets it."""
+    import sys
+    import urllib.error
+    import urllib.request
+    import uuid
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import load
+    monkeypatch.setenv("KB_RATELIMIT_STORAGE", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("KB_RATELIMIT_PREFIX", f"kbtest-{uuid.uuid4().hex}")
+    server = load.Server(built_kb / "kb.yml", db_url, workers=2, rate_limits=True)
+    try:
+        statuses = []
+        for _ in range(34):
+            try:
+                # A new connection each time, so the requests spread over both workers.
+                urllib.request.urlopen(f"http://127.0.0.1:{server.port}/api/v1/complaints/AAAA-AAAA-AAAA-AAAA")
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+    finally:
+        server.stop()
+    assert statuses[:30] == [404] * 30 and statuses[30:] == [429] * 4

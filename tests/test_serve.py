@@ -1,0 +1,29 @@
+"""`kb serve` is a real gunicorn server serving the site and the API on one port."""
+
+import json
+import urllib.parse
+import urllib.request
+
+from conftest import query_db
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as res:
+        return res.status, res.headers, res.read().decode("utf-8")
+
+
+def test_serve_runs_gunicorn_with_site_and_api(live_server, db_url):
+    status, headers, body = get(live_server + "/")
+    assert status == 200 and "员工服务知识库" in body
+    assert "gunicorn" in headers.get("Server", "").lower()
+    status, _, body = get(live_server + "/api/v1/suggest?q=" + urllib.parse.quote("饮水机坏了"))
+    assert json.loads(body)["results"][0]["id"] == "water-dispenser-not-working"
+    req = urllib.request.Request(live_server + "/api/v1/complaints", method="POST",
+                                 headers={"Content-Type": "application/json"},
+                                 data=json.dumps({"category": "canteen", "description": "午饭十二点半就没有菜了",
+                                                  "request": "多准备一些", "occurred_at": "2026-11-24",
+                                                  "location": "二号食堂"}).encode())
+    with urllib.request.urlopen(req, timeout=10) as res:
+        assert res.status == 201
+        number = json.loads(res.read())["number"]
+    assert query_db(db_url, "SELECT number FROM complaints") == [(number,)]
