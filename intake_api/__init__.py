@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     warm_up()
     db.init_app(app)
     auth.init_app(app)
-    app.extensions["kb_searcher"] = Searcher(app.config["INDEX_DIR"])
+    app.extensions["kb_searcher"] = Searcher(app.config["INDEX_DIR"], semantic=kb.search.semantic)
     app.extensions["kb_clock"] = make_clock(kb)
     app.extensions["kb_term_weights"] = alerts.TermWeights(app.config["INDEX_DIR"])
     errors.init_app(app)

@@ -1,4 +1,10 @@
-"""GET /api/v1/suggest: the articles that may answer what the employee is typing."""
+"""GET /api/v1/suggest: the articles that may answer what the employee is typing.
+
+When the best match is not confident (kb.yml `search.confidence_threshold`)
+the answer has no results: the form stays quiet rather than show junk.
+`all=1` (staff tools, recalibration) returns the results anyway, still
+marked `confident: false`.
+"""
 
 from __future__ import annotations
 
@@ -38,13 +44,18 @@ def suggest():
         errors.append({"field": "limit", "message": f"应为 1 到 {MAX_LIMIT} 的整数 · A whole number from 1 to {MAX_LIMIT}"})
     if errors:
         raise ApiError("参数有误 · Invalid parameters", errors)
+    show_all = request.args.get("all", "") in ("1", "true")
     try:
-        hits = searcher().search(text, limit=limit)
+        answer = searcher().suggest(text, limit=limit)
     except IndexNotBuilt as exc:
         raise Unavailable(str(exc)) from None
+    threshold = current_app.config["KB"].search.confidence_threshold
+    # No confidence figure (an index without vectors): the lexical answer stands.
+    confident = bool(answer.hits) and (answer.confidence is None or answer.confidence >= threshold)
     results = []
-    for hit in hits:
+    for hit in answer.hits if confident or show_all else []:
         item = {"id": hit.id, "title": hit.title, "url": site_url(hit.url), "snippet": hit.snippet,
                 "score": hit.score, "category": hit.category, "language": hit.language}
         results.append(item)
-    return jsonify({"query": text, "results": results})
+    return jsonify({"query": text, "confident": confident, "confidence": answer.confidence,
+                    "threshold": threshold, "results": results})

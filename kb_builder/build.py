@@ -22,9 +22,11 @@ from pathlib import Path
 from . import articles as articles_mod
 from .config import KbConfig
 from .errors import BuildError
+from .encoder import get_encoder
 from .index import update_index, write_index
 from .pages import GENERATED, navigation, render_pages, write_pages
 from .site import SEARCH_INDEX, build_site, merge_search_index
+from .vectors import write_vectors
 from .sources import read_sources
 
 
@@ -36,6 +38,7 @@ class BuildResult:
     pages: int = 0
     incremental: bool = False
     pages_written: int = 0
+    embedded: int = 0  # article lines given new sentence vectors
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -215,6 +218,10 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         if updated is None:
             write_index(articles, new_index)
         lap("index")
+        encoder = get_encoder() if config.search.semantic else None
+        if encoder is not None:
+            result.embedded = write_vectors(articles, new_index, encoder, previous=config.index_dir)
+        lap("vectors")
         dates = [a.resolved for a in articles if a.resolved]
         build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
         if incremental:

