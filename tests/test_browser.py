@@ -90,6 +90,32 @@ def test_site_search_finds_the_water_dispenser_article(page, live_server):
     assert any("water-dispenser-not-working" in h for h in hrefs[:3])
 
 
+@pytest.mark.parametrize("query, article", [
+    ("飲水機壞了", "water-dispenser-not-working"),      # Traditional query, Simplified article
+    ("加班餐补怎么申请", "overtime-meal-allowance"),      # Simplified query, Traditional article
+    ("install software on my laptop", "laptop-software-install"),  # English
+])
+def test_site_search_agrees_with_the_form(page, live_server, query, article):
+    import json
+    from urllib.parse import quote
+    from urllib.request import urlopen
+
+    from playwright.sync_api import expect
+    with urlopen(f"{live_server}/api/v1/suggest?q={quote(query)}") as res:
+        form_first = json.load(res)["results"][0]["id"]
+    assert form_first == article
+    page.goto(live_server + "/")
+    page.wait_for_load_state("networkidle")
+    page.locator("label.kb-search-button").click()
+    search = page.locator("input.md-search__input")
+    search.fill(query)
+    search.press("End")
+    expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=15_000)
+    hrefs = page.locator(".md-search-result__link").evaluate_all("els => els.map(e => e.href)")
+    pages = list(dict.fromkeys(re.sub(r"[?#].*", "", h) for h in hrefs))  # one entry per page, not per section
+    assert any(p.endswith(f"/{article}/") for p in pages[:3]), pages[:5]
+
+
 def test_a_sensitive_complaint_gets_no_suggestions_and_the_direct_path(page, live_server, db_url):
     from playwright.sync_api import expect
     page.goto(live_server + "/complaint/")
