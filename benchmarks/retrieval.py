@@ -184,7 +184,7 @@ def run_task(name: str, sweep: bool = False) -> tuple[list, list, list]:
                 product = (ranked, conf, queries)
         if sweep:
             saved = dict(search_mod.FIELD_BOOSTS)
-            for title, questions in ((2.0, 1.5), (2.0, 1.0), (1.0, 1.0), (0.5, 1.0), (1.0, 2.0)):
+            for title, questions in ((2.0, 1.5), (2.0, 1.0), (1.0, 1.0), (0.5, 1.0), (0.5, 2.0)):
                 search_mod.FIELD_BOOSTS.update(title=title, questions=questions)
                 for semantic in (False, True):
                     searcher = Searcher(index, semantic=semantic)
@@ -192,6 +192,12 @@ def run_task(name: str, sweep: bool = False) -> tuple[list, list, list]:
                     kind = "fused" if semantic else "lexical"
                     rows.append((f"{kind} title {title} q {questions}", evaluate(ranked, conf, queries, lat)))
             search_mod.FIELD_BOOSTS.update(saved)
+            search_mod.FUZZY_ENGLISH = True
+            for semantic in (False, True):
+                searcher = Searcher(index, semantic=semantic)
+                ranked, conf, lat = query_all(searcher, queries, ids)
+                rows.append((f"{'fused' if semantic else 'lexical'} + typo tolerance", evaluate(ranked, conf, queries, lat)))
+            search_mod.FUZZY_ENGLISH = False
 
     ranked, tops, lat = bm25_baseline(task, queries)
     rows.append(("BM25 baseline (bm25s)", evaluate(ranked, tops, queries, lat)))
@@ -214,7 +220,8 @@ def main() -> None:
     ap.add_argument("--task", action="append", choices=TASKS, help="default: all four")
     ap.add_argument("--task-file", action="append", default=[], type=Path,
                     help="your own task file (same format as ../shared/bench/): recalibrate on your data")
-    ap.add_argument("--sweep", action="store_true", help="also compare title/questions field weights")
+    ap.add_argument("--sweep", action="store_true",
+                    help="also compare title/questions field weights and typo tolerance")
     args = ap.parse_args()
     names = [str(p) for p in args.task_file] + (args.task or ([] if args.task_file else TASKS))
     if not args.task_file and not BENCH.is_dir():

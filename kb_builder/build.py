@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from .encoder import get_encoder
 from .index import update_index, write_index
 from .pages import GENERATED, navigation, render_pages, write_pages
 from .site import SEARCH_INDEX, build_site, merge_search_index
-from .vectors import write_vectors
+from .vectors import embed, save
 from .sources import read_sources
 
 
@@ -170,6 +171,28 @@ def _sync_pages(pages: dict[str, str], docs: Path) -> tuple[int, set[str]]:
     return written, removed
 
 
+def write_search_index(config: KbConfig, articles: list, folder: Path, incremental: bool) -> int:
+    """The Whoosh index and the sentence vectors into folder, side by side in time.
+
+    Embedding runs in worker processes while this process writes the Whoosh
+    index (both are CPU-bound; a thread alone would share one core through
+    the GIL). Incremental: both start from the live index and redo only what
+    changed. Returns how many article lines were embedded anew.
+    """
+    encoder = get_encoder() if config.search.semantic else None
+    with ThreadPoolExecutor(1) as pool:
+        vectors = pool.submit(embed, articles, encoder, config.index_dir, os.cpu_count() or 1) if encoder else None
+        try:
+            if not incremental or update_index(articles, config.index_dir, folder) is None:
+                write_index(articles, folder)
+        finally:
+            embedded = vectors.result() if vectors else None  # never leave a worker running
+    if embedded is None:
+        return 0
+    save(embedded, folder)
+    return embedded.fresh
+
+
 def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildResult:
     """Run every stage in order and swap the results in.
 
@@ -214,14 +237,8 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         written, removed = _sync_pages(pages, stage_docs)
         result.incremental, result.pages_written = incremental, written
         lap("pages")
-        updated = update_index(articles, config.index_dir, new_index) if incremental else None
-        if updated is None:
-            write_index(articles, new_index)
+        result.embedded = write_search_index(config, articles, new_index, incremental)
         lap("index")
-        encoder = get_encoder() if config.search.semantic else None
-        if encoder is not None:
-            result.embedded = write_vectors(articles, new_index, encoder, previous=config.index_dir)
-        lap("vectors")
         dates = [a.resolved for a in articles if a.resolved]
         build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
         if incremental:

@@ -43,10 +43,32 @@ SMALL_TALK = (
 )
 
 
-def semantic_scores(vectors: ArticleVectors, query: np.ndarray) -> np.ndarray:
-    """Per article: BEST_LINE_SHARE x closest line + the rest x centroid (cosines)."""
-    best_line = np.maximum.reduceat(vectors.lines @ query, vectors.starts)
-    return BEST_LINE_SHARE * best_line + (1 - BEST_LINE_SHARE) * (vectors.centroids @ query)
+# Closest lines are looked for only among this many articles (the closest
+# centroids plus the lexical candidates); the others keep their centroid
+# cosine. Comparing a query with all 60,000 lines of 10,000 articles took
+# 6 ms, the shortlist 1 ms; knowledge bases this small are compared in full.
+SHORTLIST = 500
+
+
+def semantic_scores(vectors: ArticleVectors, query: np.ndarray, also: np.ndarray | None = None) -> np.ndarray:
+    """Per article: BEST_LINE_SHARE x closest line + the rest x centroid (cosines).
+
+    also: article rows that must get their closest line (the lexical candidates).
+    """
+    centroid = vectors.centroids @ query
+    if len(centroid) <= SHORTLIST:
+        best_line = np.maximum.reduceat(vectors.lines @ query, vectors.starts)
+    else:
+        rows = np.argpartition(-centroid, SHORTLIST)[:SHORTLIST]
+        if also is not None and len(also):
+            rows = np.union1d(rows, also)
+        ends = np.append(vectors.starts[1:], len(vectors.lines))
+        first, counts = vectors.starts[rows], ends[rows] - vectors.starts[rows]
+        seg = np.cumsum(counts) - counts
+        lines = np.repeat(first - seg, counts) + np.arange(counts.sum())
+        best_line = centroid.copy()
+        best_line[rows] = np.maximum.reduceat(vectors.lines[lines] @ query, seg)
+    return BEST_LINE_SHARE * best_line + (1 - BEST_LINE_SHARE) * centroid
 
 
 def _z(scores: np.ndarray) -> np.ndarray:

@@ -69,8 +69,41 @@ def _previous(folder: Path | None) -> dict[bytes, np.ndarray]:
         return {}
 
 
-def write_vectors(articles: list[Article], folder: Path, encoder: Encoder, previous: Path | None = None) -> int:
-    """Embed the articles' lines into folder/vectors.npz; returns how many lines were embedded anew."""
+# Below this many new lines a second process costs more (about 1 s to start
+# and load the model) than it saves.
+PARALLEL_MIN_LINES = 4000
+BATCH = 256
+
+
+def _encode_texts(texts: list[str]) -> np.ndarray:
+    """Run in a worker process: embed one batch with that process's encoder."""
+    from .encoder import get_encoder
+
+    encoder = get_encoder()
+    if encoder is None:
+        raise RuntimeError("the sentence encoder could not be loaded in a build worker")
+    return encoder.encode(texts).astype(np.float16)
+
+
+@dataclass
+class Embedded:
+    """What `embed` computed, ready to be saved into an index folder."""
+
+    ids: list[str]
+    lines: np.ndarray
+    starts: np.ndarray
+    keys: list[bytes]
+    encoder: str
+    fresh: int  # lines embedded anew (the rest reused from the live index)
+
+
+def embed(articles: list[Article], encoder: Encoder, previous: Path | None = None, processes: int = 1) -> Embedded:
+    """Embed every article line not already in the previous index's vectors.
+
+    With processes > 1 and a large job, batches go to that many worker
+    processes (one BLAS thread each), so a full build of 10,000 articles
+    uses both cores while the main process writes the Whoosh index.
+    """
     texts: list[str] = []
     starts: list[int] = []
     for art in articles:
@@ -78,28 +111,48 @@ def write_vectors(articles: list[Article], folder: Path, encoder: Encoder, previ
         texts.extend(lines_of(art))
     keys = [_key(t) for t in texts]
     known = _previous(previous)
-    todo = sorted({i for i, k in enumerate(keys) if k not in known}, key=lambda i: len(texts[i]))
     # Sorted by length: the encoder pads a batch to its longest text.
-    fresh = {}
-    for chunk in range(0, len(todo), 256):
-        batch = todo[chunk:chunk + 256]
-        for i, vec in zip(batch, encoder.encode([texts[i] for i in batch])):
-            fresh[i] = vec
+    todo = sorted({i for i, k in enumerate(keys) if k not in known}, key=lambda i: len(texts[i]))
+    batches = [todo[c:c + BATCH] for c in range(0, len(todo), BATCH)]
+    jobs = [[texts[i] for i in batch] for batch in batches]
+    if processes > 1 and len(todo) >= PARALLEL_MIN_LINES:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: the caller may be a threaded server process.
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_encode_texts, jobs))
+    else:
+        results = [encoder.encode(job).astype(np.float16) for job in jobs]
+    fresh = {i: vec for batch, vectors in zip(batches, results) for i, vec in zip(batch, vectors)}
     lines = np.zeros((len(texts), _dimensions(known, fresh)), np.float16)
     for i, k in enumerate(keys):
         lines[i] = fresh[i] if i in fresh else known[k]
-    lines32 = lines.astype(np.float32)
-    bounds = starts + [len(texts)]
-    centroids = np.stack([lines32[a:b].mean(0) for a, b in zip(bounds, bounds[1:])]) if articles \
-        else np.zeros((0, lines.shape[1]), np.float32)
+    return Embedded(ids=[a.id for a in articles], lines=lines, starts=np.array(starts, dtype=np.int64),
+                    keys=keys, encoder=encoder.name, fresh=len(fresh))
+
+
+def save(embedded: Embedded, folder: Path) -> None:
+    """Write folder/vectors.npz (through a temporary file: never half-written)."""
+    lines32 = embedded.lines.astype(np.float32)
+    bounds = list(embedded.starts) + [len(lines32)]
+    centroids = np.stack([lines32[a:b].mean(0) for a, b in zip(bounds, bounds[1:])]) if embedded.ids \
+        else np.zeros((0, lines32.shape[1]), np.float32)
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
     tmp = folder / (VECTORS + ".tmp")
     with open(tmp, "wb") as fh:
-        np.savez(fh, ids=np.array([a.id for a in articles], dtype=str), lines=lines,
-                 starts=np.array(starts, dtype=np.int64), centroids=centroids.astype(np.float16),
-                 keys=np.array(keys, dtype="S32"), encoder=np.array(encoder.name))
+        np.savez(fh, ids=np.array(embedded.ids, dtype=str), lines=embedded.lines, starts=embedded.starts,
+                 centroids=centroids.astype(np.float16), keys=np.array(embedded.keys, dtype="S32"),
+                 encoder=np.array(embedded.encoder))
     tmp.replace(folder / VECTORS)
-    return len(fresh)
+
+
+def write_vectors(articles: list[Article], folder: Path, encoder: Encoder, previous: Path | None = None,
+                  processes: int = 1) -> int:
+    """Embed and save in one step; returns how many lines were embedded anew."""
+    embedded = embed(articles, encoder, previous, processes)
+    save(embedded, folder)
+    return embedded.fresh
 
 
 def _dimensions(known: dict, fresh: dict) -> int:

@@ -124,3 +124,25 @@ def test_an_incremental_build_embeds_only_the_changed_phrasing(kb_tree):
     assert second.incremental and second.embedded == 3  # title + two phrasings
     hits = Searcher(config.index_dir).suggest("电梯被卡住", limit=3).hits
     assert hits[0].id == "lift-stuck"
+
+
+def test_the_semantic_shortlist_keeps_the_best_articles_of_a_large_knowledge_base():
+    from kb_builder import ranking
+    from kb_builder.vectors import ArticleVectors
+
+    rng = np.random.default_rng(3)
+    n, per = 3000, 6
+    lines = rng.normal(size=(n * per, 64)).astype(np.float32)
+    lines /= np.linalg.norm(lines, axis=1, keepdims=True)
+    centroids = lines.reshape(n, per, 64).mean(1)
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    vectors = ArticleVectors(ids=[str(i) for i in range(n)], lines=lines, starts=np.arange(0, n * per, per),
+                             centroids=centroids, encoder="test")
+    for k in range(20):
+        query = lines[k * 97] + 0.3 * rng.normal(size=64).astype(np.float32)
+        query /= np.linalg.norm(query)
+        full = ranking.BEST_LINE_SHARE * (lines @ query).reshape(n, per).max(1) \
+            + (1 - ranking.BEST_LINE_SHARE) * (centroids @ query)
+        fast = ranking.semantic_scores(vectors, query, also=np.array([7, 2999]))
+        assert list(np.argsort(-full)[:10]) == list(np.argsort(-fast)[:10])
+        assert np.isclose(fast[2999], full[2999]) and np.isclose(fast[7], full[7])  # lexical candidates: exact
