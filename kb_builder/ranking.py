@@ -34,12 +34,24 @@ LEXICAL_EVIDENCE = 1.5
 
 # Small talk, written for this product (never a complaint, in both languages).
 SMALL_TALK = (
-    "你好", "您好，在吗", "早上好", "晚安", "谢谢你", "你是谁", "你叫什么名字", "你是机器人吗",
-    "你几岁了", "你喜欢我吗", "我爱你", "我好无聊", "陪我聊聊天", "给我讲个笑话", "讲个故事吧",
-    "唱首歌给我听", "今天心情不好", "我好开心", "你真聪明", "你好笨", "哈哈哈", "嗯嗯", "好的",
-    "测试", "再见", "你会做什么", "随便说点什么", "今天天气真好", "我想睡觉了",
-    "hello", "hi there", "thank you", "who are you", "are you a robot", "tell me a joke",
-    "ok", "test", "123", "bye", "what can you do",
+    # greetings and goodbyes
+    "你好", "您好，在吗", "早上好", "晚上好", "晚安", "再见", "拜拜", "hello", "hi there", "good morning", "bye",
+    # thanks, yes, no, fillers
+    "谢谢你", "好的", "嗯嗯", "哈哈哈", "呵呵", "ok", "thank you", "thanks a lot",
+    # about the assistant
+    "你是谁", "你叫什么名字", "你是机器人吗", "你几岁了", "你是男的还是女的", "你住在哪里", "你会做什么",
+    "你能听懂我说话吗", "who are you", "are you a robot", "what can you do", "how old are you",
+    # feelings and company
+    "我好无聊", "陪我聊聊天", "今天心情不好", "我好开心", "我好难过", "我想你了", "我爱你", "你喜欢我吗",
+    "你有男朋友吗", "我失恋了", "I am bored", "I love you", "talk to me",
+    # entertainment
+    "给我讲个笑话", "讲个故事吧", "唱首歌给我听", "我们来玩个游戏吧", "说句好听的", "tell me a joke", "sing a song",
+    # praise and insults
+    "你真聪明", "你好笨", "你真可爱", "你太厉害了", "you are stupid", "you are smart",
+    # idle chatter
+    "今天天气真好", "我想睡觉了", "我饿了", "你喜欢吃什么", "你吃饭了吗", "随便说点什么", "你在干嘛",
+    # tests
+    "测试", "test", "123",
 )
 
 

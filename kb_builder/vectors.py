@@ -58,12 +58,14 @@ class ArticleVectors:
                        centroids=data["centroids"].astype(np.float32), encoder=str(data["encoder"]))
 
 
-def _previous(folder: Path | None) -> dict[bytes, np.ndarray]:
-    """Line vectors of the live index by text key, for reuse."""
+def _previous(folder: Path | None, encoder: str) -> dict[bytes, np.ndarray]:
+    """Line vectors of the live index by text key, for reuse (only if the same encoder made them)."""
     if folder is None or not (folder / VECTORS).is_file():
         return {}
     try:
         with np.load(folder / VECTORS, allow_pickle=False) as data:
+            if str(data["encoder"]) != encoder:
+                return {}
             return dict(zip((bytes(k) for k in data["keys"]), data["lines"]))
     except (OSError, ValueError, KeyError):
         return {}
@@ -110,7 +112,7 @@ def embed(articles: list[Article], encoder: Encoder, previous: Path | None = Non
         starts.append(len(texts))
         texts.extend(lines_of(art))
     keys = [_key(t) for t in texts]
-    known = _previous(previous)
+    known = _previous(previous, encoder.name)
     # Sorted by length: the encoder pads a batch to its longest text.
     todo = sorted({i for i, k in enumerate(keys) if k not in known}, key=lambda i: len(texts[i]))
     batches = [todo[c:c + BATCH] for c in range(0, len(todo), BATCH)]
