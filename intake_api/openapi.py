@@ -60,6 +60,20 @@ class AlertsOut(_Out):
     alerts: list[dict]
 
 
+class SuggestQuery(BaseModel):
+    q: str
+    limit: int | None = None
+    all: str | None = None
+
+
+class SuggestOut(_Out):
+    query: str
+    confident: bool
+    confidence: float | None
+    threshold: float
+    results: list[dict]
+
+
 def errors(*codes: int) -> dict:
     return {f"HTTP_{c}": ErrorOut for c in codes}
 

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from kb_builder.search import IndexNotBuilt, Searcher
 
 from .errors import ApiError, Unavailable
+from .openapi import SuggestOut, SuggestQuery, doc
 
 bp = Blueprint("suggest", __name__, url_prefix="/api/v1")
 
@@ -29,6 +30,7 @@ def site_url(path: str) -> str:
 
 
 @bp.get("/suggest")
+@doc(query=SuggestQuery, ok=(200, SuggestOut), fail=(400, 429, 503), tags=["public"])
 def suggest():
     text = request.args.get("q", "")
     errors = []

@@ -48,6 +48,8 @@ def build(ctx: click.Context, strict: bool, full: bool) -> None:
     click.echo(f"Built {result.cases} cases and {result.sops} SOPs ({result.unpublished} unpublished left out), "
                f"{result.pages} generated pages ({how}).")
     click.echo(f"  site:  {config.site_dir}\n  index: {config.index_dir}")
+    if config.search.semantic:
+        click.echo(f"  sentence vectors: {result.embedded} article lines embedded anew, the rest reused")
     click.echo("  seconds: " + ", ".join(f"{k} {v}" for k, v in result.seconds.items()))
 
 
