@@ -22,13 +22,13 @@ from pathlib import Path
 
 from . import articles as articles_mod
 from .config import KbConfig
-from .errors import BuildError
 from .encoder import get_encoder
+from .errors import BuildError
 from .index import update_index, write_index
 from .pages import GENERATED, navigation, render_pages, write_pages
 from .site import SEARCH_INDEX, build_site, merge_search_index
-from .vectors import embed, save
 from .sources import read_sources
+from .vectors import VECTORS, embed, save
 
 
 @dataclass
@@ -188,6 +188,7 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
         finally:
             embedded = vectors.result() if vectors else None  # never leave a worker running
     if embedded is None:
+        (folder / VECTORS).unlink(missing_ok=True)  # an incremental copy may carry the live index's
         return 0
     save(embedded, folder)
     return embedded.fresh
