@@ -157,7 +157,7 @@ def bm25_baseline(task: dict, queries: list[dict]):
     return ranked, tops, lat
 
 
-def run_task(name: str, sweep: bool = False) -> tuple[list, list, list]:
+def run_task(name: str, sweep: bool = False, baseline: bool = True) -> tuple[list, list, list]:
     from kb_builder import search as search_mod
     from kb_builder.build import build
     from kb_builder.config import load_config
@@ -199,8 +199,9 @@ def run_task(name: str, sweep: bool = False) -> tuple[list, list, list]:
                 rows.append((f"{'fused' if semantic else 'lexical'} + typo tolerance", evaluate(ranked, conf, queries, lat)))
             search_mod.FUZZY_ENGLISH = False
 
-    ranked, tops, lat = bm25_baseline(task, queries)
-    rows.append(("BM25 baseline (bm25s)", evaluate(ranked, tops, queries, lat)))
+    if baseline:
+        ranked, tops, lat = bm25_baseline(task, queries)
+        rows.append(("BM25 baseline (bm25s)", evaluate(ranked, tops, queries, lat)))
     n_out = sum(q["gold"] is None for q in queries)
     print(f"\n{Path(name).stem}: {len(task['articles'])} articles, {len(queries)} queries "
           f"({n_out} out of scope); product build {build_s:.1f} s; threshold {threshold}")
@@ -220,14 +221,15 @@ def main() -> None:
     ap.add_argument("--task", action="append", choices=TASKS, help="default: all four")
     ap.add_argument("--task-file", action="append", default=[], type=Path,
                     help="your own task file (same format as ../shared/bench/): recalibrate on your data")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the bm25s baseline (not installed by default)")
     ap.add_argument("--sweep", action="store_true",
                     help="also compare title/questions field weights and typo tolerance")
     args = ap.parse_args()
     names = [str(p) for p in args.task_file] + (args.task or ([] if args.task_file else TASKS))
     if not args.task_file and not BENCH.is_dir():
         sys.exit(f"no task files at {BENCH}: set KB_BENCH_DIR to the folder holding the *_dev.json files")
-    runs = [run_task(name, sweep=args.sweep) for name in names]
-    if len(runs) > 1:
+    runs = [run_task(name, sweep=args.sweep, baseline=not args.no_baseline) for name in names]
+    if runs:
         candidates = sorted({c for _, conf, _ in runs for c in conf})
         score = lambda t: statistics.mean(answered_right(r, c, q, t) for r, c, q in runs)  # noqa: E731
         best = max(candidates[::max(1, len(candidates) // 2000)], key=score)
