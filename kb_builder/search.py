@@ -9,6 +9,8 @@ confidence figure.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +23,9 @@ from . import ranking
 from .analysis import to_simplified, tokens
 from .encoder import get_encoder
 from .index import MANIFEST, open_index
-from .vectors import ArticleVectors
+from .vectors import VECTORS, ArticleVectors
+
+log = logging.getLogger(__name__)
 
 # Per-field weights, measured (`retrieval.py --sweep`): a title at half the
 # weight of the question phrasings ranked best on BANKING77 (Hit@3 +0.004,
@@ -103,13 +107,32 @@ class Searcher:
             raise IndexNotBuilt(f"no search index at {self.folder}: run `kb build` first") from None
         if ino != self._ino or self._searcher is None:
             ix = open_index(self.folder)
-            vectors = ArticleVectors.load(self.folder) if self.semantic else None
+            vectors = self._load_vectors() if self.semantic else None
             old, self._searcher, self._ino = self._searcher, ix.searcher(weighting=scoring.BM25F()), ino
             self._vectors = vectors
             self._rows = {doc_id: row for row, doc_id in enumerate(vectors.ids)} if vectors else {}
             if old is not None:
                 old.close()
         return self._searcher
+
+    def _load_vectors(self) -> ArticleVectors | None:
+        """The index's vectors, or None (lexical only) when missing, unreadable or not of this index."""
+        try:
+            vectors = ArticleVectors.load(self.folder)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("semantic matching off for %s: unreadable %s (%s); run `kb build`", self.folder, VECTORS, exc)
+            return None
+        if vectors is None:
+            return None
+        try:
+            indexed = set(json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))["ids"])
+        except (OSError, ValueError, KeyError):
+            indexed = None
+        if indexed != set(vectors.ids):
+            log.warning("semantic matching off for %s: %s does not match the index; run `kb build`",
+                        self.folder, VECTORS)
+            return None
+        return vectors
 
     def query_terms(self, text: str, searcher) -> list[str]:
         """Unique terms of text without the very common ones; for long texts, the rarest MAX_QUERY_TERMS.

@@ -146,3 +146,23 @@ def test_the_semantic_shortlist_keeps_the_best_articles_of_a_large_knowledge_bas
         fast = ranking.semantic_scores(vectors, query, also=np.array([7, 2999]))
         assert list(np.argsort(-full)[:10]) == list(np.argsort(-fast)[:10])
         assert np.isclose(fast[2999], full[2999]) and np.isclose(fast[7], full[7])  # lexical candidates: exact
+
+
+@pytest.mark.parametrize("damage", ["garbage", "other-index"])
+def test_damaged_or_foreign_vectors_fall_back_to_the_lexical_path(built_kb, tmp_path, damage, caplog):
+    import shutil
+
+    from kb_builder.search import Searcher
+    from kb_builder.vectors import VECTORS
+
+    index = tmp_path / "index"
+    shutil.copytree(built_kb / "build" / "index", index)
+    if damage == "garbage":
+        (index / VECTORS).write_bytes(b"not a numpy archive")
+    else:
+        np.savez(index / VECTORS, ids=np.array(["someone-else"]), lines=np.zeros((1, 512), np.float16),
+                 starts=np.array([0]), centroids=np.zeros((1, 512), np.float16), keys=np.array([b"x" * 32]),
+                 encoder=np.array("usem3"))
+    answer = Searcher(index).suggest("饮水机坏了", limit=3)
+    assert answer.confidence is None and answer.hits[0].id == "water-dispenser-not-working"
+    assert "semantic matching off" in caplog.text
