@@ -21,6 +21,7 @@ import os
 import re
 import threading
 import urllib.request
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -108,9 +109,9 @@ def similarity(a: frozenset[str], b: frozenset[str], idf) -> float:
     return shared / math.sqrt(sum(idf(t) ** 2 for t in a) * sum(idf(t) ** 2 for t in b))
 
 
-def similar_complaints(c: Complaint, others: list[Complaint], threshold: float,
-                       weights: TermWeights) -> list[Complaint]:
-    """The complaints among others whose description is similar to c's.
+def similar_complaints(c: Complaint, others: Iterable, threshold: float,
+                       weights: TermWeights, enough: int | None = None) -> list[Complaint]:
+    """The complaints among others whose description is similar to c's (stop after `enough`).
 
     The same cosine as `similarity`, computed the fast way: squared weights
     and each text's norm are cached, and texts sharing no term are skipped
@@ -143,6 +144,8 @@ def similar_complaints(c: Complaint, others: list[Complaint], threshold: float,
         shared = mine & theirs
         if shared and sum(w2(t) for t in shared) / (my_norm * norm(o.description, theirs)) >= threshold:
             out.append(o)
+            if enough is not None and len(out) >= enough:
+                break
     return out
 
 
@@ -177,10 +180,17 @@ def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights
         raised.append((alert, [c.number]))
     rule = kb.process.emergency
     since = c.received_at - dt.timedelta(hours=rule.window_hours)
-    # Only the columns compared: no identity is decrypted for this.
-    window = session.execute(select(Complaint.id, Complaint.number, Complaint.description).where(
-        Complaint.category == c.category, Complaint.received_at >= since, Complaint.id != c.id)).all()
-    similar = similar_complaints(c, list(window), rule.similarity, weights)
+    # Only the columns compared: no identity is decrypted for this. Newest
+    # first, streamed, and no further than the rule needs: in a wave of a
+    # thousand similar complaints each new one reads a few rows, not all.
+    window = session.execute(
+        select(Complaint.id, Complaint.number, Complaint.description)
+        .where(Complaint.category == c.category, Complaint.received_at >= since, Complaint.id != c.id)
+        .order_by(Complaint.id.desc()).execution_options(yield_per=200))
+    try:
+        similar = similar_complaints(c, window, rule.similarity, weights, enough=rule.threshold)
+    finally:
+        window.close()
     if len(similar) + 1 > rule.threshold:
         group = sorted([*similar, c], key=lambda x: x.id)
         ids = [x.id for x in group]

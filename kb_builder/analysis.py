@@ -70,9 +70,14 @@ def terms(text: str) -> Iterator[Term]:
         yield Term(word, start, end)
 
 
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(t.text for t in terms(text))
+
+
 def tokens(text: str) -> list[str]:
-    """Just the terms' texts."""
-    return [t.text for t in terms(text)]
+    """Just the terms' texts (cached: one submission is analysed by several rules)."""
+    return list(_tokens(text))
 
 
 def warm_up() -> None:
