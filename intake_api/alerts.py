@@ -170,6 +170,10 @@ def _notify(kb, alert: Alert, numbers: list[str]) -> None:
     threading.Thread(target=send, daemon=True).start()
 
 
+# Complaints read per query when looking for similar ones (see check_new_complaint).
+WINDOW_PAGE = 100
+
+
 def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights) -> list[Alert]:
     """Raise the alerts a just-registered complaint calls for; the caller commits."""
     raised = []
@@ -181,16 +185,21 @@ def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights
     rule = kb.process.emergency
     since = c.received_at - dt.timedelta(hours=rule.window_hours)
     # Only the columns compared: no identity is decrypted for this. Newest
-    # first, streamed, and no further than the rule needs: in a wave of a
-    # thousand similar complaints each new one reads a few rows, not all.
-    window = session.execute(
-        select(Complaint.id, Complaint.number, Complaint.description)
-        .where(Complaint.category == c.category, Complaint.received_at >= since, Complaint.id != c.id)
-        .order_by(Complaint.id.desc()).execution_options(yield_per=200))
-    try:
-        similar = similar_complaints(c, window, rule.similarity, weights, enough=rule.threshold)
-    finally:
-        window.close()
+    # first, a page at a time, and no further than the rule needs: in a wave
+    # of a thousand similar complaints each new one reads one page, not all.
+    similar: list = []
+    before = None
+    while len(similar) < rule.threshold:
+        query = (select(Complaint.id, Complaint.number, Complaint.description)
+                 .where(Complaint.category == c.category, Complaint.received_at >= since, Complaint.id != c.id)
+                 .order_by(Complaint.id.desc()).limit(WINDOW_PAGE))
+        if before is not None:
+            query = query.where(Complaint.id < before)
+        page = session.execute(query).all()
+        similar += similar_complaints(c, page, rule.similarity, weights, enough=rule.threshold - len(similar))
+        if len(page) < WINDOW_PAGE:
+            break
+        before = page[-1].id
     if len(similar) + 1 > rule.threshold:
         group = sorted([*similar, c], key=lambda x: x.id)
         ids = [x.id for x in group]
