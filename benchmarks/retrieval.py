@@ -175,28 +175,26 @@ def run_task(name: str, sweep: bool = False, baseline: bool = True) -> tuple[lis
         build(config, full=True)
         build_s = time.perf_counter() - t0
         index = folder / "build" / "index"
-        for label, semantic in (("product (suggest path)", True), ("lexical path alone", False)):
+
+        def measure(label: str, semantic: bool, at: float | None = None) -> tuple:
             searcher = Searcher(index, semantic=semantic)
             searcher.suggest("warm up", limit=1)
             ranked, conf, lat = query_all(searcher, queries, ids)
-            rows.append((label, evaluate(ranked, conf, queries, lat, threshold if semantic else None)))
-            if semantic:
-                product = (ranked, conf, queries)
+            rows.append((label, evaluate(ranked, conf, queries, lat, at)))
+            return ranked, conf, queries
+
+        product = measure("product (suggest path)", True, threshold)
+        measure("lexical path alone", False)
         if sweep:
             saved = dict(search_mod.FIELD_BOOSTS)
             for title, questions in ((2.0, 1.5), (2.0, 1.0), (1.0, 1.0), (0.5, 1.0), (0.5, 2.0)):
                 search_mod.FIELD_BOOSTS.update(title=title, questions=questions)
-                for semantic in (False, True):
-                    searcher = Searcher(index, semantic=semantic)
-                    ranked, conf, lat = query_all(searcher, queries, ids)
-                    kind = "fused" if semantic else "lexical"
-                    rows.append((f"{kind} title {title} q {questions}", evaluate(ranked, conf, queries, lat)))
+                measure(f"lexical title {title} q {questions}", False)
+                measure(f"fused title {title} q {questions}", True)
             search_mod.FIELD_BOOSTS.update(saved)
             search_mod.FUZZY_ENGLISH = True
-            for semantic in (False, True):
-                searcher = Searcher(index, semantic=semantic)
-                ranked, conf, lat = query_all(searcher, queries, ids)
-                rows.append((f"{'fused' if semantic else 'lexical'} + typo tolerance", evaluate(ranked, conf, queries, lat)))
+            measure("lexical + typo tolerance", False)
+            measure("fused + typo tolerance", True)
             search_mod.FUZZY_ENGLISH = False
 
     if baseline:

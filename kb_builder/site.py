@@ -34,7 +34,9 @@ def add_script_variants(site_dir: Path) -> None:
     """
     import opencc
 
-    to_hant, to_hans = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
+    from .analysis import to_simplified
+
+    to_hant = opencc.OpenCC("s2t")
     path = site_dir / SEARCH_INDEX
     data = json.loads(path.read_text(encoding="utf-8"))
     for doc in data["docs"]:
@@ -42,7 +44,7 @@ def add_script_variants(site_dir: Path) -> None:
         if _VARIANT_MARK in text:
             continue
         source = doc.get("title", "") + "\u200b" + text
-        variants = {v for v in (to_hant.convert(source), to_hans.convert(source)) if v != source}
+        variants = {v for v in (to_hant.convert(source), to_simplified(source)) if v != source}
         if variants:
             doc["text"] = text + _VARIANT_MARK + "\u200b".join(sorted(variants))
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
