@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,11 @@ class IndexNotBuilt(Exception):
     """No index where one was expected: run `kb build` first."""
 
 
+@lru_cache(maxsize=1)
+def _small_talk_vectors(encoder) -> np.ndarray:
+    return encoder.encode(list(ranking.SMALL_TALK))
+
+
 def _best(scores: np.ndarray, k: int) -> np.ndarray:
     """Rows of the k highest scores, best first (partial sort on large knowledge bases)."""
     rows = np.argpartition(-scores, k)[:k] if len(scores) > 4 * k else np.arange(len(scores))
@@ -111,7 +117,7 @@ class Searcher:
             ix = open_index(self.folder)
             vectors = self._load_vectors() if self.semantic else None
             old, self._searcher, self._ino = self._searcher, ix.searcher(weighting=scoring.BM25F()), ino
-            self._vectors = vectors
+            self._vectors, self._talk = vectors, None
             self._rows = {doc_id: row for row, doc_id in enumerate(vectors.ids)} if vectors else {}
             if old is not None:
                 old.close()
@@ -173,9 +179,10 @@ class Searcher:
                    score=round(float(score), 4), category=fields["category"],
                    language=fields["language"], kind=fields["kind"])
 
-    def _small_talk(self, encoder) -> np.ndarray:
+    def _small_talk(self, encoder, vectors: ArticleVectors) -> np.ndarray:
+        """The small-talk lines in this index's search space (encoded once per process)."""
         if self._talk is None:
-            self._talk = encoder.encode(list(ranking.SMALL_TALK))
+            self._talk = vectors.project(_small_talk_vectors(encoder))
         return self._talk
 
     def suggest(self, text: str, limit: int = 5) -> Answer:
@@ -192,11 +199,11 @@ class Searcher:
             if row is not None:
                 lexical[row] = r.score
                 found[row] = r.fields()
-        query = encoder.encode([to_simplified(text[:MAX_EMBED_CHARS])])[0]
+        query = vectors.project(encoder.encode([to_simplified(text[:MAX_EMBED_CHARS])]))[0]
         semantic = ranking.semantic_scores(vectors, query, also=np.fromiter(found, dtype=np.int64))
         order = ranking.fused(lexical, semantic)
         top = _best(order, limit)
-        talk = float((self._small_talk(encoder) @ query).max())
+        talk = float((self._small_talk(encoder, vectors) @ query).max())
         hits = []
         for row in top:
             fields = found.get(int(row)) or searcher.document(id=vectors.ids[row])

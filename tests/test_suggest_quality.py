@@ -95,6 +95,71 @@ def test_vectors_sit_in_the_index_folder_one_line_per_phrasing(built_kb):
     assert np.allclose(np.linalg.norm(vectors.centroids, axis=1), 1, atol=1e-2)
 
 
+def test_queries_are_projected_into_the_space_the_lines_were_whitened_into(built_kb):
+    from kb_builder.analysis import to_simplified
+    from kb_builder.encoder import get_encoder
+    from kb_builder.search import Searcher
+    from kb_builder.vectors import ArticleVectors
+
+    index = built_kb / "build" / "index"
+    vectors = ArticleVectors.load(index)
+    assert vectors.whitening is not None and vectors.whitening.shape == (512, 512)
+    off_diagonal = vectors.whitening - np.diag(np.diag(vectors.whitening))
+    assert np.abs(off_diagonal).max() > 1e-3  # learnt from the lines, not a plain scaling
+    title = Searcher(index)._current().document(id="water-dispenser-not-working")["title"]
+    stored = vectors.lines[vectors.starts[vectors.ids.index("water-dispenser-not-working")]]  # line 0: the title
+    encoded = get_encoder().encode([to_simplified(title)])
+    assert float(vectors.project(encoded)[0] @ stored) > 0.99       # a query lands where its line lies
+    assert float(encoded[0] @ stored) < float(vectors.project(encoded)[0] @ stored) - 0.01  # unprojected: not
+
+
+def test_whitening_separates_articles_whose_phrasings_vary_along_shared_directions():
+    from kb_builder.vectors import _unit, whitening
+
+    rng = np.random.default_rng(5)
+    n, per, d = 40, 5, 64
+    topics = rng.normal(size=(n, d))
+    wording = rng.normal(size=(4, d)) * 3  # phrasing varies along a few directions shared by all articles
+
+    def phrasings(k):
+        return _unit(topics[:, None, :] + (rng.normal(size=(n, k, 4)) @ wording)).astype(np.float32)
+    lines = phrasings(per).reshape(n * per, d)
+    held_out = phrasings(3)
+    starts = np.arange(0, n * per, per)
+
+    def accuracy(transform):
+        cents = _unit(np.add.reduceat(_unit(lines @ transform), starts))
+        guesses = (_unit(held_out @ transform) @ cents.T).argmax(-1)
+        return float((guesses == np.arange(n)[:, None]).mean())
+    assert accuracy(whitening(lines, starts)) > accuracy(np.eye(d, dtype=np.float32)) + 0.05
+    single = whitening(lines[starts], np.arange(n))  # one line per article: nothing to learn from
+    assert np.array_equal(single, np.eye(d, dtype=np.float32))
+
+
+def test_vectors_written_before_whitening_still_search_and_are_reused(kb_tree):
+    from kb_builder.build import build
+    from kb_builder.config import load_config
+    from kb_builder.search import Searcher
+    from kb_builder.vectors import VECTORS, ArticleVectors
+
+    config = load_config(kb_tree / "kb.yml")
+    build(config)
+    path = config.index_dir / VECTORS
+    with np.load(path) as data:  # the earlier format: the encoder's vectors as `lines`, no `raw`/`whitening`
+        old = {k: data[k] for k in data.files if k not in ("raw", "whitening")}
+        old["lines"] = data["raw"]
+        old["centroids"] = (lambda c: (c / np.linalg.norm(c, axis=1, keepdims=True)).astype(np.float16))(
+            np.add.reduceat(data["raw"].astype(np.float32), data["starts"]))
+    np.savez(path, **old)
+    assert ArticleVectors.load(config.index_dir).whitening is None
+    answer = Searcher(config.index_dir).suggest("我的电脑登录不了公司内网", limit=3)
+    assert answer.confidence is not None and "vpn-cannot-connect" in [h.id for h in answer.hits]
+    write_case(kb_tree, "lift-stuck", category="facilities", title="电梯卡在两层之间",
+               questions="\n  - 电梯卡住了\n  - 电梯停在半空")
+    assert build(config).embedded == 3  # the old file's vectors were reused
+    assert ArticleVectors.load(config.index_dir).whitening is not None
+
+
 def test_without_vectors_the_lexical_path_answers_alone(kb_tree, tmp_path):
     from intake_api import create_app
     from kb_builder.build import build
