@@ -105,7 +105,8 @@ class Searcher:
         self._ino: int | None = None
         self._searcher = None
         self._vectors: ArticleVectors | None = None
-        self._rows: dict[str, int] = {}
+        self._row_of_doc: np.ndarray = np.zeros(0, np.int64)  # Whoosh docnum -> vector row (-1: none)
+        self._doc_of_row: np.ndarray = np.zeros(0, np.int64)  # vector row -> Whoosh docnum
         self._talk: np.ndarray | None = None
 
     def _current(self):
@@ -118,10 +119,29 @@ class Searcher:
             vectors = self._load_vectors() if self.semantic else None
             old, self._searcher, self._ino = self._searcher, ix.searcher(weighting=scoring.BM25F()), ino
             self._vectors, self._talk = vectors, None
-            self._rows = {doc_id: row for row, doc_id in enumerate(vectors.ids)} if vectors else {}
+            self._row_of_doc, self._doc_of_row = self._align(self._searcher, vectors)
             if old is not None:
                 old.close()
         return self._searcher
+
+    @staticmethod
+    def _align(searcher, vectors: ArticleVectors | None) -> tuple[np.ndarray, np.ndarray]:
+        """Whoosh document numbers <-> vector rows, once per index.
+
+        Per query, hits then go by number: `searcher.document(id=...)` runs a
+        query of its own (about 0.7 ms) and reading stored fields unpickles
+        them, so only the hits shown have their fields read.
+        """
+        if vectors is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        rows = {doc_id: row for row, doc_id in enumerate(vectors.ids)}
+        row_of_doc = np.full(searcher.doc_count_all(), -1, np.int64)
+        doc_of_row = np.full(len(vectors.ids), -1, np.int64)
+        for docnum, fields in searcher.reader().iter_docs():
+            row = rows.get(fields["id"])
+            if row is not None:
+                row_of_doc[docnum], doc_of_row[row] = row, docnum
+        return row_of_doc, doc_of_row
 
     def _load_vectors(self) -> ArticleVectors | None:
         """The index's vectors, or None (lexical only) when missing, unreadable or not of this index."""
@@ -193,20 +213,20 @@ class Searcher:
             results = self._lexical(searcher, text, limit)
             return Answer([self._hit(r.fields(), r.score) for r in results], None)
         lexical = np.zeros(len(vectors.ids), np.float32)
-        found = {}
         for r in self._lexical(searcher, text, max(limit, LEXICAL_CANDIDATES)):
-            row = self._rows.get(r["id"])
-            if row is not None:
+            row = self._row_of_doc[r.docnum]
+            if row >= 0:
                 lexical[row] = r.score
-                found[row] = r.fields()
+        found = np.flatnonzero(lexical)
         query = vectors.project(encoder.encode([to_simplified(text[:MAX_EMBED_CHARS])]))[0]
-        semantic = ranking.semantic_scores(vectors, query, also=np.fromiter(found, dtype=np.int64))
+        semantic = ranking.semantic_scores(vectors, query, also=found)
         order = ranking.fused(lexical, semantic)
         top = _best(order, limit)
         talk = float((self._small_talk(encoder, vectors) @ query).max())
         hits = []
         for row in top:
-            fields = found.get(int(row)) or searcher.document(id=vectors.ids[row])
+            docnum = int(self._doc_of_row[row])
+            fields = searcher.stored_fields(docnum) if docnum >= 0 else None
             if fields:
                 hits.append(self._hit(fields, order[row]))
         return Answer(hits, round(ranking.confidence(lexical, semantic, int(top[0]), talk), 4))
