@@ -140,7 +140,7 @@ def test_vectors_written_before_whitening_still_search_and_are_reused(kb_tree):
     from kb_builder.build import build
     from kb_builder.config import load_config
     from kb_builder.search import Searcher
-    from kb_builder.vectors import VECTORS, ArticleVectors
+    from kb_builder.vectors import VECTORS, ArticleVectors, _unit
 
     config = load_config(kb_tree / "kb.yml")
     build(config)
@@ -148,8 +148,7 @@ def test_vectors_written_before_whitening_still_search_and_are_reused(kb_tree):
     with np.load(path) as data:  # the earlier format: the encoder's vectors as `lines`, no `raw`/`whitening`
         old = {k: data[k] for k in data.files if k not in ("raw", "whitening")}
         old["lines"] = data["raw"]
-        old["centroids"] = (lambda c: (c / np.linalg.norm(c, axis=1, keepdims=True)).astype(np.float16))(
-            np.add.reduceat(data["raw"].astype(np.float32), data["starts"]))
+        old["centroids"] = _unit(np.add.reduceat(data["raw"].astype(np.float32), data["starts"])).astype(np.float16)
     np.savez(path, **old)
     assert ArticleVectors.load(config.index_dir).whitening is None
     answer = Searcher(config.index_dir).suggest("我的电脑登录不了公司内网", limit=3)
