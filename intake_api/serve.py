@@ -27,7 +27,8 @@ def _post_fork(server, worker):
 
 
 def run(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, timeout: int = 30) -> None:
-    """Serve app with `workers` processes; the app is loaded once (jieba's dictionary shared)."""
+    """Serve app with `workers` processes; the app is loaded once (jieba's dictionary and the encoder shared)."""
+    app.extensions["kb_searcher"].preload()
     _Gunicorn(app, {
         "bind": f"{host}:{port}",
         "workers": workers,

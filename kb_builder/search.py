@@ -231,6 +231,19 @@ class Searcher:
                 hits.append(self._hit(fields, order[row]))
         return Answer(hits, round(ranking.confidence(lexical, semantic, int(top[0]), talk), 4))
 
+    def preload(self) -> None:
+        """Load the sentence encoder and the small-talk vectors now rather than on the first query.
+
+        `kb serve` calls this in gunicorn's master before it forks, so every
+        worker shares one loaded model (copy-on-write) instead of each
+        spending about a second of CPU on its first suggestion. The Whoosh
+        index itself is opened in each worker: open files must not be shared
+        across a fork.
+        """
+        encoder = get_encoder() if self.semantic else None
+        if encoder is not None:
+            _small_talk_vectors(encoder)
+
     def search(self, text: str, limit: int = 5) -> list[Hit]:
         return self.suggest(text, limit).hits
 

@@ -27,3 +27,17 @@ def test_serve_runs_gunicorn_with_site_and_api(live_server, db_url):
         assert res.status == 201
         number = json.loads(res.read())["number"]
     assert query_db(db_url, "SELECT number FROM complaints") == [(number,)]
+
+
+def test_serve_loads_the_encoder_before_forking_workers(app, monkeypatch):
+    """Workers inherit a loaded model: none spends its first suggestion loading it (~1 s of CPU each)."""
+    from intake_api import serve
+    from kb_builder import encoder, search
+
+    monkeypatch.setattr(encoder, "_encoder", None)  # as in a fresh `kb serve` process
+    search._small_talk_vectors.cache_clear()
+    forked = []
+    monkeypatch.setattr(serve._Gunicorn, "run", lambda self: forked.append(encoder._encoder))
+    serve.run(app, port=0, workers=2)
+    assert forked and forked[0] is not None
+    assert search._small_talk_vectors.cache_info().currsize == 1
