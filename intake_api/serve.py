@@ -26,6 +26,11 @@ def _post_fork(server, worker):
         engine.dispose(close=False)
 
 
+def _post_worker_init(worker):
+    # This worker's own index files and vectors, opened before its first request.
+    worker.app.application.extensions["kb_searcher"].open()
+
+
 def run(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, timeout: int = 30) -> None:
     """Serve app with `workers` processes; the app is loaded once (jieba's dictionary and the encoder shared)."""
     app.extensions["kb_searcher"].preload()
@@ -35,6 +40,7 @@ def run(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, timeou
         "preload_app": True,
         "timeout": timeout,
         "post_fork": _post_fork,
+        "post_worker_init": _post_worker_init,
         # No access log: it would record the IP address of anonymous complainants.
         "accesslog": None,
         "errorlog": "-",

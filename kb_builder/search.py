@@ -244,6 +244,17 @@ class Searcher:
         if encoder is not None:
             _small_talk_vectors(encoder)
 
+    def open(self) -> None:
+        """Open the index and its vectors now (`kb serve` does this in each worker before it accepts requests).
+
+        Otherwise the first suggestion each worker answers pays for it: about
+        0.3 s with 10,000 articles.
+        """
+        try:
+            self._current()
+        except IndexNotBuilt:
+            pass  # answered as 503 per request, with the message saying what to run
+
     def search(self, text: str, limit: int = 5) -> list[Hit]:
         return self.suggest(text, limit).hits
 

@@ -29,15 +29,21 @@ def test_serve_runs_gunicorn_with_site_and_api(live_server, db_url):
     assert query_db(db_url, "SELECT number FROM complaints") == [(number,)]
 
 
-def test_serve_loads_the_encoder_before_forking_workers(app, monkeypatch):
-    """Workers inherit a loaded model: none spends its first suggestion loading it (~1 s of CPU each)."""
+def test_serve_loads_the_encoder_before_forking_and_the_index_in_each_worker(app, monkeypatch):
+    """Workers inherit a loaded model and open their index before serving, not on a user's first request."""
+    from types import SimpleNamespace
+
     from intake_api import serve
     from kb_builder import encoder, search
 
     monkeypatch.setattr(encoder, "_encoder", None)  # as in a fresh `kb serve` process
     search._small_talk_vectors.cache_clear()
     forked = []
-    monkeypatch.setattr(serve._Gunicorn, "run", lambda self: forked.append(encoder._encoder))
+    monkeypatch.setattr(serve._Gunicorn, "run", lambda self: forked.append((encoder._encoder, self.cfg.post_worker_init)))
     serve.run(app, port=0, workers=2)
-    assert forked and forked[0] is not None
-    assert search._small_talk_vectors.cache_info().currsize == 1
+    (loaded, worker_init), = forked
+    assert loaded is not None and search._small_talk_vectors.cache_info().currsize == 1
+    searcher = app.extensions["kb_searcher"]
+    searcher.close()
+    worker_init(SimpleNamespace(app=SimpleNamespace(application=app)))
+    assert searcher._searcher is not None and searcher._vectors is not None
