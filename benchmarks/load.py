@@ -220,6 +220,17 @@ def report(label: str, stats: Stats, wall: float, db_url: str) -> dict:
     return row
 
 
+def machine_reference() -> float:
+    """Seconds for a plain Python loop: this machine's speed today (about 1 s on a normal day here).
+
+    Load figures are only comparable between runs with a similar reference;
+    the README gives it beside every row.
+    """
+    start = time.perf_counter()
+    sum(range(10**8))
+    return time.perf_counter() - start
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
@@ -230,6 +241,7 @@ def main() -> None:
     ap.add_argument("--submit-clients", type=int, default=3)
     ap.add_argument("--max-requests", type=int, default=20000, help="per kind")
     args = ap.parse_args()
+    print(f"machine reference: sum(range(10**8)) took {machine_reference():.2f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="kb-load-") as tmp:
         tmp = Path(tmp)
         kb_yml = args.kb or build_sample(tmp)
