@@ -4,6 +4,8 @@ import json
 import urllib.parse
 import urllib.request
 
+import pytest
+
 from conftest import query_db
 
 
@@ -47,3 +49,22 @@ def test_serve_loads_the_encoder_before_forking_and_the_index_in_each_worker(app
     searcher.close()
     worker_init(SimpleNamespace(app=SimpleNamespace(application=app)))
     assert searcher._searcher is not None and searcher._vectors is not None
+
+
+def test_a_worker_boots_even_when_the_index_is_missing_or_broken(built_kb, tmp_path, caplog):
+    """Gunicorn stops the whole server when a worker fails to boot; requests report the problem instead."""
+    import shutil
+
+    from kb_builder.search import IndexNotBuilt, Searcher
+
+    Searcher(tmp_path / "nowhere").open()
+    broken = tmp_path / "index"
+    shutil.copytree(built_kb / "build" / "index", broken)
+    for toc in broken.glob("*.toc"):
+        toc.unlink()
+    searcher = Searcher(broken)
+    searcher.open()
+    assert "could not open the index" in caplog.text
+    with pytest.raises(Exception) as raised:
+        searcher.suggest("饮水机坏了")
+    assert not isinstance(raised.value, IndexNotBuilt)
