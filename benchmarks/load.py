@@ -220,6 +220,57 @@ def report(label: str, stats: Stats, wall: float, db_url: str) -> dict:
     return row
 
 
+def _cpu_seconds(wanted) -> float:
+    """CPU seconds (user + system) used so far by the processes for which wanted(pid, comm, pgrp) holds."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                head, _, tail = f.read().rpartition(")")
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = tail.split()
+        if wanted(int(pid), head.partition("(")[2], int(fields[2])):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def request_costs(server: Server, seconds: float, suggest_clients: int, submit_clients: int) -> dict:
+    """CPU per request of each kind alone: the server's (master and workers) and PostgreSQL's.
+
+    Throughput depends on the day's machine speed; these costs say why a
+    mixed run reaches what it reaches: at c_s ms per suggestion and c_b per
+    submission, N suggestions and M submissions a second need N*c_s + M*c_b
+    ms of CPU per second, and the machine has 2,000 (less the load generator).
+    """
+    group = server.proc.pid  # kb serve runs in its own process group (start_new_session)
+    costs = {}
+    for kind, clients in (("suggest", (suggest_clients, 0)), ("submit", (0, submit_clients))):
+        mine = lambda pid, comm, pgrp: pgrp == group  # noqa: E731
+        postgres = lambda pid, comm, pgrp: comm == "postgres"  # noqa: E731
+        server0, pg0 = _cpu_seconds(mine), _cpu_seconds(postgres)
+        stats, _ = run_load(server.port, seconds, *clients, 10**6, 10**6)
+        done = len(stats.latencies[kind])
+        if done:
+            costs[kind] = {"server_ms": (_cpu_seconds(mine) - server0) / done * 1000,
+                           "postgres_ms": (_cpu_seconds(postgres) - pg0) / done * 1000}
+    return costs
+
+
+def report_costs(costs: dict) -> None:
+    if "suggest" not in costs or "submit" not in costs:
+        return
+    s, b = costs["suggest"], costs["submit"]
+    need = 300 * (s["server_ms"] + s["postgres_ms"]) + 100 * (b["server_ms"] + b["postgres_ms"])
+    print(f"{'':<28} CPU per request alone: suggest {s['server_ms']:.2f} ms server"
+          f" + {s['postgres_ms']:.2f} ms PostgreSQL | submit {b['server_ms']:.2f} ms server"
+          f" + {b['postgres_ms']:.2f} ms PostgreSQL", flush=True)
+    print(f"{'':<28} 300 suggest/s + 100 submissions/s would need {need:,.0f} ms of CPU per second"
+          f" (2 cores: 2,000, less the load generator)", flush=True)
+
+
 def machine_reference() -> float:
     """Seconds for a plain Python loop: this machine's speed today (about 1 s on a normal day here).
 
@@ -240,6 +291,8 @@ def main() -> None:
     ap.add_argument("--suggest-clients", type=int, default=6)
     ap.add_argument("--submit-clients", type=int, default=3)
     ap.add_argument("--max-requests", type=int, default=20000, help="per kind")
+    ap.add_argument("--cost-seconds", type=float, default=5,
+                    help="then each kind alone for this long, to measure CPU per request (0: skip)")
     args = ap.parse_args()
     print(f"machine reference: sum(range(10**8)) took {machine_reference():.2f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="kb-load-") as tmp:
@@ -253,6 +306,9 @@ def main() -> None:
                 stats, wall = run_load(server.port, args.seconds, args.suggest_clients, args.submit_clients,
                                        args.max_requests, args.max_requests)
                 report(f"{kind}, {args.workers} workers, {label_kb}", stats, wall, db_url)
+                if args.cost_seconds > 0 and Path("/proc/self/stat").exists():
+                    report_costs(request_costs(server, args.cost_seconds, args.suggest_clients,
+                                               args.submit_clients))
             finally:
                 server.stop()
                 drop()
