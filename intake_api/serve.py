@@ -43,6 +43,10 @@ def run(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, timeou
         "post_worker_init": _post_worker_init,
         # No access log: it would record the IP address of anonymous complainants.
         "accesslog": None,
+        # No control socket (gunicorn 25.1+): nothing here uses it, every instance on a
+        # machine would claim the same file in $HOME, and where $HOME is read-only
+        # (a container) each start would log an error.
+        "control_socket_disable": True,
         "errorlog": "-",
         "loglevel": "info",
     }).run()
