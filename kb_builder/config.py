@@ -44,6 +44,16 @@ class SiteSettings(_Strict):
     base_path: str = Field(default="/", pattern=r"^/")
 
 
+class ServerSettings(_Strict):
+    # How many reverse proxies (web server, load balancer) stand between the
+    # employees and `kb serve`. Each appends the address it received the
+    # request from to X-Forwarded-For; the API trusts that many entries, so
+    # rate limits count per employee rather than per proxy. 0: nothing in
+    # front, and X-Forwarded-* headers are ignored (a client cannot choose
+    # the address it is counted under).
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
+
+
 class SearchSettings(_Strict):
     # Sentence vectors beside the lexical index (kb_builder/encoder.py).
     semantic: bool = True
@@ -60,6 +70,7 @@ class KbConfig(_Strict):
     root: Path
     paths: Paths = Paths()
     site: SiteSettings = SiteSettings()
+    server: ServerSettings = ServerSettings()
     search: SearchSettings = SearchSettings()
     categories: list[Category] = Field(min_length=1)
     database_url: str = ""
@@ -146,6 +157,7 @@ ENV_OVERRIDES = (
     ("KB_INDEX_DIR", ("paths", "index")),
     ("KB_DATABASE_URL", ("database_url",)),
     ("KB_API_BASE_URL", ("site", "api_base_url")),
+    ("KB_TRUSTED_PROXIES", ("server", "trusted_proxies")),
 )
 
 

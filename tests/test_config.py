@@ -38,3 +38,14 @@ def test_environment_overrides_paths(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_DATABASE_URL", "postgresql://localhost/test")
     cfg = load_config(Path(__file__).resolve().parents[1] / "kb.yml")
     assert cfg.db_url == "postgresql://localhost/test"
+
+
+def test_trusted_proxies_comes_from_the_environment_and_is_checked(monkeypatch):
+    project = Path(__file__).resolve().parents[1] / "kb.yml"
+    assert load_config(project).server.trusted_proxies == 0
+    monkeypatch.setenv("KB_TRUSTED_PROXIES", "1")
+    assert load_config(project).server.trusted_proxies == 1
+    monkeypatch.setenv("KB_TRUSTED_PROXIES", "-1")
+    with pytest.raises(ConfigError) as info:
+        load_config(project)
+    assert "server.trusted_proxies" in str(info.value)

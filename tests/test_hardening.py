@@ -111,3 +111,34 @@ def test_rate_limits_hold_across_workers_with_redis(built_kb, db_url, monkeypatc
     finally:
         server.stop()
     assert statuses[:30] == [404] * 30 and statuses[30:] == [429] * 4
+
+
+def _lookups_until_limited(client, forwarded_for: str) -> list[int]:
+    return [client.get(f"/api/v1/complaints/AAAA-BBBB-CCCC-DDD{c}",
+                       headers={"X-Forwarded-For": forwarded_for},
+                       environ_base={"REMOTE_ADDR": "10.0.0.5"}).status_code for c in "ABCDEFGHJKLMNPQRSTUVWXYZ2345678"]
+
+
+def test_behind_a_trusted_proxy_each_employee_has_their_own_rate_limit(built_kb, db_url):
+    """Behind the web server every request comes from its address; X-Forwarded-For tells employees apart."""
+    from intake_api import create_app
+
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True,
+                      "KB_OVERRIDES": {"server.trusted_proxies": 1}})
+    try:
+        client = app.test_client()
+        first = _lookups_until_limited(client, "192.168.1.20")
+        assert first[:30] == [404] * 30 and first[30] == 429
+        # Another employee through the same proxy is not throttled by the first.
+        assert client.get("/api/v1/complaints/AAAA-BBBB-CCCC-DDDD", headers={"X-Forwarded-For": "192.168.1.21"},
+                          environ_base={"REMOTE_ADDR": "10.0.0.5"}).status_code == 404
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_cannot_dodge_the_limit(client):
+    """By default the header is ignored: a client cannot pick a new address for each try."""
+    first = _lookups_until_limited(client, "192.168.1.20")
+    assert first[30] == 429
+    assert client.get("/api/v1/complaints/AAAA-BBBB-CCCC-DDDD", headers={"X-Forwarded-For": "192.168.1.99"},
+                      environ_base={"REMOTE_ADDR": "10.0.0.5"}).status_code == 429
