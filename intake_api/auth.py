@@ -8,7 +8,8 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
+from flask import Flask, abort, current_app, has_request_context, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -125,7 +126,20 @@ def _secret_key(app: Flask) -> str:
     return path.read_text().strip()
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Staff session cookies are Secure whenever the request came over HTTPS.
+
+    Directly, or through a trusted proxy's X-Forwarded-Proto
+    (`server.trusted_proxies`). A fixed SESSION_COOKIE_SECURE would break
+    `make run` on plain http://127.0.0.1; this needs no setting.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = _SessionInterface()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)

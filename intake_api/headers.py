@@ -1,4 +1,4 @@
-"""Security headers on every response: CSP, framing, content sniffing, referrer."""
+"""Security headers on every response: CSP, framing, content sniffing, referrer; HSTS over HTTPS."""
 
 from __future__ import annotations
 
@@ -24,4 +24,6 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if is_app:
             response.headers.setdefault("Cache-Control", "no-store")
+        if request.is_secure:  # directly or via a trusted proxy (server.trusted_proxies); ignored over http anyway
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

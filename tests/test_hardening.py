@@ -142,3 +142,34 @@ def test_without_a_trusted_proxy_x_forwarded_for_cannot_dodge_the_limit(client):
     assert first[30] == 429
     assert client.get("/api/v1/complaints/AAAA-BBBB-CCCC-DDDD", headers={"X-Forwarded-For": "192.168.1.99"},
                       environ_base={"REMOTE_ADDR": "10.0.0.5"}).status_code == 429
+
+
+def _login_cookie(client, **kwargs) -> str:
+    res = client.post("/api/v1/staff/login", json={"username": "wang", "password": PASSWORD}, **kwargs)
+    assert res.status_code == 200, res.get_json()
+    return next(h for h in res.headers.getlist("Set-Cookie") if h.startswith("session="))
+
+
+def test_staff_session_cookie_is_secure_over_https(app, make_staff, built_kb, db_url):
+    """HTTPS directly or through a trusted proxy: Secure; plain http (make run on 127.0.0.1): still works."""
+    from intake_api import create_app
+
+    make_staff("wang")
+    plain = _login_cookie(app.test_client())
+    assert "HttpOnly" in plain and "Secure" not in plain
+    assert "Secure" in _login_cookie(app.test_client(), base_url="https://kb.example")
+    # A forged X-Forwarded-Proto means nothing without a trusted proxy...
+    assert "Secure" not in _login_cookie(app.test_client(), headers={"X-Forwarded-Proto": "https"})
+    proxied = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True,
+                          "KB_OVERRIDES": {"server.trusted_proxies": 1}})
+    try:  # ...and is the scheme the employee used behind one.
+        assert "Secure" in _login_cookie(proxied.test_client(), headers={"X-Forwarded-Proto": "https"})
+    finally:
+        proxied.extensions["db_engine"].dispose()
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/api/v1/meta").headers
+    assert client.get("/api/v1/meta", base_url="https://kb.example").headers["Strict-Transport-Security"] \
+        == "max-age=31536000"
+    assert "Strict-Transport-Security" in client.get("/", base_url="https://kb.example").headers
