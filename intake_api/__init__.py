@@ -32,8 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from flask_wtf.csrf import CSRFProtect
 
-    from . import (alerts, auth, complaints, db, deflections, errors, events, headers, limits, openapi, sensitive,
-                   site, staff_api, suggest, workspace)
+    from . import (alerts, auth, complaints, db, deflections, errors, events, headers, health, limits, openapi,
+                   sensitive, site, staff_api, suggest, workspace)
     from .sla import make_clock
 
     warm_up()
@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     sensitive.init_app(app)
     csrf = CSRFProtect(app)
     # The public API uses no cookies, so cross-site requests cannot ride on a session.
-    for public in (suggest.bp, complaints.bp, deflections.bp, events.bp):
+    for public in (suggest.bp, complaints.bp, deflections.bp, events.bp, health.bp):
         csrf.exempt(public)
         app.register_blueprint(public)
     # JSON login cannot be forged cross-site (a form cannot send application/json);

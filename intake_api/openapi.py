@@ -60,6 +60,14 @@ class AlertsOut(_Out):
     alerts: list[dict]
 
 
+class HealthOut(_Out):
+    ok: bool
+    database: str
+    index: str
+    articles: int | None = None
+    semantic: bool | None = None
+
+
 class SuggestQuery(BaseModel):
     q: str
     limit: int | None = None

@@ -257,6 +257,11 @@ class Searcher:
         except Exception:  # a worker that cannot boot would stop the whole server
             log.exception("could not open the index at %s; each request will try again", self.folder)
 
+    def status(self) -> tuple[int, bool]:
+        """(articles in the index, whether semantic matching is on for it); IndexNotBuilt if there is none."""
+        searcher = self._current()
+        return searcher.doc_count(), self._vectors is not None
+
     def search(self, text: str, limit: int = 5) -> list[Hit]:
         return self.suggest(text, limit).hits
 

@@ -173,3 +173,32 @@ def test_hsts_only_over_https(client):
     assert client.get("/api/v1/meta", base_url="https://kb.example").headers["Strict-Transport-Security"] \
         == "max-age=31536000"
     assert "Strict-Transport-Security" in client.get("/", base_url="https://kb.example").headers
+
+
+def test_health_says_ready_with_database_and_index(client):
+    res = client.get("/api/v1/health")
+    body = res.get_json()
+    assert res.status_code == 200 and body["ok"] is True
+    assert body["database"] == "ok" and body["index"] == "ok" and body["articles"] > 10 and body["semantic"] is True
+
+
+def test_health_names_what_is_wrong_and_no_address(built_kb, db_url, tmp_path):
+    """A node without its index, or without its database, must be taken out of the pool (503)."""
+    from intake_api import create_app
+
+    no_index = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True,
+                           "KB_OVERRIDES": {"paths.index": str(tmp_path / "not-shipped")}})
+    try:
+        res = no_index.test_client().get("/api/v1/health")
+        assert res.status_code == 503
+        assert res.get_json()["database"] == "ok" and "kb build" in res.get_json()["index"]
+    finally:
+        no_index.extensions["db_engine"].dispose()
+    unreachable = "postgresql+psycopg://postgres@127.0.0.1:1/nothing-here"
+    no_db = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": unreachable, "TESTING": True,
+                        "DB_AUTO_MIGRATE": False})
+    res = no_db.test_client().get("/api/v1/health")
+    assert res.status_code == 503
+    body = res.get_json()
+    assert body["index"] == "ok" and "KB_DATABASE_URL" in body["database"]
+    assert "127.0.0.1" not in res.get_data(as_text=True) and "nothing-here" not in res.get_data(as_text=True)
