@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT = 5  # seconds; a connect_timeout in the database URL wins
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -31,7 +32,12 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # libpq waits for an unreachable server as long as TCP does (minutes): give
+    # up after CONNECT_TIMEOUT seconds so a request fails cleanly and the
+    # health check answers 503, long before gunicorn kills the worker (30 s).
+    query = {k.lower() for k in parsed.query}
+    connect_args = {} if "connect_timeout" in query else {"connect_timeout": CONNECT_TIMEOUT}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -202,3 +202,24 @@ def test_health_names_what_is_wrong_and_no_address(built_kb, db_url, tmp_path):
     body = res.get_json()
     assert body["index"] == "ok" and "KB_DATABASE_URL" in body["database"]
     assert "127.0.0.1" not in res.get_data(as_text=True) and "nothing-here" not in res.get_data(as_text=True)
+
+
+def test_a_database_that_never_answers_fails_fast(built_kb):
+    """A server that accepts the connection and then says nothing (a hung or failing-over database)."""
+    import socket
+    import time
+
+    from intake_api import create_app
+    from intake_api.db import CONNECT_TIMEOUT
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever answers
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/test"
+        app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": url, "TESTING": True,
+                          "DB_AUTO_MIGRATE": False})
+        start = time.monotonic()
+        res = app.test_client().get("/api/v1/health")
+        waited = time.monotonic() - start
+    assert res.status_code == 503 and "KB_DATABASE_URL" in res.get_json()["database"]
+    assert CONNECT_TIMEOUT - 1 < waited < CONNECT_TIMEOUT + 10
