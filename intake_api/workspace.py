@@ -20,6 +20,7 @@ from .limits import limit, limit_per_username
 from .models import Alert, Complaint, StaffUser, utcnow
 from .queue import DEADLINE_LABELS, is_overdue, pending_deadlines, queue
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
+from .sla import calendar_warning
 from .staff_api import detail, visible_complaint
 from .workflow import LABELS, LEVELS, RESPONSIBILITY, STATUSES, TRANSITIONS, TransitionError
 
@@ -105,7 +106,19 @@ def init_app(app: Flask) -> None:
         kb = current_app.config["KB"]
         return {"t": t, "pick": pick, "LABELS": LABELS, "LEVELS": LEVELS, "RESPONSIBILITY": RESPONSIBILITY,
                 "STATUSES": STATUSES, "CHANNEL_LABELS": CHANNEL_LABELS, "kb": kb, "local": _local,
-                "lang": g.get("lang", "zh"), "DEADLINE_LABELS": DEADLINE_LABELS}
+                "lang": g.get("lang", "zh"), "DEADLINE_LABELS": DEADLINE_LABELS,
+                "calendar_notice": _calendar_notice()}
+
+
+def _calendar_notice() -> str | None:
+    """Shown on every workspace page while deadlines soon fall in a year without an official calendar."""
+    clock = current_app.extensions["kb_clock"]
+    years = clock.calendar.years_without_official_calendar(_today(clock))
+    return pick(calendar_warning(years)) if years else None
+
+
+def _today(clock) -> dt.date:
+    return dt.datetime.now(clock.zone).date()
 
 
 def _local(moment: dt.datetime | None) -> str:

@@ -63,6 +63,19 @@ def check(ctx: click.Context) -> None:
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"OK: {result.cases} published cases, {result.sops} SOPs, {result.unpublished} unpublished.")
+    _warn_calendar(_config(ctx))
+
+
+def _warn_calendar(config) -> None:
+    """Say when deadlines will soon fall in a year the official holiday calendar does not cover yet."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from intake_api.sla import WorkCalendar, calendar_warning
+    today = dt.datetime.now(ZoneInfo(config.timezone)).date()
+    years = WorkCalendar(config.process.calendar).years_without_official_calendar(today)
+    if years:
+        click.echo("Warning: " + " / ".join(calendar_warning(years)), err=True)
 
 
 @main.command()
@@ -79,6 +92,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         raise click.ClickException(f"no index at {config.index_dir}: run `kb build` first")
     app = create_app({"KB_CONFIG": str(config.root / "kb.yml") if ctx.obj["config_path"] is None
                       else str(ctx.obj["config_path"])})
+    _warn_calendar(config)
     click.echo(f"Serving {config.site_dir} and the API on http://{host}:{port}/ ({workers} workers)")
     run(app, host=host, port=port, workers=workers)
 

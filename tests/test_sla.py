@@ -51,3 +51,27 @@ def test_years_without_official_data_fall_back_to_weekdays(caplog):
     due = clock().first_response_due(at(2027, 1, 8), level=3)  # Friday
     assert due.astimezone(SH).date() == dt.date(2027, 1, 13)
     assert "no official calendar for 2027" in caplog.text
+
+
+def first_uncovered_year() -> int:
+    """The first year the installed chinesecalendar has no official data for (2027 with 1.11.0)."""
+    import chinese_calendar
+    year = dt.date.today().year - 1
+    while True:
+        try:
+            chinese_calendar.is_workday(dt.date(year, 12, 31))
+        except NotImplementedError:
+            return year
+        year += 1
+
+
+def test_a_year_without_official_calendar_is_reported_before_deadlines_reach_it():
+    gap = first_uncovered_year()
+    calendar = WorkCalendar(CalendarSettings())
+    assert calendar.years_without_official_calendar(dt.date(gap - 1, 12, 1)) == [gap]
+    assert calendar.years_without_official_calendar(dt.date(gap - 1, 6, 1)) == []  # more than 60 days ahead
+    # Once HR lists that year's holidays in kb.yml, or the calendar is not China's, nothing to say.
+    assert WorkCalendar(CalendarSettings(holidays=[dt.date(gap, 1, 1)])).years_without_official_calendar(
+        dt.date(gap - 1, 12, 1)) == []
+    assert WorkCalendar(CalendarSettings(country="none")).years_without_official_calendar(
+        dt.date(gap - 1, 12, 1)) == []

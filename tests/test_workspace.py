@@ -1,5 +1,6 @@
 """The staff workspace pages: login, queue filters, actions by form, CSRF, escaping, two languages."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -107,3 +108,17 @@ def test_pages_in_chinese_and_english(staffed):
     html = staffed.get("/staff/?lang=en").get_data(as_text=True)
     assert "Queue" in html and "投诉队列" not in html
     assert 'lang="en"' in staffed.get("/staff/alerts").get_data(as_text=True)
+
+
+def test_workspace_warns_while_the_next_year_has_no_official_calendar(staffed, monkeypatch):
+    from test_sla import first_uncovered_year
+
+    from intake_api import workspace
+    gap = first_uncovered_year()
+    login(staffed)
+    monkeypatch.setattr(workspace, "_today", lambda clock: dt.date(gap - 1, 12, 20))
+    page = staffed.get("/staff/").get_data(as_text=True)
+    assert f"{gap} 年的法定节假日与调休安排尚未收录" in page and "process.calendar" in page
+    assert "official holiday calendar for" in staffed.get("/staff/?lang=en").get_data(as_text=True)
+    monkeypatch.setattr(workspace, "_today", lambda clock: dt.date(gap - 1, 6, 1))
+    assert "尚未收录" not in staffed.get("/staff/?lang=zh").get_data(as_text=True)
