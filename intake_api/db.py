@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 
 from flask import Flask, current_app, g
@@ -38,6 +40,51 @@ def make_engine(url: str) -> Engine:
     query = {k.lower() for k in parsed.query}
     connect_args = {} if "connect_timeout" in query else {"connect_timeout": CONNECT_TIMEOUT}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+class BackupError(Exception):
+    """A backup that cannot be made; the message says why and what to do."""
+
+
+def backup_sqlite(url: str, target: Path) -> int:
+    """Copy the live SQLite database to target, as it was at one moment; return its complaint count.
+
+    Copying the file while `kb serve` writes can catch a page half-written,
+    and misses what is still in the WAL file. SQLite's online backup API
+    copies a consistent snapshot, the WAL included, while writers go on. The
+    copy is checked (integrity_check), made a single self-contained file
+    (no WAL), and only then given its name: a failed backup leaves nothing
+    that looks like one.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise BackupError("the database is PostgreSQL: back it up with its own tools "
+                          "(pg_dump -Fc, or continuous archiving); `kb db backup` copies the embedded SQLite file")
+    source = Path(parsed.database or "")
+    if not source.is_file():
+        raise BackupError(f"{source}: no database file here (check KB_DATABASE_URL / paths.database in kb.yml)")
+    if target.exists():
+        raise BackupError(f"{target}: already exists; choose a new file name (a backup never overwrites one)")
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    src = sqlite3.connect(source, timeout=10)
+    dst = sqlite3.connect(partial)
+    try:
+        src.backup(dst, pages=1024)  # in steps: writers wait at most one step
+        dst.execute("PRAGMA journal_mode=DELETE")
+        if dst.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError(f"{target}: the copy failed its integrity check; nothing was written, try again")
+        count = dst.execute("SELECT count(*) FROM complaints").fetchone()[0]
+        dst.commit()
+    except sqlite3.Error as exc:
+        raise BackupError(f"{target}: {exc}") from None
+    finally:
+        dst.close()
+        src.close()
+    with open(partial, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(partial, target)
+    return count
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -123,6 +123,22 @@ def upgrade(ctx: click.Context) -> None:
     click.echo(f"Database is up to date: {config.db_url.split('@')[-1]}")
 
 
+@db.command()
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, target: Path) -> None:
+    """Copy the embedded SQLite database to TARGET while the server runs (a consistent snapshot)."""
+    from intake_api.db import BackupError, backup_sqlite
+    config = _config(ctx)
+    try:
+        count = backup_sqlite(config.db_url, target)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up {count} complaints to {target}.")
+    click.echo("Identity fields in it are encrypted: keep the identity keys (instance/identity.keys or "
+               "KB_IDENTITY_KEYS) too, stored apart from the backup.")
+
+
 @main.group()
 def staff() -> None:
     """Staff accounts for the workspace (/staff/)."""
