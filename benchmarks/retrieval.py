@@ -15,7 +15,7 @@ baseline (bm25s over the same tokens, top score as confidence) in the same run.
     python benchmarks/retrieval.py                 # all four tasks
     python benchmarks/retrieval.py --task smp2017_zh_k5_dev
     python benchmarks/retrieval.py --task-file our_cases.json   # your own data: recalibrate
-    python benchmarks/retrieval.py --sweep         # field weights, compared
+    python benchmarks/retrieval.py --sweep         # field weights and the lexical weight, compared
 
 For every task it also prints the threshold that would have answered most
 queries right on that task, and at the end the one that does best over all
@@ -196,6 +196,12 @@ def run_task(name: str, sweep: bool = False, baseline: bool = True) -> tuple[lis
             measure("lexical + typo tolerance", False)
             measure("fused + typo tolerance", True)
             search_mod.FUZZY_ENGLISH = False
+            from kb_builder import ranking
+            saved_weight = ranking.LEXICAL_WEIGHT
+            for weight in (0.0, 0.2, 0.35, 0.5):
+                ranking.LEXICAL_WEIGHT = weight
+                measure(f"fused, lexical weight {weight}", True, threshold)
+            ranking.LEXICAL_WEIGHT = saved_weight
 
     if baseline:
         ranked, tops, lat = bm25_baseline(task, queries)
@@ -221,7 +227,7 @@ def main() -> None:
                     help="your own task file (same format as ../shared/bench/): recalibrate on your data")
     ap.add_argument("--no-baseline", action="store_true", help="skip the bm25s baseline (not installed by default)")
     ap.add_argument("--sweep", action="store_true",
-                    help="also compare title/questions field weights and typo tolerance")
+                    help="also compare title/questions field weights, typo tolerance and the lexical weight")
     args = ap.parse_args()
     names = [str(p) for p in args.task_file] + (args.task or ([] if args.task_file else TASKS))
     if not args.task_file and not BENCH.is_dir():
