@@ -51,6 +51,7 @@ def build(ctx: click.Context, strict: bool, full: bool) -> None:
     if config.search.semantic:
         click.echo(f"  sentence vectors: {result.embedded} article lines embedded anew, the rest reused")
     click.echo("  seconds: " + ", ".join(f"{k} {v}" for k, v in result.seconds.items()))
+    _warn_calendar(config)
 
 
 @main.command()
