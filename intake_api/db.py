@@ -70,14 +70,20 @@ def backup_sqlite(url: str, target: Path) -> int:
     src = sqlite3.connect(source, timeout=10)
     dst = sqlite3.connect(partial)
     try:
-        src.backup(dst, pages=1024)  # in steps: writers wait at most one step
+        # One step, one read transaction: in WAL mode writers go on meanwhile, and a
+        # stepwise copy would start over each time another connection wrote.
+        src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")
         if dst.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             raise BackupError(f"{target}: the copy failed its integrity check; nothing was written, try again")
         count = dst.execute("SELECT count(*) FROM complaints").fetchone()[0]
         dst.commit()
     except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
         raise BackupError(f"{target}: {exc}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     finally:
         dst.close()
         src.close()

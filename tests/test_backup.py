@@ -52,3 +52,17 @@ def test_backup_while_complaints_arrive_is_complete_and_self_contained(built_kb,
     monkeypatch.setenv("KB_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     pg = CliRunner().invoke(main, ["--config", str(built_kb / "kb.yml"), "db", "backup", str(tmp_path / "x.db")])
     assert pg.exit_code == 1 and "pg_dump" in pg.output and "Traceback" not in pg.output
+
+
+def test_a_failed_backup_leaves_nothing_behind(tmp_path):
+    import pytest
+
+    from intake_api.db import BackupError, backup_sqlite
+    broken = tmp_path / "live.db"
+    broken.write_bytes(b"this is not a database" * 100)
+    target = tmp_path / "out" / "backup.db"
+    target.parent.mkdir()
+    with pytest.raises(BackupError) as info:
+        backup_sqlite(f"sqlite:///{broken}", target)
+    assert str(target) in str(info.value)
+    assert list(target.parent.iterdir()) == []
