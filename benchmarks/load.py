@@ -246,12 +246,13 @@ def request_costs(server: Server, seconds: float, suggest_clients: int, submit_c
     ms of CPU per second, and the machine has 2,000 (less the load generator).
     """
     group = server.proc.pid  # kb serve runs in its own process group (start_new_session)
-    costs = {}
+    costs: dict = {"acknowledged": []}
     for kind, clients in (("suggest", (suggest_clients, 0)), ("submit", (0, submit_clients))):
         mine = lambda pid, comm, pgrp: pgrp == group  # noqa: E731
         postgres = lambda pid, comm, pgrp: comm == "postgres"  # noqa: E731
         server0, pg0 = _cpu_seconds(mine), _cpu_seconds(postgres)
         stats, _ = run_load(server.port, seconds, *clients, 10**6, 10**6)
+        costs["acknowledged"] += stats.acknowledged
         done = len(stats.latencies[kind])
         if done:
             costs[kind] = {"server_ms": (_cpu_seconds(mine) - server0) / done * 1000,
@@ -307,8 +308,12 @@ def main() -> None:
                                        args.max_requests, args.max_requests)
                 report(f"{kind}, {args.workers} workers, {label_kb}", stats, wall, db_url)
                 if args.cost_seconds > 0 and Path("/proc/self/stat").exists():
-                    report_costs(request_costs(server, args.cost_seconds, args.suggest_clients,
-                                               args.submit_clients))
+                    costs = request_costs(server, args.cost_seconds, args.suggest_clients, args.submit_clients)
+                    report_costs(costs)
+                    lost, dup = check_exactly_once(stats.acknowledged + costs["acknowledged"],
+                                                   stored_numbers(db_url))
+                    print(f"{'':<28} all {len(stats.acknowledged) + len(costs['acknowledged'])} acknowledged "
+                          f"in the run: lost {lost} duplicated {dup}", flush=True)
             finally:
                 server.stop()
                 drop()
