@@ -246,10 +246,10 @@ def request_costs(server: Server, seconds: float, suggest_clients: int, submit_c
     ms of CPU per second, and the machine has 2,000 (less the load generator).
     """
     group = server.proc.pid  # kb serve runs in its own process group (start_new_session)
+    mine = lambda pid, comm, pgrp: pgrp == group  # noqa: E731
+    postgres = lambda pid, comm, pgrp: comm == "postgres"  # noqa: E731
     costs: dict = {"acknowledged": []}
     for kind, clients in (("suggest", (suggest_clients, 0)), ("submit", (0, submit_clients))):
-        mine = lambda pid, comm, pgrp: pgrp == group  # noqa: E731
-        postgres = lambda pid, comm, pgrp: comm == "postgres"  # noqa: E731
         server0, pg0 = _cpu_seconds(mine), _cpu_seconds(postgres)
         stats, _ = run_load(server.port, seconds, *clients, 10**6, 10**6)
         costs["acknowledged"] += stats.acknowledged

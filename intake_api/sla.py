@@ -93,6 +93,10 @@ class Clock:
     calendar: WorkCalendar
     zone: ZoneInfo
 
+    def today(self) -> dt.date:
+        """Today's date where the organisation is."""
+        return dt.datetime.now(self.zone).date()
+
     def end_of_workdays(self, start: dt.datetime, n: int) -> dt.datetime:
         local_day = start.astimezone(self.zone).date()
         due_day = self.calendar.nth_workday_after(local_day, n)

@@ -118,7 +118,7 @@ def _calendar_notice() -> str | None:
 
 
 def _today(clock) -> dt.date:
-    return dt.datetime.now(clock.zone).date()
+    return clock.today()  # a function of its own so tests can set the date
 
 
 def _local(moment: dt.datetime | None) -> str:

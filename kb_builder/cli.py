@@ -59,22 +59,20 @@ def build(ctx: click.Context, strict: bool, full: bool) -> None:
 def check(ctx: click.Context) -> None:
     """Validate all content files and report every problem; write nothing."""
     from .build import check as run_check
+    config = _config(ctx)
     try:
-        result = run_check(_config(ctx))
+        result = run_check(config)
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"OK: {result.cases} published cases, {result.sops} SOPs, {result.unpublished} unpublished.")
-    _warn_calendar(_config(ctx))
+    _warn_calendar(config)
 
 
 def _warn_calendar(config) -> None:
     """Say when deadlines will soon fall in a year the official holiday calendar does not cover yet."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    from intake_api.sla import WorkCalendar, calendar_warning
-    today = dt.datetime.now(ZoneInfo(config.timezone)).date()
-    years = WorkCalendar(config.process.calendar).years_without_official_calendar(today)
+    from intake_api.sla import calendar_warning, make_clock
+    clock = make_clock(config)
+    years = clock.calendar.years_without_official_calendar(clock.today())
     if years:
         click.echo("Warning: " + " / ".join(calendar_warning(years)), err=True)
 

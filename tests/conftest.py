@@ -135,31 +135,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(built_kb: Path, db_url: str):
-    """`kb serve` (gunicorn, 2 workers) on a free port, with its own database."""
+def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, **env_changes):
+    """`kb serve` (gunicorn, 2 workers) on a free port, once it answers: (process, base URL).
+
+    output: where its log goes (a pipe, or an open file the test reads later);
+    env_changes: variables to set, or to remove when given as None.
+    """
     port = free_port()
-    env = dict(os.environ, KB_CONFIG=str(built_kb / "kb.yml"), KB_DATABASE_URL=db_url)
+    env = dict(os.environ, KB_CONFIG=str(kb_yml), KB_DATABASE_URL=db_url)
+    for name, value in env_changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     kb = Path(sys.executable).with_name("kb")
     proc = subprocess.Popen([str(kb), "serve", "--port", str(port), "--workers", "2"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while True:
         try:
             urllib.request.urlopen(url + "/api/v1/meta", timeout=2)
-            break
+            return proc, url
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
-                raise RuntimeError("kb serve did not start:\n" + (proc.stdout.read() if proc.stdout else ""))
+                log = proc.stdout.read() if proc.stdout else f"(log in {getattr(output, 'name', output)})"
+                raise RuntimeError("kb serve did not start:\n" + log)
             time.sleep(0.2)
-    yield url
+
+
+def stop_kb_serve(proc) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def live_server(built_kb: Path, db_url: str):
+    """`kb serve` (gunicorn, 2 workers) on a free port, with its own database."""
+    proc, url = start_kb_serve(built_kb / "kb.yml", db_url)
+    yield url
+    stop_kb_serve(proc)
 
 
 PASSWORD = "correct horse battery staple"

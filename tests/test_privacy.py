@@ -118,28 +118,13 @@ def test_an_anonymous_complaint_leaves_no_identity_or_ip_anywhere(live_server, d
 def test_server_logs_hold_no_complaint_text_or_ip(built_kb, db_url, tmp_path):
     """Run kb serve, submit, and read everything the server wrote."""
     import json
-    import os
-    import subprocess
-    import sys
-    import time
     import urllib.request
-    from pathlib import Path
 
-    from conftest import free_port
-    port = free_port()
+    from conftest import start_kb_serve, stop_kb_serve
     log_file = tmp_path / "server.log"
-    env = dict(os.environ, KB_CONFIG=str(built_kb / "kb.yml"), KB_DATABASE_URL=db_url)
     with open(log_file, "w") as log:
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("kb")), "serve", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc, url = start_kb_serve(built_kb / "kb.yml", db_url, output=log)
         try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(150):
-                try:
-                    urllib.request.urlopen(url + "/api/v1/meta", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
             marker = "匿名：七号门的消防通道被纸箱堵住"
             req = urllib.request.Request(url + "/api/v1/complaints", method="POST",
                                          headers={"Content-Type": "application/json"},
@@ -151,11 +136,10 @@ def test_server_logs_hold_no_complaint_text_or_ip(built_kb, db_url, tmp_path):
             with pytest.raises(urllib.error.HTTPError):
                 urllib.request.urlopen(bad)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop_kb_serve(proc)
     text = log_file.read_text()
     assert "Listening at" in text  # the log was captured
-    assert marker not in text and "127.0.0.1:" + str(port) + " -" not in text
+    assert marker not in text and url.removeprefix("http://") + " -" not in text
     assert "127.0.0.1 " not in text
 
 

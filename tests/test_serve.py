@@ -72,36 +72,19 @@ def test_a_worker_boots_even_when_the_index_is_missing_or_broken(built_kb, tmp_p
 
 def test_serve_writes_nothing_into_home_and_logs_no_error(built_kb, tmp_path):
     """Several `kb serve` on one machine must not share a control socket in $HOME; a read-only $HOME is fine."""
-    import os
-    import subprocess
-    import sys
     import time
-    import urllib.request
-    from pathlib import Path
 
-    from conftest import free_port
+    from conftest import start_kb_serve, stop_kb_serve
     home = tmp_path / "home"
     home.mkdir()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
-    env.update(HOME=str(home), KB_CONFIG=str(built_kb / "kb.yml"), KB_DATABASE_URL=f"sqlite:///{tmp_path / 'kb.db'}")
     log_file = tmp_path / "server.log"
     with open(log_file, "w") as log:
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("kb")), "serve", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc, _ = start_kb_serve(built_kb / "kb.yml", f"sqlite:///{tmp_path / 'kb.db'}", output=log,
+                                 HOME=str(home), XDG_RUNTIME_DIR=None)
         try:
-            for _ in range(300):
-                try:
-                    assert urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/meta", timeout=1).status == 200
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            else:
-                pytest.fail("kb serve did not start:\n" + log_file.read_text())
             time.sleep(1.0)  # gunicorn's control server starts after the workers
         finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+            stop_kb_serve(proc)
     text = log_file.read_text()
     assert "Listening at" in text
     assert list(home.iterdir()) == [] and "[ERROR]" not in text, text
