@@ -59,6 +59,23 @@ def test_a_retried_submission_is_stored_once(client, db_url):
     assert first.get_json()["tracking_code"] not in str(query_db(db_url, "SELECT code FROM idempotency_keys"))
 
 
+def test_a_retry_leaves_no_trace_and_an_old_key_still_answers(client, db_url):
+    from sqlalchemy import create_engine, text
+    first = client.post("/api/v1/complaints", json=COMPLAINT, headers={"Idempotency-Key": "form-old"})
+    events = query_db(db_url, "SELECT count(*) FROM complaint_events")
+    # Kept past a day (the purge has not run yet): a retry still gets the first answer, not an error.
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE idempotency_keys SET created_at = :old"), {"old": "2026-01-01 00:00:00"})
+    engine.dispose()
+    again = client.post("/api/v1/complaints", json=COMPLAINT, headers={"Idempotency-Key": "form-old"})
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["number"] == first.get_json()["number"]
+    # The retry's own attempt was rolled back whole: no second complaint, no events of its own.
+    assert query_db(db_url, "SELECT count(*) FROM complaints") == [(1,)]
+    assert query_db(db_url, "SELECT count(*) FROM complaint_events") == events
+
+
 def test_concurrent_retries_across_workers_create_one_complaint(live_server, db_url):
     import json
     import threading
