@@ -325,7 +325,7 @@ def main() -> None:
     ap.add_argument("--kb", type=Path, help="kb.yml of an already built knowledge base (default: build the sample)")
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--suggest-clients", type=int, default=7)
+    ap.add_argument("--suggest-clients", type=int, default=8)
     ap.add_argument("--submit-clients", type=int, default=3)
     ap.add_argument("--max-requests", type=int, default=20000, help="per kind")
     ap.add_argument("--cost-seconds", type=float, default=5,
