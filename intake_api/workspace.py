@@ -113,12 +113,8 @@ def init_app(app: Flask) -> None:
 def _calendar_notice() -> str | None:
     """Shown on every workspace page while deadlines soon fall in a year without an official calendar."""
     clock = current_app.extensions["kb_clock"]
-    years = clock.calendar.years_without_official_calendar(_today(clock))
+    years = clock.calendar.years_without_official_calendar(clock.today())
     return pick(calendar_warning(years)) if years else None
-
-
-def _today(clock) -> dt.date:
-    return clock.today()  # a function of its own so tests can set the date
 
 
 def _local(moment: dt.datetime | None) -> str:

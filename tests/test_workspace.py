@@ -113,12 +113,12 @@ def test_pages_in_chinese_and_english(staffed):
 def test_workspace_warns_while_the_next_year_has_no_official_calendar(staffed, monkeypatch):
     from test_sla import first_uncovered_year
 
-    from intake_api import workspace
+    from intake_api.sla import Clock
     gap = first_uncovered_year()
     login(staffed)
-    monkeypatch.setattr(workspace, "_today", lambda clock: dt.date(gap - 1, 12, 20))
+    monkeypatch.setattr(Clock, "today", lambda clock: dt.date(gap - 1, 12, 20))
     page = staffed.get("/staff/").get_data(as_text=True)
     assert f"{gap} 年的法定节假日与调休安排尚未收录" in page and "process.calendar" in page
     assert "official holiday calendar for" in staffed.get("/staff/?lang=en").get_data(as_text=True)
-    monkeypatch.setattr(workspace, "_today", lambda clock: dt.date(gap - 1, 6, 1))
+    monkeypatch.setattr(Clock, "today", lambda clock: dt.date(gap - 1, 6, 1))
     assert "尚未收录" not in staffed.get("/staff/?lang=zh").get_data(as_text=True)
