@@ -61,7 +61,7 @@ class SearchSettings(_Strict):
     # the employee submit. Calibrated on the public benchmark tasks; README,
     # "Suggestions: how they are ranked", says how to recalibrate on your own
     # data.
-    confidence_threshold: float = Field(default=-1.0, ge=-20, le=20)
+    confidence_threshold: float = Field(default=-0.96, ge=-20, le=20)
 
 
 class KbConfig(_Strict):

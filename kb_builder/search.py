@@ -107,7 +107,7 @@ class Searcher:
         self._vectors: ArticleVectors | None = None
         self._row_of_doc: np.ndarray = np.zeros(0, np.int64)  # Whoosh docnum -> vector row (-1: none)
         self._doc_of_row: np.ndarray = np.zeros(0, np.int64)  # vector row -> Whoosh docnum
-        self._talk: np.ndarray | None = None
+        self._talk: tuple[np.ndarray, np.ndarray] | None = None
 
     def _current(self):
         try:
@@ -199,10 +199,12 @@ class Searcher:
                    score=round(float(score), 4), category=fields["category"],
                    language=fields["language"], kind=fields["kind"])
 
-    def _small_talk(self, encoder, vectors: ArticleVectors) -> np.ndarray:
-        """The small-talk lines in this index's search space (encoded once per process)."""
+    def _small_talk(self, encoder, vectors: ArticleVectors) -> tuple[np.ndarray, np.ndarray]:
+        """The small-talk lines and their centroid in this index's search space (encoded once per process)."""
         if self._talk is None:
-            self._talk = vectors.project(_small_talk_vectors(encoder))
+            lines = vectors.project(_small_talk_vectors(encoder))
+            centroid = lines.sum(axis=0)
+            self._talk = lines, centroid / max(float(np.linalg.norm(centroid)), 1e-9)
         return self._talk
 
     def suggest(self, text: str, limit: int = 5) -> Answer:
@@ -222,7 +224,7 @@ class Searcher:
         semantic = ranking.semantic_scores(vectors, query, also=found)
         order = ranking.fused(lexical, semantic)
         top = _best(order, limit)
-        talk = float((self._small_talk(encoder, vectors) @ query).max())
+        talk = ranking.small_talk_score(*self._small_talk(encoder, vectors), query)
         hits = []
         for row in top:
             docnum = int(self._doc_of_row[row])

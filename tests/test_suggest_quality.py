@@ -46,6 +46,23 @@ def test_small_talk_gets_no_suggestions(sqlite_app, query):
     assert body["confidence"] < body["threshold"]
 
 
+def test_small_talk_is_scored_as_one_article_not_by_its_single_closest_line():
+    from kb_builder import ranking
+    from kb_builder.vectors import _unit
+
+    rng = np.random.default_rng(3)
+    chat = _unit(rng.normal(size=64))
+    lines = _unit(chat + 0.1 * rng.normal(size=(30, 64)))   # the small talk: phrasings of one kind of text
+    stray = _unit(rng.normal(size=64))                      # and one line unlike the rest
+    lines = np.vstack([lines, stray]).astype(np.float32)
+    centroid = _unit(lines.sum(0))
+    chatty = _unit(chat + 0.1 * rng.normal(size=64)).astype(np.float32)  # a new text of that kind
+    # By closest line alone, a text that only repeats the stray line looks like more small talk than
+    # a chatty text does; scored the way an article is, the chatty one leads, by a wide margin.
+    assert (lines @ stray).max() > (lines @ chatty).max()
+    assert ranking.small_talk_score(lines, centroid, chatty) > ranking.small_talk_score(lines, centroid, stray) + 0.1
+
+
 def test_all_shows_unconfident_results_for_staff_and_calibration(sqlite_app):
     body = suggest(sqlite_app(), "你好", all="1")
     assert body["confident"] is False and len(body["results"]) == 5
