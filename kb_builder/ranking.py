@@ -88,6 +88,11 @@ def semantic_scores(vectors: ArticleVectors, query: np.ndarray, also: np.ndarray
         lines = np.repeat(first - seg, counts) + np.arange(counts.sum())
         best_line = centroid.copy()
         best_line[rows] = np.maximum.reduceat(vectors.lines[lines] @ query, seg)
+    return _article_score(best_line, centroid)
+
+
+def _article_score(best_line, centroid):
+    """The one rule that turns (closest line, centroid) cosines into a score, for articles and small talk alike."""
     return BEST_LINE_SHARE * best_line + (1 - BEST_LINE_SHARE) * centroid
 
 
@@ -99,7 +104,7 @@ def small_talk_score(lines: np.ndarray, centroid: np.ndarray, query: np.ndarray)
     with the order of the articles unchanged. One chatty line that happens
     to share a word or two with a real question no longer decides alone.
     """
-    return float(BEST_LINE_SHARE * (lines @ query).max() + (1 - BEST_LINE_SHARE) * (centroid @ query))
+    return float(_article_score((lines @ query).max(), centroid @ query))
 
 
 def _z(scores: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from . import ranking
 from .analysis import to_simplified, tokens
 from .encoder import get_encoder
 from .index import MANIFEST, open_index
-from .vectors import VECTORS, ArticleVectors
+from .vectors import VECTORS, ArticleVectors, _unit
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +203,7 @@ class Searcher:
         """The small-talk lines and their centroid in this index's search space (encoded once per process)."""
         if self._talk is None:
             lines = vectors.project(_small_talk_vectors(encoder))
-            centroid = lines.sum(axis=0)
-            self._talk = lines, centroid / max(float(np.linalg.norm(centroid)), 1e-9)
+            self._talk = lines, _unit(lines.sum(axis=0))
         return self._talk
 
     def suggest(self, text: str, limit: int = 5) -> Answer:
