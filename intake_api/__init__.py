@@ -32,7 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from flask_wtf.csrf import CSRFProtect
 
-    from . import (alerts, auth, complaints, db, deflections, errors, events, headers, health, limits, openapi,
+    from . import (alerts, auth, boundary, complaints, db, deflections, errors, events, headers, health, limits, openapi,
                    sensitive, site, staff_api, suggest, workspace)
     from .sla import make_clock
 
@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["kb_term_weights"] = alerts.TermWeights(app.config["INDEX_DIR"])
     errors.init_app(app)
     headers.init_app(app)
+    boundary.init_app(app)
     limits.init_app(app)
     sensitive.init_app(app)
     csrf = CSRFProtect(app)

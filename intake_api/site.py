@@ -23,6 +23,8 @@ def _site_dir() -> Path:
 def page(path: str):
     if path == "api" or path.startswith("api/"):
         abort(404)  # unknown API routes answer JSON, not the site's 404 page
+    if any(part.startswith(".") for part in path.split("/")):
+        abort(404)  # dot files of the build (the CSP hash list) are not pages
     root = _site_dir()
     target = safe_join(str(root), path)
     if target is None:

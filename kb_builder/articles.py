@@ -28,6 +28,7 @@ class Article:
     body: str
     resolved: dt.date | None
     source: Path
+    origin: str = "hr"  # "complaint": drafted from a complaint, its text published as text
 
     @property
     def page(self) -> str:
@@ -72,6 +73,7 @@ def from_source(src: Source) -> Article:
         body=src.body,
         resolved=meta.resolved if is_case else None,
         source=src.path,
+        origin=getattr(meta, "origin", "hr"),
     )
 
 

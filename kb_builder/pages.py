@@ -10,6 +10,7 @@ import yaml
 
 from .articles import Article
 from .config import KbConfig
+from .markup import md_text
 
 # Generated folders inside the docs tree; everything else in docs/ is hand-written.
 GENERATED = ("faq", "sop")
@@ -28,36 +29,48 @@ def _front_matter(data: dict) -> str:
     return "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=True) + "---\n\n"
 
 
-def _esc(text: str) -> str:
-    """Escape text placed into Markdown so it renders as written, never as HTML."""
-    return html.escape(text, quote=False).replace("*", r"\*").replace("_", r"\_")
+_esc = md_text  # text placed into Markdown renders as written: never HTML, a link or emphasis
+
+
+def _attr(text: str) -> str:
+    """A title or tag handed to MkDocs, which prints page titles, nav labels and tags unescaped."""
+    return html.escape(text, quote=True)
+
+
+def _body(art: Article) -> str:
+    """HR's Markdown as written; a complaint's text with any HTML in it shown as text.
+
+    Either way the rendered page is sanitised again (site_hooks.py).
+    """
+    return html.escape(art.body, quote=False) if art.origin == "complaint" else art.body
 
 
 def _case_page(art: Article, config: KbConfig) -> str:
     lab = LABELS[art.language]
     cat = config.category(art.category)
-    meta = {"title": art.title, "tags": list(art.tags), "kb_id": art.id,
-            "kb_category": art.category, "search": {"boost": 2}}
+    meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
+            "kb_category": art.category, "kb_origin": art.origin, "search": {"boost": 2}}
     questions = "\n".join(f"    - {_esc(q)}" for q in art.questions)
     return (
         _front_matter(meta)
         + f'{lab["category"]}：[{_esc(cat.zh)} · {_esc(cat.en)}](index.md) · '
         + f'{lab["resolved"]} {art.resolved.isoformat()}\n{{ .kb-meta }}\n\n'
         + f'!!! question "{lab["asked"]}"\n\n{questions}\n\n'
-        + art.body
+        + _body(art)
         + f'\n---\n\n**{lab["unsolved"]}** [{lab["submit"]}](../../complaint.md){{ .md-button }}\n'
     )
 
 
 def _sop_page(art: Article) -> str:
-    meta = {"title": art.title, "tags": list(art.tags), "kb_id": art.id, "kb_category": art.category}
-    return _front_matter(meta) + art.body
+    meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
+            "kb_category": art.category, "kb_origin": art.origin}
+    return _front_matter(meta) + _body(art)
 
 
 def _category_page(cat_id: str, arts: list[Article], config: KbConfig) -> str:
     cat = config.category(cat_id)
     lines = [f"- [{_esc(a.title)}]({Path(a.page).name})" for a in arts]
-    return (_front_matter({"title": f"{cat.zh} · {cat.en}"})
+    return (_front_matter({"title": _attr(f"{cat.zh} · {cat.en}")})
             + f"共 {len(arts)} 篇 · {len(arts)} articles\n\n" + "\n".join(lines) + "\n")
 
 
@@ -124,9 +137,9 @@ def navigation(articles: list[Article], config: KbConfig) -> list:
     """
     cats = {a.category for a in articles if a.kind == "case"}
     faq = [{"常见问题 · FAQ": "faq/index.md"}] + [
-        {f"{c.zh} · {c.en}": f"faq/{c.id}/index.md"} for c in config.categories if c.id in cats]
+        {_attr(f"{c.zh} · {c.en}"): f"faq/{c.id}/index.md"} for c in config.categories if c.id in cats]
     sops = [{"总览 · Overview": "sop/index.md"}] + [
-        {a.title: a.page} for a in sorted(articles, key=lambda a: a.id) if a.kind == "sop"]
+        {_attr(a.title): a.page} for a in sorted(articles, key=lambda a: a.id) if a.kind == "sop"]
     return [
         {"首页 · Home": "index.md"},
         {"常见问题 · FAQ": faq},

@@ -2,13 +2,91 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import os
+import re
 from pathlib import Path
+
+from mkdocs.plugins import BasePlugin
 
 from .config import KbConfig
 from .errors import BuildError
+from .markup import sanitize
+
+# The script hashes the site's Content-Security-Policy allows (kb serve sends them;
+# another web server serving site/ should too). Dot files are never served.
+CSP_FILE = ".kb-csp.json"
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", re.S | re.I)
+_ARTICLE = re.compile(r"<article\b.*?</article>", re.S | re.I)
+_DATA_TYPE = re.compile(r"""type\s*=\s*["']?application/(?:ld\+)?json""", re.I)
+
+
+def _hashes_of(html: str) -> set[str]:
+    """CSP hashes of a page's inline scripts outside its <article>.
+
+    An inline script inside an article is content (the sanitiser removes them
+    all), and hashing it would allow exactly what the policy exists to stop.
+    """
+    out = set()
+    for attrs, body in _INLINE_SCRIPT.findall(_ARTICLE.sub("", html)):
+        if _DATA_TYPE.search(attrs):
+            continue  # a data block (the theme's __config JSON), never executed
+        digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+        out.add(f"'sha256-{digest}'")
+    return out
+
+
+class SitePolicy(BasePlugin):
+    """Sanitise every generated page and collect the theme's inline-script hashes.
+
+    Articles are Markdown, and Markdown allows raw HTML: a case drafted from a
+    complaint could carry an employee's `<script>`. Whatever the source holds,
+    the rendered article keeps only document markup (markup.sanitize); a page
+    drafted from a complaint (`origin: complaint`) also loses every link and
+    image that leaves the site. The search index is built from this HTML, so
+    it is clean too. The pages as written are then scanned for the theme's
+    inline scripts, whose hashes the site's Content-Security-Policy allows
+    (no 'unsafe-inline').
+    """
+
+    def __init__(self):
+        self.hashes: set[str] = set()
+
+    def on_page_content(self, html, page, config, files):
+        if not page.file.src_uri.startswith(("faq/", "sop/")):
+            return html  # hand-written pages of docs/ (the form, the status page)
+        return sanitize(html, local_links=(page.meta or {}).get("kb_origin") == "complaint")
+
+    def on_post_page(self, output, page, config):
+        self.hashes |= _hashes_of(output)
+        return output
+
+    def on_post_template(self, output_content, template_name, config):
+        self.hashes |= _hashes_of(output_content)
+        return output_content
+
+
+def write_policy(site_dir: Path, hashes: set[str], dirty: bool) -> list[str]:
+    """Store the allowed script hashes in the site (a dirty build keeps the pages it did not rebuild)."""
+    path = site_dir / CSP_FILE
+    if dirty and path.is_file():
+        hashes = hashes | set(json.loads(path.read_text(encoding="utf-8")).get("script_hashes", []))
+    ordered = sorted(hashes)
+    path.write_text(json.dumps({"script_hashes": ordered}), encoding="utf-8")
+    return ordered
+
+
+def read_policy(site_dir: Path) -> list[str]:
+    path = site_dir / CSP_FILE
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8")).get("script_hashes", []))
+    except (OSError, ValueError):
+        return []
+
+
 
 
 class _DirtyNotice(logging.Filter):
@@ -88,6 +166,8 @@ def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, stri
         cfg = load_config(config_file=str(config.mkdocs_config), docs_dir=str(docs_dir),
                           site_dir=str(site_dir), nav=nav, strict=strict)
         cfg["extra"]["kb_api_base"] = config.site.api_base_url
+        policy = SitePolicy()
+        cfg.plugins["kb-site-policy"] = policy
         notice = _DirtyNotice()
         logging.getLogger("mkdocs.commands.build").addFilter(notice)
         try:
@@ -95,6 +175,7 @@ def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, stri
         finally:
             logging.getLogger("mkdocs.commands.build").removeFilter(notice)
         add_script_variants(site_dir)
+        write_policy(site_dir, policy.hashes, dirty)
     except MkDocsException as exc:
         raise BuildError(f"mkdocs build failed ({config.mkdocs_config}): {exc}") from None
     except SystemExit as exc:  # mkdocs aborts in strict mode by raising Abort (a SystemExit)

@@ -29,6 +29,7 @@ FIXES = {
     "published": "write true or false",
     "tags": "write a list such as [饮水机, 报修]",
     "title": "add a one-line title",
+    "origin": "leave it out (HR-written) or write 'complaint' (drafted from a complaint by kb publish)",
 }
 
 
@@ -59,6 +60,9 @@ class CaseMeta(_FrontMatter):
     questions: list[str] = Field(min_length=1)
     resolved: dt.date
     published: bool
+    # Written by `kb publish` / the workspace editor: the body is a complaint's
+    # text, published as text (pages.py), never as Markdown-with-HTML.
+    origin: Literal["hr", "complaint"] = "hr"
 
     @field_validator("questions")
     @classmethod

@@ -203,7 +203,9 @@ def api_login(client, username: str) -> str:
     """Log in through the staff API; return the CSRF token for later requests."""
     res = client.post("/api/v1/staff/login", json={"username": username, "password": PASSWORD})
     assert res.status_code == 200, res.get_json()
-    return res.get_json()["csrf_token"]
+    token = res.get_json()["csrf_token"]
+    client.environ_base["HTTP_X_CSRFTOKEN"] = token  # every staff API request carries it (boundary.py)
+    return token
 
 
 COMPLAINT = {

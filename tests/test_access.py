@@ -29,12 +29,36 @@ def test_nothing_for_staff_without_login(client, complaints):
         assert res.status_code == 302 and "/staff/login" in res.headers["Location"]
 
 
-def test_staff_api_posts_need_the_csrf_token(client, make_staff, complaints):
+def test_staff_api_requests_need_the_csrf_token_reads_included(client, make_staff, complaints):
+    """A script on a site page rides on the staff cookie but never has the token (boundary.py)."""
+    make_staff("wang", "handler", ["facilities"])
+    api_login(client, "wang")
+    token = client.environ_base.pop("HTTP_X_CSRFTOKEN")
+    n = complaints[0]["number"]
+    res = client.post(f"/api/v1/staff/complaints/{n}/status", json={"status": "assessed"})
+    assert res.status_code == 403 and "X-CSRFToken" in res.get_json()["error"]
+    for url in STAFF_GETS:
+        res = client.get(url.format(n=n))
+        assert res.status_code == 403 and "X-CSRFToken" in res.get_json()["error"], url
+        assert client.get(url.format(n=n), headers={"X-CSRFToken": "forged"}).status_code == 403
+        assert client.get(url.format(n=n), headers={"X-CSRFToken": token}).status_code == 200
+
+
+def test_workspace_pages_are_served_only_to_a_navigation(client, make_staff, complaints):
+    """fetch() and frames get nothing to read, so the token in a workspace page stays out of a script's reach."""
     make_staff("wang", "handler", ["facilities"])
     api_login(client, "wang")
     n = complaints[0]["number"]
-    res = client.post(f"/api/v1/staff/complaints/{n}/status", json={"status": "assessed"})
-    assert res.status_code == 400 and "CSRF" in res.get_json()["error"]
+    for page in PAGES:
+        url = page.format(n=n)
+        nav = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "same-origin"}
+        assert client.get(url, headers=nav).status_code == 200, url
+        assert client.get(url).status_code == 200  # no Fetch Metadata at all: a non-browser client
+        for mode, dest in (("cors", "empty"), ("same-origin", "empty"), ("no-cors", "empty"),
+                           ("navigate", "iframe"), ("navigate", "object")):
+            res = client.get(url, headers={"Sec-Fetch-Mode": mode, "Sec-Fetch-Dest": dest})
+            assert res.status_code == 403, (url, mode, dest)
+            assert b"csrf" not in res.data.lower()
 
 
 def test_a_handler_sees_only_their_teams(client, make_staff, complaints):
