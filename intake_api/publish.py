@@ -39,6 +39,7 @@ class Draft:
     body: str
     resolved: dt.date
     found: dict[str, int] = field(default_factory=dict)  # what redaction removed, for the editor
+    origin: str = "complaint"  # the site publishes a complaint's text as text (kb_builder/pages.py)
 
 
 def language_of(text: str) -> str:
@@ -84,7 +85,7 @@ def write_case(kb, draft: Draft, red: Redactor, published: bool) -> Path:
     front = {"id": draft.id, "title": clean(draft.title), "category": draft.category,
              "tags": [clean(t) for t in draft.tags if t.strip()], "language": draft.language,
              "questions": [clean(q) for q in draft.questions if q.strip()],
-             "resolved": draft.resolved.isoformat(), "published": published}
+             "resolved": draft.resolved.isoformat(), "published": published, "origin": draft.origin}
     text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000) + "---\n\n" + clean(draft.body)
     path = case_path(kb, draft.id)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,4 +107,4 @@ def read_draft(kb, case_id: str) -> Draft | None:
     src = read_source(path, "case", kb.category_ids)
     m = src.meta
     return Draft(id=m.id, title=m.title, category=m.category, language=m.language, tags=list(m.tags),
-                 questions=list(m.questions), body=src.body, resolved=m.resolved)
+                 questions=list(m.questions), body=src.body, resolved=m.resolved, origin=m.origin)
