@@ -41,6 +41,10 @@ def create_staff(session: Session, username: str, password: str, role: str, team
     unknown = [t for t in teams if known_teams is not None and t not in known_teams]
     if unknown:
         raise StaffError(f"unknown teams: {', '.join(unknown)} (see process.teams in kb.yml)")
+    from .login_guard import normalise_username
+    username = normalise_username(username)
+    if not username:
+        raise StaffError("the username must not be empty")
     if session.scalar(select(StaffUser).where(StaffUser.username == username)):
         raise StaffError(f"a staff account '{username}' already exists")
     user = StaffUser(username=username, display_name=display_name or username, password_hash=hash_password(password),
@@ -51,7 +55,8 @@ def create_staff(session: Session, username: str, password: str, role: str, team
 
 
 def authenticate(session: Session, username: str, password: str) -> StaffUser | None:
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    from .login_guard import normalise_username
+    user = session.scalar(select(StaffUser).where(StaffUser.username == normalise_username(username)))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerifyMismatchError, InvalidHashError):
@@ -143,14 +148,18 @@ def init_app(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:  # Flask defines the key (None): setdefault did nothing
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     login_manager.init_app(app)
     login_manager.login_view = "workspace.login"
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        from .login_guard import session_is_live
         user = get_session().get(StaffUser, int(user_id))
-        return user if user is not None and user.active else None
+        if user is None or not user.active or not session_is_live(get_session(), user.id):
+            return None  # logged out (the server-side session is gone), deactivated or deleted
+        return user
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
@@ -64,7 +65,18 @@ def meta():
     })
 
 
-def register_complaint(data, entered_by=None, idempotency_key: str | None = None) -> tuple[Complaint, str, bool]:
+class KeyReused(ApiError):
+    status = 409
+
+
+def body_digest(body) -> str:
+    """The submission's fingerprint: the same JSON, whatever its key order or spacing, gives the same digest."""
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def register_complaint(data, entered_by=None, idempotency_key: str | None = None,
+                       digest: str | None = None) -> tuple[Complaint, str, bool]:
     """Store and commit (exactly once per idempotency key), then raise alerts.
 
     Returns (complaint, tracking code, replayed). The acknowledgement is sent
@@ -74,19 +86,21 @@ def register_complaint(data, entered_by=None, idempotency_key: str | None = None
     was a fifth of a submission's database work. The key's primary key
     catches a retry at commit instead, which is rolled back (the complaint
     with it) and answered with the first submission's receipt, whether that
-    committed long ago or a moment ago in another worker.
+    committed long ago or a moment ago in another worker. Only the same
+    submission (`digest` of its body) is replayed: a different one sent
+    with a used key gets KeyReused (409) and learns nothing of the first.
     """
     kb = current_app.config["KB"]
     session = get_session()
     key_hash = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest() if idempotency_key else None
     complaint, code = process.register(session, kb, clock(), data, entered_by=entered_by)
     if key_hash:
-        session.add(IdempotencyKey(key_hash=key_hash, complaint_id=complaint.id, code=code))
+        session.add(IdempotencyKey(key_hash=key_hash, complaint_id=complaint.id, code=code, body_hash=digest))
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        earlier = _replay(session, key_hash) if key_hash else None
+        earlier = _replay(session, key_hash, digest) if key_hash else None
         if earlier is None:
             raise
         return (*earlier, True)
@@ -99,11 +113,15 @@ def register_complaint(data, entered_by=None, idempotency_key: str | None = None
     return complaint, code, False
 
 
-def _replay(session, key_hash: str) -> tuple[Complaint, str] | None:
+def _replay(session, key_hash: str, digest: str | None) -> tuple[Complaint, str] | None:
     """The complaint and code a key was first answered with, while the key is kept (privacy.py: a day)."""
     row = session.get(IdempotencyKey, key_hash)
     if row is None:
         return None
+    if row.body_hash is not None and row.body_hash != digest:  # None: a key stored before digests (a day at most)
+        raise KeyReused("这个 Idempotency-Key 已用于另一份投诉：新的投诉请换一个新的 key · "
+                        "This Idempotency-Key was used for a different complaint: send a new key with a new complaint",
+                        [{"field": "Idempotency-Key", "message": "already used for a different body"}])
     return session.get(Complaint, row.complaint_id), row.code
 
 
@@ -125,7 +143,7 @@ def receipt(c: Complaint, code: str) -> dict:
 
 @bp.post("/complaints")
 @limit("submit")
-@doc(json=ComplaintIn, ok=(201, ReceiptOut), fail=(400, 413, 429), tags=["public"])
+@doc(json=ComplaintIn, ok=(201, ReceiptOut), fail=(400, 409, 413, 429), tags=["public"])
 def submit():
     kb = current_app.config["KB"]
     data = parse(ComplaintIn, request.get_json(silent=True), categories=kb.category_ids, zone=clock().zone)
@@ -135,7 +153,8 @@ def submit():
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key is not None and len(key) > 200:
         raise ApiError("参数有误 · Invalid parameters", [{"field": "Idempotency-Key", "message": "at most 200 characters"}])
-    complaint, code, replayed = register_complaint(data, idempotency_key=key)
+    complaint, code, replayed = register_complaint(data, idempotency_key=key,
+                                                   digest=body_digest(request.get_json(silent=True)) if key else None)
     response = jsonify(receipt(complaint, code))
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

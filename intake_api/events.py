@@ -6,7 +6,9 @@ at all when they describe a sensitive matter.
 
 from __future__ import annotations
 
+from pathlib import Path, PurePosixPath
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
@@ -14,6 +16,7 @@ from pydantic import Field
 from kb_builder.redact import Redactor
 
 from .db import get_session
+from .errors import ApiError
 from .limits import limit
 from .models import AnalyticsEvent
 from .openapi import OkOut, doc
@@ -41,6 +44,43 @@ def clean_query(text: str | None) -> str | None:
     return _redactor.redact(text[:200])[0]
 
 
+def site_page(page: str | None) -> str | None:
+    """The page as a path of the built site (`/faq/x/y/`), or an error: nothing else is stored.
+
+    Event fields end up in the quarterly review; a page that is not one of
+    ours (an off-site URL, a script, a path that leaves the site) is refused.
+    """
+    if page is None:
+        return None
+    parts = urlsplit(page)
+    base = current_app.config["KB"].site.base_path.rstrip("/")
+    path = unquote(parts.path)
+    if parts.scheme or parts.netloc or not path.startswith("/") or "\\" in path:
+        path = ""
+    elif base and path.startswith(base + "/"):
+        path = path[len(base):]
+    rel = PurePosixPath(path.lstrip("/"))
+    site = Path(current_app.config["SITE_DIR"])
+    ok = bool(path) and ".." not in rel.parts and not any(p.startswith(".") for p in rel.parts) and (
+        (site / rel / "index.html").is_file() or (str(rel).endswith(".html") and (site / rel).is_file()))
+    if not ok:
+        raise ApiError("参数有误 · Invalid parameters", [{"field": "page", "message":
+                       "应为本站页面的路径，如 /faq/facilities/water-dispenser-not-working/ · "
+                       "a page path of this site, e.g. /faq/facilities/water-dispenser-not-working/"}])
+    if str(rel) == ".":
+        return "/"
+    return "/" + str(rel) + ("" if str(rel).endswith(".html") else "/")
+
+
+def known_articles(ids: list[str]) -> list[str]:
+    searcher = current_app.extensions["kb_searcher"]
+    bad = [i for i in ids if not searcher.has_article(i)]
+    if bad:
+        raise ApiError("参数有误 · Invalid parameters", [{"field": "article_ids", "message":
+                       "只能是知识库中的文章 id · only ids of articles in the knowledge base"}])
+    return ids
+
+
 @bp.post("/events")
 @limit("deflect")
 @doc(json=EventIn, ok=(201, OkOut), fail=(400, 429), tags=["public"])
@@ -48,6 +88,7 @@ def record_event():
     data = parse(EventIn, request.get_json(silent=True, force=True))
     session = get_session()
     session.add(AnalyticsEvent(kind=data.kind, query=clean_query(data.query), result_count=data.result_count,
-                               page=data.page, value=data.value, article_ids=[a[:100] for a in data.article_ids]))
+                               page=site_page(data.page), value=data.value,
+                               article_ids=known_articles(data.article_ids)))
     session.commit()
     return jsonify({"ok": True}), 201

@@ -22,22 +22,15 @@ DEFAULTS = {
     "lookup": "30/minute",       # tracking-code look-ups: enumeration is rate-limited...
     "reply": "20/minute",
     "deflect": "60/minute",
+    # Logins are counted in the database, not here (login_guard.py), with these limits:
     "login": "10/minute",        # per address
-    "login_user": "5/minute",    # per username: slows brute force from many addresses
+    "login_user": "5/minute",    # per username as the login normalises it: slows brute force from many addresses
 }
 
 
 def limit(name: str, methods: list[str] | None = None):
     """A decorator applying the named limit from app config RATE_LIMITS."""
     return limiter.limit(lambda: current_app.config["RATE_LIMITS"][name], methods=methods)
-
-
-def limit_per_username(name: str):
-    def key():
-        data = request.get_json(silent=True) if request.is_json else request.form
-        return "user:" + str((data or {}).get("username", ""))[:60].lower()
-    return limiter.limit(lambda: current_app.config["RATE_LIMITS"][name], key_func=key,
-                         methods=["POST"])
 
 
 def init_app(app: Flask) -> None:

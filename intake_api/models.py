@@ -188,6 +188,8 @@ class IdempotencyKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
     code: Mapped[str] = mapped_column(EncryptedText)
+    # SHA-256 of the submitted body: only the same submission is replayed; another one gets 409.
+    body_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -207,3 +209,32 @@ class AnalyticsEvent(Base):
     value: Mapped[int | None] = mapped_column(Integer)
     article_ids: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class LoginAttempt(Base):
+    """One login attempt, counted for the per-address and per-username limits (login_guard.py).
+
+    In the database so that every worker and node counts the same attempts
+    whatever the rate-limit store. Keyed by an HMAC, never the address or the
+    name as typed; rows older than the longest window are deleted.
+    """
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class StaffSession(Base):
+    """A staff login on the server: the cookie names it, logging out deletes it.
+
+    Flask's session is a signed cookie; without this row a copy of the cookie
+    (and its CSRF token) would keep working after logout.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from kb_builder.markup import md_text as _t
+from kb_builder.markup import sanitize
+
 from . import metrics
 from .models import Complaint
 from .privacy import suppress_small
@@ -115,7 +118,7 @@ def _pct(a: int, b: int) -> str:
 
 def _table(title: str, counts: dict[str, int], k: int) -> list[str]:
     """A count table; a merged group too small to show says "<k"."""
-    return [f"| {title} | 件 |", "| --- | ---: |", *[f"| {key} | {n if n else '<' + str(k)} |" for key, n in counts.items()], ""]
+    return [f"| {title} | 件 |", "| --- | ---: |", *[f"| {_t(key)} | {n if n else '<' + str(k)} |" for key, n in counts.items()], ""]
 
 
 def markdown(data: dict, images: dict[str, str]) -> str:
@@ -141,16 +144,16 @@ def markdown(data: dict, images: dict[str, str]) -> str:
     ]
     if s["breaches"]:
         lines += ["| 超时投诉 · Breach | 时限 | 超出 |", "| --- | --- | --- |",
-                  *[f"| {n} | {w} | {late} |" for n, w, late in s["breaches"][:15]], ""]
+                  *[f"| {_t(n)} | {_t(w)} | {_t(late)} |" for n, w, late in s["breaches"][:15]], ""]
     lines += ["## 满意度 · Satisfaction", "", f"![{data['period']} satisfaction]({images['satisfaction']})", "",
               "## 最有用的文章 · Articles that deflected most", "", "| 文章 · Article | 分流 | 投票 | 有帮助 |", "| --- | ---: | ---: | ---: |",
-              *[f"| {a['article']} | {a['deflections']} | {a['votes']} | {a['helpful'] if a['helpful'] is not None else '—'} |" for a in data["articles"]], "",
+              *[f"| {_t(a['article'])} | {a['deflections']} | {a['votes']} | {a['helpful'] if a['helpful'] is not None else '—'} |" for a in data["articles"]], "",
               "## 内容缺口 · Content gaps", "", "没有结果的搜索 · Searches with no result:", "",
-              *[f"- “{html.escape(q)}” × {n}" for q, n in data["gaps"]["searches"]], "",
+              *[f"- “{_t(q)}” × {n}" for q, n in data["gaps"]["searches"]], "",
               "没有任何推荐文章的在线投诉（按分类） · Complaints no article matched:", "",
-              *[f"- {k}: {v}" for k, v in data["gaps"]["complaints_without_match"].items()], "",
+              *[f"- {_t(k)}: {v}" for k, v in data["gaps"]["complaints_without_match"].items()], "",
               "## 反复出现的问题 · Recurring problems", "",
-              *[f"- **{g['category']}** × {g['count']}：{html.escape(g['example'])}（{', '.join(g['complaints'][:5])}…）" for g in data["recurring"]], "",
+              *[f"- **{_t(g['category'])}** × {g['count']}：{_t(g['example'])}（{_t(', '.join(g['complaints'][:5]))}…）" for g in data["recurring"]], "",
               "## 建议 · Recommendations", "",
               "- 为上面的内容缺口写文章；为反复出现的问题找根本原因并指定负责人。 · Write articles for the gaps; give each recurring problem an owner.",
               "- 对超时最多的级别和团队复盘流程。 · Review the process where limits were missed.", "",
@@ -158,9 +161,18 @@ def markdown(data: dict, images: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+# The one-file review opens from a disk or a mail attachment: nothing in it may run or load.
+FILE_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+def render_html(data: dict, images: dict[str, str]) -> str:
+    """The review as an HTML fragment: every value from outside escaped, the result sanitised again."""
+    import markdown as md
+    return sanitize(md.markdown(markdown(data, images), extensions=["tables"]), data_images=True)
+
+
 def write(data: dict, out_dir: Path) -> tuple[Path, Path]:
     """Write report-<period>.md (+ PNGs) and a self-contained report-<period>.html."""
-    import markdown as md
     out_dir.mkdir(parents=True, exist_ok=True)
     pngs = charts(data)
     names = {}
@@ -171,8 +183,10 @@ def write(data: dict, out_dir: Path) -> tuple[Path, Path]:
     md_path = out_dir / f"report-{data['period']}.md"
     md_path.write_text(markdown(data, names), encoding="utf-8")
     inline = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in pngs.items()}
-    body = md.markdown(markdown(data, inline), extensions=["tables"])
-    page = (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>投诉季度报告 {data['period']}</title>"
+    body = render_html(data, inline)
+    page = (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"{FILE_CSP}\">"
+            f"<title>投诉季度报告 {html.escape(data['period'])}</title>"
             "<style>body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2430}"
             "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3rem .7rem}img{max-width:100%}</style>"
             f"</head><body>{body}</body></html>")

@@ -16,7 +16,7 @@ from .auth import authenticate, can_see, identity_for, staff_required
 from .complaints import clock, local, receipt, register_complaint
 from .db import get_session
 from .errors import ApiError, NotFound
-from .limits import limit, limit_per_username
+from .login_guard import check_attempt, end_session, start_session
 from .openapi import AlertsOut, ListOut, OkOut, ReceiptOut, doc
 from .models import Alert, Complaint, ComplaintEvent, Message, StaffUser
 from .queue import is_overdue, next_deadline, queue
@@ -86,16 +86,16 @@ class LoginIn(_In):
 
 
 @bp.post("/login")
-@limit("login", methods=["POST"])
-@limit_per_username("login_user")
 @doc(json=LoginIn, ok=(200, OkOut), fail=(400, 401, 429), tags=["staff"])
 def login():
     data = parse(LoginIn, request.get_json(silent=True))
+    check_attempt(get_session(), data.username, request.remote_addr)
     user = authenticate(get_session(), data.username, data.password)
     if user is None:
         get_session().rollback()
         raise ApiError("用户名或密码错误 · Wrong username or password", status=401)
     get_session().commit()
+    start_session(get_session(), user)
     login_user(user)
     return jsonify({"ok": True, "username": user.username, "role": user.role, "teams": user.teams,
                     "csrf_token": generate_csrf()})
@@ -105,6 +105,7 @@ def login():
 @staff_required
 @doc(ok=(200, OkOut), fail=(400, 401), tags=["staff"])
 def logout():
+    end_session(get_session())
     logout_user()
     return jsonify({"ok": True})
 

@@ -16,7 +16,7 @@ from .auth import authenticate, staff_required
 from .complaints import clock, register_complaint
 from .db import get_session
 from .errors import NotFound
-from .limits import limit, limit_per_username
+from .login_guard import TooManyAttempts, check_attempt, end_session, start_session
 from .models import Alert, Complaint, StaffUser, utcnow
 from .queue import DEADLINE_LABELS, is_overdue, pending_deadlines, queue
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
@@ -121,19 +121,33 @@ def _local(moment: dt.datetime | None) -> str:
     return moment.astimezone(clock().zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
+# Where a login may send the browser: a workspace path, nothing that could leave the
+# site or break the Location header (no scheme, host, backslash, space or control character).
+_LOCAL_NEXT = re.compile(r"/staff(?:[/?#][!-~]*)?")
+
+
+def _next_page(target: str | None) -> str:
+    if target and _LOCAL_NEXT.fullmatch(target) and "\\" not in target and "//" not in target:
+        return target
+    return url_for("workspace.index")
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limit("login", methods=["POST"])
-@limit_per_username("login_user")
 def login():
     error = None
     if request.method == "POST":
-        user = authenticate(get_session(), request.form.get("username", "").strip(), request.form.get("password", ""))
+        username = request.form.get("username", "")
+        try:
+            check_attempt(get_session(), username, request.remote_addr)
+        except TooManyAttempts as exc:
+            return render_template("staff/login.html", error=exc.message), 429
+        user = authenticate(get_session(), username, request.form.get("password", ""))
         if user is not None:
             get_session().commit()
+            target = _next_page(request.args.get("next"))
+            start_session(get_session(), user)
             login_user(user)
-            target = request.args.get("next") or ""
-            # Only local paths: never an open redirect to another site.
-            return redirect(target if target.startswith("/staff") else url_for("workspace.index"))
+            return redirect(target)
         error = t("bad_login")
     return render_template("staff/login.html", error=error), (401 if error else 200)
 
@@ -141,6 +155,7 @@ def login():
 @bp.post("/logout")
 @staff_required
 def logout():
+    end_session(get_session())
     logout_user()
     return redirect(url_for("workspace.login"))
 
@@ -303,10 +318,9 @@ def report():
         flash(str(exc), "error")
         period = Period.quarter(default, zone)
     import base64
-    import markdown as md
     data = rep.collect(get_session(), kb, period, current_app.extensions["kb_term_weights"])
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data).items()}
-    body = Markup(md.markdown(rep.markdown(data, images), extensions=["tables"]))
+    body = Markup(rep.render_html(data, images))  # escaped and sanitised (report.render_html)
     return render_template("staff/report.html", body=body, quarter=period.label)
 
 

@@ -60,8 +60,12 @@ def _is_local(url: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def _filter(local_links: bool):
+def _filter(local_links: bool, data_images: bool):
     def keep(tag: str, attr: str, value: str) -> str | None:
+        if value.strip().lower().startswith("data:"):
+            # Only the review's own charts: PNG images, never a data: link or document.
+            return value if data_images and tag == "img" and attr == "src" and value.startswith(
+                "data:image/png;base64,") else None
         # Element ids starting with "__" belong to the theme (__config, __search...):
         # content must not clobber them.
         if attr == "id" and value.startswith("__"):
@@ -72,8 +76,12 @@ def _filter(local_links: bool):
     return keep
 
 
-def sanitize(fragment: str, local_links: bool = False) -> str:
-    """Rendered HTML with everything but plain document markup removed."""
+def sanitize(fragment: str, local_links: bool = False, data_images: bool = False) -> str:
+    """Rendered HTML with everything but plain document markup removed.
+
+    data_images: keep inline PNG images (the review's charts in its one-file HTML).
+    """
+    schemes = SCHEMES | {"data"} if data_images else SCHEMES
     return nh3.clean(fragment, tags=TAGS, clean_content_tags=DROP_WITH_CONTENT, attributes=ATTRIBUTES,
-                     attribute_filter=_filter(local_links), url_schemes=SCHEMES, strip_comments=True,
+                     attribute_filter=_filter(local_links, data_images), url_schemes=schemes, strip_comments=True,
                      link_rel="noopener noreferrer nofollow" if not local_links else None)
