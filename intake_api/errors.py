@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
+from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException
 
 
@@ -36,7 +37,24 @@ def _has_nul(values) -> bool:
     return any("\x00" in v for v in values)
 
 
+class SafeRequest(Request):
+    """A request whose JSON body cannot crash a view: nesting past the parser's limit is a 400.
+
+    Python's JSON parser raises RecursionError (not ValueError) on a body
+    nested a few thousand levels deep, which even `silent=True` lets through.
+    """
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            raise ApiError("JSON 嵌套太深 · The JSON body is nested too deeply: send a flat object",
+                           [{"field": "_form", "message": "JSON nested too deeply"}]) from None
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = SafeRequest
+
     @app.before_request
     def _refuse_nul_characters():
         # NUL cannot be stored in PostgreSQL text and has no place in a complaint:

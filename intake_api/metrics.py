@@ -35,6 +35,8 @@ class Period:
         if not m:
             raise ValueError(f"quarter '{text}': write it as YYYYQn, e.g. 2026Q4")
         year, q = int(m.group(1)), int(m.group(2))
+        if not 1970 <= year <= 9998:  # no complaint exists outside; year 1 would overflow in UTC
+            raise ValueError(f"quarter '{text}': the year must be between 1970 and 9998")
         start = dt.datetime(year, 3 * q - 2, 1, tzinfo=zone)
         end = dt.datetime(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1, tzinfo=zone)
         return cls(f"{year}Q{q}", start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc))

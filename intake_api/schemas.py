@@ -11,6 +11,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
 from .errors import ApiError
 
 DISCLOSURES = ("anonymous", "confidential", "named")
+EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
 CHANNELS = ("online_form", "email", "hotline", "reception", "anonymous_platform")
 CHANNEL_LABELS = {
     "online_form": "在线表单 · Online form", "email": "电子邮件 · E-mail",
@@ -117,6 +118,8 @@ class ComplaintIn(_In):
             value = value.replace(tzinfo=dt.timezone.utc)
         if value > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
             raise ValueError("不能是将来的时间 · Cannot be in the future")
+        if value < EARLIEST:  # also keeps year-1 dates from overflowing when stored in UTC
+            raise ValueError("时间太早，应在 1970 年之后 · Too far in the past: use a date from 1970 on")
         return value
 
     @field_validator("shown_articles")

@@ -118,10 +118,10 @@ def list_complaints():
     status = args.get("status") or None
     if status and status not in (*STATUSES, "open"):
         raise ApiError("参数有误 · Invalid parameters", [{"field": "status", "message": f"one of {', '.join(STATUSES)}, open"}])
-    try:
-        level = int(args["level"]) if args.get("level") else None
-    except ValueError:
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "level", "message": "1, 2 or 3"}]) from None
+    level = args.get("level") or None
+    if level is not None and level not in ("1", "2", "3"):
+        raise ApiError("参数有误 · Invalid parameters", [{"field": "level", "message": "1, 2 or 3"}])
+    level = int(level) if level else None
     kb = current_app.config["KB"]
     items = queue(get_session(), current_user, status=status, level=level, team=args.get("team") or None,
                   due=args.get("due") or None, due_soon_hours=kb.process.sla.due_soon_hours)

@@ -127,7 +127,8 @@ _LOCAL_NEXT = re.compile(r"/staff(?:[/?#][!-~]*)?")
 
 
 def _next_page(target: str | None) -> str:
-    if target and _LOCAL_NEXT.fullmatch(target) and "\\" not in target and "//" not in target:
+    if (target and _LOCAL_NEXT.fullmatch(target) and "\\" not in target and "//" not in target
+            and ".." not in target):
         return target
     return url_for("workspace.index")
 
@@ -164,7 +165,7 @@ def logout():
 @staff_required
 def index():
     args = request.args
-    level = args.get("level", type=int)
+    level = {"1": 1, "2": 2, "3": 3}.get(args.get("level", ""))  # anything else: no level filter
     status = args.get("status") or "open"
     kb = current_app.config["KB"]
     items = queue(get_session(), current_user, status=None if status == "all" else status, level=level,
