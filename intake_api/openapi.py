@@ -54,6 +54,10 @@ class OkOut(_Out):
 
 class ListOut(_Out):
     complaints: list[dict]
+    total: int
+    page: int
+    pages: int
+    per_page: int
 
 
 class AlertsOut(_Out):

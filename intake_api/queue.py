@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from .auth import visible
-from .models import Complaint, StaffUser, utcnow
+from .models import Complaint, StaffUser, UTCDateTime, utcnow
 from .workflow import OPEN_STATUSES
+
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+FAR = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)  # "no deadline": sorts after every real one
 
 DEADLINE_LABELS = {
     "assessment": ("初步评估", "Initial assessment"),
@@ -58,10 +64,60 @@ def is_due_soon(c: Complaint, now: dt.datetime, hours: int) -> bool:
     return any(now <= d.due_at < now + dt.timedelta(hours=hours) for d in pending_deadlines(c))
 
 
+class least(FunctionElement):
+    """The smallest of its arguments: LEAST() in PostgreSQL, the multi-argument min() in SQLite."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "least"
+
+
+@compiles(least)
+def _least(element, compiler, **kw):
+    return f"least({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(least, "sqlite")
+def _least_sqlite(element, compiler, **kw):
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+def _pending_columns():
+    """pending_deadlines() as SQL: each limit's due time while it is unmet, else FAR."""
+    far = literal(FAR, UTCDateTime())
+    c = Complaint
+    pairs = ((c.assessment_due_at, c.assessed_at), (c.first_response_due_at, c.first_responded_at),
+             (c.resolution_due_at, c.resolved_at), (c.result_due_at, c.resolved_at))
+    is_open = c.status.in_(OPEN_STATUSES)
+    return [case((is_open & done.is_(None) & due.is_not(None), due), else_=far) for due, done in pairs]
+
+
+def next_due_column():
+    """next_deadline(c).due_at as SQL (FAR when nothing is pending): what the queue sorts by."""
+    return least(*_pending_columns())
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[Complaint]
+    total: int      # every complaint the filters match, on all pages
+    page: int       # 1-based
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
 def queue(session: Session, user: StaffUser, status: str | None = None, level: int | None = None,
           team: str | None = None, due: str | None = None, due_soon_hours: int = 8,
-          now: dt.datetime | None = None) -> list[Complaint]:
-    """Complaints the user may see, filtered; `due` is 'overdue' or 'soon'. Most urgent first."""
+          now: dt.datetime | None = None, page: int = 1, per_page: int = PAGE_SIZE) -> QueuePage:
+    """Complaints the user may see, filtered; `due` is 'overdue' or 'soon'. Most urgent first, by pages.
+
+    Filtering, ordering (level, then the next unmet limit, then newest) and
+    paging all happen in the database, so no open complaint is ever left out
+    of its queue however many there are.
+    """
     now = now or utcnow()
     query = visible(select(Complaint), user)
     if status == "open":
@@ -72,10 +128,15 @@ def queue(session: Session, user: StaffUser, status: str | None = None, level: i
         query = query.where(Complaint.level == level)
     if team:
         query = query.where(Complaint.team == team)
-    items = list(session.scalars(query.order_by(Complaint.id.desc()).limit(2000)))
+    next_due = next_due_column()
     if due == "overdue":
-        items = [c for c in items if is_overdue(c, now)]
+        query = query.where(next_due < now)
     elif due == "soon":
-        items = [c for c in items if is_due_soon(c, now, due_soon_hours)]
-    far = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
-    return sorted(items, key=lambda c: (c.level, (next_deadline(c).due_at if next_deadline(c) else far), -c.id))
+        soon = now + dt.timedelta(hours=due_soon_hours)
+        query = query.where(or_(*[(col >= now) & (col < soon) for col in _pending_columns()]))
+    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    items = list(session.scalars(query.order_by(Complaint.level, next_due, Complaint.id.desc())
+                                 .offset((page - 1) * per_page).limit(per_page)))
+    return QueuePage(items=items, total=total, page=page, per_page=per_page)

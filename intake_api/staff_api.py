@@ -19,7 +19,7 @@ from .errors import ApiError, NotFound
 from .login_guard import check_attempt, end_session, start_session
 from .openapi import AlertsOut, ListOut, OkOut, ReceiptOut, doc
 from .models import Alert, Complaint, ComplaintEvent, Message, StaffUser
-from .queue import is_overdue, next_deadline, queue
+from .queue import PAGE_SIZE, is_overdue, next_deadline, queue
 from .schemas import ComplaintIn, _In, parse
 from .workflow import LABELS, LEVELS, STATUSES, TransitionError
 
@@ -122,10 +122,24 @@ def list_complaints():
     if level is not None and level not in ("1", "2", "3"):
         raise ApiError("参数有误 · Invalid parameters", [{"field": "level", "message": "1, 2 or 3"}])
     level = int(level) if level else None
+    due = args.get("due") or None
+    if due not in (None, "overdue", "soon"):
+        raise ApiError("参数有误 · Invalid parameters", [{"field": "due", "message": "overdue or soon"}])
+    page, per_page = _positive(args, "page", 1), _positive(args, "per_page", PAGE_SIZE)
     kb = current_app.config["KB"]
-    items = queue(get_session(), current_user, status=status, level=level, team=args.get("team") or None,
-                  due=args.get("due") or None, due_soon_hours=kb.process.sla.due_soon_hours)
-    return jsonify({"complaints": [summary(c) for c in items]})
+    result = queue(get_session(), current_user, status=status, level=level, team=args.get("team") or None,
+                   due=due, due_soon_hours=kb.process.sla.due_soon_hours, page=page, per_page=per_page)
+    return jsonify({"complaints": [summary(c) for c in result.items], "total": result.total,
+                    "page": result.page, "pages": result.pages, "per_page": result.per_page})
+
+
+def _positive(args, name: str, default: int) -> int:
+    value = args.get(name) or ""
+    if not value:
+        return default
+    if not value.isdigit() or len(value) > 6 or int(value) < 1:
+        raise ApiError("参数有误 · Invalid parameters", [{"field": name, "message": "a whole number from 1"}])
+    return int(value)
 
 
 @bp.get("/complaints/<number>")

@@ -168,13 +168,17 @@ def index():
     level = {"1": 1, "2": 2, "3": 3}.get(args.get("level", ""))  # anything else: no level filter
     status = args.get("status") or "open"
     kb = current_app.config["KB"]
-    items = queue(get_session(), current_user, status=None if status == "all" else status, level=level,
-                  team=args.get("team") or None, due=args.get("due") or None,
-                  due_soon_hours=kb.process.sla.due_soon_hours)
+    page = args.get("page", "1")
+    result = queue(get_session(), current_user, status=None if status == "all" else status, level=level,
+                   team=args.get("team") or None, due=args.get("due") if args.get("due") in ("overdue", "soon") else None,
+                   due_soon_hours=kb.process.sla.due_soon_hours,
+                   page=int(page) if page.isdigit() and len(page) < 7 else 1)
     now = utcnow()
-    rows = [(c, pending_deadlines(c)[0] if pending_deadlines(c) else None, is_overdue(c, now)) for c in items]
+    rows = [(c, pending_deadlines(c)[0] if pending_deadlines(c) else None, is_overdue(c, now)) for c in result.items]
     handlers = {u.id: u.username for u in get_session().scalars(select(StaffUser))}
-    return render_template("staff/queue.html", rows=rows, filters=args, status=status, handlers=handlers, now=now)
+    keep = {k: v for k, v in args.items() if k != "page" and v}
+    return render_template("staff/queue.html", rows=rows, filters=args, status=status, handlers=handlers, now=now,
+                           result=result, keep=keep)
 
 
 @bp.get("/complaints/<number>")
