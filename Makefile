@@ -5,15 +5,21 @@ PY     := $(VENV)/bin/python
 KB     := $(VENV)/bin/kb
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup run build serve test chromium clean
+.PHONY: setup setup-test run build test chromium clean
 
+# Running needs the product only; the test extra (playwright, schemathesis...) is for `make test`.
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test
 
 ## Build the sample knowledge base and serve site + API on http://127.0.0.1:$(PORT)/
 run: setup
@@ -24,11 +30,13 @@ build: setup
 	$(KB) build
 
 ## Install what the tests need (Debian's chromium included) and run them all.
-test: setup chromium
+test: setup-test chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 chromium:
 	@bash scripts/ensure-chromium.sh
 
+## Build outputs only. The database and the identity keys in instance/ are data:
+## removing them makes every backup unreadable, so no make target does.
 clean:
-	rm -rf site build instance docs/faq docs/sop
+	rm -rf site build docs/faq docs/sop

@@ -92,8 +92,23 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     app = create_app({"KB_CONFIG": str(config.root / "kb.yml") if ctx.obj["config_path"] is None
                       else str(ctx.obj["config_path"])})
     _warn_calendar(config)
+    _first_run_hint(app)
     click.echo(f"Serving {config.site_dir} and the API on http://{host}:{port}/ ({workers} workers)")
     run(app, host=host, port=port, workers=workers)
+
+
+def _first_run_hint(app) -> None:
+    """With no staff account yet the desk cannot be used: say how to create the first admin."""
+    from sqlalchemy import func, select
+
+    from intake_api.db import get_session
+    from intake_api.models import StaffUser
+    with app.app_context():
+        if get_session().scalar(select(func.count()).select_from(StaffUser)):
+            return
+    kb = sys.argv[0] if sys.argv and sys.argv[0].endswith("kb") else "kb"
+    click.echo("No staff account yet. Create the first admin (it asks for a password), then log in at /staff/:")
+    click.echo(f"  {kb} staff create admin --role admin")
 
 
 def _complaint(session, number: str):
