@@ -142,13 +142,19 @@ class Redactor:
                 self._add_literal(f"{parts[1]} {parts[0]}", "name", 95)
 
     def _add_contact(self, contact: str) -> None:
-        for part in re.split(r"[\s,;，；:：/]+", contact):
+        whole = re.sub(r"\D", "", contact)
+        parts = re.split(r"[\s,;，；:：/]+", contact)
+        if len(whole) >= 7 and not re.search(r"[A-Za-z@]", contact):
+            parts = [whole]  # one phone number written in groups: +86 139 8765 4321
+        for part in parts:
             digits = re.sub(r"\D", "", part)
             if len(digits) >= 7 and len(digits) >= len(part) - 4:  # a phone number, however it is written
-                if digits.startswith("86") and len(digits) == 13:
-                    digits = digits[2:]
+                for code in ("852", "853", "886", "86"):  # the number is written with or without its country code
+                    if digits.startswith(code) and len(digits) - len(code) >= 8:
+                        digits = digits[len(code):]
+                        break
                 body = (SEP + "{0,2}").join(digits)
-                self._record.append((re.compile(r"(?<!\d)(?:\+?86" + SEP + r"{0,2})?" + body + r"(?!\d)"),
+                self._record.append((re.compile(r"(?<!\d)(?:\(?\+?(?:86|852|853|886)\)?" + SEP + r"{0,2})?" + body + r"(?!\d)"),
                                      "contact", False, 100))
             elif len(part) >= 4 and re.search(r"[A-Za-z0-9]", part):
                 self._record.append((re.compile(_latin_bounded(re.escape(part)), re.I), "contact", False, 100))

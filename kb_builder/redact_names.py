@@ -45,7 +45,11 @@ TITLES = ("总经理", "副经理", "经理", "总监", "主任", "主管", "科
           "总", "工", "姐", "哥", "叔", "姨", "伯", "婶", "嫂", "董", "博")
 TITLE_RE = "|".join(TITLES)  # Simplified: titles are matched on the Simplified form of the text
 CUE_BEFORE = re.compile(r"(?:我叫|我是|名叫|叫做|名字是|姓名[:：]?|联系人[:：]?|同事|@)\s*$")
-CUE_AFTER = re.compile(r"^(?:说|反映|表示|告诉|负责|处理|回复|答应|承诺|提出|提到|认为|的工位|的电话|的手机|同学|打电话|发消息|请假|投诉)")
+JOINERS = set("和与跟及、同")
+# One-character words that follow or precede a name: a dictionary word made of a name's edge and one of them
+# (陈说 in 小陈说, 李在 in 老李在) may be split.
+FUNCTION_CHARS = set("说讲在和与跟及的也都让把被给对问找是叫请帮去来要会就还又才已")
+CUE_AFTER = re.compile(r"^(?:离职|入职|辞职|说|反映|表示|告诉|负责|处理|回复|答应|承诺|提出|提到|认为|的工位|的电话|的手机|同学|打电话|发消息|请假|投诉)")
 # Parts of speech after a surname that cannot be a given name.
 NOT_GIVEN = {"x", "w", "u", "uj", "ul", "p", "c", "y", "e", "o", "m", "q", "r", "d", "f", "zg", "eng"}
 
@@ -97,13 +101,30 @@ NOT_NAMES = {
     "Water", "Air", "Printer", "Coffee", "Lunch", "Dinner", "Breakfast", "Bus", "Car", "Parking", "Staff", "Employee",
     "Ms", "Mr", "Mrs", "Dr", "Miss", "Prof", "Sir", "Madam", "Page", "Form", "Portal", "System", "Leave", "Annual",
     "Sick", "Overtime", "Salary", "Pay", "Bank", "Card", "Phone", "Main", "Gate", "Lobby", "Meeting", "Training",
-    "Ltd", "Inc", "Co", "Group", "Company", "Centre", "Center", "Park", "Plaza", "Station", "Line", "Lane", "Long",
-    "Bo", "Fan", "Pan", "Tan", "Sun", "Men", "Ran", "Dan", "Gang", "Ping", "Hang", "Bin", "Ding", "Gong", "Yang"}
-HONORIFIC = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Madam|Mdm)\.?\s+(?:[A-Z][a-z]+|[A-Z]{2,})(?:[\s-](?:[A-Z][a-z]+|[A-Z]{2,}))?\b")
-NAME_CUE = re.compile(r"\b(?:(?:my|our|the|his|her|their)\s+(?:line\s+)?(?:manager|supervisor|boss|colleague|co-?worker|team\s*lead(?:er)?|"
+    "Ltd", "Inc", "Co", "Group", "Company", "Centre", "Center", "Park", "Plaza", "Station", "Line", "Lane"}
+# English words that are also pinyin: two of them together are not taken for a name (Long Hang, Sun Tan)
+PINYIN_ENGLISH = {"Long", "Bo", "Fan", "Pan", "Tan", "Sun", "Men", "Ran", "Dan", "Gang", "Ping", "Hang", "Bin",
+                  "Ding", "Gong", "Man", "He", "She", "Die", "Lie", "Tie", "Pie", "Hen", "Pen", "Ten", "Den", "Bang",
+                  "Sang", "Lang", "Wen", "Shi", "Lo", "Ho", "Au", "Ha", "Chi", "Pa", "Ma", "Sea", "Tea", "Pin", "Tin",
+                  "Sin", "Fin", "Bin", "Kin", "Yen", "Zen", "Mao", "Tao", "Dao", "Hua", "Ban", "Can", "Nan", "Ran", "Wan"}
+# Common given names (English-speaking staff and English names of Chinese staff).
+GIVEN_NAMES = set("""Aaron Adam Alan Albert Alex Alice Alison Amanda Amy Andrew Andy Angela Anna Anne Annie Anthony
+Ben Benjamin Betty Bill Bob Brian Bruce Carl Carol Catherine Charles Charlie Chris Christine Christopher Cindy Claire
+Daniel Danny David Dennis Diana Donald Doris Edward Eileen Elaine Eliza Elizabeth Ella Emily Emma Eric Eva Frank Gary
+George Grace Hannah Harry Helen Henry Ian Irene Isaac Ivan Ivy Jack Jackie Jacky James Jane Janet Jason Jean Jeff
+Jennifer Jenny Jerry Jessica Jim Jimmy Joan Joe John Johnny Jonathan Joseph Joyce Judy Julia Julie Justin Karen Kate
+Katherine Kathy Kelly Kenneth Kevin Kitty Larry Laura Lily Linda Lisa Louis Lucy Maggie Margaret Maria Mark Mary
+Matthew Melissa Michael Michelle Mike Nancy Nicole Oliver Olivia Oscar Patrick Paul Peggy Peter Philip Rachel Raymond
+Rebecca Richard Robert Roger Ronald Rose Ruby Ryan Sam Samuel Sandy Sarah Scott Sharon Simon Sophia Sophie Stella
+Stephen Steven Susan Sylvia Teresa Terry Thomas Tiffany Timothy Tina Tom Tommy Tony Tracy Victor Vincent Vivian
+Wendy William Winnie Yvonne Zoe Alicia Bella Coco Echo Jade Jasmine Leo Max Nina Penny Queenie Rita Sabrina Stanley
+Wayne Wilson Ada Agnes Carmen Cherry Crystal Eddie Felix Gordon Hugo Jacob Kenny Leon Mandy Marco Owen Rick Shirley""".split())
+HONORIFIC = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Madam|Mdm)\.?\s*(?:[A-Z][a-z]+|[A-Z]{2,})(?:[\s-](?:[A-Z][a-z]+|[A-Z]{2,}))?(?![A-Za-z])")
+NAME_CUE = re.compile(r"(?<![A-Za-z])(?i:(?:(?:my|our|the|his|her|their)\s+(?:line\s+)?(?:manager|supervisor|boss|colleague|co-?worker|team\s*lead(?:er)?|"
                       r"lead|director|landlord|roommate)|named|called|name\s+is|I'm|I\s+am|this\s+is|signed|asked|told|"
-                      r"thanks\s+to|cc)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b")
-CAP_PAIR = re.compile(r"\b([A-Z][a-z]+|[A-Z]{2,})[ \u00a0]+([A-Z][a-z]+(?:-[A-Z]?[a-z]+)?|[A-Z]{2,})\b")
+                      r"thanks\s+to|cc|dear|hi|hello|by)\s+)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?![A-Za-z])")
+CAP_PAIR = re.compile(r"(?<![A-Za-z])([A-Z][a-z]+|[A-Z]{2,})[ \u00a0]+([A-Z][a-z]+(?:-[A-Z]?[a-z]+)?|[A-Z]{2,})"
+                      r"(?:[ \u00a0]+([A-Z][a-z]+))?(?![A-Za-z])")
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +149,10 @@ def _cuts_word(tokens: list[tuple[int, int, str, str]], start: int, end: int) ->
     """True when a dictionary word (not a name) crosses the candidate's start or end."""
     for a, b, word, flag in tokens:
         crosses = (a < start < b) or (a < end < b)
-        if crosses and not flag.startswith("nr") and _dict_freq(word) > 0 and len(word) > 1:
+        if crosses and _dict_freq(word) > 0 and len(word) > 1:
+            rest = word[:start - a] if a < start else word[end - a:]
+            if len(rest) == 1 and rest in FUNCTION_CHARS:
+                continue  # 小陈|说: the tagger joined the name's last character with the verb after it
             return True
     return False
 
@@ -150,6 +174,7 @@ def cuts_word(tokens: list[tuple[int, int, str, str]], start: int, end: int) -> 
 def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[Hit]:
     """Names in Simplified-form text (the caller converts Traditional without changing length)."""
     hits: list[Hit] = []
+    weak: list[tuple[int, int]] = []
 
     def add(a: int, b: int, priority: int = 40) -> None:
         hits.append(Hit(a, b, "name", priority))
@@ -172,13 +197,32 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
                 add(a, nxt[1])
             continue
         if not 2 <= len(word) <= 4 or (word[0] not in SURNAMES and word[:2] not in COMPOUND_SURNAMES):
-            if len(word) >= 2 and word[0] in "小老阿" and word[1] in PREFIX_SURNAMES and len(word) == 2:
+            if len(word) == 2 and word[0] in "小老阿" and (word[1] in PREFIX_SURNAMES or _dict_freq(word) == 0):
                 add(a, b)
             continue
         freq = _dict_freq(word)
         cue = bool(CUE_BEFORE.search(simple[max(0, a - 6):a]) or CUE_AFTER.match(simple[b:b + 4]))
-        if freq == 0 or (len(word) >= 3 and freq < 100) or cue:
+        if freq < 50 or (len(word) >= 3 and freq < 100) or cue:
             add(a, b)
+        else:
+            weak.append((a, b))
+    # a dictionary word tagged as a name (李娜, but also 毛巾) counts when listed with a name: 张伟和李娜
+    for a, b in weak:
+        before, after = simple[max(0, a - 1):a], simple[b:b + 1]
+        if any((h.end == a - 1 and before in JOINERS) or (h.start == b + 1 and after in JOINERS) for h in hits):
+            add(a, b)
+    # a surname and one or two characters before a verb that only people do: 这件事周建国负责
+    for m in re.finditer(rf"([{''.join(SURNAMES)}][\u4e00-\u9fff]{{1,2}}?)(?={CUE_AFTER.pattern[1:]})", simple):
+        form = m.group(1)
+        if len(form) == 2 and _dict_freq(form) > 0 and not _is_nr_word(form):
+            continue
+        if _dict_freq(form) == 0 or _is_nr_word(form):
+            if not _cuts_word(tokens, m.start(1), m.end(1)):
+                add(m.start(1), m.end(1))
+    # reduplicated given names: 钱多多, 王丽丽
+    for m in re.finditer(rf"([{''.join(SURNAMES)}])([\u4e00-\u9fff])\2", simple):
+        if not _cuts_word(tokens, m.start(), m.end()) and m.group(1) != m.group(2):
+            add(m.start(), m.end())
     # forms the tagger misses: 小王 / 老李 / 阿强 ; 张经理 / 李工 / 王姐 ; 我叫… ; 姓何
     for m in re.finditer(rf"(?<![\u4e00-\u9fff])?[小老]([{''.join(PREFIX_SURNAMES)}])", simple):
         if not _cuts_word(tokens, m.start(), m.end()) and _dict_freq(m.group(0)) < 300:
@@ -213,14 +257,16 @@ def _cjk(s: str) -> bool:
 def english_names(text: str) -> list[Hit]:
     hits = [Hit(m.start(), m.end(), "name", 42) for m in HONORIFIC.finditer(text)]
     for m in CAP_PAIR.finditer(text):
-        first, last = m.group(1), m.group(2)
-        if first in NOT_NAMES or last in NOT_NAMES and last.title() not in WESTERN_SURNAMES:
+        first, last, third = m.group(1), m.group(2), m.group(3)
+        if first in NOT_NAMES or (last in NOT_NAMES and last.title() not in WESTERN_SURNAMES):
             continue
         f, l_ = first.lower(), last.lower()
-        pinyin = (_is_pinyin(f) and _is_pinyin(l_.replace("-", "")) and (f in PINYIN_SURNAMES or l_ in PINYIN_SURNAMES))
-        western = last.title() in WESTERN_SURNAMES or last in WESTERN_SURNAMES
+        pinyin = (_is_pinyin(f) and _is_pinyin(l_.replace("-", "")) and (f in PINYIN_SURNAMES or l_ in PINYIN_SURNAMES)
+                  and not (first.title() in PINYIN_ENGLISH and last.title() in PINYIN_ENGLISH))
+        western = last.title() in WESTERN_SURNAMES or first in GIVEN_NAMES
         if pinyin or western:
-            hits.append(Hit(m.start(), m.end(), "name", 41))
+            end = m.end() if third and third not in NOT_NAMES and _is_pinyin(third.lower()) and pinyin else m.end(2)
+            hits.append(Hit(m.start(), end, "name", 41))
     for m in NAME_CUE.finditer(text):
         words = m.group(1).split()
         while words and words[-1] in NOT_NAMES:

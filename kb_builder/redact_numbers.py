@@ -158,7 +158,7 @@ EMPLOYEE_LABELS = _label(r"工号|工號|员工号|員工號|员工编号|員工
                          r"staff\s*(?:no\.?|number|id|#)|employee\s*(?:no\.?|number|id|#)|emp\.?\s*(?:no\.?|id)|"
                          r"badge\s*(?:no\.?|number|id)")
 PROVINCES = "京津沪滬渝冀豫云雲辽遼黑湘皖鲁魯新苏蘇浙赣贛鄂桂甘晋晉蒙陕陝吉闽閩贵貴粤粵青藏川宁寧琼瓊"
-ROAD = r"(?:大道|大街|路|街|巷|弄|胡同|道)"
+ROAD = r"(?:大道|大街|路|街|巷|弄|胡同|道)(?:[一二三四五六七八九十]{1,3}段)?(?:\s*\d{1,4}\s*[巷弄])*"
 # characters that start a sentence part rather than a place name, so "我住在深圳路 3 号" starts at 深圳
 NOT_PLACE = r"(?![在住于於是到从從往去的址和与與我你他她们們，。、：:；;！？\s])"
 
@@ -182,7 +182,7 @@ SHAPES = [
     (re.compile(r"(?<![\dA-Za-z])(?<!\d" + SEP + r")(?:(?:\(\+?86\)|\+86|0086|\+?86(?=" + SEP + r"))" + SEP + r"{0,2})?"
                 r"1[3-9](?:" + SEP + r"{0,2}\d){9}(?!" + SEP + r"?\d)"), "phone", 70, None),
     # landlines with an area code: 010-62345678, (0755) 8765 4321, +86 755 8765 4321, optional extension
-    (re.compile(r"(?<![\dA-Za-z])(?<!\d" + SEP + r")(?:(?:\+86|0086)" + SEP + r"{0,2}\(?0?[1-9]\d{1,2}\)?|\(?0[1-9]\d{1,2}\)?)"
+    (re.compile(r"(?<![\dA-Za-z])(?<!\d" + SEP + r")(?:(?:\+86|0086)" + SEP + r"{0,2}\(?0?[1-9]\d{1,2}\)?|\(?0[1-9]\d{0,2}\)?)"
                 + SEP + r"{0,2}\d{3,4}" + SEP + r"{0,2}\d{4}(?:\s*" + EXT_LABELS + r"\s*\d{1,6})?(?!" + SEP + r"?\d)", re.I),
      "phone", 69, None),
     # international numbers other than +86
@@ -196,7 +196,7 @@ SHAPES = [
                 r"(?<=[0-9A-Fa-f:]{8})"), "ip", 64, None),
     # street addresses: 科技园南路 18 号 (3 栋 502 室); 幸福小区 5 栋 2 单元 301; 88 Nathan Road; Flat 12B
     (re.compile(NOT_PLACE + r"(?:" + NOT_PLACE + r"[\u4e00-\u9fff]){1,10}" + ROAD + r"\s*\d{1,5}\s*(?:-\s*\d{1,4}\s*)?[号號]"
-                r"(?:\s*[\u4e00-\u9fff]{0,6}?(?:院|大厦|大廈|中心|广场|廣場|花园|花園))?"
+                r"(?:\s*[\u4e00-\u9fffA-Za-z]{0,10}?(?:院|大厦|大廈|大楼|大樓|中心|广场|廣場|花园|花園|城|苑|公寓))?"
                 r"(?:\s*[\dA-Za-z]{1,4}\s*(?:栋|棟|幢|座|号楼|號樓|单元|單元|层|樓|楼|室|号|號))*"
                 r"(?:\s*\d{2,5}(?![\d:]))?"), "address", 50, None),
     (re.compile(NOT_PLACE + r"(?:" + NOT_PLACE + r"[\u4e00-\u9fff]){1,8}(?:小区|小區|花园|花園|公寓|新村|家园|家園|苑|村)"
@@ -220,7 +220,7 @@ LABELLED = [
      "phone", 86),
     (re.compile(rf"(?i:分机|分機|内线|內線|ext\.?|extension)\s*(?:是|为|為|:|#)?\s*(\d{{3,6}})(?!{SEP}?\d)"), "phone", 66),
     # WeChat / QQ / DingTalk: an id with a digit, _ or -, or any id after an explicit 是/:/号
-    (re.compile(rf"(?i:{IM_LABELS})(?:\s*(?:号|號|id|ID|账号|帳號))?\s*(?:(?:是|为|為|:)\s*([A-Za-z0-9][A-Za-z0-9_\-.]{{4,29}})"
+    (re.compile(rf"(?i:{IM_LABELS})(?:\s*(?:号|號|id|ID|账号|帳號))?\s*(?:(?:是|为|為|:|(?i:is))\s*([A-Za-z0-9][A-Za-z0-9_\-.]{{4,29}})"
                 rf"|((?=[A-Za-z]*[\d_\-])[A-Za-z0-9][A-Za-z0-9_\-.]{{4,29}})){NOT_ALNUM_AFTER}"), "im_id", 96),
 ]
 
