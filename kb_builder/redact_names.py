@@ -29,7 +29,7 @@ SURNAMES = set(
     "姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常"
     "温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂"
     "成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫"
-    "费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+    "费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝区冼湛"
     "張劉陳楊黃趙吳孫馬許韓馮鄧曹彭蕭肖董袁潘蔣蔡葉蘇魏呂盧鍾譚陸賈韋鄒熊邱閆段雷龍陶賀顧龔邵萬錢嚴湯溫齊喬龐顏"
     "莊聶魯蘭歐俞紀畢淩駱藍費衛欒鄺鄭謝羅郭許")
 COMPOUND_SURNAMES = {"欧阳", "歐陽", "司马", "司馬", "上官", "诸葛", "諸葛", "东方", "東方", "皇甫", "尉迟", "尉遲",
@@ -48,9 +48,11 @@ CUE_BEFORE = re.compile(r"(?:我叫|我是|名叫|叫做|名字是|姓名[:：]?
 JOINERS = set("和与跟及、同")
 # One-character words that follow or precede a name: a dictionary word made of a name's edge and one of them
 # (陈说 in 小陈说, 李在 in 老李在) may be split.
-FUNCTION_CHARS = set("说讲在和与跟及的也都让把被给对问找是叫请帮去来要会就还又才已")
+FUNCTION_CHARS = set("说讲在和与跟及的也都让把被给对问找是叫请帮去来要会就还又才已姓名")
 CUE_AFTER = re.compile(r"^(?:离职|入职|辞职|说|反映|表示|告诉|负责|处理|回复|答应|承诺|提出|提到|认为|的工位|的电话|的手机|同学|打电话|发消息|请假|投诉)")
 # Parts of speech after a surname that cannot be a given name.
+# Tags of a single character that jieba left after a two-character name: morphemes, not words (豪 ag, 华 ng).
+GIVEN_TAGS = {"ag", "ng", "vg", "g", "tg", "dg", "rg", "mg", "nr", "nrt", "nrfg", "j", "a", "b"}
 NOT_GIVEN = {"x", "w", "u", "uj", "ul", "p", "c", "y", "e", "o", "m", "q", "r", "d", "f", "zg", "eng"}
 
 PINYIN_SYLLABLE = (
@@ -200,7 +202,10 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
             if len(word) == 2 and word[0] in "小老阿" and (word[1] in PREFIX_SURNAMES or _dict_freq(word) == 0):
                 add(a, b)
             continue
-        freq = _dict_freq(word)
+        if len(word) == 2 and nxt and len(nxt[2]) == 1 and _cjk(nxt[2]) and nxt[3] in GIVEN_TAGS \
+                and nxt[2] not in FUNCTION_CHARS and nxt[2] not in TITLES:
+            b = nxt[1]  # 张家|豪: the tagger split a three-character name after its second character
+        freq = _dict_freq(simple[a:b])
         cue = bool(CUE_BEFORE.search(simple[max(0, a - 6):a]) or CUE_AFTER.match(simple[b:b + 4]))
         if freq < 50 or (len(word) >= 3 and freq < 100) or cue:
             add(a, b)

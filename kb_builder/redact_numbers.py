@@ -154,7 +154,7 @@ PHONE_LABELS = _label(r"电话|電話|手机号码|手机号|手机|手機號碼
 EXT_LABELS = _label(r"分机|分機|内线|內線|转|轉|ext\.?|extension")
 IM_LABELS = _label(r"企业微信|企業微信|微信号|微信號|微信|微訊|wechat(?:\s*id)?|weixin|wx|vx|v信|QQ号|QQ號|qq|"
                    r"钉钉号|釘釘號|钉钉|釘釘|dingtalk(?:\s*id)?|飞书|飛書|lark|telegram|line\s*id|skype")
-EMPLOYEE_LABELS = _label(r"工号|工號|员工号|員工號|员工编号|員工編號|员工卡号|員工卡號|职工号|職工號|工卡号|工卡號|"
+EMPLOYEE_LABELS = _label(r"工号|工號|员工号码|員工號碼|员工号|員工號|员工编号|員工編號|职工编号|職工編號|员工卡号|員工卡號|职工号|職工號|工卡号|工卡號|"
                          r"staff\s*(?:no\.?|number|id|#)|employee\s*(?:no\.?|number|id|#)|emp\.?\s*(?:no\.?|id)|"
                          r"badge\s*(?:no\.?|number|id)")
 PROVINCES = "京津沪滬渝冀豫云雲辽遼黑湘皖鲁魯新苏蘇浙赣贛鄂桂甘晋晉蒙陕陝吉闽閩贵貴粤粵青藏川宁寧琼瓊"
