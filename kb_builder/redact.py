@@ -101,6 +101,12 @@ class Redactor:
     positions: list[str] = field(default_factory=list)
     public: list[str] = field(default_factory=list)       # the organisation's own desk numbers and mailboxes: kept
 
+    @classmethod
+    def for_settings(cls, privacy) -> "Redactor":
+        """For texts with no record behind them (search texts): the configured patterns and public contacts."""
+        return cls(employee_patterns=privacy.employee_patterns, room_patterns=privacy.room_patterns,
+                   public=privacy.public_contacts)
+
     def __post_init__(self) -> None:
         self._record: list[tuple[re.Pattern, str, bool, int]] = []  # (pattern on NFKC text, kind, CJK-word check, priority)
         for raw in {unicodedata.normalize("NFKC", n).strip() for n in self.names if n and n.strip()}:

@@ -42,13 +42,15 @@ PREFIX_SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林
 TITLES = ("总经理", "副经理", "经理", "总监", "主任", "主管", "科长", "处长", "部长", "组长", "班长", "队长", "厂长",
           "院长", "所长", "局长", "董事长", "老板", "老师", "师傅", "医生", "大夫", "护士", "律师", "会计", "秘书",
           "助理", "专员", "先生", "女士", "小姐", "太太", "阿姨", "大姐", "大哥", "姐姐", "哥哥", "同学", "老总",
-          "总", "工", "姐", "哥", "叔", "姨", "伯", "婶", "嫂", "董", "博")
+          "总", "工", "姐", "哥", "叔", "姨", "伯", "婶", "嫂", "董", "博", "太", "生", "sir")
 TITLE_RE = "|".join(TITLES)  # Simplified: titles are matched on the Simplified form of the text
 CUE_BEFORE = re.compile(r"(?:我叫|我是|名叫|叫做|名字是|姓名[:：]?|联系人[:：]?|同事|@)\s*$")
 JOINERS = set("和与跟及、同")
 # One-character words that follow or precede a name: a dictionary word made of a name's edge and one of them
 # (陈说 in 小陈说, 李在 in 老李在) may be split.
 FUNCTION_CHARS = set("说讲在和与跟及的也都让把被给对问找是叫请帮去来要会就还又才已姓名")
+# Characters that do not occur in given names: particles, negations, pronouns, measure words.
+NON_NAME_CHARS = FUNCTION_CHARS | set("被不没也都就向把将从对为于於很太更最这那些个们了着过吗呢吧啊么每各该此其")
 CUE_AFTER = re.compile(r"^(?:离职|入职|辞职|说|反映|表示|告诉|负责|处理|回复|答应|承诺|提出|提到|认为|的工位|的电话|的手机|同学|打电话|发消息|请假|投诉)")
 # Parts of speech after a surname that cannot be a given name.
 # Tags of a single character that jieba left after a two-character name: morphemes, not words (豪 ag, 华 ng).
@@ -195,7 +197,9 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
         if len(word) == 1 and word in SURNAMES:
             # a lone surname: joined to the given name after it, or to a title (handled by the title form)
             if nxt and _cjk(nxt[2]) and 1 <= len(nxt[2]) <= 2 and nxt[3] not in NOT_GIVEN \
-                    and not nxt[2].startswith(TITLES) and _dict_freq(nxt[2]) < 20000:
+                    and not any(ch in NON_NAME_CHARS for ch in nxt[2]) \
+                    and not nxt[2].startswith(TITLES) and _dict_freq(nxt[2]) < 20000 \
+                    and not (nxt[3] in ("n", "vn", "v") and _dict_freq(nxt[2]) > 200):  # 连|字符: a common noun
                 add(a, nxt[1])
             continue
         if not 2 <= len(word) <= 4 or (word[0] not in SURNAMES and word[:2] not in COMPOUND_SURNAMES):
@@ -205,12 +209,16 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
         if len(word) == 2 and nxt and len(nxt[2]) == 1 and _cjk(nxt[2]) and nxt[3] in GIVEN_TAGS \
                 and nxt[2] not in FUNCTION_CHARS and nxt[2] not in TITLES:
             b = nxt[1]  # 张家|豪: the tagger split a three-character name after its second character
-        freq = _dict_freq(simple[a:b])
+        form = simple[a:b]
+        given = form[2:] if form[:2] in COMPOUND_SURNAMES else form[1:]
+        if not given or len(given) > 2 or any(ch in NON_NAME_CHARS for ch in given):
+            continue  # 单和, 严格执行: a surname character followed by words, not a given name
+        freq = _dict_freq(form)
         cue = bool(CUE_BEFORE.search(simple[max(0, a - 6):a]) or CUE_AFTER.match(simple[b:b + 4]))
-        if freq < 50 or (len(word) >= 3 and freq < 100) or cue:
+        if freq == 0 or (len(form) >= 3 and freq < 100) or cue:
             add(a, b)
         else:
-            weak.append((a, b))
+            weak.append((a, b))  # a dictionary word tagged as a name (李娜, but also 白班, 毛巾)
     # a dictionary word tagged as a name (李娜, but also 毛巾) counts when listed with a name: 张伟和李娜
     for a, b in weak:
         before, after = simple[max(0, a - 1):a], simple[b:b + 1]
@@ -219,6 +227,8 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
     # a surname and one or two characters before a verb that only people do: 这件事周建国负责
     for m in re.finditer(rf"([{''.join(SURNAMES)}][\u4e00-\u9fff]{{1,2}}?)(?={CUE_AFTER.pattern[1:]})", simple):
         form = m.group(1)
+        if any(ch in NON_NAME_CHARS for ch in form[1:]) or _starts_word(tokens, m.start(1), m.end(1)):
+            continue
         if len(form) == 2 and _dict_freq(form) > 0 and not _is_nr_word(form):
             continue
         if _dict_freq(form) == 0 or _is_nr_word(form):
@@ -226,6 +236,8 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
                 add(m.start(1), m.end(1))
     # reduplicated given names: 钱多多, 王丽丽
     for m in re.finditer(rf"([{''.join(SURNAMES)}])([\u4e00-\u9fff])\2", simple):
+        if _dict_freq(m.group(0)) > 0 or m.group(2) in NON_NAME_CHARS:
+            continue  # 冷冰冰, 黑乎乎: adjectives of the same shape are dictionary words
         if not _cuts_word(tokens, m.start(), m.end()) and m.group(1) != m.group(2):
             add(m.start(), m.end())
     # forms the tagger misses: 小王 / 老李 / 阿强 ; 张经理 / 李工 / 王姐 ; 我叫… ; 姓何
@@ -248,6 +260,16 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
     for m in re.finditer(rf"(?:姓)([{''.join(SURNAMES)}])(?![\u4e00-\u9fff]{{0,1}}(?:名|氏))", simple):
         add(m.start(1), m.end(1))
     return hits
+
+
+def _starts_word(tokens: list[tuple[int, int, str, str]], start: int, end: int) -> bool:
+    """True when the surname character begins a dictionary word (查询 in 查询码), or a token inside is a number or particle."""
+    for a, b, word, flag in tokens:
+        if a == start and b - a >= 2 and _dict_freq(word) > 0 and not flag.startswith("nr"):
+            return True
+        if start < a < end and flag in NOT_GIVEN:
+            return True
+    return False
 
 
 def _is_nr_word(word: str) -> bool:
