@@ -37,7 +37,7 @@ class Hit:
 SEP = r"[ \-.·•\u2010-\u2015]"  # separators people put between digit groups
 NOT_ALNUM_BEFORE = r"(?<![0-9A-Za-z])"
 NOT_ALNUM_AFTER = r"(?![0-9A-Za-z])"
-GAP = r"\s*(?:是|为|為|:|#|号码|號碼|号|號|no\.?|number|id)?\s*"  # between a label and its value
+GAP = r"\s*(?i:是|为|為|:|#|号码|號碼|号|號|no\.?|number|id)?\s*"  # between a label and its value
 
 
 def _label(words: str) -> str:
@@ -75,9 +75,14 @@ def mainland_id_found(value: str) -> bool:
     """Written in one piece, a valid birth date is enough (a mistyped ID is still personal);
     written in groups, the check digit must hold too, since groups may be two unrelated numbers."""
     n = _digits(value)
-    if len(n) == 18 and value.isalnum() and n[:17].isdigit():
+    groups = tuple(len(g) for g in re.split(SEP + "+", value))
+    if len(n) == 18 and n[:17].isdigit() and (value.isalnum() or groups in CANONICAL_GROUPS):
         return _valid_date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
     return mainland_id_ok(value)
+
+
+# How IDs are written in groups: area | birth date | rest. Other groupings need the check digit to hold.
+CANONICAL_GROUPS = {(6, 8, 4), (6, 8, 3, 1), (6, 4, 4, 4), (6, 4, 2, 2, 4)}
 
 
 def hk_id_ok(value: str) -> bool:
