@@ -142,7 +142,7 @@ def run(samples: list[Sample], verbose: bool = False) -> dict:
                 extra += 1
                 extras.append((s.source, f.kind, f.text, s.text))
     seconds = time.perf_counter() - started
-    structured = [sum(kinds[k][0] for k in STRUCTURED), sum(kinds[k][1] for k in STRUCTURED)]
+    structured = [sum(kinds[k][0] for k in STRUCTURED if k in kinds), sum(kinds[k][1] for k in STRUCTURED if k in kinds)]
     names = kinds.get("name", [0, 0])
     print(f"{len(samples)} samples ({', '.join(f'{lang} {sum(1 for s in samples if s.lang == lang)}' for lang in sorted(by_lang))}); "
           f"{sum(v[1] for v in kinds.values())} remove items, {keep_total} keep items; "
