@@ -155,7 +155,8 @@ CARD_LABELS = _label(r"银行卡号|银行卡|銀行卡號|銀行卡|工资卡�
                      r"bank\s*card|card\s*(?:no\.?|number)|account\s*(?:no\.?|number)")
 PASSPORT_LABELS = _label(r"护照号码|护照号|护照|護照號碼|護照號|護照|通行证|通行證|passport")
 PHONE_LABELS = _label(r"电话|電話|手机号码|手机号|手机|手機號碼|手機號|手機|座机|座機|固话|固話|联系方式|聯繫方式|聯絡方式|"
-                      r"联系电话|聯絡電話|call\s*me\s*(?:on|at)?|tel\.?|phone|mobile|cell|whatsapp|致电|打给我|拨打我")
+                      r"联系电话|聯絡電話|call\s*me\s*(?:on|at)?|call|text\s*me\s*(?:on|at)?|reach\s*me\s*(?:on|at)|tel\.?|phone|"
+                      r"mobile|cell|whatsapp|致电|致電|打给我|打給我|拨打我|撥打我|打|拨|撥|联系|聯絡|聯繫")
 EXT_LABELS = _label(r"分机|分機|内线|內線|转|轉|ext\.?|extension")
 IM_LABELS = _label(r"企业微信|企業微信|微信号|微信號|微信|微訊|wechat(?:\s*id)?|weixin|wx|vx|v信|QQ号|QQ號|qq|"
                    r"钉钉号|釘釘號|钉钉|釘釘|dingtalk(?:\s*id)?|飞书|飛書|lark|telegram|line\s*id|skype")
@@ -193,7 +194,7 @@ SHAPES = [
     # international numbers other than +86
     (re.compile(r"(?<![\w+])\+(?!86)[1-9]\d{0,2}(?:" + SEP + r"{0,2}\(?\d{1,4}\)?){2,5}(?!\d)"), "phone", 68, None),
     # licence plates: 京A12345, 粤B·D12345 (new-energy: six characters after the letter)
-    (re.compile(rf"[{PROVINCES}][A-HJ-NP-Z]\s?[·•\-]?\s?(?=[A-HJ-NP-Z]*\d)[A-HJ-NP-Z0-9]{{5,6}}(?:挂|學|学|警)?" + NOT_ALNUM_AFTER),
+    (re.compile(rf"[{PROVINCES}]\s?[A-HJ-NP-Z]\s?[·•\-]?\s?(?=[A-HJ-NP-Z]*\d)[A-HJ-NP-Z0-9]{{5,6}}(?:挂|學|学|警)?" + NOT_ALNUM_AFTER),
      "plate", 70, None),
     # IP addresses
     (re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\d)"), "ip", 65, None),
