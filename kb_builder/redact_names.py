@@ -50,7 +50,7 @@ JOINERS = set("和与跟及、同")
 # (陈说 in 小陈说, 李在 in 老李在) may be split.
 FUNCTION_CHARS = set("说讲在和与跟及的也都让把被给对问找是叫请帮去来要会就还又才已姓名")
 # Characters that do not occur in given names: particles, negations, pronouns, measure words.
-NON_NAME_CHARS = FUNCTION_CHARS | set("被不没也都就向把将从对为于於很太更最这那些个们了着过吗呢吧啊么每各该此其")
+NON_NAME_CHARS = FUNCTION_CHARS | set("被不没也都就向把将从对为于於很太更最这那些个们了着过吗呢吧啊么每各该此其他她它你我您咱")
 CUE_AFTER = re.compile(r"^(?:离职|入职|辞职|说|反映|表示|告诉|负责|处理|回复|答应|承诺|提出|提到|认为|的工位|的电话|的手机|同学|打电话|发消息|请假|投诉)")
 # Parts of speech after a surname that cannot be a given name.
 # Tags of a single character that jieba left after a two-character name: morphemes, not words (豪 ag, 华 ng).
@@ -214,7 +214,10 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
         if not given or len(given) > 2 or any(ch in NON_NAME_CHARS for ch in given):
             continue  # 单和, 严格执行: a surname character followed by words, not a given name
         freq = _dict_freq(form)
-        cue = bool(CUE_BEFORE.search(simple[max(0, a - 6):a]) or CUE_AFTER.match(simple[b:b + 4]))
+        # a verb after it (说, 处理) is evidence enough for a new word, not for a two-character dictionary word
+        # tagged as a name (安保处理了): those need a cue before them or another name beside them
+        cue = bool(CUE_BEFORE.search(simple[max(0, a - 6):a])) or \
+            (bool(CUE_AFTER.match(simple[b:b + 4])) and (freq == 0 or len(form) >= 3))
         if freq == 0 or (len(form) >= 3 and freq < 100) or cue:
             add(a, b)
         else:
@@ -231,7 +234,7 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
             continue
         if len(form) == 2 and _dict_freq(form) > 0 and not _is_nr_word(form):
             continue
-        if _dict_freq(form) == 0 or _is_nr_word(form):
+        if _dict_freq(form) == 0 or (_is_nr_word(form) and len(form) >= 3):
             if not _cuts_word(tokens, m.start(1), m.end(1)):
                 add(m.start(1), m.end(1))
     # reduplicated given names: 钱多多, 王丽丽
