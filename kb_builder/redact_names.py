@@ -244,7 +244,7 @@ def chinese_names(simple: str, tokens: list[tuple[int, int, str, str]]) -> list[
         if not _cuts_word(tokens, m.start(), m.end()) and m.group(1) != m.group(2):
             add(m.start(), m.end())
     # forms the tagger misses: 小王 / 老李 / 阿强 ; 张经理 / 李工 / 王姐 ; 我叫… ; 姓何
-    for m in re.finditer(rf"(?<![\u4e00-\u9fff])?[小老]([{''.join(PREFIX_SURNAMES)}])", simple):
+    for m in re.finditer(rf"[小老]([{''.join(PREFIX_SURNAMES)}])", simple):
         if not _cuts_word(tokens, m.start(), m.end()) and _dict_freq(m.group(0)) < 300:
             add(m.start(), m.end())
     for m in re.finditer(rf"([{''.join(SURNAMES)}])(?:{TITLE_RE})", simple):
