@@ -1,7 +1,8 @@
 """POST /api/v1/events: anonymous usage events from the site (searches, page votes, suggestions shown).
 
-Stored without identity or address. Search texts are redacted, and not kept
-at all when they describe a sensitive matter.
+Stored without identity or address. Search texts are redacted with the same
+redactor that publishes articles (kb_builder.redact: names by recognition,
+identifiers by pattern), and not kept at all when they describe a sensitive matter.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from .schemas import _In, parse
 from .sensitive import assess
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1")
-_redactor = Redactor()
 
 
 class EventIn(_In):
@@ -39,9 +39,10 @@ class EventIn(_In):
 def clean_query(text: str | None) -> str | None:
     if not text:
         return None
-    if assess(current_app.config["KB"], text).sensitive:
+    kb = current_app.config["KB"]
+    if assess(kb, text).sensitive:
         return None
-    return _redactor.redact(text[:200])[0]
+    return Redactor.for_settings(kb.process.privacy).redact(text[:200])[0]
 
 
 def site_page(page: str | None) -> str | None:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kb_builder.redact import Redactor
+
 from .alerts import TermWeights, features, similarity
 from .models import Alert, AnalyticsEvent, Complaint, Deflection
 from .privacy import suppress_small
@@ -142,9 +144,14 @@ def per_article(session: Session, period: Period) -> list[dict]:
     return sorted(rows, key=lambda r: (-r["deflections"], -r["votes"], r["article"]))
 
 
-def content_gaps(session: Session, period: Period, top: int = 10) -> dict:
-    """What people looked for and did not find: searches with no result, complaints with no suggestion."""
-    searches = Counter(q.strip().lower() for (q,) in session.execute(select(AnalyticsEvent.query).where(
+def content_gaps(session: Session, period: Period, top: int = 10, redactor: Redactor | None = None) -> dict:
+    """What people looked for and did not find: searches with no result, complaints with no suggestion.
+
+    Search texts are redacted when stored (events.py); they pass the redactor again here, so texts stored
+    before a redactor improvement never reach the review with a name in them.
+    """
+    red = redactor or Redactor()
+    searches = Counter(red.redact(q.strip())[0].lower() for (q,) in session.execute(select(AnalyticsEvent.query).where(
         _in(period, AnalyticsEvent.created_at), AnalyticsEvent.kind == "search", AnalyticsEvent.result_count == 0,
         AnalyticsEvent.query.is_not(None))) if q)
     unanswered = Counter()

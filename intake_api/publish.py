@@ -55,8 +55,11 @@ def first_sentence(text: str, limit: int = 60) -> str:
 
 
 def redactor_for(kb, c: Complaint, staff_names: list[str]) -> Redactor:
-    return Redactor(names=[c.name or "", *staff_names], employee_patterns=kb.process.privacy.employee_patterns,
-                    room_patterns=kb.process.privacy.room_patterns)
+    """Everything on the record goes: the complainant's name, contact, department and position, and staff names."""
+    privacy = kb.process.privacy
+    return Redactor(names=[c.name or "", *staff_names], contacts=[c.contact or ""], departments=[c.department or ""],
+                    positions=[c.position or ""], employee_patterns=privacy.employee_patterns,
+                    room_patterns=privacy.room_patterns, public=privacy.public_contacts)
 
 
 def draft_from(kb, c: Complaint, staff_names: list[str]) -> Draft:

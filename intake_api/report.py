@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kb_builder.markup import md_text as _t
 from kb_builder.markup import sanitize
+from kb_builder.redact import Redactor
 
 from . import metrics
 from .models import Complaint
@@ -41,7 +42,7 @@ def collect(session: Session, kb, period: metrics.Period, weights) -> dict:
         "satisfaction": metrics.satisfaction(session, period),
         "deflection": metrics.deflection(session, period, zone),
         "articles": metrics.per_article(session, period)[:10],
-        "gaps": metrics.content_gaps(session, period),
+        "gaps": metrics.content_gaps(session, period, redactor=Redactor.for_settings(kb.process.privacy)),
         "recurring": metrics.recurring(session, period, weights)[:10],
         "alerts": metrics.alerts(session, period),
         "min_group_size": k,

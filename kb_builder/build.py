@@ -23,9 +23,10 @@ from pathlib import Path
 from . import articles as articles_mod
 from .config import KbConfig
 from .encoder import get_encoder
-from .errors import BuildError
+from .errors import BuildError, PrivacyError
 from .index import update_index, write_index
 from .pages import GENERATED, navigation, render_pages, write_pages
+from .privacy_scan import scan_cases
 from .site import SEARCH_INDEX, build_site, merge_search_index
 from .sources import read_sources
 from .vectors import VECTORS, embed, save
@@ -41,6 +42,7 @@ class BuildResult:
     pages_written: int = 0
     embedded: int = 0  # article lines given new sentence vectors
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list = field(default_factory=list)  # Problems: personal data the redactor would remove (privacy_scan.py)
 
 
 def _sibling(path: Path, tag: str) -> Path:
@@ -212,6 +214,9 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         clock = now
 
     sources = read_sources(config)
+    result.warnings = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json")
+    if strict and result.warnings:
+        raise PrivacyError(result.warnings)  # strict: personal data in a case file stops the build, nothing written
     articles = articles_mod.published_articles(sources)
     pages = render_pages(articles, config)
     nav = navigation(articles, config)
@@ -271,4 +276,4 @@ def check(config: KbConfig) -> BuildResult:
     articles = articles_mod.published_articles(sources)
     return BuildResult(cases=sum(a.kind == "case" for a in articles),
                        sops=sum(a.kind == "sop" for a in articles),
-                       unpublished=len(sources) - len(articles))
+                       unpublished=len(sources) - len(articles), warnings=scan_cases(config))

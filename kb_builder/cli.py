@@ -28,7 +28,8 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
 
 @main.command()
-@click.option("--strict", is_flag=True, envvar="KB_STRICT", help="Treat MkDocs warnings (e.g. broken links) as errors.")
+@click.option("--strict", is_flag=True, envvar="KB_STRICT", help="Treat warnings as errors: MkDocs warnings (e.g. broken "
+              "links) and personal data found in a case file.")
 @click.option("--full", is_flag=True, help="Rebuild every page (default: only pages whose text changed, when "
                                            "theme, settings, hand-written pages and navigation are unchanged).")
 @click.pass_context
@@ -44,6 +45,7 @@ def build(ctx: click.Context, strict: bool, full: bool) -> None:
         result = run_build(config, strict=strict, full=full)
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
+    _warn_personal_data(result.warnings)
     how = f"incremental: {result.pages_written} pages changed" if result.incremental else "full"
     click.echo(f"Built {result.cases} cases and {result.sops} SOPs ({result.unpublished} unpublished left out), "
                f"{result.pages} generated pages ({how}).")
@@ -65,7 +67,17 @@ def check(ctx: click.Context) -> None:
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"OK: {result.cases} published cases, {result.sops} SOPs, {result.unpublished} unpublished.")
+    _warn_personal_data(result.warnings)
     _warn_calendar(config)
+
+
+def _warn_personal_data(problems) -> None:
+    """Each find with file, line and kind (never the value); `kb build --strict` fails on them instead."""
+    if problems:
+        click.echo(f"Warning: {len(problems)} personal data finding{'s' if len(problems) != 1 else ''} in case files "
+                   "(`kb build --strict` fails on these):", err=True)
+        for p in problems:
+            click.echo(f"  - {p}", err=True)
 
 
 def _warn_calendar(config) -> None:

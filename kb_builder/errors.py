@@ -49,3 +49,9 @@ class ContentError(ProblemsError):
 
 class BuildError(KbError):
     """A build stage failed after the content was valid (e.g. mkdocs)."""
+
+
+class PrivacyError(ProblemsError):
+    """Personal data found in content where none may be (kb build --strict)."""
+
+    kind = "personal data finding"

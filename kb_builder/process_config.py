@@ -123,6 +123,8 @@ class PrivacySettings(_Strict):
     # Extra patterns removed when a complaint becomes an article (regular expressions).
     employee_patterns: list[str] = [r"\bE\d{6}\b"]
     room_patterns: list[str] = [r"\d{3,4}(?:室|房|號房|号房)", r"\bRoom\s*\d{2,5}\b"]
+    # The organisation's own desk numbers and mailboxes: never redacted (the SOPs publish them).
+    public_contacts: list[str] = ["8000", "8110", "hr-complaints@example.com"]
 
 
 class ProcessSettings(_Strict):
