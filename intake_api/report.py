@@ -31,6 +31,7 @@ def collect(session: Session, kb, period: metrics.Period, weights) -> dict:
     k = kb.process.privacy.min_group_size
     cat_names = {c.id: c.zh for c in kb.categories}
     sla = metrics.sla(session, period)
+    redactor = Redactor.for_settings(kb.process.privacy)
     return {
         "period": period.label,
         # Every count table merges groups under k (privacy: a group of one points at a person).
@@ -42,8 +43,9 @@ def collect(session: Session, kb, period: metrics.Period, weights) -> dict:
         "satisfaction": metrics.satisfaction(session, period),
         "deflection": metrics.deflection(session, period, zone),
         "articles": metrics.per_article(session, period)[:10],
-        "gaps": metrics.content_gaps(session, period, redactor=Redactor.for_settings(kb.process.privacy)),
-        "recurring": metrics.recurring(session, period, weights)[:10],
+        "gaps": metrics.content_gaps(session, period, redactor=redactor),
+        "recurring": [dict(g, example=redactor.redact(g["example"])[0])  # complaint text: no names in the review
+                      for g in metrics.recurring(session, period, weights)[:10]],
         "alerts": metrics.alerts(session, period),
         "min_group_size": k,
     }
