@@ -243,7 +243,11 @@ LOCAL_NUMBER = re.compile(
 CALL_CUES = {"call", "calls", "called", "calling", "phone", "phoned", "phoning", "ring", "rang", "text", "texted",
              "texting", "sms", "whatsapp", "whatsapped", "message", "messaged", "reach", "reached", "contact",
              "contacted", "dial", "dialled", "dialed", "mobile", "cell", "tel", "number"}
-# The word right before the number: the cue itself, a preposition of contact or an object (call me 9123 4567).
+# Cues that take the number straight after them (text 9123 4567); reach / contact need "me", "on" or "at" between
+# (reached 23456789 is a count).
+DIRECT_CUES = {"call", "called", "calling", "phone", "phoned", "ring", "text", "texted", "sms", "whatsapp", "dial",
+               "dialled", "dialed", "mobile", "cell", "tel", "number"}
+# The word right before the number: a direct cue, a preposition of contact or an object (call me 9123 4567).
 CALL_JOINS = {"on", "at", "is", "via", "me", "him", "her", "us", "them", ":", "no", "number", "line"}
 OBJECTS = {"me", "him", "her", "us", "them"}
 
@@ -258,7 +262,7 @@ def local_phones(norm: str) -> list[Hit]:
             continue
         last = words[-1].replace("：", ":")
         cue = any(w in CALL_CUES for w in words[-7:])
-        if (cue and (last in CALL_CUES or last in CALL_JOINS)) or (last == "at" and len(words) > 1 and words[-2] in OBJECTS):
+        if (cue and (last in DIRECT_CUES or last in CALL_JOINS)) or (last == "at" and len(words) > 1 and words[-2] in OBJECTS):
             hits.append(Hit(m.start(), m.end(), "phone", 67))
     return hits
 
