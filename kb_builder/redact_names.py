@@ -79,7 +79,8 @@ PINYIN_SURNAMES = {
     "choi", "tam", "siu", "kwan", "yeung", "chu", "au", "lo", "law", "tsui", "hui", "poon", "yiu", "lui", "tong",
     "kuo", "chang", "hsu", "tsai", "liao", "hsieh", "chiang", "chou", "wu", "lin", "huang", "yeh", "lu", "hung"}
 CANTONESE_GIVEN = re.compile(r"(?:ka|wai|man|ming|kin|chun|yan|wing|siu|mei|ling|fai|kit|yee|hung|ying|lok|sze|hoi|"
-                             r"ho|kwan|hin|yuk|shan|tsz|chi|pui|suk|wah|ping|fung|kam|sum|yiu|tak|kei)", re.I)
+                             r"ho|kwan|hin|yuk|shan|tsz|chi|pui|suk|wah|ping|fung|kam|sum|yiu|tak|kei|keung|kwong|cheuk|"
+                             r"chung|hing|lun|kwai|nga|tung|tsun|chiu|shing|yung|ngai|kiu|yeuk|sheung|wun|chak|kuen)", re.I)
 WESTERN_SURNAMES = {
     "Smith", "Johnson", "Williams", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas", "Moore",
     "Martin", "Jackson", "Thompson", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Allen", "Wright", "Scott",
@@ -118,6 +119,9 @@ PINYIN_ENGLISH = {"Long", "Bo", "Fan", "Pan", "Tan", "Sun", "Men", "Ran", "Dan",
                   "Ding", "Gong", "Man", "He", "She", "Die", "Lie", "Tie", "Pie", "Hen", "Pen", "Ten", "Den", "Bang",
                   "Sang", "Lang", "Wen", "Shi", "Lo", "Ho", "Au", "Ha", "Chi", "Pa", "Ma", "Sea", "Tea", "Pin", "Tin",
                   "Sin", "Fin", "Bin", "Kin", "Yen", "Zen", "Mao", "Tao", "Dao", "Hua", "Ban", "Can", "Nan", "Ran", "Wan"}
+# Of those, the ones that are not English words: they may start a name written apart (Chi | Keung Ho).
+SYLLABLE_NOT_WORD = {"Chi", "Ho", "Lo", "Au", "Ha", "Pa", "Ma", "Shi", "Wen", "Hua", "Mao", "Tao", "Dao", "Ping", "Ding",
+                     "Gong", "Bo"}
 # Common given names (English-speaking staff and English names of Chinese staff).
 GIVEN_NAMES = set("""Aaron Adam Alan Albert Alex Alice Alison Amanda Amy Andrew Andy Angela Anna Anne Annie Anthony
 Ben Benjamin Betty Bill Bob Brian Bruce Carl Carol Catherine Charles Charlie Chris Christine Christopher Cindy Claire
@@ -134,7 +138,7 @@ HONORIFIC = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Madam|Mdm)\.?
 NAME_CUE = re.compile(r"(?<![A-Za-z])(?i:(?:(?:my|our|the|his|her|their)\s+(?:line\s+)?(?:manager|supervisor|boss|colleague|co-?worker|team\s*lead(?:er)?|"
                       r"lead|director|landlord|roommate)|named|called|name\s+is|I'm|I\s+am|this\s+is|signed|asked|told|"
                       r"thanks\s+to|cc|dear|hi|hello|by)\s+)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?![A-Za-z])")
-CAP_PAIR = re.compile(r"(?<![A-Za-z])([A-Z][a-z]+|[A-Z]{2,})[ \u00a0]+([A-Z][a-z]+(?:-[A-Z]?[a-z]+)?|[A-Z]{2,})"
+CAP_PAIR = re.compile(r"(?<![A-Za-z])([A-Z][a-z]+(?:-[A-Za-z][a-z]+)?|[A-Z]{2,})[ \u00a0]+([A-Z][a-z]+(?:-[A-Z]?[a-z]+)?|[A-Z]{2,})"
                       r"(?:[ \u00a0]+([A-Z][a-z]+))?(?![A-Za-z])")
 
 
@@ -375,12 +379,27 @@ def english_names(text: str) -> list[Hit]:
         if after and after.group(1) in PLACE_HEADS:
             continue  # Queen Mary Hospital, Jade Garden Restaurant
         f, l_ = first.lower(), last.lower()
-        pinyin = (_is_pinyin(f) and _is_pinyin(l_.replace("-", "")) and (f in PINYIN_SURNAMES or l_ in PINYIN_SURNAMES)
-                  and not (first.title() in PINYIN_ENGLISH and last.title() in PINYIN_ENGLISH))
-        western = last.title() in WESTERN_SURNAMES or first in GIVEN_NAMES or (first in given and _surname(last))
+        if "-" in f:  # a hyphenated Cantonese given name: Ka-yan Wong
+            pinyin = all(_is_pinyin(p) for p in f.split("-")) and _is_pinyin(l_) and l_ in PINYIN_SURNAMES | DIALECT_SURNAMES
+            western = False
+        else:
+            pinyin = (_is_pinyin(f) and _is_pinyin(l_.replace("-", "")) and (f in PINYIN_SURNAMES or l_ in PINYIN_SURNAMES)
+                      and not (first.title() in PINYIN_ENGLISH and last.title() in PINYIN_ENGLISH))
+            western = last.title() in WESTERN_SURNAMES or first in GIVEN_NAMES or (first in given and _surname(last))
+            # the surname first in capitals, as on Hong Kong forms: WONG Jenny, CHAN Tai Man
+            western = western or (first.isupper() and _surname(first.title()) and (last in given or _is_pinyin(l_)))
         if pinyin or western:
-            end = m.end() if third and third not in NOT_NAMES and _is_pinyin(third.lower()) and pinyin else m.end(2)
-            hits.append(Hit(m.start(), end, "name", 41))
+            start = m.start()
+            if "-" not in f and _is_pinyin(f):
+                # a given name in two syllables written apart, before the pair: Wai | Man Chan, Mei | Ling Tan
+                before = re.search(r"(?<![A-Za-z])([A-Z][a-z]+)[ \u00a0]$", text[:start])
+                if before and before.group(1) not in NOT_NAMES and (before.group(1) not in PINYIN_ENGLISH or before.group(1) in SYLLABLE_NOT_WORD) \
+                        and _is_pinyin(before.group(1).lower()) \
+                        and not any(a < start and before.start(1) < b for a, b in places):
+                    start = before.start(1)
+            end = m.end() if third and third not in NOT_NAMES and _is_pinyin(third.lower()) and (pinyin or first.isupper()) \
+                else m.end(2)
+            hits.append(Hit(start, end, "name", 41))
     for m in NAME_CUE.finditer(text):
         words = m.group(1).split()
         while words and words[-1] in NOT_NAMES:

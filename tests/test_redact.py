@@ -283,3 +283,11 @@ def test_hong_kong_and_macau_numbers(text, number):
 ])
 def test_eight_digit_numbers_that_are_not_phones_stay(text):
     assert PLAIN.redact(text) == (text, {})
+
+
+@pytest.mark.parametrize("text", [
+    "WONG Jenny signed it.", "CHAN Tai Man signed it.", "Ka-yan Wong signed it.", "Wai Man Chan signed it.",
+    "Mei Ling Tan signed it.", "Chi Keung Ho signed it.", "Jenny Wong Ka Yan signed it.",
+])
+def test_hong_kong_and_singapore_name_orders_are_removed_whole(text):
+    assert PLAIN.redact(text) == ("[姓名] signed it.", {"name": 1})
