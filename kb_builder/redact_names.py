@@ -12,8 +12,15 @@ A candidate that would cut a dictionary word in two (老高兴, 施工) is dropp
 
 English: a capitalised name after Mr/Ms/Mrs/Dr; two capitalised words that
 are pinyin with a surname among them (Wang Lei, Mei Chen); a given name
-followed by a common surname (Sarah Johnson); a capitalised word after
-"my manager", "named", "I'm". Everything is matched at word boundaries.
+followed by a common surname (Sarah Johnson); a given name from
+gender-guesser's list of about 33,000 first names followed by a Western,
+Cantonese, Hokkien or pinyin surname (Derek Siu, Michelle Tan); a
+capitalised word after "my manager", "named", "I'm". Every capitalised word
+is tried as the start of a pair, so a sentence start or a verb before the
+name ("Call Jenny Wong") does not hide it. Pairs that are places
+(Hong Kong and Macau districts and stations: Wong Tai Sin, Lam Tin) or that
+end in a place or organisation noun (Jade Garden, Queen Mary Hospital) stay.
+Everything is matched at word boundaries.
 """
 
 from __future__ import annotations
@@ -72,7 +79,8 @@ PINYIN_SURNAMES = {
     "choi", "tam", "siu", "kwan", "yeung", "chu", "au", "lo", "law", "tsui", "hui", "poon", "yiu", "lui", "tong",
     "kuo", "chang", "hsu", "tsai", "liao", "hsieh", "chiang", "chou", "wu", "lin", "huang", "yeh", "lu", "hung"}
 CANTONESE_GIVEN = re.compile(r"(?:ka|wai|man|ming|kin|chun|yan|wing|siu|mei|ling|fai|kit|yee|hung|ying|lok|sze|hoi|"
-                             r"ho|kwan|hin|yuk|shan|tsz|chi|pui|suk|wah|ping|fung|kam|sum|yiu|tak|kei)", re.I)
+                             r"ho|kwan|hin|yuk|shan|tsz|chi|pui|suk|wah|ping|fung|kam|sum|yiu|tak|kei|keung|kwong|cheuk|"
+                             r"chung|hing|lun|kwai|nga|tung|tsun|chiu|shing|yung|ngai|kiu|yeuk|sheung|wun|chak|kuen)", re.I)
 WESTERN_SURNAMES = {
     "Smith", "Johnson", "Williams", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas", "Moore",
     "Martin", "Jackson", "Thompson", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Allen", "Wright", "Scott",
@@ -111,6 +119,9 @@ PINYIN_ENGLISH = {"Long", "Bo", "Fan", "Pan", "Tan", "Sun", "Men", "Ran", "Dan",
                   "Ding", "Gong", "Man", "He", "She", "Die", "Lie", "Tie", "Pie", "Hen", "Pen", "Ten", "Den", "Bang",
                   "Sang", "Lang", "Wen", "Shi", "Lo", "Ho", "Au", "Ha", "Chi", "Pa", "Ma", "Sea", "Tea", "Pin", "Tin",
                   "Sin", "Fin", "Bin", "Kin", "Yen", "Zen", "Mao", "Tao", "Dao", "Hua", "Ban", "Can", "Nan", "Ran", "Wan"}
+# Of those, the ones that are not English words: they may start a name written apart (Chi | Keung Ho).
+SYLLABLE_NOT_WORD = {"Chi", "Ho", "Lo", "Au", "Ha", "Pa", "Ma", "Shi", "Wen", "Hua", "Mao", "Tao", "Dao", "Ping", "Ding",
+                     "Gong", "Bo"}
 # Common given names (English-speaking staff and English names of Chinese staff).
 GIVEN_NAMES = set("""Aaron Adam Alan Albert Alex Alice Alison Amanda Amy Andrew Andy Angela Anna Anne Annie Anthony
 Ben Benjamin Betty Bill Bob Brian Bruce Carl Carol Catherine Charles Charlie Chris Christine Christopher Cindy Claire
@@ -127,8 +138,73 @@ HONORIFIC = re.compile(r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Madam|Mdm)\.?
 NAME_CUE = re.compile(r"(?<![A-Za-z])(?i:(?:(?:my|our|the|his|her|their)\s+(?:line\s+)?(?:manager|supervisor|boss|colleague|co-?worker|team\s*lead(?:er)?|"
                       r"lead|director|landlord|roommate)|named|called|name\s+is|I'm|I\s+am|this\s+is|signed|asked|told|"
                       r"thanks\s+to|cc|dear|hi|hello|by)\s+)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?![A-Za-z])")
-CAP_PAIR = re.compile(r"(?<![A-Za-z])([A-Z][a-z]+|[A-Z]{2,})[ \u00a0]+([A-Z][a-z]+(?:-[A-Z]?[a-z]+)?|[A-Z]{2,})"
+CAP_PAIR = re.compile(r"(?<![A-Za-z])([A-Z][a-z]+(?:-[A-Za-z][a-z]+)?|[A-Z]{2,})[ \u00a0]+([A-Z][a-z]+(?:-[A-Z]?[a-z]+)?|[A-Z]{2,})"
                       r"(?:[ \u00a0]+([A-Z][a-z]+))?(?![A-Za-z])")
+
+
+# Surnames of Hong Kong, Macau, Singapore and Malaysia spellings (Cantonese, Hokkien, Teochew, Hakka) beyond pinyin.
+DIALECT_SURNAMES = {
+    "wong", "chan", "cheung", "leung", "lam", "ho", "ng", "tsang", "yeung", "chow", "lau", "tse", "kwok", "tan",
+    "lim", "goh", "lee", "chu", "lo", "law", "tsui", "hui", "poon", "yiu", "lui", "tong", "mak", "choi", "tam",
+    "siu", "kwan", "fung", "lai", "yip", "ip", "au", "so", "to", "kong", "cheng", "chung", "hung", "kam", "ko",
+    "kwong", "lok", "man", "mok", "pang", "sin", "sze", "tang", "tsoi", "wai", "wan", "yau", "yim", "yue", "yuen",
+    "chiu", "cheuk", "fok", "ku", "kung", "leong", "lei", "sou", "vong", "iao", "ieong", "u", "ong", "teo", "koh",
+    "chua", "yeo", "ang", "toh", "seah", "sim", "low", "foo", "quek", "chia", "heng", "neo", "ooi", "khoo", "lew",
+    "liew", "yong", "loh", "chong", "soh", "tay", "phua", "tee", "wee", "lum", "chee", "chin", "leow", "hii"}
+# A second word that is a given name's surname only when it is capitalised mid-sentence.
+NOT_SURNAME_WORDS = {"He", "She", "So", "To", "Man", "Sin", "Low", "Ang", "Tee", "Wee", "U", "Law", "Kong", "Lei", "Ip"}
+# Nouns that end the names of places, businesses, documents and events: "Jade Garden", "Grace Period".
+PLACE_HEADS = {
+    "Garden", "Gardens", "Hospital", "Clinic", "Hotel", "Restaurant", "Cafe", "Café", "Kitchen", "Bakery", "Bar",
+    "House", "Hall", "Court", "Mall", "Market", "Square", "Bay", "Harbour", "Harbor", "Bridge", "Estate", "Village",
+    "Town", "City", "Club", "School", "College", "University", "Institute", "Academy", "Church", "Temple", "Library",
+    "Museum", "Theatre", "Theater", "Cinema", "Stadium", "Avenue", "Terminal", "Airport", "Pier", "Ferry", "Hill",
+    "Valley", "Beach", "Island", "Period", "Policy", "Plan", "Scheme", "Day", "Week", "Award", "Fund", "Programme",
+    "Program", "Project", "Limited", "Holdings", "Music", "Foods", "Motors", "Insurance", "Trust", "Partners",
+    "Associates", "Consulting", "Industries", "Pharmacy", "Store", "Shop", "Supermarket", "Salon", "Gym", "Centre",
+    "Center", "Building", "Tower", "Plaza", "Station", "Road", "Street", "Lane", "Park", "Line", "Services", "Bank"}
+# Hong Kong and Macau districts, towns and stations written in Cantonese romanisation: they read like names.
+PLACES = [
+    "Wong Tai Sin", "Lam Tin", "Kwun Tong", "Ho Man Tin", "Lai Chi Kok", "Cheung Sha Wan", "Sham Shui Po", "Mong Kok",
+    "Yau Ma Tei", "Tsim Sha Tsui", "Tai Po", "Sha Tin", "Tai Wai", "Tsuen Wan", "Kwai Fong", "Kwai Chung", "Kwai Hing",
+    "Tsing Yi", "Tung Chung", "Tin Shui Wai", "Yuen Long", "Tuen Mun", "Sheung Shui", "Fan Ling", "Fanling", "Lo Wu",
+    "Lok Ma Chau", "Sai Kung", "Tseung Kwan O", "Po Lam", "Hang Hau", "Tiu Keng Leng", "Yau Tong", "Kowloon Tong",
+    "Ngau Tau Kok", "Choi Hung", "Lok Fu", "Wong Chuk Hang", "Ap Lei Chau", "Chai Wan", "Siu Sai Wan",
+    "Shau Kei Wan", "Sai Wan Ho", "Tai Koo", "Tin Hau", "Wan Chai", "Sheung Wan", "Sai Ying Pun", "Ma On Shan",
+    "Wu Kai Sha", "Heng Fa Chuen", "Tai Kok Tsui", "To Kwa Wan", "Hung Hom", "Shek Kip Mei", "Lai King", "Mei Foo",
+    "Nam Cheong", "Tai Wo Hau", "Fo Tan", "Tai Wo", "Kam Sheung", "Siu Hong", "Long Ping", "Chek Lap Kok", "Tai O",
+    "Mui Wo", "Lamma", "Cheung Chau", "Shek O", "Repulse Bay", "Pok Fu Lam", "Happy Valley", "So Kwun Wat",
+    "Tsz Wan Shan", "San Po Kong", "Kwun Tong", "Lei Yue Mun", "Tai Hang", "Sham Tseng", "Ting Kau",
+    "Tai Lam", "Kam Tin", "Pat Heung", "Lau Fau Shan", "Sai Wan", "Kennedy Town", "Fai Chi Kei", "Nam Van",
+    "Areia Preta", "Ilha Verde", "Taipa", "Coloane", "Cotai", "Hac Sa", "Ka Ho", "Seac Pai Van", "Lee Gardens",
+    "Hang Seng", "Hang Lung", "Sun Hung Kai", "Chung Wah", "Tai Hing", "Tsui Wah", "Fairwood"]
+PLACE_RE = re.compile(r"(?<![A-Za-z])(?:" + "|".join(re.escape(p).replace(r"\ ", r"[\s\-]+") for p in
+                                                     sorted(set(PLACES), key=len, reverse=True)) + r")(?![A-Za-z])")
+
+
+@lru_cache(maxsize=1)
+def given_names() -> frozenset[str]:
+    """First names from gender-guesser's dictionary (about 33,000), plus the list above; only capitalised ASCII ones."""
+    out = set(GIVEN_NAMES)
+    try:
+        from importlib.resources import files
+        data = files("gender_guesser").joinpath("data/nam_dict.txt").read_text(encoding="utf-8")
+    except (ImportError, FileNotFoundError, ModuleNotFoundError):
+        return frozenset(out)
+    for line in data.splitlines():
+        if line[:1] in "#=" or not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) > 1 and re.fullmatch(r"[A-Z][a-z]+", parts[1]):
+            out.add(parts[1])
+    return frozenset(out - NOT_NAMES)
+
+
+def _surname(word: str) -> bool:
+    """A Western, pinyin or Cantonese / Hokkien surname, as the second word of "Given Surname"."""
+    if word in NOT_SURNAME_WORDS or not re.fullmatch(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?|O'[A-Z][a-z]+", word):
+        return False
+    return word in WESTERN_SURNAMES or word.lower() in PINYIN_SURNAMES or word.lower() in DIALECT_SURNAMES
 
 
 @lru_cache(maxsize=1)
@@ -286,17 +362,44 @@ def _cjk(s: str) -> bool:
 
 def english_names(text: str) -> list[Hit]:
     hits = [Hit(m.start(), m.end(), "name", 42) for m in HONORIFIC.finditer(text)]
-    for m in CAP_PAIR.finditer(text):
+    places = [(m.start(), m.end()) for m in PLACE_RE.finditer(text)]
+    given = given_names()
+    pos = 0
+    while True:
+        m = CAP_PAIR.search(text, pos)
+        if not m:
+            break
+        pos = m.start(2)  # every capitalised word starts a pair: "Call Jenny Wong" is tried at Jenny too
         first, last, third = m.group(1), m.group(2), m.group(3)
         if first in NOT_NAMES or (last in NOT_NAMES and last.title() not in WESTERN_SURNAMES):
             continue
+        if last in PLACE_HEADS or any(a < m.end(2) and m.start() < b for a, b in places):
+            continue
+        after = re.match(r"[ \u00a0]+([A-Z][a-z]+)", text[m.end(2):])
+        if after and after.group(1) in PLACE_HEADS:
+            continue  # Queen Mary Hospital, Jade Garden Restaurant
         f, l_ = first.lower(), last.lower()
-        pinyin = (_is_pinyin(f) and _is_pinyin(l_.replace("-", "")) and (f in PINYIN_SURNAMES or l_ in PINYIN_SURNAMES)
-                  and not (first.title() in PINYIN_ENGLISH and last.title() in PINYIN_ENGLISH))
-        western = last.title() in WESTERN_SURNAMES or first in GIVEN_NAMES
+        if "-" in f:  # a hyphenated Cantonese given name: Ka-yan Wong
+            pinyin = all(_is_pinyin(p) for p in f.split("-")) and _is_pinyin(l_) and l_ in PINYIN_SURNAMES | DIALECT_SURNAMES
+            western = False
+        else:
+            pinyin = (_is_pinyin(f) and _is_pinyin(l_.replace("-", "")) and (f in PINYIN_SURNAMES or l_ in PINYIN_SURNAMES)
+                      and not (first.title() in PINYIN_ENGLISH and last.title() in PINYIN_ENGLISH))
+            western = last.title() in WESTERN_SURNAMES or first in GIVEN_NAMES or (first in given and _surname(last))
+            # the surname first in capitals, as on Hong Kong forms: WONG Jenny, CHAN Tai Man
+            western = western or (first.isupper() and _surname(first.title()) and (last in given or _is_pinyin(l_)))
         if pinyin or western:
-            end = m.end() if third and third not in NOT_NAMES and _is_pinyin(third.lower()) and pinyin else m.end(2)
-            hits.append(Hit(m.start(), end, "name", 41))
+            start = m.start()
+            if "-" not in f and _is_pinyin(f):
+                # a given name in two syllables written apart, before the pair: Wai | Man Chan, Mei | Ling Tan
+                before = re.search(r"(?<![A-Za-z])([A-Z][a-z]+)[ \u00a0]$", text[:start])
+                if before and before.group(1) not in NOT_NAMES and (before.group(1) not in PINYIN_ENGLISH or before.group(1) in SYLLABLE_NOT_WORD) \
+                        and _is_pinyin(before.group(1).lower()) \
+                        and not any(a < start and before.start(1) < b for a, b in places):
+                    start = before.start(1)
+            end = m.end() if third and third not in NOT_NAMES and _is_pinyin(third.lower()) and (pinyin or first.isupper()) \
+                else m.end(2)
+            hits.append(Hit(start, end, "name", 41))
     for m in NAME_CUE.finditer(text):
         words = m.group(1).split()
         while words and words[-1] in NOT_NAMES:
@@ -304,4 +407,16 @@ def english_names(text: str) -> list[Hit]:
         if words and words[0] not in NOT_NAMES:
             start = m.start(1)
             hits.append(Hit(start, start + len(" ".join(words)), "name", 41))
-    return hits
+    return _merge(hits)
+
+
+def _merge(hits: list[Hit]) -> list[Hit]:
+    """Overlapping name spans as one (Tom Lee + Lee Smith: Tom Lee Smith), so no part of a name is left."""
+    out: list[Hit] = []
+    for h in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if out and h.start < out[-1].end:
+            last = out[-1]
+            out[-1] = Hit(last.start, max(last.end, h.end), "name", max(last.priority, h.priority))
+        else:
+            out.append(h)
+    return out

@@ -193,6 +193,9 @@ SHAPES = [
      "phone", 69, None),
     # international numbers other than +86
     (re.compile(r"(?<![\w+])\+(?!86)[1-9]\d{0,2}(?:" + SEP + r"{0,2}\(?\d{1,4}\)?){2,5}(?!\d)"), "phone", 68, None),
+    # Hong Kong and Macau numbers with their country code: +852 9123 4567, (852) 2345 6789, 00853 6612 3456
+    (re.compile(r"(?<![\dA-Za-z+])(?:\(\+?85[23]\)|\+85[23]|0085[23]|85[23](?=" + SEP + r"))" + SEP + r"{0,2}"
+                r"[2-9]\d{3}" + SEP + r"?\d{4}(?!" + SEP + r"?\d)"), "phone", 71, None),
     # licence plates: 京A12345, 粤B·D12345 (new-energy: six characters after the letter)
     (re.compile(rf"[{PROVINCES}]\s?[A-HJ-NP-Z]\s?[·•\-]?\s?(?=[A-HJ-NP-Z]*\d)[A-HJ-NP-Z0-9]{{5,6}}(?:挂|學|学|警)?" + NOT_ALNUM_AFTER),
      "plate", 70, None),
@@ -231,6 +234,39 @@ LABELLED = [
 ]
 
 
+# Hong Kong and Macau local numbers have 8 digits and no area code (9123 4567, 2890 1234, Macau 6612 3456): the
+# shape alone is an order number as often as a phone, so it counts only a few words after a verb of calling.
+LOCAL_NUMBER = re.compile(
+    r"(?<![\d+\-.:/#])[2-9]\d{3}[ \-]?\d{4}(?!\d)(?!" + SEP + r"\d)"
+    r"(?!\s*(?i:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|times|people|persons|staff|items|units|pcs|"
+    r"words|pages|km|kg|dollars?|hkd|mop|patacas|points?|steps)\b)")
+CALL_CUES = {"call", "calls", "called", "calling", "phone", "phoned", "phoning", "ring", "rang", "text", "texted",
+             "texting", "sms", "whatsapp", "whatsapped", "message", "messaged", "reach", "reached", "contact",
+             "contacted", "dial", "dialled", "dialed", "mobile", "cell", "tel", "number"}
+# Cues that take the number straight after them (text 9123 4567); reach / contact need "me", "on" or "at" between
+# (reached 23456789 is a count).
+DIRECT_CUES = {"call", "called", "calling", "phone", "phoned", "ring", "text", "texted", "sms", "whatsapp", "dial",
+               "dialled", "dialed", "mobile", "cell", "tel", "number"}
+# The word right before the number: a direct cue, a preposition of contact or an object (call me 9123 4567).
+CALL_JOINS = {"on", "at", "is", "via", "me", "him", "her", "us", "them", ":", "no", "number", "line"}
+OBJECTS = {"me", "him", "her", "us", "them"}
+
+
+def local_phones(norm: str) -> list[Hit]:
+    """8-digit local numbers a few words after call / phone / text / WhatsApp / reach / contact, or after "me at"."""
+    hits = []
+    for m in LOCAL_NUMBER.finditer(norm):
+        clause = re.split(r"[.!?;。！？；\n]\s|[!?;。！？；\n]", norm[max(0, m.start() - 80):m.start()])[-1]
+        words = re.findall(r"[A-Za-z]+|[:：]", clause.lower())
+        if not words:
+            continue
+        last = words[-1].replace("：", ":")
+        cue = any(w in CALL_CUES for w in words[-7:])
+        if (cue and (last in DIRECT_CUES or last in CALL_JOINS)) or (last == "at" and len(words) > 1 and words[-2] in OBJECTS):
+            hits.append(Hit(m.start(), m.end(), "phone", 67))
+    return hits
+
+
 def find_identifiers(norm: str, public: set[str]) -> tuple[list[Hit], list[Hit]]:
     """(spans to remove, spans to keep) in NFKC text; `public` values (service desk numbers) stay."""
     keep: list[Hit] = []
@@ -251,6 +287,7 @@ def find_identifiers(norm: str, public: set[str]) -> tuple[list[Hit], list[Hit]]
             else:
                 kind_here = kind
             remove.append(Hit(m.start(group), m.end(group), kind_here, priority))
+    remove += local_phones(norm)
     if public:
         remove = [h for h in remove if _digits(norm[h.start:h.end]) not in public and norm[h.start:h.end].lower() not in public]
     return remove, keep

@@ -224,3 +224,70 @@ def test_redacted_text_passes_the_scan(text):
     """A published article is scanned by kb build too: its placeholders must not be taken for personal data."""
     cleaned, found = PLAIN.redact(text)
     assert found and PLAIN.find(cleaned) == []
+
+
+# --- the lead's spot check: Western given names with Cantonese / Hokkien surnames, Hong Kong and Macau phones ----
+
+def test_spot_check_name_and_local_phone_after_call():
+    assert PLAIN.redact("Call Jenny Wong at 9123 4567 about it") == ("Call [姓名] at [电话] about it", {"name": 1, "phone": 1})
+
+
+@pytest.mark.parametrize("name", ["Jenny Wong", "Tom Lee", "Mary Chan", "David Cheung", "Peter Ho", "Karen Lam",
+                                  "Derek Siu", "Michelle Tan", "Eric Lim", "Jessica Goh", "Steven Smith"])
+@pytest.mark.parametrize("frame", ["{} refused my leave.", "Yesterday {} refused my leave.",
+                                   "I asked {} twice.", "Please ask {}, not me.", "同事 {} 拒絕了我的申請。"])
+def test_given_name_and_surname_pairs(name, frame):
+    cleaned, found = PLAIN.redact(frame.format(name))
+    assert cleaned == frame.format("[姓名]") and found == {"name": 1}, cleaned
+
+
+def test_a_given_name_alone_after_a_cue_still_goes():
+    assert PLAIN.redact("my colleague Jenny said so")[0] == "my colleague [姓名] said so"
+
+
+@pytest.mark.parametrize("text", [
+    "Building A and Human Resources are closed on Monday.",
+    "Microsoft Teams and Google Sheets were down in March.",
+    "Staff living in Wong Tai Sin and Lam Tin take the bus from Kwun Tong.",
+    "Lunch at Jade Garden, then Queen Mary Hospital for the check-up.",
+    "The Lee Gardens shuttle stop has no shelter.",
+    "Grace Period is the new leave policy.",
+])
+def test_capitalised_words_that_are_not_names_stay(text):
+    assert PLAIN.redact(text) == (text, {})
+
+
+@pytest.mark.parametrize("text, number", [
+    ("Call Jenny Wong at 9123 4567", "9123 4567"),
+    ("text 91234567 when you arrive", "91234567"),
+    ("WhatsApp me on 6123 8890", "6123 8890"),
+    ("Contact me on 5432 1098 before noon", "5432 1098"),
+    ("you can reach her at 2890-1234", "2890-1234"),
+    ("Ring my mobile, +852 9876 5432", "9876 5432"),
+    ("Macau: +853 6612 3456", "6612 3456"),
+    ("Alternative number: (852) 2345 6789", "2345 6789"),
+    ("請致電 9123 8765 找我", "9123 8765"),
+])
+def test_hong_kong_and_macau_numbers(text, number):
+    cleaned, found = PLAIN.redact(text)
+    assert number not in cleaned and found.get("phone"), cleaned
+
+
+@pytest.mark.parametrize("text", [
+    "Order 91234567 at the stationery portal never arrived.",
+    "Call volume was 23456789 seconds in the report.",
+    "Please call after 14:00 about ticket 88124567.",
+    "The courier reached 23456789 deliveries this year.",
+    "Invoice 56781234 was paid at the counter.",
+    "Contact the help desk on 8000.",
+])
+def test_eight_digit_numbers_that_are_not_phones_stay(text):
+    assert PLAIN.redact(text) == (text, {})
+
+
+@pytest.mark.parametrize("text", [
+    "WONG Jenny signed it.", "CHAN Tai Man signed it.", "Ka-yan Wong signed it.", "Wai Man Chan signed it.",
+    "Mei Ling Tan signed it.", "Chi Keung Ho signed it.", "Jenny Wong Ka Yan signed it.",
+])
+def test_hong_kong_and_singapore_name_orders_are_removed_whole(text):
+    assert PLAIN.redact(text) == ("[姓名] signed it.", {"name": 1})
