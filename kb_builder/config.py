@@ -52,6 +52,13 @@ class ServerSettings(_Strict):
     # front, and X-Forwarded-* headers are ignored (a client cannot choose
     # the address it is counted under).
     trusted_proxies: int = Field(default=0, ge=0, le=10)
+    # Threads per worker process (intake_api/buffered_worker.py). A thread
+    # only ever holds a request that has fully arrived, so this bounds work
+    # in progress, not the number of open connections.
+    threads: int = Field(default=4, ge=1, le=64)
+    # Seconds a client has to send a whole request (head and body) before it
+    # gets 408 and its connection is closed: slow and idle clients are let go.
+    request_timeout: float = Field(default=10, gt=0, le=300)
 
 
 class SearchSettings(_Strict):
