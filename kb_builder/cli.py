@@ -51,6 +51,8 @@ def build(ctx: click.Context, strict: bool, full: bool) -> None:
     if config.search.semantic:
         click.echo(f"  sentence vectors: {result.embedded} article lines embedded anew, the rest reused")
     click.echo("  seconds: " + ", ".join(f"{k} {v}" for k, v in result.seconds.items()))
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     _warn_calendar(config)
 
 
@@ -65,6 +67,8 @@ def check(ctx: click.Context) -> None:
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"OK: {result.cases} published cases, {result.sops} SOPs, {result.unpublished} unpublished.")
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     _warn_calendar(config)
 
 
