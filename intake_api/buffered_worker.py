@@ -34,6 +34,8 @@ from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 MAX_BUFFERED = 1024 * 1024
 _LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d{1,12})[ \t]*$", re.I | re.M)
 _CHUNKED = re.compile(rb"^transfer-encoding[ \t]*:.*$", re.I | re.M)
+# The client sends its body only after "100 Continue", which gunicorn writes when the thread reads it.
+_EXPECT = re.compile(rb"^expect[ \t]*:[ \t]*100-continue", re.I | re.M)
 _TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -43,6 +45,8 @@ def request_complete(data: bytes) -> bool:
     if end < 0:
         return len(data) >= MAX_BUFFERED
     head, body = data[:end], data[end + 4:]
+    if _EXPECT.search(head):
+        return True
     if _CHUNKED.search(head):
         return body.endswith(b"0\r\n\r\n") or len(data) >= MAX_BUFFERED
     lengths = _LENGTH.findall(head)

@@ -99,10 +99,10 @@ class Searcher:
     the next search opens the new index and its vectors. Never
     `Searcher.refresh()`: it is wrong in whoosh-reloaded (STACK.md).
 
-    Threads of one `kb serve` worker share it, one at a time: Whoosh reads
-    its files through shared file objects (seek, then read), and a rebuild
-    replaces the searcher, its vectors and their row maps together. The
-    lock costs nothing measurable: Whoosh scores in Python, under the GIL.
+    The threads of one `kb serve` worker (`server.threads`) share it one at
+    a time: Whoosh reads its files through shared file objects (seek, then
+    read), and a rebuild replaces the searcher, its vectors and their row
+    maps together. With the default of one thread nobody waits for the lock.
     """
 
     def __init__(self, folder: Path, semantic: bool = True):
