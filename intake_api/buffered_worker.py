@@ -14,6 +14,11 @@ seconds gets 408 and the connection is closed, so slow and idle clients
 cost a file descriptor and a few bytes for a bounded time, never a thread.
 Kept-alive connections go through the same collection for their next
 request.
+
+A worker whose threads are all answering stops accepting new connections
+until one is free, as a sync worker does: otherwise it queues requests
+behind its own work while the other worker idles (gthread's default; the
+p99 latency of benchmarks/load.py rose by a third with it).
 """
 
 from __future__ import annotations
@@ -64,6 +69,21 @@ class BufferedThreadWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.arriving: deque = deque()  # connections whose request is still coming, oldest first
+        self.answering = 0  # requests handed to the thread pool and not finished yet
+
+    def enqueue_req(self, conn):
+        self.answering += 1
+        super().enqueue_req(conn)
+
+    def finish_request(self, conn, fs):
+        self.answering -= 1
+        super().finish_request(conn, fs)
+
+    def wait_for_and_dispatch_events(self, timeout):
+        """Accept only while a thread is free (module docstring); gunicorn's loop checks only connections."""
+        if self.alive:
+            self.set_accept_enabled(self.nr_conns < self.worker_connections and self.answering < self.cfg.threads)
+        super().wait_for_and_dispatch_events(timeout)
 
     def accept(self, listener):
         try:

@@ -11,8 +11,6 @@ import urllib.request
 
 import pytest
 
-from intake_api.buffered_worker import MAX_BUFFERED, request_complete
-
 SLOW = 50
 
 
@@ -140,6 +138,7 @@ def test_requests_that_arrive_in_pieces_are_answered_whole(live_server, db_url):
 
 
 def test_request_complete_waits_for_the_head_and_the_announced_body():
+    from intake_api.buffered_worker import MAX_BUFFERED, request_complete
     assert not request_complete(b"GET / HTTP/1.1\r\nHost: x\r\n")
     assert request_complete(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     head = b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"
