@@ -16,9 +16,9 @@ Kept-alive connections go through the same collection for their next
 request.
 
 A worker whose threads are all answering stops accepting new connections
-until one is free, as a sync worker does: otherwise it queues requests
-behind its own work while the other worker idles (gthread's default; the
-p99 latency of benchmarks/load.py rose by a third with it).
+until one is free, as a sync worker does: gthread accepts whatever
+arrives, and a busy worker would queue requests behind its own work while
+the other one idles.
 """
 
 from __future__ import annotations
