@@ -21,6 +21,13 @@ def timed_get(url: str) -> tuple[float, int, dict]:
         return time.perf_counter() - start, res.status, body
 
 
+def read_some(sock: socket.socket) -> bytes:
+    chunk = sock.recv(65536)
+    if not chunk:
+        raise AssertionError("the server closed the connection before the whole response")
+    return chunk
+
+
 def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
@@ -128,12 +135,12 @@ def test_requests_that_arrive_in_pieces_are_answered_whole(live_server, db_url):
                 time.sleep(0.05)
             data = b""
             while b"\r\n\r\n" not in data:
-                data += sock.recv(65536)
+                data += read_some(sock)
             head, _, rest = data.partition(b"\r\n\r\n")
             length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
                               if line.lower().startswith(b"content-length")))
             while len(rest) < length:
-                rest += sock.recv(65536)
+                rest += read_some(sock)
             assert head.startswith(b"HTTP/1.1 200") and json.loads(rest)["ok"] is True
 
 
