@@ -6,6 +6,12 @@ database exactly once.
 
     python benchmarks/load.py                      # SQLite and PostgreSQL, sample knowledge base
     python benchmarks/load.py --db postgresql --seconds 20 --suggest-clients 6 --submit-clients 3
+    python benchmarks/load.py --slow-clients 0     # without the slow-client phase
+
+The slow-client phase runs the same load again while --slow-clients idle
+connections and as many sending one byte a second are open, and times
+`GET /api/v1/health` meanwhile (intake_api/buffered_worker.py says why they
+cost no worker thread).
 
 Rate limits are switched off for the run (KB_RATELIMIT_ENABLED=0): one
 loopback address would otherwise be throttled as a single client.
@@ -219,6 +225,99 @@ def run_load(port: int, seconds: float, suggest_clients: int, submit_clients: in
     return stats, time.perf_counter() - start
 
 
+class SlowClients:
+    """n idle connections and n sending a request one byte a second (never the last), from one thread."""
+
+    REQUEST = b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 64 + b"\r\n\r\n"
+
+    def __init__(self, port: int, n: int):
+        self.port, self.n = port, n
+        self.socks: list[socket.socket] = []
+        self.closed_by_server = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        sock.setblocking(False)
+        return sock
+
+    def __enter__(self):
+        self.idle = [self._connect() for _ in range(self.n)]
+        self.slow = [[self._connect(), 0] for _ in range(self.n)]
+        self.thread.start()
+        return self
+
+    def _run(self):
+        while not self.stop.wait(1.0):
+            for entry in self.slow:
+                sock, sent = entry
+                try:
+                    sock.recv(4096)  # anything (a 408, or the close) means the server let it go
+                    raise ConnectionError
+                except BlockingIOError:
+                    pass
+                except OSError:  # answered 408 and closed (server.request_timeout): reconnect
+                    self.closed_by_server += 1
+                    sock.close()
+                    entry[0], entry[1] = self._connect(), 0
+                    continue
+                if sent < len(self.REQUEST) - 1:
+                    try:
+                        sock.send(self.REQUEST[sent:sent + 1])
+                        entry[1] += 1
+                    except OSError:
+                        pass
+            for i, sock in enumerate(self.idle):
+                try:
+                    sock.recv(4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+                self.closed_by_server += 1
+                sock.close()
+                self.idle[i] = self._connect()
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        for sock in self.idle + [entry[0] for entry in self.slow]:
+            sock.close()
+
+
+def health_latencies(port: int, stop_at: float) -> list[float]:
+    """GET /api/v1/health twice a second until stop_at: what a load balancer would see."""
+    took = []
+    request = f"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+    while time.time() < stop_at:
+        start = time.perf_counter()
+        try:
+            status, _ = exchange(port, request)
+            took.append(time.perf_counter() - start if status == 200 else float("inf"))
+        except OSError:
+            took.append(float("inf"))
+        time.sleep(0.5)
+    return took
+
+
+def slow_phase(server: "Server", args, db_url: str, label: str) -> None:
+    """The same load while 2 x --slow-clients slow and idle connections are open."""
+    with SlowClients(server.port, args.slow_clients) as slow:
+        time.sleep(2)  # every slow connection has been accepted and has sent something
+        stop_at = time.time() + args.seconds
+        health: list[float] = []
+        probe = threading.Thread(target=lambda: health.extend(health_latencies(server.port, stop_at)))
+        probe.start()
+        stats, wall = run_load(server.port, args.seconds, args.suggest_clients, args.submit_clients,
+                               args.max_requests, args.max_requests)
+        probe.join()
+    report(f"{label} + {args.slow_clients} idle + {args.slow_clients} slow", stats, wall, db_url)
+    worst = max(health) * 1000 if health else float("nan")
+    print(f"{'':<28} health during it: {len(health)} probes, worst {worst:.0f} ms; "
+          f"slow connections closed by the server (408) and reopened: {slow.closed_by_server}", flush=True)
+
+
 def stored_numbers(db_url: str) -> list[str]:
     from sqlalchemy import create_engine, text
     engine = create_engine(db_url)
@@ -328,6 +427,8 @@ def main() -> None:
     ap.add_argument("--suggest-clients", type=int, default=8)
     ap.add_argument("--submit-clients", type=int, default=3)
     ap.add_argument("--max-requests", type=int, default=20000, help="per kind")
+    ap.add_argument("--slow-clients", type=int, default=50,
+                    help="then the load again with this many idle and as many 1-byte-a-second connections (0: skip)")
     ap.add_argument("--cost-seconds", type=float, default=5,
                     help="then each kind alone for this long, to measure CPU per request (0: skip)")
     args = ap.parse_args()
@@ -342,7 +443,10 @@ def main() -> None:
             try:
                 stats, wall = run_load(server.port, args.seconds, args.suggest_clients, args.submit_clients,
                                        args.max_requests, args.max_requests)
-                report(f"{kind}, {args.workers} workers, {label_kb}", stats, wall, db_url)
+                label = f"{kind}, {args.workers} workers, {label_kb}"
+                report(label, stats, wall, db_url)
+                if args.slow_clients > 0:
+                    slow_phase(server, args, db_url, label)
                 if args.cost_seconds > 0 and Path("/proc/self/stat").exists():
                     costs = request_costs(server, args.cost_seconds, args.suggest_clients, args.submit_clients)
                     report_costs(costs)

@@ -61,11 +61,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     openapi.init_app(app)
     if app.config["SERVE_SITE"]:
         app.register_blueprint(site.bp)
-    if kb.server.trusted_proxies:
-        # Behind a proxy every request comes from the proxy's address: without
-        # this, all employees would share one rate-limit counter.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = kb.server.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from . import proxies
+    proxies.init_app(app)  # X-Forwarded-* as server.trusted_proxies says; redirects never name a host
     return app

@@ -48,8 +48,14 @@ class TermWeights:
         self._n = 0
         self._cache: dict = {}
         self._norms: dict = {}
+        # Threads of a worker share the reader (Whoosh reads through shared file objects).
+        self._lock = threading.Lock()
 
     def _current(self):
+        with self._lock:
+            return self._current_unlocked()
+
+    def _current_unlocked(self):
         try:
             ino = os.stat(self.folder / MANIFEST).st_ino
         except FileNotFoundError:
@@ -81,8 +87,11 @@ class TermWeights:
         def idf(term: str) -> float:
             value = cache.get(term)
             if value is None:
-                df = 0 if reader is None or term.startswith("#") else sum(
-                    reader.doc_frequency(f, term) for f in fields)
+                if reader is None or term.startswith("#"):
+                    df = 0
+                else:
+                    with self._lock:
+                        df = sum(reader.doc_frequency(f, term) for f in fields)
                 value = cache[term] = math.log((n + 1) / (df + 0.5)) + 1.0
             return value
         return idf

@@ -33,10 +33,26 @@ def _post_worker_init(worker):
 
 def run(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, timeout: int = 30) -> None:
     """Serve app with `workers` processes; the app is loaded once (jieba's dictionary and the encoder shared)."""
+    from .buffered_worker import BufferedThreadWorker
+    from .server_log import PrivateLogger
+
+    server = app.config["KB"].server
     app.extensions["kb_searcher"].preload()
+    # Read by the workers forked from this process.
+    BufferedThreadWorker.request_timeout = server.request_timeout
     _Gunicorn(app, {
         "bind": f"{host}:{port}",
         "workers": workers,
+        # Slow and idle clients cost no thread: see buffered_worker.py.
+        "worker_class": BufferedThreadWorker,
+        "threads": server.threads,
+        # gunicorn believes X-Forwarded-Proto (and friends) from 127.0.0.1 by
+        # default, so anyone on this machine could claim HTTPS. The app
+        # trusts forwarded headers only as server.trusted_proxies says
+        # (Werkzeug's ProxyFix, intake_api/proxies.py); gunicorn trusts none.
+        "forwarded_allow_ips": "",
+        "secure_scheme_headers": {},
+        "logger_class": PrivateLogger,
         "preload_app": True,
         "timeout": timeout,
         "post_fork": _post_fork,

@@ -42,7 +42,8 @@ class BuildResult:
     pages_written: int = 0
     embedded: int = 0  # article lines given new sentence vectors
     seconds: dict[str, float] = field(default_factory=dict)
-    warnings: list = field(default_factory=list)  # Problems: personal data the redactor would remove (privacy_scan.py)
+    warnings: list[str] = field(default_factory=list)  # e.g. file names that make poor page addresses
+    personal_data: list = field(default_factory=list)  # Problems: what the redactor would remove (privacy_scan.py)
 
 
 def _sibling(path: Path, tag: str) -> Path:
@@ -114,6 +115,21 @@ def _lock(config: KbConfig):
         handle.close()
         raise BuildError("another `kb build` is running on this knowledge base; wait for it to finish") from None
     return handle
+
+
+def _remove_leftovers(live_paths: list[Path]) -> list[Path]:
+    """Delete the staging folders a killed build left beside the live ones (`.site.new-*`, `.index.old-*`).
+
+    Called with the build lock held, so no other build is using them. A
+    killed build's folders would otherwise stay forever (a full site each)."""
+    removed = []
+    for live in live_paths:
+        for tag in ("new", "old"):
+            for leftover in live.parent.glob(f".{live.name}.{tag}-*"):
+                if leftover.is_dir() and not leftover.is_symlink():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                    removed.append(leftover)
+    return removed
 
 
 STAGE = ".kb-stage"  # beside the index: the staged docs tree and what the last build was made of
@@ -213,10 +229,10 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         result.seconds[stage] = round(now - clock, 3)
         clock = now
 
-    sources = read_sources(config)
-    result.warnings = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json")
-    if strict and result.warnings:
-        raise PrivacyError(result.warnings)  # strict: personal data in a case file stops the build, nothing written
+    sources = read_sources(config, result.warnings)
+    result.personal_data = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json")
+    if strict and result.personal_data:
+        raise PrivacyError(result.personal_data)  # strict: personal data in a case file stops the build, nothing written
     articles = articles_mod.published_articles(sources)
     pages = render_pages(articles, config)
     nav = navigation(articles, config)
@@ -227,6 +243,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
     lap("read")
 
     lock = _lock(config)
+    _remove_leftovers([config.site_dir, config.index_dir] + [config.docs_dir / name for name in GENERATED])
     stage = config.index_dir.parent / STAGE
     stage_docs, state_file = stage / "docs", stage / "state.json"
     new_site = _sibling(config.site_dir, "new")
@@ -272,8 +289,10 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
 
 def check(config: KbConfig) -> BuildResult:
     """Validate the content without writing anything."""
-    sources = read_sources(config)
+    warnings: list[str] = []
+    sources = read_sources(config, warnings)
     articles = articles_mod.published_articles(sources)
     return BuildResult(cases=sum(a.kind == "case" for a in articles),
                        sops=sum(a.kind == "sop" for a in articles),
-                       unpublished=len(sources) - len(articles), warnings=scan_cases(config))
+                       unpublished=len(sources) - len(articles), warnings=warnings,
+                       personal_data=scan_cases(config))

@@ -45,7 +45,7 @@ def build(ctx: click.Context, strict: bool, full: bool) -> None:
         result = run_build(config, strict=strict, full=full)
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
-    _warn_personal_data(result.warnings)
+    _warn_personal_data(result.personal_data)
     how = f"incremental: {result.pages_written} pages changed" if result.incremental else "full"
     click.echo(f"Built {result.cases} cases and {result.sops} SOPs ({result.unpublished} unpublished left out), "
                f"{result.pages} generated pages ({how}).")
@@ -53,6 +53,8 @@ def build(ctx: click.Context, strict: bool, full: bool) -> None:
     if config.search.semantic:
         click.echo(f"  sentence vectors: {result.embedded} article lines embedded anew, the rest reused")
     click.echo("  seconds: " + ", ".join(f"{k} {v}" for k, v in result.seconds.items()))
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     _warn_calendar(config)
 
 
@@ -67,7 +69,9 @@ def check(ctx: click.Context) -> None:
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"OK: {result.cases} published cases, {result.sops} SOPs, {result.unpublished} unpublished.")
-    _warn_personal_data(result.warnings)
+    _warn_personal_data(result.personal_data)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     _warn_calendar(config)
 
 

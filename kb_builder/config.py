@@ -52,6 +52,21 @@ class ServerSettings(_Strict):
     # front, and X-Forwarded-* headers are ignored (a client cannot choose
     # the address it is counted under).
     trusted_proxies: int = Field(default=0, ge=0, le=10)
+    # Threads per worker process that answer requests (intake_api/buffered_worker.py).
+    # A thread only ever holds a request that has fully arrived (the worker's
+    # event loop collects them), so this bounds work in progress, not open
+    # connections. More threads share one GIL: with 4, submissions waited for
+    # it behind CPU-bound suggestions (CHANGELOG, issue 15).
+    threads: int = Field(default=1, ge=1, le=64)
+    # Seconds a client has to send a whole request (head and body) before it
+    # gets 408 and its connection is closed: slow and idle clients are let go.
+    request_timeout: float = Field(default=10, gt=0, le=300)
+
+
+class BuildSettings(_Strict):
+    # A Markdown file above this size (content/, docs/) is refused unread:
+    # one article is a few KB, and a build holds every file in memory.
+    max_file_bytes: int = Field(default=1024 * 1024, ge=1024)
 
 
 class SearchSettings(_Strict):
@@ -71,6 +86,7 @@ class KbConfig(_Strict):
     paths: Paths = Paths()
     site: SiteSettings = SiteSettings()
     server: ServerSettings = ServerSettings()
+    build: BuildSettings = BuildSettings()
     search: SearchSettings = SearchSettings()
     categories: list[Category] = Field(min_length=1)
     database_url: str = ""

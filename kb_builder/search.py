@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -97,6 +98,11 @@ class Searcher:
     A build swaps a new folder in by renaming; the folder's inode changes, and
     the next search opens the new index and its vectors. Never
     `Searcher.refresh()`: it is wrong in whoosh-reloaded (STACK.md).
+
+    The threads of one `kb serve` worker (`server.threads`) share it one at
+    a time: Whoosh reads its files through shared file objects (seek, then
+    read), and a rebuild replaces the searcher, its vectors and their row
+    maps together. With the default of one thread nobody waits for the lock.
     """
 
     def __init__(self, folder: Path, semantic: bool = True):
@@ -108,6 +114,7 @@ class Searcher:
         self._row_of_doc: np.ndarray = np.zeros(0, np.int64)  # Whoosh docnum -> vector row (-1: none)
         self._doc_of_row: np.ndarray = np.zeros(0, np.int64)  # vector row -> Whoosh docnum
         self._talk: tuple[np.ndarray, np.ndarray] | None = None
+        self._lock = threading.RLock()
 
     def _current(self):
         try:
@@ -208,6 +215,10 @@ class Searcher:
 
     def suggest(self, text: str, limit: int = 5) -> Answer:
         """The best `limit` articles for text, and the confidence of the first."""
+        with self._lock:
+            return self._suggest(text, limit)
+
+    def _suggest(self, text: str, limit: int) -> Answer:
         searcher = self._current()
         vectors, encoder = self._vectors, get_encoder() if self._vectors is not None else None
         if vectors is None or encoder is None or not len(vectors.ids):
@@ -252,7 +263,8 @@ class Searcher:
         0.3 s with 10,000 articles.
         """
         try:
-            self._current()
+            with self._lock:
+                self._current()
         except IndexNotBuilt:
             pass  # answered as 503 per request, with the message saying what to run
         except Exception:  # a worker that cannot boot would stop the whole server
@@ -260,16 +272,19 @@ class Searcher:
 
     def status(self) -> tuple[int, bool]:
         """(articles in the index, whether semantic matching is on for it); IndexNotBuilt if there is none."""
-        searcher = self._current()
-        return searcher.doc_count(), self._vectors is not None
+        with self._lock:
+            searcher = self._current()
+            return searcher.doc_count(), self._vectors is not None
 
     def search(self, text: str, limit: int = 5) -> list[Hit]:
         return self.suggest(text, limit).hits
 
     def has_article(self, article_id: str) -> bool:
-        return self._current().document_number(id=article_id) is not None
+        with self._lock:
+            return self._current().document_number(id=article_id) is not None
 
     def close(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from . import yamlsrc
 from .config import LANGUAGES, SLUG, KbConfig
 from .errors import ContentError, Problem
+from .tree_check import check_trees
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.S | re.M)
 
@@ -131,15 +132,25 @@ def read_source(path: Path, kind: str, categories: list[str]) -> Source:
     return Source(path=path, kind=kind, meta=meta, body=body.strip() + "\n", lines=lines)
 
 
-def read_sources(config: KbConfig) -> list[Source]:
-    """Read every case and SOP; collect all problems, then raise them together."""
+def read_sources(config: KbConfig, warnings: list[str] | None = None) -> list[Source]:
+    """Read every case and SOP; collect all problems, then raise them together.
+
+    The trees are checked first (tree_check.py): links out of them and
+    oversized files are problems and are never read; poor file names are
+    appended to warnings.
+    """
     root = config.content_dir
-    problems: list[Problem] = []
-    sources: list[Source] = []
     if not root.is_dir():
         raise ContentError([Problem(root, "content folder not found", fix="create it with cases/ and sops/ inside, or set paths.content in kb.yml")])
+    tree = check_trees(config)
+    problems: list[Problem] = list(tree.problems)
+    sources: list[Source] = []
+    if warnings is not None:
+        warnings.extend(tree.warnings)
     for kind, folder in (("case", "cases"), ("sop", "sops")):
         for path in sorted((root / folder).glob("*.md")):
+            if path in tree.refused:
+                continue
             try:
                 sources.append(read_source(path, kind, config.category_ids))
             except ContentError as exc:

@@ -24,6 +24,9 @@ _Loader.yaml_implicit_resolvers = {
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+# Nesting deeper than this is refused: front matter and kb.yml need five levels.
+MAX_DEPTH = 40
+
 # Line numbers of keys, by their path: ("categories", 3, "id") -> 17.
 Lines = dict[tuple, int]
 
@@ -40,13 +43,42 @@ def _walk(node: yaml.Node, path: tuple, lines: Lines, offset: int) -> None:
             _walk(item, path + (i,), lines, offset)
 
 
+def _refuse_aliases(root: yaml.Node, path: Path | str, line_offset: int) -> None:
+    """Raise on an alias (`*name`, `<<: *name`) or nesting deeper than MAX_DEPTH.
+
+    An alias makes a node appear twice in the tree; nine lines of aliases of
+    aliases (304 bytes) expand to a billion values, and everything that walks
+    the data after parsing (line numbers, validation) hangs. Nothing here
+    needs aliases, so the first repeated node stops the walk: linear in the
+    file's size, whatever it expands to.
+    """
+    seen: set[int] = set()
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            raise _Invalid(Problem(path, "YAML aliases (*name) and merge keys (<<) are not allowed",
+                                   line=node.start_mark.line + 1 + line_offset,
+                                   fix="write the value out in full instead of referring to an &anchor"))
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise _Invalid(Problem(path, f"YAML nested more than {MAX_DEPTH} levels deep",
+                                   line=node.start_mark.line + 1 + line_offset, fix="flatten the structure"))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((part, depth + 1) for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+
+
 def load(text: str, path: Path | str, line_offset: int = 0) -> tuple[Any, Lines]:
-    """Parse YAML; on a syntax error raise one Problem with its line."""
+    """Parse YAML; on a syntax error, an alias or deep nesting raise one Problem with its line."""
     try:
         # Parse once: the node tree gives the lines, and the data is constructed from it.
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _refuse_aliases(node, path, line_offset)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()

@@ -1,0 +1,171 @@
+"""Slow and idle clients cannot stop `kb serve` (the default set-up: 2 workers, as `make run`)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+SLOW = 50
+
+
+def timed_get(url: str) -> tuple[float, int, dict]:
+    start = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=10) as res:
+        body = json.loads(res.read())
+        return time.perf_counter() - start, res.status, body
+
+
+def read_some(sock: socket.socket) -> bytes:
+    chunk = sock.recv(65536)
+    if not chunk:
+        raise AssertionError("the server closed the connection before the whole response")
+    return chunk
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+class Trickle:
+    """Connections that send their request one byte a second, from one thread."""
+
+    def __init__(self, port: int, requests: list[bytes]):
+        self.socks = [socket.create_connection(("127.0.0.1", port)) for _ in requests]
+        self.requests = requests
+        self.sent = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopped.wait(1.0 if self.sent else 0):
+            for sock, request in zip(self.socks, self.requests):
+                if self.sent < len(request) - 1:  # never the last byte: the request never completes
+                    try:
+                        sock.send(request[self.sent:self.sent + 1])
+                    except OSError:
+                        pass
+            self.sent += 1
+
+    def close(self):
+        self.stopped.set()
+        self.thread.join()
+        for sock in self.socks:
+            sock.close()
+
+
+def test_health_and_suggestions_answer_within_a_second_with_50_idle_and_50_slow_connections(live_server, db_url):
+    port = port_of(live_server)
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(SLOW)]
+    body = json.dumps({"category": "canteen", "description": "午饭没有菜了"}).encode()
+    heads = [b"GET /api/v1/health HTTP/1.1\r\nHost: kb\r\n\r\n"] * (SLOW // 2)
+    bodies = [b"POST /api/v1/complaints HTTP/1.1\r\nHost: kb\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n%s" % (len(body), body)] * (SLOW - SLOW // 2)
+    trickle = Trickle(port, heads + bodies)
+    try:
+        time.sleep(1.5)  # every slow connection has sent something and is being read
+        suggest = live_server + "/api/v1/suggest?q=" + urllib.parse.quote("饮水机坏了")
+        took = []
+        for _ in range(4):
+            t_health, status, health = timed_get(live_server + "/api/v1/health")
+            assert status == 200 and health["ok"] is True, health
+            t_suggest, status, answer = timed_get(suggest)
+            assert status == 200 and answer["results"][0]["id"] == "water-dispenser-not-working"
+            took += [t_health, t_suggest]
+            time.sleep(0.5)
+        assert max(took) < 1.0, took
+        # Still connected: the server answered while holding every slow and idle connection.
+        for sock in idle + trickle.socks:
+            sock.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                sock.recv(1)
+        assert trickle.sent >= 3
+    finally:
+        trickle.close()
+        for sock in idle:
+            sock.close()
+
+
+def test_a_request_that_does_not_arrive_in_time_gets_408_and_its_connection_closed(live_server, db_url):
+    """server.request_timeout (10 s by default): slow and idle clients are let go, not kept forever."""
+    port = port_of(live_server)
+    idle = socket.create_connection(("127.0.0.1", port))
+    slow = socket.create_connection(("127.0.0.1", port))
+    slow.sendall(b"GET /api/v1/health HTTP/1.1\r\nHo")
+    start = time.monotonic()
+    for sock in (idle, slow):
+        sock.settimeout(20)
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), data
+    assert 9 <= time.monotonic() - start < 13
+
+
+def test_requests_that_arrive_in_pieces_are_answered_whole(live_server, db_url):
+    """The worker collects a request's bytes before a thread parses it: head and body may come in any pieces."""
+    from conftest import query_db
+    port = port_of(live_server)
+    body = json.dumps({"category": "canteen", "description": "午饭十二点半就没有菜了", "request": "多准备一些",
+                       "occurred_at": "2026-11-24", "location": "二号食堂"}, ensure_ascii=False).encode()
+    request = (b"POST /api/v1/complaints HTTP/1.1\r\nHost: kb\r\nContent-Type: application/json\r\n"
+               b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for i in range(0, len(request), 17):
+            sock.sendall(request[i:i + 17])
+            time.sleep(0.02)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, answer = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 201"), data
+    number = json.loads(answer)["number"]
+    assert query_db(db_url, "SELECT number FROM complaints") == [(number,)]
+    # Kept alive, two requests in pieces on one connection.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for _ in range(2):
+            for part in (b"GET /api/v1/hea", b"lth HTTP/1.1\r\nHost: kb\r", b"\n\r\n"):
+                sock.sendall(part)
+                time.sleep(0.05)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += read_some(sock)
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            while len(rest) < length:
+                rest += read_some(sock)
+            assert head.startswith(b"HTTP/1.1 200") and json.loads(rest)["ok"] is True
+
+
+def test_request_complete_waits_for_the_head_and_the_announced_body():
+    from intake_api.buffered_worker import MAX_BUFFERED, request_complete
+    assert not request_complete(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    assert request_complete(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n"
+    assert not request_complete(head + b"abcd") and request_complete(head + b"abcde")
+    chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+    assert not request_complete(chunked) and request_complete(chunked + b"0\r\n\r\n")
+    # curl waits for "100 Continue" before it sends a body: the thread's parser answers that.
+    assert request_complete(b"POST / HTTP/1.1\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n")
+    # Past the cap the parser decides (413/431) instead of the worker waiting for more.
+    assert request_complete(b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_BUFFERED)
+    assert request_complete(b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n" + b"a" * MAX_BUFFERED)
+
+
+def test_the_searcher_answers_the_same_from_many_threads_at_once(app):
+    """Threads of a worker share one Searcher: concurrent suggestions give what one at a time gives."""
+    from concurrent.futures import ThreadPoolExecutor
+    searcher = app.extensions["kb_searcher"]
+    queries = ["饮水机坏了", "VPN 连不上", "报销单被退回", "班车晚点", "password reset", "宿舍没有热水"] * 8
+    alone = {q: searcher.suggest(q) for q in set(queries)}
+    searcher.close()  # the threads race to reopen it too
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(searcher.suggest, queries))
+    assert together == [alone[q] for q in queries]
