@@ -36,6 +36,8 @@ class Paths(_Strict):
     index: Path = Path("build/index")
     database: Path = Path("instance/complaints.db")
     mkdocs_config: Path = Path("mkdocs.yml")
+    # HR's example phrasings of danger, harassment... (kb_builder/recognise.py).
+    recognise: Path = Path("content/recognise.yml")
 
 
 class SiteSettings(_Strict):

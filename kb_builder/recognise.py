@@ -1,0 +1,264 @@
+"""Recognise danger, hygiene, harassment, discrimination, retaliation and misconduct however it is written.
+
+A word list alone misses most real wording (电梯困人了, "he groped me") and
+alarms on look-alikes (火锅, "smoking area"). So two signals are combined:
+
+- **Meaning**: the product's sentence encoder (encoder.py) compares the text
+  with HR's example phrasings of each kind and of ordinary near-misses
+  (`content/recognise.yml`); a kind wins when the text is closer to its
+  examples than to the ordinary ones by a margin. The nearest example is the
+  reason staff see.
+- **Words**: whole words (the index's own analysis, so 火 is not in 火锅)
+  that are enough on their own, unless a negation stands right before them
+  (没有人受伤) or they sit inside an ignored phrase (吸烟区, fire drill).
+
+Long texts are also read clause by clause, because the encoder reads a
+whole text as one meaning and a single sentence of harassment in a long
+complaint about workload would be averaged away.
+
+Nothing here imports intake_api: the API, `kb check` and the benchmark use
+the same `Recogniser`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import yamlsrc
+from .analysis import to_simplified, tokens
+from .encoder import get_encoder
+from .errors import ContentError, Problem
+
+KINDS = ("danger", "hygiene", "harassment", "discrimination", "retaliation", "misconduct")
+# The encoder reads the start of a text (search.MAX_EMBED_CHARS); the same cut keeps its cache shared.
+MAX_EMBED_CHARS = 500
+_CLAUSE = re.compile(r"[。！？!?；;\n]+|(?<=[a-z])\.\s+|，(?=.{6,})")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KindRule(_Strict):
+    """One kind of matter that must reach a person, as HR describes it."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    # Urgent: level 1 at once, the SLA of safety (PROCESS.md: safety and hygiene).
+    urgent: bool = False
+    # Show the emergency contact on the form and in the receipt.
+    emergency_contact: bool = False
+    # The team that handles it; must be one of process.teams in kb.yml.
+    team: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    words: list[str] = []
+    examples: list[str] = Field(min_length=3)
+
+    @field_validator("words", "examples")
+    @classmethod
+    def _no_blank(cls, value: list[str]) -> list[str]:
+        if any(not str(v).strip() for v in value):
+            raise ValueError("an entry is empty")
+        return [str(v) for v in value]
+
+
+class RecogniseFile(_Strict):
+    kinds: dict[str, KindRule]
+    ordinary: list[str] = Field(min_length=10)
+    ignore: list[str] = []
+    negations: list[str] = []
+    # Meaning: the nearest examples' similarity must reach `similarity` and beat
+    # the nearest ordinary ones by `margin` (chosen by leave-one-out on this
+    # file, see benchmarks/sensitivity.py --loo).
+    similarity: float = Field(default=0.5, gt=0, lt=1)
+    margin: float = Field(default=0.03, ge=-1, lt=1)
+    # How many nearest examples of each side are averaged.
+    neighbours: int = Field(default=2, ge=1, le=10)
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: dict) -> dict:
+        unknown = [k for k in value if k not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown kinds {', '.join(unknown)} (use {', '.join(KINDS)})")
+        if not value:
+            raise ValueError("list at least one kind")
+        return value
+
+
+def load_rules(path: Path) -> RecogniseFile:
+    """Read and validate the examples file; every problem names its line."""
+    if not path.is_file():
+        raise ContentError([Problem(path, "file not found",
+                                    fix="create it (see content/recognise.yml in the sample) or set paths.recognise in kb.yml")])
+    try:
+        data, lines = yamlsrc.load(path.read_text(encoding="utf-8"), path)
+    except yamlsrc.YamlSyntaxError as exc:
+        raise ContentError([exc.problem]) from None
+    try:
+        return RecogniseFile.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ContentError(yamlsrc.validation_problems(exc, path, lines)) from None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the recogniser decided about one text, and why (stored with the complaint)."""
+
+    kind: str | None                 # None: ordinary
+    reason: str = ""
+    words: tuple[str, ...] = ()
+    score: float | None = None       # similarity to the nearest examples of `kind`
+    rule: KindRule | None = field(default=None, compare=False)
+
+    @property
+    def sensitive(self) -> bool:
+        return self.kind is not None
+
+    @property
+    def urgent(self) -> bool:
+        return self.rule is not None and self.rule.urgent
+
+    @property
+    def emergency(self) -> bool:
+        return self.rule is not None and self.rule.emergency_contact
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "reason": self.reason, "words": list(self.words),
+                "score": None if self.score is None else round(self.score, 3)}
+
+
+def _fold(text: str) -> str:
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+
+
+@lru_cache(maxsize=4096)
+def _word_terms(word: str) -> frozenset[str]:
+    return frozenset(tokens(word))
+
+
+class Recogniser:
+    """The rules of one examples file, with their example vectors (encoded once per process)."""
+
+    def __init__(self, rules: RecogniseFile, encoder=None):
+        self.rules = rules
+        self.kinds = list(rules.kinds)
+        self._ignore = sorted({_fold(p) for p in rules.ignore}, key=len, reverse=True)
+        neg = sorted({_fold(n) for n in rules.negations}, key=len, reverse=True)
+        self._negation = re.compile(r"(?:%s)\s*\S{0,3}$" % "|".join(map(re.escape, neg))) if neg else None
+        self.encoder = encoder if encoder is not None else get_encoder()
+        self._vectors = None
+        if self.encoder is not None:
+            texts, labels = [], []
+            for kind, rule in rules.kinds.items():
+                texts += rule.examples
+                labels += [kind] * len(rule.examples)
+            texts += rules.ordinary
+            labels += [None] * len(rules.ordinary)
+            self._texts = texts
+            self._labels = np.array([self.kinds.index(k) if k else -1 for k in labels])
+            self._vectors = _encode_examples(self.encoder, tuple(_fold(t) for t in texts))
+
+    # ------------------------------------------------------------ words
+    def _masked(self, text: str) -> str:
+        folded = _fold(text)
+        for phrase in self._ignore:
+            folded = folded.replace(phrase, " " * len(phrase))
+        return folded
+
+    def _negated(self, folded: str, word: str) -> bool:
+        """Every occurrence of word comes right after a negation (没有人受伤, nobody was injured)."""
+        if self._negation is None:
+            return False
+        starts = [m.start() for m in re.finditer(re.escape(_fold(word)), folded)]
+        if not starts:
+            return False
+        return all(self._negation.search(folded[max(0, s - 12):s]) for s in starts)
+
+    def words(self, text: str) -> dict[str, list[str]]:
+        """The kinds whose words occur in text (whole words, not negated, outside ignored phrases)."""
+        folded = self._masked(text)
+        present = set(tokens(folded))
+        found: dict[str, list[str]] = {}
+        for kind, rule in self.rules.kinds.items():
+            hits = [w for w in rule.words if _word_terms(w) and _word_terms(w) <= present
+                    and not self._negated(folded, w)]
+            if hits:
+                found[kind] = hits
+        return found
+
+    # ---------------------------------------------------------- meaning
+    def _clauses(self, text: str) -> list[str]:
+        head = text[:MAX_EMBED_CHARS]
+        parts = [p.strip() for p in _CLAUSE.split(head) if len(p.strip()) >= 4]
+        return parts if len(parts) > 1 else []
+
+    def meaning(self, text: str) -> tuple[str | None, float, float, str]:
+        """(kind or None, its score, the ordinary score, the nearest example)."""
+        if self._vectors is None:
+            return None, 0.0, 0.0, ""
+        whole = to_simplified(text[:MAX_EMBED_CHARS])
+        clauses = self._clauses(text)
+        vectors = self.encoder.encode_cached([whole, *clauses])
+        best = (None, 0.0, 0.0, "")
+        best_gap = -9.0
+        for q in vectors:
+            sims = self._vectors @ q
+            k = self.rules.neighbours
+            ordinary = _top_mean(sims[self._labels == -1], k)
+            for i, kind in enumerate(self.kinds):
+                mine = sims[self._labels == i]
+                score = _top_mean(mine, k)
+                gap = score - ordinary
+                if score >= self.rules.similarity and gap >= self.rules.margin and gap > best_gap:
+                    nearest = self._texts[int(np.flatnonzero(self._labels == i)[int(np.argmax(mine))])]
+                    best, best_gap = (kind, score, ordinary, nearest), gap
+        return best
+
+    # ---------------------------------------------------------- decision
+    def recognise(self, text: str, category: str | None = None,
+                  category_kinds: dict[str, str] | None = None) -> Verdict:
+        """The kind of matter text describes (None: ordinary), with the reason."""
+        text = (text or "").strip()
+        by_words = self.words(text) if text else {}
+        kind, score, ordinary, nearest = self.meaning(text) if text else (None, 0.0, 0.0, "")
+        # Danger first: it needs the emergency contact whatever else the text says.
+        order = sorted(set(by_words) | ({kind} if kind else set()), key=self.kinds.index)
+        if order:
+            chosen = order[0]
+            reasons = []
+            if chosen in by_words:
+                reasons.append("words: " + ", ".join(by_words[chosen]))
+            if chosen == kind:
+                reasons.append(f"close to example '{nearest}' ({score:.2f} vs ordinary {ordinary:.2f})")
+            return Verdict(chosen, "; ".join(reasons), tuple(by_words.get(chosen, ())),
+                           score if chosen == kind else None, self.rules.kinds[chosen])
+        if category and category_kinds and category in category_kinds:
+            chosen = category_kinds[category]
+            if chosen in self.rules.kinds:
+                return Verdict(chosen, f"category {category}", (), None, self.rules.kinds[chosen])
+        return Verdict(None, "")
+
+
+def _top_mean(sims: np.ndarray, k: int) -> float:
+    if not len(sims):
+        return -1.0
+    k = min(k, len(sims))
+    return float(np.partition(sims, -k)[-k:].mean())
+
+
+_EXAMPLES: dict = {}
+
+
+def _encode_examples(encoder, texts: tuple[str, ...]) -> np.ndarray:
+    """Example vectors, once per process and file content (every app and test reuses them)."""
+    key = (id(encoder), texts)
+    if key not in _EXAMPLES:
+        _EXAMPLES[key] = encoder.encode(list(texts))
+    return _EXAMPLES[key]
