@@ -106,6 +106,9 @@ class KbConfig(_Strict):
         unknown = [c for c in self.process.urgent_categories if c not in known]
         if unknown:
             raise ValueError(f"process.urgent_categories: unknown categories {', '.join(unknown)}")
+        unknown = [c for c in self.process.category_kinds if c not in known]
+        if unknown:
+            raise ValueError(f"process.category_kinds: unknown categories {', '.join(unknown)}")
         for i, rule in enumerate(self.process.dispatch):
             unknown = [c for c in rule.categories if c not in known]
             if unknown:
