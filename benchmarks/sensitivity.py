@@ -79,7 +79,10 @@ def evaluate(rec: Recogniser, rows, show_misses: bool) -> None:
         same = sum(1 for r in sensitive if r[4].kind == r[1])
         print(f"{split:6} {cells[0]:>16} {cells[2]:>24} {cells[1]:>16} "
               f"{f'{alarms / len(ordinary):.3f} ({alarms}/{len(ordinary)})':>26} {same / len(sensitive):>10.3f}")
-    print()
+    ordinary = [r for r in results if r[1] == "ordinary"]
+    held = sum(1 for r in ordinary if r[4].hold(rec.rules.hold))
+    print(f"\nordinary complaints whose suggestions are withheld while typing (hold >= {rec.rules.hold}, "
+          f"not alarmed): {held / len(ordinary):.3f} ({held}/{len(ordinary)})")
     print("by language (all): ", end="")
     for lang in ("zh-Hans", "zh-Hant", "en"):
         part = [r for r in results if r[2] == lang]

@@ -75,8 +75,20 @@ def emergency_contact(c: Complaint) -> str | None:
 @doc(ok=(200, MetaOut), fail=(), tags=["public"])
 def meta():
     kb = current_app.config["KB"]
+    contact = kb.process.sensitive.emergency_contact
+    from .sensitive import recogniser
+    rec = recogniser(kb)
+
+    def category(c) -> dict:
+        out = c.model_dump()
+        kind = kb.process.category_kinds.get(c.id)
+        rule = rec.rules.kinds.get(kind) if rec is not None and kind else None
+        danger = rule.emergency_contact if rule is not None else c.id in kb.process.urgent_categories
+        out["emergency_contact"] = contact if danger else None
+        return out
+
     return jsonify({
-        "categories": [c.model_dump() for c in kb.categories],
+        "categories": [category(c) for c in kb.categories],
         "channels": [{"id": k, "label": v} for k, v in CHANNEL_LABELS.items()],
         "levels": [{"id": k, "label": " · ".join(v)} for k, v in LEVELS.items()],
     })

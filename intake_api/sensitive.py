@@ -128,6 +128,11 @@ def init_app(app) -> None:
             return None
         kb = current_app.config["KB"]
         verdict = assess(kb, text, request.args.get("category") or None)
+        rec = recogniser(kb)
         if not verdict.sensitive:
+            if rec is not None and verdict.verdict.hold(rec.rules.hold):
+                # Undecided: no articles yet, no panel either; the next keystrokes decide.
+                return jsonify({"query": text, "results": [], "confident": False, "sensitive": False,
+                                "hold": True})
             return None
         return jsonify({"query": text, "results": [], "confident": False, **verdict.as_dict(kb)})

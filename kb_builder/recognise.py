@@ -78,6 +78,10 @@ class RecogniseFile(_Strict):
     # `threshold`. Chosen by cross-validation on this file alone
     # (benchmarks/sensitivity.py --cv), never on the labelled benchmark set.
     threshold: float = Field(default=0.5, gt=0, lt=1)
+    # While typing, suggestions are withheld (no articles, no panel yet) when the
+    # probability of a sensitive kind reaches this: a half-typed 我的主管经… must
+    # not flash FAQ articles before the sentence is finished.
+    hold: float = Field(default=0.2, gt=0, lt=1)
     # Inverse regularisation of the model (larger: follows the examples more closely).
     strength: float = Field(default=16.0, gt=0, le=1000)
 
@@ -124,6 +128,10 @@ class Verdict:
     @property
     def urgent(self) -> bool:
         return self.rule is not None and self.rule.urgent
+
+    def hold(self, threshold: float) -> bool:
+        """Not recognised, but close enough that suggestions should wait for more text."""
+        return self.kind is None and self.score is not None and self.score >= threshold
 
     @property
     def emergency(self) -> bool:
