@@ -45,8 +45,12 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
     code = tracking.new_code()
     received = now or utcnow()
     who = data.identity
-    # The recogniser reads what the complainant wrote about the matter, never the contact fields.
-    sens = sensitive.assess(kb, f"{data.description}\n{data.request}", data.category)
+    # The recogniser reads what the complainant wrote about the matter, never the contact fields:
+    # the description as typed in the form (the suggest path read the same), then the request.
+    sens = sensitive.assess(kb, data.description, data.category)
+    if not sens.sensitive and data.request.strip():
+        asked = sensitive.assess(kb, data.request)
+        sens = asked if asked.sensitive else sens
     routed = dispatch(kb.process, data.category, data.description, sens.verdict)
     team = routed.team
     urgent = sens.urgent or data.category in kb.process.urgent_categories

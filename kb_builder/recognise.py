@@ -159,7 +159,7 @@ class Recogniser:
         self.kinds = list(rules.kinds)
         self._ignore = sorted({_fold(p) for p in rules.ignore}, key=len, reverse=True)
         neg = sorted({_fold(n) for n in rules.negations}, key=len, reverse=True)
-        self._negation = re.compile(r"(?:%s)\s*\S{0,3}$" % "|".join(map(re.escape, neg))) if neg else None
+        self._negation = re.compile(r"(?:%s)(?:\s*\S{0,3}){0,2}\s*$" % "|".join(map(re.escape, neg))) if neg else None
         self.encoder = encoder if encoder is not None else get_encoder()
         texts, labels = [], []
         for kind, rule in rules.kinds.items():
