@@ -94,7 +94,7 @@ class Sensitivity:
                 "propose_disclosure": "confidential" if v.sensitive and not v.urgent else None}
 
 
-def assess(kb, text: str, category: str | None = None) -> Sensitivity:
+def assess(kb, text: str, category: str | None = None, typing: bool = False) -> Sensitivity:
     rec = recogniser(kb)
     kinds = kb.process.category_kinds
     if rec is None:
@@ -105,7 +105,7 @@ def assess(kb, text: str, category: str | None = None) -> Sensitivity:
                         urgent=category in kb.process.urgent_categories,
                         emergency_contact=category in kb.process.urgent_categories)
         return Sensitivity(Verdict(kind, f"category {category}", (), None, rule) if kind else Verdict(None))
-    return Sensitivity(rec.recognise(text, category, kinds))
+    return Sensitivity(rec.recognise(text, category, kinds, thorough=not typing))
 
 
 def init_app(app) -> None:
@@ -127,7 +127,7 @@ def init_app(app) -> None:
         if not text.strip() or len(text) > 2000:
             return None
         kb = current_app.config["KB"]
-        verdict = assess(kb, text, request.args.get("category") or None)
+        verdict = assess(kb, text, request.args.get("category") or None, typing=True)
         rec = recogniser(kb)
         if not verdict.sensitive:
             if rec is not None and verdict.verdict.hold(rec.rules.hold):
