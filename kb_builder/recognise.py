@@ -173,12 +173,23 @@ class Recogniser:
         self._groups = [tuple(self.kinds.index(k) for k in g) for g in _groups(self.kinds)]
         if self.encoder is not None:
             self._vectors = _encode_examples(self.encoder, tuple(to_simplified(t) for t in texts))
-            self._model = Model.fit(self, self._vectors, texts, self._labels)
+            key = (id(self.encoder), tuple(texts), tuple(labels), rules.strength, tuple(self._ignore))
+            if _MODELS.get("key") != key:  # every app (and test) of a process shares one fit
+                _MODELS.update(key=key, model=Model.fit(self, self._vectors, texts, self._labels))
+            self._model = _MODELS["model"]
 
     # ------------------------------------------------------------ words
     def _masked(self, text: str) -> str:
+        """text with its ignored phrases blanked out (text itself when it has none).
+
+        Returning the very string search analyses lets both share the
+        tokeniser's cache (analysis.tokens folds script and case itself).
+        """
         folded = _fold(text)
-        for phrase in self._ignore:
+        hits = [p for p in self._ignore if p in folded]
+        if not hits:
+            return text
+        for phrase in hits:
             folded = folded.replace(phrase, " " * len(phrase))
         return folded
 
@@ -193,8 +204,9 @@ class Recogniser:
 
     def words(self, text: str) -> dict[str, list[str]]:
         """The kinds whose words occur in text (whole words, not negated, outside ignored phrases)."""
-        folded = self._masked(text)
-        present = set(tokens(folded))
+        masked = self._masked(text)
+        present = set(tokens(masked))
+        folded = _fold(masked)
         found: dict[str, list[str]] = {}
         for kind, rule in self.rules.kinds.items():
             hits = [w for w in rule.words if _word_terms(w) and _word_terms(w) <= present
@@ -214,18 +226,18 @@ class Recogniser:
     def meaning(self, text: str, thorough: bool = True) -> tuple[str | None, float, str]:
         """(kind or None, its probability, the nearest example of that kind).
 
-        The whole text first. Its sentences too (long texts only) when
-        `thorough` (on submit), or when the whole text is undecided (while
-        typing: a clearly ordinary long text costs one encoding, which search
-        then reuses from the encoder's cache).
+        The whole text first (while typing: one encoding, which search then
+        reuses from the encoder's cache), and on submit (`thorough`) each
+        sentence of a long text too: a buried sentence of harassment in a long
+        complaint is then caught at the latest when it is sent.
         """
         if self._model is None:
             return None, 0.0, ""
         whole = self.encoder.encode_cached([to_simplified(text[:MAX_EMBED_CHARS])])
         probs = self._model.probabilities(whole, [self._masked(text)])
         best = self._best(probs)
-        clauses = self._clauses(text) if best[0] is None else []
-        if clauses and (thorough or 1 - probs[0][-1] >= self.rules.hold):
+        clauses = self._clauses(text) if best[0] is None and thorough else []
+        if clauses:
             vectors = self.encoder.encode_cached([to_simplified(c) for c in clauses])
             more = self._best(self._model.probabilities(vectors, [self._masked(c) for c in clauses]))
             if more[0] is not None:
@@ -254,9 +266,11 @@ class Recogniser:
 
         thorough=False is the typing path (see `meaning`); submit reads thoroughly.
         """
-        text = (text or "").strip()
-        by_words = self.words(text) if text else {}
-        kind, prob, nearest = self.meaning(text, thorough) if text else (None, 0.0, "")
+        # Not stripped: the encoder's cache is keyed on the text as search reads it.
+        text = text or ""
+        blank = not text.strip()
+        by_words = self.words(text) if not blank else {}
+        kind, prob, nearest = self.meaning(text, thorough) if not blank else (None, 0.0, "")
         # Danger first: it needs the emergency contact whatever else the text says.
         order = sorted(set(by_words) | ({kind} if kind else set()), key=self.kinds.index)
         if order:
@@ -347,6 +361,7 @@ class Model:
 
 
 _EXAMPLES: dict = {}
+_MODELS: dict = {}
 
 
 def _encode_examples(encoder, texts: tuple[str, ...]) -> np.ndarray:
