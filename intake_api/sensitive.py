@@ -123,9 +123,11 @@ def init_app(app) -> None:
     def _sensitive_suggestions():
         if request.endpoint != "suggest.suggest":
             return None
+        from .suggest import MAX_LIMIT, MAX_QUERY_CHARS
         text = request.args.get("q", "")
-        if not text.strip() or len(text) > 2000:
-            return None
+        limit = request.args.get("limit", "5")
+        if not text.strip() or len(text) > MAX_QUERY_CHARS or not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+            return None  # the endpoint names the bad parameter
         kb = current_app.config["KB"]
         verdict = assess(kb, text, request.args.get("category") or None, typing=True)
         rec = recogniser(kb)
