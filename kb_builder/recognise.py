@@ -79,8 +79,8 @@ class RecogniseFile(_Strict):
     # (benchmarks/sensitivity.py --cv), never on the labelled benchmark set.
     threshold: float = Field(default=0.5, gt=0, lt=1)
     # While typing, suggestions are withheld (no articles, no panel yet) when the
-    # probability of a sensitive kind reaches this: a half-typed 我的主管经… must
-    # not flash FAQ articles before the sentence is finished.
+    # probability of harassment, discrimination, retaliation or misconduct
+    # reaches this: a half-typed 我的主管经… must not flash FAQ articles first.
     hold: float = Field(default=0.2, gt=0, lt=1)
     # Inverse regularisation of the model (larger: follows the examples more closely).
     strength: float = Field(default=16.0, gt=0, le=1000)
@@ -118,7 +118,7 @@ class Verdict:
     kind: str | None                 # None: ordinary
     reason: str = ""
     words: tuple[str, ...] = ()
-    score: float | None = None       # the model's probability for `kind` (its group)
+    score: float | None = None       # the model's probability for `kind` (its group); ordinary: the people group
     rule: KindRule | None = field(default=None, compare=False)
 
     @property
@@ -244,7 +244,10 @@ class Recogniser:
                 best, whole = more, vectors
         kind, prob, row = best
         if kind is None:
-            return None, float(1 - probs[0][-1]), ""
+            # Undecided texts are held back only for the people matters (a half-typed
+            # 我的主管经… must not flash articles); a half-typed 电梯按钮… keeps its suggestions.
+            people = [i for i, k in enumerate(self.kinds) if k in PEOPLE]
+            return None, float(probs[0][people].sum()), ""
         mine = np.flatnonzero(self._labels == self.kinds.index(kind))
         nearest = self._texts[int(mine[int(np.argmax(self._vectors[mine] @ whole[row]))])]
         return kind, prob, nearest
