@@ -50,6 +50,8 @@ def main() -> None:
     for name in ("docs", "overrides"):
         shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("faq", "sop"))
     shutil.copytree(ROOT / "content" / "sops", target / "content" / "sops")
+    if (ROOT / "content" / "recognise.yml").exists():  # HR's examples of danger and harassment
+        shutil.copy(ROOT / "content" / "recognise.yml", target / "content" / "recognise.yml")
     cases = target / "content" / "cases"
     cases.mkdir(parents=True)
     for i in range(args.articles):

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from kb_builder.analysis import normalize, tokens
 from kb_builder.index import MANIFEST, open_index
 
-from .models import Alert, Complaint
+from .models import Alert, AlertLock, Complaint, utcnow
 
 log = logging.getLogger("kb.alerts")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -183,12 +183,45 @@ def _notify(kb, alert: Alert, numbers: list[str]) -> None:
 WINDOW_PAGE = 100
 
 
+def lock_category(session: Session, category: str) -> None:
+    """Serialise wave checks of one category across workers, until the caller commits.
+
+    An upsert on the category's row takes PostgreSQL's row lock (the other
+    worker waits, then its next query sees the committed alert) and SQLite's
+    write lock. It must be the transaction's first statement: a SQLite
+    transaction that has already read cannot take the lock on a newer snapshot.
+    """
+    table = AlertLock.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(table).values(key=category[:60], counter=1).on_conflict_do_update(
+        index_elements=["key"], set_={"counter": table.c.counter + 1}))
+
+
+def acknowledge(session: Session, alert: Alert, username: str, note: str) -> None:
+    """Someone has taken the alert in hand; later complaints of the wave still join it."""
+    note = (note or "").strip()
+    if not note:
+        raise ValueError("请写明已采取的行动 · Say what is being done")
+    if alert.acknowledged_at is not None:
+        raise ValueError(f"已由 {alert.acknowledged_by} 确认 · Already acknowledged by {alert.acknowledged_by}")
+    alert.acknowledged_at, alert.acknowledged_by, alert.acknowledged_note = utcnow(), username, note
+
+
 def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights) -> list[Alert]:
-    """Raise the alerts a just-registered complaint calls for; the caller commits."""
+    """Raise the alerts a just-registered complaint calls for; the caller commits.
+
+    At most one emergency alert per wave, however many workers register its
+    complaints at once (lock_category); later complaints join it.
+    """
     raised = []
+    lock_category(session, c.category)
     if c.safety_flag:
         alert = Alert(kind="safety", category=c.category, complaint_ids=[c.id], created_at=c.received_at,
-                      message=f"安全相关投诉，已定为紧急 · Safety-related complaint {c.number}, set to urgent")
+                      message=f"紧急投诉（{c.recognised_kind or c.category}），已定为一级 · "
+                              f"Urgent complaint {c.number} ({c.recognised_kind or c.category}), set to level 1")
         session.add(alert)
         raised.append((alert, [c.number]))
     rule = kb.process.emergency

@@ -68,10 +68,16 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
     return user
 
 
+def _relations_team() -> str:
+    """The team the recogniser routes harassment and the like to (process.sensitive.team)."""
+    return current_app.config["KB"].process.sensitive.team
+
+
 def can_see(user: StaffUser, c: Complaint) -> bool:
     if user.is_admin or c.team in (user.teams or []):
         return True
-    return user.role == "relations" and c.disclosure == "confidential"
+    # Employee relations: every complaint routed to its team, whatever team the account lists, and every confidential one.
+    return user.role == "relations" and (c.disclosure == "confidential" or c.team == _relations_team())
 
 
 def visible(query, user: StaffUser):
@@ -80,7 +86,7 @@ def visible(query, user: StaffUser):
         return query
     mine = Complaint.team.in_(user.teams or [])
     if user.role == "relations":
-        return query.where(mine | (Complaint.disclosure == "confidential"))
+        return query.where(mine | (Complaint.disclosure == "confidential") | (Complaint.team == _relations_team()))
     return query.where(mine)
 
 

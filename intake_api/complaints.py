@@ -41,8 +41,13 @@ def acknowledgement(c: Complaint) -> str:
     zh = f"您的投诉已受理，编号 {c.number}，级别：{zh_level}。"
     en = f"Your complaint {c.number} was received (level: {en_level})."
     if c.safety_flag:
-        zh += "这是安全相关投诉，已立即上报。如有危险，请先撤离并拨打应急电话。"
-        en += " This is a safety matter and was escalated at once: if you are in danger, leave and call for help."
+        zh += "这是紧急投诉，已立即上报。如有危险，请先撤离并拨打应急电话。"
+        en += " This is urgent and was escalated at once: if you are in danger, leave and call for help."
+    contact = emergency_contact(c)
+    if contact:
+        zh_contact, _, en_contact = contact.partition(" · ")
+        zh += zh_contact
+        en += " " + (en_contact or zh_contact)
     zh += f"我们将在 {assess} 前完成初步评估，{first} 前首次答复"
     en += f" It will be assessed by {assess} and get a first response by {first}"
     if c.resolution_due_at:
@@ -54,12 +59,37 @@ def acknowledgement(c: Complaint) -> str:
     return f"{zh} / {en}"
 
 
+def emergency_contact(c: Complaint) -> str | None:
+    """The emergency contact for a complaint about danger (recognised, or filed under a danger category)."""
+    from .sensitive import recogniser
+    kb = current_app.config["KB"]
+    rec = recogniser(kb)
+    kind = c.recognised_kind
+    if rec is not None and kind in rec.rules.kinds:
+        show = rec.rules.kinds[kind].emergency_contact
+    else:
+        show = c.category in kb.process.urgent_categories
+    return kb.process.sensitive.emergency_contact if show else None
+
+
 @bp.get("/meta")
 @doc(ok=(200, MetaOut), fail=(), tags=["public"])
 def meta():
     kb = current_app.config["KB"]
+    contact = kb.process.sensitive.emergency_contact
+    from .sensitive import recogniser
+    rec = recogniser(kb)
+
+    def category(c) -> dict:
+        out = c.model_dump()
+        kind = kb.process.category_kinds.get(c.id)
+        rule = rec.rules.kinds.get(kind) if rec is not None and kind else None
+        danger = rule.emergency_contact if rule is not None else c.id in kb.process.urgent_categories
+        out["emergency_contact"] = contact if danger else None
+        return out
+
     return jsonify({
-        "categories": [c.model_dump() for c in kb.categories],
+        "categories": [category(c) for c in kb.categories],
         "channels": [{"id": k, "label": v} for k, v in CHANNEL_LABELS.items()],
         "levels": [{"id": k, "label": " · ".join(v)} for k, v in LEVELS.items()],
     })
@@ -138,6 +168,9 @@ def receipt(c: Complaint, code: str) -> dict:
         "first_response_due_at": c.first_response_due_at.isoformat(),
         "resolution_due_at": c.resolution_due_at.isoformat() if c.resolution_due_at else None,
         "acknowledgement": acknowledgement(c),
+        "emergency_contact": emergency_contact(c),
+        # Harassment and the like are handled by employee relations: say so, not which words matched.
+        "handled_by_person": bool(c.recognised_kind),
     }
 
 

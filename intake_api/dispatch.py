@@ -1,4 +1,11 @@
-"""Automatic dispatch: which team owns a complaint, and whether it is a safety matter.
+"""Automatic dispatch: which team owns a complaint, and the rule that says why.
+
+The chosen category decides the team, unless a rule with a stated reason
+overrides it: the recogniser (danger to the hazards team, harassment and the
+like to employee relations, kb_builder/recognise.py) or a keyword rule marked
+`override`. Keyword rules look at the description only, never at the
+contact or identity fields, and otherwise only route complaints whose
+category has no team of its own. The rule is written into the history.
 
 Keywords match whole words after the knowledge base's own text analysis, so
 “火” flags “楼道里起火了” (起火 is listed) but not “火锅太辣”.
@@ -27,20 +34,19 @@ def matching_keywords(text: str, keywords: list[str]) -> list[str]:
 @dataclass(frozen=True)
 class Dispatch:
     team: str
-    safety_words: tuple[str, ...]
-
-    @property
-    def safety(self) -> bool:
-        return bool(self.safety_words)
+    rule: str          # what staff read in the history: which rule routed it, and why
 
 
-def dispatch(settings: ProcessSettings, category: str, text: str) -> Dispatch:
-    """Keyword rules win over category rules (a VPN complaint filed under 'process' goes to IT)."""
-    team = None
+def dispatch(settings: ProcessSettings, category: str, description: str, verdict=None) -> Dispatch:
+    """The team for a complaint and the rule that chose it (see the module docstring for the order)."""
+    if verdict is not None and verdict.sensitive:
+        return Dispatch(verdict.rule.team, f"recognised as {verdict.kind} ({verdict.reason})")
+    by_category = next((r for r in settings.dispatch if category in r.categories), None)
     for rule in settings.dispatch:
-        if rule.keywords and matching_keywords(text, rule.keywords):
-            team = rule.team
-            break
-    if team is None:
-        team = next((r.team for r in settings.dispatch if category in r.categories), settings.default_team)
-    return Dispatch(team=team, safety_words=tuple(matching_keywords(text, settings.safety_keywords)))
+        if rule.keywords and (rule.override or by_category is None):
+            words = matching_keywords(description, rule.keywords)
+            if words:
+                return Dispatch(rule.team, f"keywords {', '.join(words)} in the description: {rule.reason}")
+    if by_category is not None:
+        return Dispatch(by_category.team, f"category {category}")
+    return Dispatch(settings.default_team, f"category {category} has no team of its own: default team")

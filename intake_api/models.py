@@ -72,6 +72,11 @@ class Complaint(Base):
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     responsibility: Mapped[str | None] = mapped_column(String(20))  # own, third_party, outside
     safety_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the recogniser decided (danger, hygiene, harassment...; None: ordinary) and why.
+    recognised_kind: Mapped[str | None] = mapped_column(String(20))
+    recognised_reason: Mapped[str | None] = mapped_column(Text)
+    # Danger and hygiene: what was done at once; the handler must write it before moving on.
+    temporary_measures: Mapped[str | None] = mapped_column(Text)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
     # SLA clock: when each step is due, and when it happened.
@@ -162,6 +167,20 @@ class Alert(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(60))
+    acknowledged_note: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertLock(Base):
+    """One row per category: whoever updates it first checks for a wave; the others wait.
+
+    Two workers registering the sixth and seventh similar complaint at once
+    would otherwise each find no alert and raise one each.
+    """
+
+    __tablename__ = "alert_locks"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    counter: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Message(Base):

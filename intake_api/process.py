@@ -45,11 +45,15 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
     code = tracking.new_code()
     received = now or utcnow()
     who = data.identity
-    text = f"{data.description}\n{data.request}\n{data.location}"
-    routed = dispatch(kb.process, data.category, text)
-    sens = sensitive.assess(kb, text, data.category)
-    team = kb.process.sensitive.team if sens.sensitive and not sens.danger else routed.team
-    urgent = routed.safety or data.category in kb.process.urgent_categories
+    # The recogniser reads what the complainant wrote about the matter, never the contact fields:
+    # the description as typed in the form (the suggest path read the same), then the request.
+    sens = sensitive.assess(kb, data.description, data.category)
+    if not sens.sensitive and data.request.strip():
+        asked = sensitive.assess(kb, data.request)
+        sens = asked if asked.sensitive else sens
+    routed = dispatch(kb.process, data.category, data.description, sens.verdict)
+    team = routed.team
+    urgent = sens.urgent or data.category in kb.process.urgent_categories
     c = Complaint(
         tracking_hash=tracking.code_hash(code), channel=data.channel, anonymous=data.anonymous,
         disclosure=data.disclosure,
@@ -58,6 +62,7 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
         category=data.category, description=data.description, request=data.request,
         occurred_at=data.occurred_at, location=data.location,
         level=1 if urgent else 3, status="received", team=team, safety_flag=urgent,
+        recognised_kind=sens.verdict.kind, recognised_reason=sens.verdict.reason or None,
         shown_articles=data.shown_articles, received_at=received, updated_at=received,
         entered_by_id=entered_by.id if entered_by else None,
     )
@@ -67,9 +72,11 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
     c.number = tracking.complaint_number(c.id, received.astimezone(clock.zone).year)
     record(session, c, actor_of(entered_by) if entered_by else COMPLAINANT, "created", None, "received",
            note=f"channel={c.channel}", at=received)
-    record(session, c, SYSTEM, "team", None, c.team, note="automatic dispatch", at=received)
+    if sens.sensitive:
+        record(session, c, SYSTEM, "recognised", None, sens.verdict.kind, note=sens.verdict.reason, at=received)
+    record(session, c, SYSTEM, "team", None, c.team, note=f"rule: {routed.rule}", at=received)
     if urgent:
-        why = ("safety words: " + ", ".join(routed.safety_words)) if routed.safety else f"category {c.category}"
+        why = (f"recognised as {sens.verdict.kind}" if sens.urgent else f"category {c.category}")
         record(session, c, SYSTEM, "level", 3, 1, note=why, at=received)
     return c, code
 
@@ -78,6 +85,9 @@ def change_status(session: Session, clock: Clock, c: Complaint, target: str, act
                   note: str | None = None, now: dt.datetime | None = None) -> None:
     check_transition(c.status, target)
     now = now or utcnow()
+    if c.safety_flag and not (c.temporary_measures or "").strip() and target != "received":
+        raise TransitionError("紧急投诉：请先填写已采取的临时措施 · Urgent complaint: write the temporary measures "
+                              "taken before moving it on")
     if target == "resolved" and not (c.response or "").strip():
         raise TransitionError("反馈结果前请先填写给投诉人的答复 · Write the response to the complainant before resolving")
     if target == "assessed":
@@ -96,6 +106,21 @@ def change_status(session: Session, clock: Clock, c: Complaint, target: str, act
     record(session, c, actor, "status", c.status, target, note=note, at=now)
     c.status = target
     c.updated_at = now
+
+
+MAX_MEASURES = 2000
+
+
+def set_temporary_measures(session: Session, c: Complaint, text: str, actor: str) -> None:
+    """What was done at once about a danger or hygiene complaint (PROCESS.md: temporary measures first)."""
+    text = (text or "").strip()
+    if not text:
+        raise TransitionError("临时措施不能为空 · Describe the temporary measures taken")
+    if len(text) > MAX_MEASURES:
+        raise TransitionError(f"临时措施太长，最多 {MAX_MEASURES} 字 · At most {MAX_MEASURES} characters")
+    record(session, c, actor, "temporary_measures", c.temporary_measures, text)
+    c.temporary_measures = text
+    c.updated_at = utcnow()
 
 
 def end_investigation(session: Session, clock: Clock, c: Complaint, actor: str, now: dt.datetime | None = None) -> None:

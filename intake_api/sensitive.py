@@ -1,32 +1,111 @@
-"""Which complaints must not be deflected: harassment, discrimination, misconduct, danger.
+"""Which complaints must not be deflected: danger, hygiene, harassment, discrimination, retaliation, misconduct.
 
 For those an FAQ article is the wrong answer; the form says a person will
-handle it and, for danger, shows the emergency contact.
+handle it and, for danger, shows the emergency contact. The decision is the
+recogniser's (kb_builder/recognise.py, HR's examples in content/recognise.yml),
+on the text as typed, on the category chosen, and again on submit.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from dataclasses import dataclass
 
-from .dispatch import matching_keywords
+from kb_builder.errors import ConfigError, Problem
+from kb_builder.recognise import KindRule, Recogniser, Verdict, load_rules
+
+log = logging.getLogger("kb.sensitive")
+_cache: dict = {}
+_guard = threading.Lock()
+
+
+def recogniser(kb) -> Recogniser | None:
+    """The recogniser of this knowledge base, reloaded when HR edits the examples file.
+
+    None when the file is missing: only the sensitive categories count then
+    (logged, so the gap is seen).
+    """
+    path = kb.path("recognise")
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        if path not in _cache:
+            log.warning("no %s: danger and harassment are recognised by category only", path)
+            _cache[path] = (None, None)
+        return None
+    with _guard:
+        known = _cache.get(path)
+        if known is None or known[0] != stamp:
+            rules = load_rules(path)
+            check_rules(kb, rules, path)
+            rules = _with_extra_words(kb, rules)
+            _cache[path] = (stamp, Recogniser(rules))
+        return _cache[path][1]
+
+
+def check_rules(kb, rules, path) -> None:
+    """The examples file names teams and kinds that kb.yml must know."""
+    teams = {t.id for t in kb.process.teams}
+    problems = [Problem(path, f"unknown team '{rule.team}'", field=f"kinds.{kind}.team",
+                        fix=f"use one of {', '.join(sorted(teams))} (process.teams in kb.yml)")
+                for kind, rule in rules.kinds.items() if rule.team not in teams]
+    problems += [Problem(kb.root / "kb.yml", f"kind '{kind}' is not in {path.name}",
+                         field=f"process.category_kinds.{cat}", fix=f"use one of {', '.join(rules.kinds)}")
+                 for cat, kind in kb.process.category_kinds.items() if kind not in rules.kinds]
+    if problems:
+        raise ConfigError(problems)
+
+
+def _with_extra_words(kb, rules):
+    """kb.yml's process.safety_keywords and process.sensitive.words join the file's lists."""
+    extra = {"danger": kb.process.safety_keywords, "harassment": kb.process.sensitive.words}
+    kinds = dict(rules.kinds)
+    for kind, words in extra.items():
+        if words and kind in kinds:
+            rule: KindRule = kinds[kind]
+            kinds[kind] = rule.model_copy(update={"words": [*rule.words, *words]})
+    return rules.model_copy(update={"kinds": kinds})
 
 
 @dataclass(frozen=True)
 class Sensitivity:
-    sensitive: bool
-    danger: bool
+    verdict: Verdict
+
+    @property
+    def sensitive(self) -> bool:
+        return self.verdict.sensitive
+
+    @property
+    def danger(self) -> bool:
+        return self.verdict.emergency
+
+    @property
+    def urgent(self) -> bool:
+        return self.verdict.urgent
 
     def as_dict(self, kb) -> dict:
-        return {"sensitive": self.sensitive,
-                "emergency_contact": kb.process.sensitive.emergency_contact if self.danger else None}
+        v = self.verdict
+        return {"sensitive": v.sensitive, "kind": v.kind,
+                "kind_label": f"{v.rule.zh} · {v.rule.en}" if v.rule else None,
+                "emergency_contact": kb.process.sensitive.emergency_contact if v.emergency else None,
+                # Harassment and the like: the form proposes confidential or anonymous before submit.
+                "propose_disclosure": "confidential" if v.sensitive and not v.urgent else None}
 
 
-def assess(kb, text: str, category: str | None = None) -> Sensitivity:
-    settings = kb.process
-    by_category = category in kb.sensitive_categories
-    danger = bool(matching_keywords(text, settings.safety_keywords)) or category in settings.urgent_categories
-    words = bool(matching_keywords(text, settings.sensitive.words))
-    return Sensitivity(sensitive=by_category or words or danger, danger=danger)
+def assess(kb, text: str, category: str | None = None, typing: bool = False) -> Sensitivity:
+    rec = recogniser(kb)
+    kinds = kb.process.category_kinds
+    if rec is None:
+        kind = kinds.get(category) if category in kb.sensitive_categories else None
+        if kind is None and category in kb.sensitive_categories:
+            kind = "harassment"
+        rule = KindRule(zh=kind or "-", en=kind or "-", team=kb.process.sensitive.team, examples=["-"] * 3,
+                        urgent=category in kb.process.urgent_categories,
+                        emergency_contact=category in kb.process.urgent_categories)
+        return Sensitivity(Verdict(kind, f"category {category}", (), None, rule) if kind else Verdict(None))
+    return Sensitivity(rec.recognise(text, category, kinds, thorough=not typing))
 
 
 def init_app(app) -> None:
@@ -37,15 +116,25 @@ def init_app(app) -> None:
     """
     from flask import current_app, jsonify, request
 
+    kb = app.config["KB"]
+    recogniser(kb)  # validate the examples file and encode them now, not on the first request
+
     @app.before_request
     def _sensitive_suggestions():
         if request.endpoint != "suggest.suggest":
             return None
+        from .suggest import MAX_LIMIT, MAX_QUERY_CHARS
         text = request.args.get("q", "")
-        if not text.strip():
-            return None
+        limit = request.args.get("limit", "5")
+        if not text.strip() or len(text) > MAX_QUERY_CHARS or not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+            return None  # the endpoint names the bad parameter
         kb = current_app.config["KB"]
-        verdict = assess(kb, text, request.args.get("category") or None)
+        verdict = assess(kb, text, request.args.get("category") or None, typing=True)
+        rec = recogniser(kb)
         if not verdict.sensitive:
+            if rec is not None and verdict.verdict.hold(rec.rules.hold):
+                # Undecided: no articles yet, no panel either; the next keystrokes decide.
+                return jsonify({"query": text, "results": [], "confident": False, "sensitive": False,
+                                "hold": True})
             return None
         return jsonify({"query": text, "results": [], "confident": False, **verdict.as_dict(kb)})

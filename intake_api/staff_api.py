@@ -41,6 +41,8 @@ def summary(c: Complaint, now=None) -> dict:
         "level": c.level, "level_label": " · ".join(LEVELS[c.level]), "category": c.category,
         "team": c.team, "handler": _username(c.handler_id), "channel": c.channel, "anonymous": c.anonymous,
         "safety_flag": c.safety_flag, "received_at": c.received_at.isoformat(),
+        "recognised": {"kind": c.recognised_kind, "reason": c.recognised_reason} if c.recognised_kind else None,
+        "temporary_measures": c.temporary_measures,
         "next_deadline": {"kind": nd.kind, "due_at": nd.due_at.isoformat()} if nd else None,
         "overdue": is_overdue(c, now) if now else is_overdue(c, process.utcnow()),
         "description": c.description[:200],
@@ -221,6 +223,13 @@ def end_investigation(number: str):
     return _act(number, lambda s, c, d, who: process.end_investigation(s, clock(), c, who))
 
 
+@bp.post("/complaints/<number>/temporary-measures")
+@staff_required
+@doc(json=ActionIn, ok=(200, OkOut), fail=(400, 401, 404, 409), tags=["staff"])
+def temporary_measures(number: str):
+    return _act(number, lambda s, c, d, who: process.set_temporary_measures(s, c, d.text or "", who))
+
+
 @bp.post("/complaints/<number>/messages")
 @staff_required
 @doc(json=ActionIn, ok=(200, OkOut), fail=(400, 401, 404, 409), tags=["staff"])
@@ -253,5 +262,32 @@ def list_alerts():
         shown = [c.number for c in complaints if can_see(current_user, c)]
         if shown:
             out.append({"id": a.id, "kind": a.kind, "category": a.category, "message": a.message,
-                        "created_at": a.created_at.isoformat(), "complaints": shown})
+                        "created_at": a.created_at.isoformat(), "complaints": shown,
+                        "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
+                        "acknowledged_by": a.acknowledged_by, "acknowledged_note": a.acknowledged_note})
     return jsonify({"alerts": out})
+
+
+class AcknowledgeIn(_In):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+@bp.post("/alerts/<int:alert_id>/acknowledge")
+@staff_required
+@doc(json=AcknowledgeIn, ok=(200, OkOut), fail=(400, 401, 404, 409), tags=["staff"])
+def acknowledge_alert(alert_id: int):
+    """Someone has taken the alert in hand: who, when and what they are doing about it."""
+    from . import alerts
+    data = parse(AcknowledgeIn, request.get_json(silent=True))
+    session = get_session()
+    alert = session.get(Alert, alert_id)
+    if alert is None or not any(can_see(current_user, c) for c in session.scalars(
+            select(Complaint).where(Complaint.id.in_(alert.complaint_ids)))):
+        raise NotFound(f"没有这个预警 · No alert {alert_id} that you can see")
+    try:
+        alerts.acknowledge(session, alert, current_user.username, data.note)
+    except ValueError as exc:
+        raise ApiError(str(exc), status=409) from None
+    session.commit()
+    return jsonify({"ok": True, "id": alert.id, "acknowledged_by": alert.acknowledged_by,
+                    "acknowledged_at": alert.acknowledged_at.isoformat(), "acknowledged_note": alert.acknowledged_note})

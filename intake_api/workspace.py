@@ -67,6 +67,10 @@ TEXT = {
     "questions": ("员工常见问法（每行一个）", "How employees ask (one per line)"), "body": ("正文", "Body"),
     "status_published": ("已发布", "Published"), "status_draft": ("草稿", "Draft"),
     "report": ("季度报告", "Quarterly review"), "quarter": ("季度", "Quarter"), "show": ("查看", "Show"),
+    "recognised": ("自动识别", "Recognised as"),
+    "temporary_measures": ("已采取的临时措施（紧急投诉必填，填写后才能推进）",
+                           "Temporary measures taken (required for urgent complaints before moving on)"),
+    "acknowledge": ("确认并说明处理", "Acknowledge with a note"), "acknowledged": ("已确认", "Acknowledged"),
 }
 DATE_FIELDS = ("assessment_due_at", "first_response_due_at", "resolution_due_at", "result_due_at", "assessed_at",
                "first_responded_at", "investigation_started_at", "investigation_ended_at", "resolved_at", "closed_at")
@@ -226,6 +230,8 @@ def act(number: str, action: str):
             process.end_investigation(s, clock(), c, who)
         elif action == "message":
             process.post_message(s, c, form.get("message", ""), staff=current_user)
+        elif action == "temporary-measures":
+            process.set_temporary_measures(s, c, form.get("temporary_measures", ""), who)
         else:
             from flask import abort
             abort(404)
@@ -340,3 +346,24 @@ def alerts():
         if complaints:
             out.append((a, complaints))
     return render_template("staff/alerts.html", alerts=out)
+
+
+@bp.post("/alerts/<int:alert_id>/acknowledge")
+@staff_required
+def acknowledge_alert(alert_id: int):
+    from . import alerts as alerts_mod
+    from .auth import can_see
+    s = get_session()
+    alert = s.get(Alert, alert_id)
+    if alert is None or not any(can_see(current_user, c) for c in s.scalars(
+            select(Complaint).where(Complaint.id.in_(alert.complaint_ids)))):
+        from flask import abort
+        abort(404)
+    try:
+        alerts_mod.acknowledge(s, alert, current_user.username, request.form.get("note", ""))
+        s.commit()
+        flash(t("saved"), "ok")
+    except ValueError as exc:
+        s.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("workspace.alerts"))

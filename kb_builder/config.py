@@ -36,6 +36,8 @@ class Paths(_Strict):
     index: Path = Path("build/index")
     database: Path = Path("instance/complaints.db")
     mkdocs_config: Path = Path("mkdocs.yml")
+    # HR's example phrasings of danger, harassment... (kb_builder/recognise.py).
+    recognise: Path = Path("content/recognise.yml")
 
 
 class SiteSettings(_Strict):
@@ -120,6 +122,9 @@ class KbConfig(_Strict):
         unknown = [c for c in self.process.urgent_categories if c not in known]
         if unknown:
             raise ValueError(f"process.urgent_categories: unknown categories {', '.join(unknown)}")
+        unknown = [c for c in self.process.category_kinds if c not in known]
+        if unknown:
+            raise ValueError(f"process.category_kinds: unknown categories {', '.join(unknown)}")
         for i, rule in enumerate(self.process.dispatch):
             unknown = [c for c in rule.categories if c not in known]
             if unknown:

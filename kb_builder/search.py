@@ -230,7 +230,7 @@ class Searcher:
             if row >= 0:
                 lexical[row] = r.score
         found = np.flatnonzero(lexical)
-        query = vectors.project(encoder.encode([to_simplified(text[:MAX_EMBED_CHARS])]))[0]
+        query = vectors.project(encoder.encode_cached([to_simplified(text[:MAX_EMBED_CHARS])]))[0]
         semantic = ranking.semantic_scores(vectors, query, also=found)
         order = ranking.fused(lexical, semantic)
         top = _best(order, limit)

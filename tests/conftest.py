@@ -30,6 +30,8 @@ def copy_project(dest: Path, content: bool = True) -> Path:
         if name == "content" and not content:
             (dest / "content" / "cases").mkdir(parents=True)
             (dest / "content" / "sops").mkdir(parents=True)
+            # HR's examples of danger and harassment are settings, not articles: always there.
+            shutil.copy(ROOT / "content" / "recognise.yml", dest / "content" / "recognise.yml")
             continue
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("faq", "sop", "__pycache__"))
     return dest

@@ -177,3 +177,27 @@ def test_hostile_text_is_inert_on_the_status_page_and_in_the_workspace(page, liv
     expect(page.locator("#kb-status-result")).to_contain_text('<script>window.__xss=2</script>')
     assert page.evaluate("window.__xss") is None
     assert page.locator("#kb-status-result img").count() == 0
+
+
+def test_typing_a_harassment_complaint_slowly_never_shows_an_article_and_proposes_confidential(page, live_server):
+    """Every keystroke's answer is rendered (slower than the form's debounce): no article may appear at any point."""
+    from playwright.sync_api import expect
+    page.goto(live_server + "/complaint/")
+    page.wait_for_load_state("networkidle")
+    # Record every article the list ever shows, however briefly.
+    page.evaluate("""() => {
+        window.kbShown = [];
+        new MutationObserver(() => {
+            document.querySelectorAll('#kb-suggestion-list li').forEach(li => window.kbShown.push(li.textContent));
+        }).observe(document.getElementById('kb-suggestion-list'), {childList: true, subtree: true});
+    }""")
+    expect(page.locator("#kb-disclosure-named")).to_be_checked()
+    for text in ("我的主管经常骂我是废物", " my manager touches me inappropriately"):
+        page.locator("#kb-description").press_sequentially(text, delay=350)
+    expect(page.locator("#kb-sensitive")).to_be_visible(timeout=10_000)
+    page.wait_for_timeout(1000)  # the last answer is in
+    assert page.evaluate("window.kbShown") == []
+    expect(page.locator("#kb-suggestions")).to_be_hidden()
+    expect(page.locator("#kb-disclosure-confidential")).to_be_checked()
+    expect(page.locator("#kb-disclosure-note")).to_be_visible()
+    expect(page.locator("#kb-emergency")).to_be_hidden()

@@ -30,7 +30,7 @@ def staffed(csrf_app):
     from intake_api.auth import create_staff
     from intake_api.db import get_session
     with csrf_app.app_context():
-        create_staff(get_session(), "wang", PASSWORD, "handler", ["facilities"], display_name="王工")
+        create_staff(get_session(), "wang", PASSWORD, "handler", ["facilities", "hazards"], display_name="王工")
         create_staff(get_session(), "boss", PASSWORD, "admin", [])
         get_session().commit()
     return csrf_app.test_client()

@@ -59,6 +59,7 @@
     var emergency = document.getElementById("kb-emergency");
     var categorySelect = form.querySelector("#kb-category");
     var sensitiveCategories = {};
+    var categoryContacts = {};
     var identity = form.querySelector("#kb-identity");
     var shown = [];
     // One key per complaint: a retried submission (double click, flaky network)
@@ -73,6 +74,7 @@
       (r.body.categories || []).forEach(function (c) {
         select.appendChild(el("option", { value: c.id }, c.zh + " · " + c.en));
         if (c.sensitive) sensitiveCategories[c.id] = true;
+        if (c.emergency_contact) categoryContacts[c.id] = c.emergency_contact;
       });
     });
 
@@ -94,23 +96,60 @@
     }
 
     // Harassment, discrimination, misconduct, danger: no articles, a person handles it.
-    function showSensitive(on, contact) {
+    function showSensitive(on, contact, propose) {
       sensitivePanel.hidden = !on;
       emergency.hidden = !contact;
       emergency.textContent = contact || "";
       if (on) render([]);
+      if (on && propose) proposeDisclosure(propose);
     }
+
+    // Before submit, a complaint about a person is proposed as confidential
+    // (once: an employee who then picks Named again keeps Named).
+    var proposed = false;
+    function proposeDisclosure(value) {
+      if (proposed || disclosure() !== "named") return;
+      var radio = form.querySelector("#kb-disclosure-" + value);
+      if (!radio) return;
+      proposed = true;
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change"));
+      document.getElementById("kb-disclosure").classList.add("kb-proposed");
+      var note = document.getElementById("kb-disclosure-note");
+      if (note) note.hidden = false;
+    }
+
+    // Once the text read as sensitive, it stays so while the employee keeps
+    // typing (half-typed words read either way): only a clearly ordinary text,
+    // several characters longer, brings articles back. No FAQ list flashes.
+    var sticky = null;
 
     function suggest() {
       var text = description.value.trim();
       var category = categorySelect.value;
-      if (sensitiveCategories[category]) { showSensitive(true); return; }
-      if (text.length < MIN_CHARS) { render([]); showSensitive(false); return; }
+      if (text.length < MIN_CHARS) {
+        render([]);
+        sticky = null;
+        if (sensitiveCategories[category]) showSensitive(true, categoryContacts[category], "confidential");
+        else showSensitive(false);
+        return;
+      }
+      if (sticky && text.indexOf(sticky.text.slice(0, 2)) !== 0) sticky = null;
       var mine = ++seq;
       api("/api/v1/suggest?limit=5&q=" + encodeURIComponent(text) +
           (category ? "&category=" + encodeURIComponent(category) : "")).then(function (r) {
         if (mine !== seq) return; // a newer request is on its way
-        if (r.body.sensitive) { showSensitive(true, r.body.emergency_contact); return; }
+        if (r.body.sensitive) {
+          sticky = { text: text, contact: r.body.emergency_contact, propose: r.body.propose_disclosure };
+          showSensitive(true, r.body.emergency_contact, r.body.propose_disclosure);
+          return;
+        }
+        if (sticky && (r.body.hold || text.length < sticky.text.length + 6)) {
+          showSensitive(true, sticky.contact, sticky.propose);
+          return;
+        }
+        sticky = null;
+        if (r.body.hold) { showSensitive(false); render([]); return; }
         showSensitive(false);
         render(r.status === 200 ? (r.body.results || []) : []);
       }).catch(function () { render([]); });

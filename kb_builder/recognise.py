@@ -1,0 +1,376 @@
+"""Recognise danger, hygiene, harassment, discrimination, retaliation and misconduct however it is written.
+
+A word list alone misses most real wording (电梯困人了, "he groped me") and
+alarms on look-alikes (火锅, "smoking area"). So two signals are combined:
+
+- **Meaning**: a logistic regression (scikit-learn) learnt at load time
+  from HR's example phrasings of each kind and of ordinary near-misses
+  (`content/recognise.yml`), over the product's sentence vector of the text
+  (encoder.py) and its words. The nearest example of the kind found is part
+  of the reason staff see.
+- **Words**: whole words (the index's own analysis, so 火 is not in 火锅)
+  that are enough on their own, unless a negation stands right before them
+  (没有人受伤) or they sit inside an ignored phrase (吸烟区, fire drill).
+
+Long texts are also read clause by clause, because the encoder reads a
+whole text as one meaning and a single sentence of harassment in a long
+complaint about workload would be averaged away.
+
+Nothing here imports intake_api: the API, `kb check` and the benchmark use
+the same `Recogniser`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import yamlsrc
+from .analysis import to_simplified, tokens
+from .encoder import DIMENSIONS, get_encoder
+from .errors import ContentError, Problem
+
+KINDS = ("danger", "hygiene", "harassment", "discrimination", "retaliation", "misconduct")
+# The encoder reads the start of a text (search.MAX_EMBED_CHARS); the same cut keeps its cache shared.
+MAX_EMBED_CHARS = 500
+_CLAUSE = re.compile(r"[。！？!?；;\n]+|(?<=[a-z])\.\s+|，(?=.{6,})")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KindRule(_Strict):
+    """One kind of matter that must reach a person, as HR describes it."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    # Urgent: level 1 at once, the SLA of safety (PROCESS.md: safety and hygiene).
+    urgent: bool = False
+    # Show the emergency contact on the form and in the receipt.
+    emergency_contact: bool = False
+    # The team that handles it; must be one of process.teams in kb.yml.
+    team: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    words: list[str] = []
+    examples: list[str] = Field(min_length=3)
+
+    @field_validator("words", "examples")
+    @classmethod
+    def _no_blank(cls, value: list[str]) -> list[str]:
+        if any(not str(v).strip() for v in value):
+            raise ValueError("an entry is empty")
+        return [str(v) for v in value]
+
+
+class RecogniseFile(_Strict):
+    kinds: dict[str, KindRule]
+    ordinary: list[str] = Field(min_length=10)
+    ignore: list[str] = []
+    negations: list[str] = []
+    # Meaning: a text is of a kind when the model's probability for the kind
+    # (and its group: danger, hygiene, the people matters) reaches
+    # `threshold`. Chosen by cross-validation on this file alone
+    # (benchmarks/sensitivity.py --cv), never on the labelled benchmark set.
+    threshold: float = Field(default=0.5, gt=0, lt=1)
+    # While typing, suggestions are withheld (no articles, no panel yet) when the
+    # probability of harassment, discrimination, retaliation or misconduct
+    # reaches this: a half-typed 我的主管经… must not flash FAQ articles first.
+    hold: float = Field(default=0.2, gt=0, lt=1)
+    # Inverse regularisation of the model (larger: follows the examples more closely).
+    strength: float = Field(default=16.0, gt=0, le=1000)
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: dict) -> dict:
+        unknown = [k for k in value if k not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown kinds {', '.join(unknown)} (use {', '.join(KINDS)})")
+        if not value:
+            raise ValueError("list at least one kind")
+        return value
+
+
+def load_rules(path: Path) -> RecogniseFile:
+    """Read and validate the examples file; every problem names its line."""
+    if not path.is_file():
+        raise ContentError([Problem(path, "file not found",
+                                    fix="create it (see content/recognise.yml in the sample) or set paths.recognise in kb.yml")])
+    try:
+        data, lines = yamlsrc.load(path.read_text(encoding="utf-8"), path)
+    except yamlsrc.YamlSyntaxError as exc:
+        raise ContentError([exc.problem]) from None
+    try:
+        return RecogniseFile.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ContentError(yamlsrc.validation_problems(exc, path, lines)) from None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the recogniser decided about one text, and why (stored with the complaint)."""
+
+    kind: str | None                 # None: ordinary
+    reason: str = ""
+    words: tuple[str, ...] = ()
+    score: float | None = None       # the model's probability for `kind` (its group); ordinary: the people group
+    rule: KindRule | None = field(default=None, compare=False)
+
+    @property
+    def sensitive(self) -> bool:
+        return self.kind is not None
+
+    @property
+    def urgent(self) -> bool:
+        return self.rule is not None and self.rule.urgent
+
+    def hold(self, threshold: float) -> bool:
+        """Not recognised, but close enough that suggestions should wait for more text."""
+        return self.kind is None and self.score is not None and self.score >= threshold
+
+    @property
+    def emergency(self) -> bool:
+        return self.rule is not None and self.rule.emergency_contact
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "reason": self.reason, "words": list(self.words),
+                "score": None if self.score is None else round(self.score, 3)}
+
+
+def _fold(text: str) -> str:
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+
+
+@lru_cache(maxsize=4096)
+def _word_terms(word: str) -> frozenset[str]:
+    return frozenset(tokens(word))
+
+
+class Recogniser:
+    """The rules of one examples file and the model learnt from its examples (once per process)."""
+
+    def __init__(self, rules: RecogniseFile, encoder=None):
+        self.rules = rules
+        self.kinds = list(rules.kinds)
+        self._ignore = sorted({_fold(p) for p in rules.ignore}, key=len, reverse=True)
+        neg = sorted({_fold(n) for n in rules.negations}, key=len, reverse=True)
+        self._negation = re.compile(r"(?:%s)(?:\s*\S{0,3}){0,2}\s*$" % "|".join(map(re.escape, neg))) if neg else None
+        self.encoder = encoder if encoder is not None else get_encoder()
+        texts, labels = [], []
+        for kind, rule in rules.kinds.items():
+            texts += rule.examples
+            labels += [self.kinds.index(kind)] * len(rule.examples)
+        texts += rules.ordinary
+        labels += [-1] * len(rules.ordinary)
+        self._texts = texts
+        self._labels = np.array(labels)
+        self._model = None
+        self._groups = [tuple(self.kinds.index(k) for k in g) for g in _groups(self.kinds)]
+        if self.encoder is not None:
+            self._vectors = _encode_examples(self.encoder, tuple(to_simplified(t) for t in texts))
+            key = (id(self.encoder), tuple(texts), tuple(labels), rules.strength, tuple(self._ignore))
+            if _MODELS.get("key") != key:  # every app (and test) of a process shares one fit
+                _MODELS.update(key=key, model=Model.fit(self, self._vectors, texts, self._labels))
+            self._model = _MODELS["model"]
+
+    # ------------------------------------------------------------ words
+    def _masked(self, text: str) -> str:
+        """text with its ignored phrases blanked out (text itself when it has none).
+
+        Returning the very string search analyses lets both share the
+        tokeniser's cache (analysis.tokens folds script and case itself).
+        """
+        folded = _fold(text)
+        hits = [p for p in self._ignore if p in folded]
+        if not hits:
+            return text
+        for phrase in hits:
+            folded = folded.replace(phrase, " " * len(phrase))
+        return folded
+
+    def _negated(self, folded: str, word: str) -> bool:
+        """Every occurrence of word comes right after a negation (没有人受伤, nobody was injured)."""
+        if self._negation is None:
+            return False
+        starts = [m.start() for m in re.finditer(re.escape(_fold(word)), folded)]
+        if not starts:
+            return False
+        return all(self._negation.search(folded[max(0, s - 12):s]) for s in starts)
+
+    def words(self, text: str) -> dict[str, list[str]]:
+        """The kinds whose words occur in text (whole words, not negated, outside ignored phrases)."""
+        masked = self._masked(text)
+        present = set(tokens(masked))
+        folded = _fold(masked)
+        found: dict[str, list[str]] = {}
+        for kind, rule in self.rules.kinds.items():
+            hits = [w for w in rule.words if _word_terms(w) and _word_terms(w) <= present
+                    and not self._negated(folded, w)]
+            if hits:
+                found[kind] = hits
+        return found
+
+    # ---------------------------------------------------------- meaning
+    def _clauses(self, text: str) -> list[str]:
+        """The sentences of a long text: one line of harassment in a long complaint still counts."""
+        if len(text) < LONG_TEXT:
+            return []
+        parts = [p.strip() for p in _CLAUSE.split(text[:MAX_EMBED_CHARS]) if len(p.strip()) >= 6]
+        return parts if len(parts) > 1 else []
+
+    def meaning(self, text: str, thorough: bool = True) -> tuple[str | None, float, str]:
+        """(kind or None, its probability, the nearest example of that kind).
+
+        The whole text first (while typing: one encoding, which search then
+        reuses from the encoder's cache), and on submit (`thorough`) each
+        sentence of a long text too: a buried sentence of harassment in a long
+        complaint is then caught at the latest when it is sent.
+        """
+        if self._model is None:
+            return None, 0.0, ""
+        whole = self.encoder.encode_cached([to_simplified(text[:MAX_EMBED_CHARS])])
+        probs = self._model.probabilities(whole, [self._masked(text)])
+        best = self._best(probs)
+        clauses = self._clauses(text) if best[0] is None and thorough else []
+        if clauses:
+            vectors = self.encoder.encode_cached([to_simplified(c) for c in clauses])
+            more = self._best(self._model.probabilities(vectors, [self._masked(c) for c in clauses]))
+            if more[0] is not None:
+                best, whole = more, vectors
+        kind, prob, row = best
+        if kind is None:
+            # Undecided texts are held back only for the people matters (a half-typed
+            # 我的主管经… must not flash articles); a half-typed 电梯按钮… keeps its suggestions.
+            people = [i for i, k in enumerate(self.kinds) if k in PEOPLE]
+            return None, float(probs[0][people].sum()), ""
+        mine = np.flatnonzero(self._labels == self.kinds.index(kind))
+        nearest = self._texts[int(mine[int(np.argmax(self._vectors[mine] @ whole[row]))])]
+        return kind, prob, nearest
+
+    def _best(self, probs: np.ndarray) -> tuple[str | None, float, int]:
+        """The most probable group reaching the threshold, over the rows: (kind, probability, row)."""
+        best_kind, best_p, best_row = None, 0.0, 0
+        for row, p in enumerate(probs):
+            for group in self._groups:
+                total = float(sum(p[i] for i in group))
+                if total >= self.rules.threshold and total > best_p:
+                    best_kind, best_p, best_row = self.kinds[max(group, key=lambda i: p[i])], total, row
+        return best_kind, best_p, best_row
+
+    # ---------------------------------------------------------- decision
+    def recognise(self, text: str, category: str | None = None,
+                  category_kinds: dict[str, str] | None = None, thorough: bool = True) -> Verdict:
+        """The kind of matter text describes (None: ordinary), with the reason.
+
+        thorough=False is the typing path (see `meaning`); submit reads thoroughly.
+        """
+        # Not stripped: the encoder's cache is keyed on the text as search reads it.
+        text = text or ""
+        blank = not text.strip()
+        by_words = self.words(text) if not blank else {}
+        kind, prob, nearest = self.meaning(text, thorough) if not blank else (None, 0.0, "")
+        # Danger first: it needs the emergency contact whatever else the text says.
+        order = sorted(set(by_words) | ({kind} if kind else set()), key=self.kinds.index)
+        if order:
+            chosen = order[0]
+            reasons = []
+            if chosen in by_words:
+                reasons.append("words: " + ", ".join(by_words[chosen]))
+            if chosen == kind:
+                reasons.append(f"reads as {kind} ({prob:.2f}), like '{nearest}'")
+            return Verdict(chosen, "; ".join(reasons), tuple(by_words.get(chosen, ())),
+                           prob if chosen == kind else None, self.rules.kinds[chosen])
+        if category and category_kinds and category in category_kinds:
+            chosen = category_kinds[category]
+            if chosen in self.rules.kinds:
+                return Verdict(chosen, f"category {category}", (), None, self.rules.kinds[chosen])
+        return Verdict(None, "", (), prob)
+
+
+# Texts at least this long are also read sentence by sentence.
+LONG_TEXT = 60
+# Kinds decided together: their probabilities add up (all go to the same people).
+PEOPLE = ("harassment", "discrimination", "retaliation", "misconduct")
+
+
+def _groups(kinds: list[str]) -> list[tuple[str, ...]]:
+    people = tuple(k for k in kinds if k in PEOPLE)
+    return [(k,) for k in kinds if k not in PEOPLE] + ([people] if people else [])
+
+
+class Model:
+    """Multinomial logistic regression (scikit-learn) over the sentence vector and the text's words.
+
+    The vector carries meaning across wording and languages; the words
+    (TF-IDF over the index's own analysis) carry the cues a vector blurs
+    (摸, 骂, 困, groped). The classes are the kinds and `ordinary` (last).
+    """
+
+    def __init__(self, vectoriser, classifier, n_kinds: int):
+        self.n_kinds = n_kinds
+        # Inference in numpy: scikit-learn's input checks cost ~4 ms a call, the
+        # arithmetic 0.05 ms, and the suggest path runs at every pause in typing.
+        self.vocabulary: dict[str, int] = vectoriser.vocabulary_
+        self.idf = vectoriser.idf_.astype(np.float64)
+        coef = np.zeros((n_kinds + 1, classifier.coef_.shape[1]))
+        intercept = np.zeros(n_kinds + 1)
+        coef[classifier.classes_] = classifier.coef_
+        intercept[classifier.classes_] = classifier.intercept_
+        missing = np.setdiff1d(np.arange(n_kinds + 1), classifier.classes_)
+        intercept[missing] = -1e9  # a kind without examples in this fit is never predicted
+        self.dense_coef = coef[:, :DIMENSIONS].T.copy()
+        self.word_coef = coef[:, DIMENSIONS:].T.copy()
+        self.intercept = intercept
+
+    @classmethod
+    def fit(cls, rec: "Recogniser", vectors: np.ndarray, texts: list[str], labels: np.ndarray) -> "Model":
+        from scipy.sparse import csr_matrix, hstack
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        vectoriser = TfidfVectorizer(analyzer=tokens, sublinear_tf=True)
+        words = vectoriser.fit_transform([rec._masked(t) for t in texts])
+        y = np.where(labels < 0, len(rec.kinds), labels)
+        classifier = LogisticRegression(C=rec.rules.strength, max_iter=3000)
+        classifier.fit(hstack([csr_matrix(vectors), words]).tocsr(), y)
+        return cls(vectoriser, classifier, len(rec.kinds))
+
+    def _word_scores(self, text: str) -> np.ndarray:
+        """TF-IDF of text as the vectoriser computes it (sublinear tf, L2), times the word weights."""
+        counts: dict[int, int] = {}
+        for term in tokens(text):
+            j = self.vocabulary.get(term)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if not counts:
+            return np.zeros(self.n_kinds + 1)
+        idx = np.fromiter(counts, int, len(counts))
+        values = (1 + np.log(np.fromiter(counts.values(), float, len(counts)))) * self.idf[idx]
+        values /= np.linalg.norm(values)
+        return values @ self.word_coef[idx]
+
+    def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        """(n, kinds + 1): one probability per kind, then ordinary."""
+        logits = vectors.astype(np.float64) @ self.dense_coef + self.intercept
+        logits += np.stack([self._word_scores(t) for t in texts])
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+_EXAMPLES: dict = {}
+_MODELS: dict = {}
+
+
+def _encode_examples(encoder, texts: tuple[str, ...]) -> np.ndarray:
+    """Example vectors, once per process and file content (every app and test reuses them)."""
+    key = (id(encoder), texts)
+    if key not in _EXAMPLES:
+        _EXAMPLES.clear()
+        _EXAMPLES[key] = encoder.encode(list(texts))
+    return _EXAMPLES[key]
