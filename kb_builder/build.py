@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import articles as articles_mod
+from . import ranking
+from .calibration import CALIBRATION, calibrate
 from .config import KbConfig
 from .encoder import get_encoder
 from .errors import BuildError
@@ -188,9 +190,12 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
         finally:
             embedded = vectors.result() if vectors else None  # never leave a worker running
     if embedded is None:
-        (folder / VECTORS).unlink(missing_ok=True)  # an incremental copy may carry the live index's
+        for name in (VECTORS, CALIBRATION):  # an incremental copy may carry the live index's
+            (folder / name).unlink(missing_ok=True)
         return 0
     save(embedded, folder)
+    # The probability the suggest path reports, learnt from this knowledge base as it now is.
+    calibrate(folder, articles, encoder.encode(list(ranking.SMALL_TALK)))
     return embedded.fresh
 
 
