@@ -69,10 +69,10 @@ def test_all_shows_unconfident_results_for_staff_and_calibration(sqlite_app):
 
 
 def test_the_threshold_is_configurable(sqlite_app):
-    strict = sqlite_app(**{"search.confidence_threshold": 19.5})
+    strict = sqlite_app(**{"search.confidence_threshold": 1.0})
     body = suggest(strict, "饮水机坏了")
-    assert body["threshold"] == 19.5 and body["confident"] is False and body["results"] == []
-    lenient = sqlite_app(**{"search.confidence_threshold": -19.5})
+    assert body["threshold"] == 1.0 and body["confident"] is False and body["results"] == []
+    lenient = sqlite_app(**{"search.confidence_threshold": 0.0})
     assert suggest(lenient, "你好")["confident"] is True
 
 
@@ -82,6 +82,8 @@ def test_a_bad_threshold_is_refused_with_its_key(built_kb):
 
     with pytest.raises(ConfigError, match="confidence_threshold"):
         load_config(built_kb / "kb.yml", overrides={"search.confidence_threshold": "high"})
+    with pytest.raises(ConfigError, match="confidence_threshold"):  # a probability, not a raw score
+        load_config(built_kb / "kb.yml", overrides={"search.confidence_threshold": -0.96})
 
 
 def test_a_traditional_article_is_found_by_a_simplified_query(sqlite_app, built_kb):
