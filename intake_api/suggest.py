@@ -57,7 +57,7 @@ def suggest():
     results = []
     for hit in answer.hits if confident or show_all else []:
         item = {"id": hit.id, "title": hit.title, "url": site_url(hit.url), "snippet": hit.snippet,
-                "score": hit.score, "category": hit.category, "language": hit.language}
+                "score": hit.score, "category": hit.category, "language": hit.language, "why": hit.why}
         results.append(item)
     return jsonify({"query": text, "confident": confident, "confidence": answer.confidence,
                     "threshold": threshold, "results": results})

@@ -64,6 +64,9 @@ class Hit:
     category: str
     language: str
     kind: str
+    # Why this article came up (README, "Why this article"): the phrasing or title
+    # closest to the text, its cosine, and the terms text and article share.
+    why: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -199,10 +202,21 @@ class Searcher:
         return searcher.search(query, limit=limit, terms=True)
 
     @staticmethod
-    def _hit(fields: dict, score: float) -> Hit:
+    def _hit(fields: dict, score: float, why: dict | None = None) -> Hit:
         return Hit(id=fields["id"], title=fields["title"], url=fields["url"], snippet=fields["snippet"],
                    score=round(float(score), 4), category=fields["category"],
-                   language=fields["language"], kind=fields["kind"])
+                   language=fields["language"], kind=fields["kind"], why=why)
+
+    @staticmethod
+    def _why(vectors: ArticleVectors, row: int, query: np.ndarray, terms: set[str]) -> dict:
+        """The article's line closest to the query (title or phrasing) and the shared terms."""
+        start = int(vectors.starts[row])
+        end = int(vectors.starts[row + 1]) if row + 1 < len(vectors.starts) else len(vectors.lines)
+        cosines = vectors.lines[start:end] @ query
+        best = int(np.argmax(cosines))
+        phrasing = vectors.texts[start + best] if vectors.texts is not None else None
+        return {"matched": "title" if best == 0 else "phrasing", "phrasing": phrasing,
+                "similarity": round(float(cosines[best]), 3), "terms": sorted(terms)}
 
     def _small_talk(self, encoder, vectors: ArticleVectors) -> tuple[np.ndarray, np.ndarray]:
         """The small-talk lines and their centroid in this index's search space (encoded once per process)."""
@@ -237,7 +251,8 @@ class Searcher:
             docnum = int(self._doc_of_row[row])
             fields = searcher.stored_fields(docnum) if docnum >= 0 else None
             if fields:
-                hits.append(self._hit(fields, order[row]))
+                hits.append(self._hit(fields, order[row], self._why(vectors, int(row), query,
+                                                                      matched.get(int(row), set()))))
         calibration = self._calibration
         probability = None
         if calibration is not None:
