@@ -30,6 +30,7 @@ from .index import update_index, write_index
 from .pages import GENERATED, navigation, render_pages, write_pages
 from .site import SEARCH_INDEX, build_site, merge_search_index
 from .sources import read_sources
+from . import synonyms as synonyms_mod
 from .vectors import VECTORS, embed, save
 
 
@@ -146,6 +147,8 @@ def _fingerprint(config: KbConfig, nav: list) -> str:
                    if (config.root / "kb.yml").is_file() else b"",
                    _tree_digest(config.root / "overrides").encode(),
                    _tree_digest(config.docs_dir, skip_top=GENERATED).encode(),
+                   (config.content_dir / synonyms_mod.FILE).read_bytes()
+                   if (config.content_dir / synonyms_mod.FILE).is_file() else b"",
                    json.dumps(nav, ensure_ascii=False, sort_keys=True).encode())
 
 
@@ -173,7 +176,8 @@ def _sync_pages(pages: dict[str, str], docs: Path) -> tuple[int, set[str]]:
     return written, removed
 
 
-def write_search_index(config: KbConfig, articles: list, folder: Path, incremental: bool) -> int:
+def write_search_index(config: KbConfig, articles: list, folder: Path, incremental: bool,
+                       synonyms: synonyms_mod.Synonyms | None = None) -> int:
     """The Whoosh index and the sentence vectors into folder, side by side in time.
 
     Embedding runs in worker processes while this process writes the Whoosh
@@ -185,8 +189,9 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
     with ThreadPoolExecutor(1) as pool:
         vectors = pool.submit(embed, articles, encoder, config.index_dir, os.cpu_count() or 1) if encoder else None
         try:
-            if not incremental or update_index(articles, config.index_dir, folder) is None:
-                write_index(articles, folder)
+            if not incremental or update_index(articles, config.index_dir, folder, synonyms) is None:
+                write_index(articles, folder, synonyms)
+            (synonyms or synonyms_mod.Synonyms()).save(folder)
         finally:
             embedded = vectors.result() if vectors else None  # never leave a worker running
     if embedded is None:
@@ -217,6 +222,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         clock = now
 
     sources = read_sources(config)
+    synonyms = synonyms_mod.read(config.content_dir)
     articles = articles_mod.published_articles(sources)
     pages = render_pages(articles, config)
     nav = navigation(articles, config)
@@ -243,7 +249,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         written, removed = _sync_pages(pages, stage_docs)
         result.incremental, result.pages_written = incremental, written
         lap("pages")
-        result.embedded = write_search_index(config, articles, new_index, incremental)
+        result.embedded = write_search_index(config, articles, new_index, incremental, synonyms)
         lap("index")
         dates = [a.resolved for a in articles if a.resolved]
         build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
@@ -252,7 +258,8 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
             shutil.copytree(config.site_dir, new_site)  # copy2: the mtimes dirty builds compare
             for url in removed:
                 shutil.rmtree(new_site / url, ignore_errors=True)
-        build_site(config, stage_docs, new_site, nav, strict=strict, build_date=build_date, dirty=incremental)
+        build_site(config, stage_docs, new_site, nav, strict=strict, build_date=build_date, dirty=incremental,
+                   synonyms=synonyms)
         if incremental:
             merge_search_index(config.site_dir / SEARCH_INDEX, new_site, removed)
         lap("site")
@@ -273,6 +280,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
 def check(config: KbConfig) -> BuildResult:
     """Validate the content without writing anything."""
     sources = read_sources(config)
+    synonyms_mod.read(config.content_dir)
     articles = articles_mod.published_articles(sources)
     return BuildResult(cases=sum(a.kind == "case" for a in articles),
                        sops=sum(a.kind == "sop" for a in articles),

@@ -128,13 +128,13 @@ class ArticleTerms:
     (Searcher.query_terms), so that held-out lines are cut as queries are.
     """
 
-    def __init__(self, articles: list, reader, query_terms):
+    def __init__(self, articles: list, reader, query_terms, synonyms=None):
         from .analysis import tokens
         from .index import TEXT_FIELDS, document
         from .vectors import lines_of
 
         self._tokens, self._document, self._fields, self._lines_of = tokens, document, TEXT_FIELDS, lines_of
-        self.articles, self.reader, self.query_terms = articles, reader, query_terms
+        self.articles, self.reader, self.query_terms, self.synonyms = articles, reader, query_terms, synonyms
         self.docs = reader.doc_count()
         self._whole: dict[int, set[str]] = {}
         self._df: dict[str, int] = {}
@@ -149,7 +149,7 @@ class ArticleTerms:
         """Terms of article row; without: the index (in vectors.lines_of order) of a line held out of it."""
         if without is None and row in self._whole:
             return self._whole[row]
-        doc = self._document(self.articles[row])
+        doc = self._document(self.articles[row], self.synonyms)
         lines = self._lines_of(self.articles[row])
         kept = [line for k, line in enumerate(lines) if k != without]
         found = {t for line in kept for t in self._tokens(line)}
@@ -276,7 +276,7 @@ def calibrate(folder: Path, articles: list, talk: np.ndarray) -> Calibration | N
     try:
         whoosh = searcher._current()
         terms = ArticleTerms([by_id[i] for i in vectors.ids], whoosh.reader(),
-                             lambda text: searcher.query_terms(text, whoosh))
+                             lambda text: searcher.query_terms(text, whoosh), searcher._synonyms)
         X, y, w = sample(vectors, vectors.project(talk), terms, list(ranking.SMALL_TALK),
                          np.random.default_rng(SEED))
     finally:

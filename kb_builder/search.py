@@ -25,6 +25,7 @@ from .calibration import Calibration, coverage, features
 from .analysis import to_simplified, tokens
 from .encoder import get_encoder
 from .index import MANIFEST, open_index
+from .synonyms import Synonyms
 from .vectors import VECTORS, ArticleVectors, _unit
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ class Searcher:
         self._doc_of_row: np.ndarray = np.zeros(0, np.int64)  # vector row -> Whoosh docnum
         self._talk: tuple[np.ndarray, np.ndarray] | None = None
         self._calibration: Calibration | None = None
+        self._synonyms = Synonyms()
 
     def _current(self):
         try:
@@ -127,6 +129,7 @@ class Searcher:
                 log.warning("no confidence for %s: its calibration is missing; run `kb build`", self.folder)
             old, self._searcher, self._ino = self._searcher, ix.searcher(weighting=scoring.BM25F()), ino
             self._vectors, self._talk, self._calibration = vectors, None, calibration
+            self._synonyms = Synonyms.of_index(self.folder)
             self._row_of_doc, self._doc_of_row = self._align(self._searcher, vectors)
             if old is not None:
                 old.close()
@@ -177,7 +180,7 @@ class Searcher:
         班车 among 10,000 articles) costs Whoosh a scored posting per article,
         in Python, and tells BM25 little; the semantic score still sees it.
         """
-        seen = list(dict.fromkeys(tokens(text)))
+        seen = list(dict.fromkeys(tokens(self._synonyms.expand(text))))
         reader = searcher.reader()
         common = max(COMMON_TERM_MIN_DOCS, COMMON_TERM_SHARE * reader.doc_count())
         if reader.doc_count() <= common and len(seen) <= MAX_QUERY_TERMS:
@@ -241,7 +244,7 @@ class Searcher:
                 lexical[row] = r.score
                 matched[int(row)] = {t.decode("utf-8") if isinstance(t, bytes) else t for _, t in r.matched_terms()}
         found = np.flatnonzero(lexical)
-        query = vectors.project(encoder.encode([to_simplified(text[:MAX_EMBED_CHARS])]))[0]
+        query = vectors.project(encoder.encode([to_simplified(self._synonyms.expand(text[:MAX_EMBED_CHARS]))]))[0]
         semantic = ranking.semantic_scores(vectors, query, also=found)
         order = ranking.fused(lexical, semantic)
         top = _best(order, limit)

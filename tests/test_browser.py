@@ -177,3 +177,18 @@ def test_hostile_text_is_inert_on_the_status_page_and_in_the_workspace(page, liv
     expect(page.locator("#kb-status-result")).to_contain_text('<script>window.__xss=2</script>')
     assert page.evaluate("window.__xss") is None
     assert page.locator("#kb-status-result img").count() == 0
+
+
+def test_site_search_knows_hr_s_own_words(page, live_server):
+    """content/synonyms.yml reaches the site's own search: 薪金 finds the pages about 工资 (issue 16, point 5)."""
+    from playwright.sync_api import expect
+    page.goto(live_server + "/")
+    page.wait_for_load_state("networkidle")
+    page.locator("label.kb-search-button").click()
+    search = page.locator("input.md-search__input")
+    search.fill("薪金")
+    search.press("End")
+    expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=15_000)
+    hrefs = page.locator(".md-search-result__link").evaluate_all("els => els.map(e => e.href)")
+    pages = list(dict.fromkeys(re.sub(r"[?#].*", "", h) for h in hrefs))
+    assert any(p.endswith(("/payslip-error/", "/salary-paid-late/")) for p in pages[:3]), pages[:5]
