@@ -41,11 +41,14 @@ def init_app(app) -> None:
     def _sensitive_suggestions():
         if request.endpoint != "suggest.suggest":
             return None
-        text = request.args.get("q", "")
-        if not text.strip():
+        from .suggest import parameters  # GET query string or POST body: both are checked
+
+        params = parameters()
+        text, category = params.get("q", ""), params.get("category")
+        if not isinstance(text, str) or not text.strip():
             return None
         kb = current_app.config["KB"]
-        verdict = assess(kb, text, request.args.get("category") or None)
+        verdict = assess(kb, text, category if isinstance(category, str) and category else None)
         if not verdict.sensitive:
             return None
         return jsonify({"query": text, "results": [], "confident": False, **verdict.as_dict(kb)})

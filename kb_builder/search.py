@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +54,21 @@ ARRAY_MATCHER_FROM = 5000
 LEXICAL_CANDIDATES = 20
 # The encoder reads the start of a long complaint: that is where people say what is wrong.
 MAX_EMBED_CHARS = 500
+# A text longer than this is also judged by its opening sentence (at most this
+# long) for the confidence: the calibration learnt from one-line phrasings, and
+# a long text's many other words lower its cosine and term coverage whether
+# or not the article answers it.
+LEAD_CHARS = 60
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]|[.](?=\s)")
+
+
+def lead_of(text: str) -> str:
+    """The opening sentence of text, at most LEAD_CHARS long (text itself when short)."""
+    text = text.strip()
+    if len(text) <= LEAD_CHARS:
+        return text
+    end = _SENTENCE_END.search(text, 0, LEAD_CHARS)
+    return text[:end.start()] if end and end.start() >= 4 else text[:LEAD_CHARS]
 
 
 @dataclass(frozen=True)
@@ -228,13 +244,8 @@ class Searcher:
             self._talk = lines, _unit(lines.sum(axis=0))
         return self._talk
 
-    def suggest(self, text: str, limit: int = 5) -> Answer:
-        """The best `limit` articles for text, and the confidence of the first."""
-        searcher = self._current()
-        vectors, encoder = self._vectors, get_encoder() if self._vectors is not None else None
-        if vectors is None or encoder is None or not len(vectors.ids):
-            results = self._lexical(searcher, text, limit)
-            return Answer([self._hit(r.fields(), r.score) for r in results], None)
+    def _scores(self, searcher, vectors: ArticleVectors, encoder, text: str, limit: int):
+        """(lexical, semantic, query vector, terms, matched terms by row, small talk) for one text."""
         lexical = np.zeros(len(vectors.ids), np.float32)
         terms = self.query_terms(text, searcher)
         matched: dict[int, set[str]] = {}
@@ -243,12 +254,29 @@ class Searcher:
             if row >= 0:
                 lexical[row] = r.score
                 matched[int(row)] = {t.decode("utf-8") if isinstance(t, bytes) else t for _, t in r.matched_terms()}
-        found = np.flatnonzero(lexical)
         query = vectors.project(encoder.encode([to_simplified(self._synonyms.expand(text[:MAX_EMBED_CHARS]))]))[0]
-        semantic = ranking.semantic_scores(vectors, query, also=found)
+        semantic = ranking.semantic_scores(vectors, query, also=np.flatnonzero(lexical))
+        talk = ranking.small_talk_score(*self._small_talk(encoder, vectors), query)
+        return lexical, semantic, query, terms, matched, talk
+
+    def _probability(self, searcher, semantic, terms, matched, talk, top: int) -> float | None:
+        if self._calibration is None:
+            return None
+        reader = searcher.reader()
+        df = {t: max(reader.doc_frequency(f, t) for f in FIELD_BOOSTS) for t in terms}
+        cover = coverage(terms, matched.get(top, set()), df, reader.doc_count())
+        return self._calibration.probability(features(semantic, top, talk, cover))
+
+    def suggest(self, text: str, limit: int = 5) -> Answer:
+        """The best `limit` articles for text, and the probability that the first one answers it."""
+        searcher = self._current()
+        vectors, encoder = self._vectors, get_encoder() if self._vectors is not None else None
+        if vectors is None or encoder is None or not len(vectors.ids):
+            results = self._lexical(searcher, text, limit)
+            return Answer([self._hit(r.fields(), r.score) for r in results], None)
+        lexical, semantic, query, terms, matched, talk = self._scores(searcher, vectors, encoder, text, limit)
         order = ranking.fused(lexical, semantic)
         top = _best(order, limit)
-        talk = ranking.small_talk_score(*self._small_talk(encoder, vectors), query)
         hits = []
         for row in top:
             docnum = int(self._doc_of_row[row])
@@ -256,13 +284,15 @@ class Searcher:
             if fields:
                 hits.append(self._hit(fields, order[row], self._why(vectors, int(row), query,
                                                                       matched.get(int(row), set()))))
-        calibration = self._calibration
-        probability = None
-        if calibration is not None:
-            reader = searcher.reader()
-            df = {t: max(reader.doc_frequency(f, t) for f in FIELD_BOOSTS) for t in terms}
-            cover = coverage(terms, matched.get(int(top[0]), set()), df, reader.doc_count())
-            probability = calibration.probability(features(semantic, int(top[0]), talk, cover))
+        probability = self._probability(searcher, semantic, terms, matched, talk, int(top[0]))
+        lead = lead_of(text)
+        if probability is not None and lead != text:
+            # The calibration saw one-line phrasings; a long complaint is judged by its
+            # opening too, where people say what is wrong (see LEAD_CHARS).
+            _, lead_semantic, _, lead_terms, lead_matched, lead_talk = self._scores(searcher, vectors, encoder,
+                                                                                     lead, limit)
+            probability = max(probability, self._probability(searcher, lead_semantic, lead_terms, lead_matched,
+                                                             lead_talk, int(top[0])))
         return Answer(hits, None if probability is None else round(probability, 4))
 
     def preload(self) -> None:
