@@ -25,6 +25,7 @@ tasks run: that is how the configured threshold was chosen.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import re
 import shutil
@@ -150,10 +151,10 @@ class CachedEncoder:
             self.memo.update(zip(todo[c:c + 256], self.encoder.encode(todo[c:c + 256])))
         if todo:
             CACHE.mkdir(parents=True, exist_ok=True)
-            with open(self.path.with_suffix(".tmp"), "wb") as fh:
+            with open(self.path.with_suffix(f".{os.getpid()}.tmp"), "wb") as fh:
                 np.savez(fh, texts=np.array(list(self.memo)), vectors=np.array(list(self.memo.values()), np.float32),
                          encoder=np.array(self.name))
-            self.path.with_suffix(".tmp").replace(self.path)
+            self.path.with_suffix(f".{os.getpid()}.tmp").replace(self.path)
 
     def encode(self, texts: list[str]):
         import numpy as np
@@ -331,10 +332,10 @@ def build_index(folder: Path) -> float:
                     known = dict(zip(old["keys"], old["raw"]))
         known.update(zip(keys, raw))
         CACHE.mkdir(parents=True, exist_ok=True)
-        with open(cache.with_suffix(".tmp"), "wb") as fh:
+        with open(cache.with_suffix(f".{os.getpid()}.tmp"), "wb") as fh:
             np.savez(fh, keys=np.array(list(known), dtype="S32"), raw=np.array(list(known.values()), np.float16),
                      encoder=np.array(encoder))
-        cache.with_suffix(".tmp").replace(cache)
+        cache.with_suffix(f".{os.getpid()}.tmp").replace(cache)
     return seconds
 
 
