@@ -131,3 +131,15 @@ def test_sample_content_target_on_the_held_out_lists(searcher):
     lists = yaml.safe_load((HELDOUT / "sample_problems.yml").read_text(encoding="utf-8"))
     quiet, right, loud, missed = coverage_of(searcher, lists)
     assert quiet >= 0.90 and right >= 0.95, (quiet, right, loud, missed)
+
+
+def test_a_calibration_that_would_invert_the_evidence_is_not_written():
+    """More evidence must never mean a lower probability: such a fit gives no calibration at all."""
+    from kb_builder.calibration import FEATURES, fit
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, len(FEATURES)))
+    evidence = X @ np.array((1.0, 1.0, 0.0, -1.0, 2.0))
+    assert fit(X, (evidence < 0).astype(int), np.ones(400)) is None      # label falls as evidence rises
+    good = fit(X, (evidence > 0).astype(int), np.ones(400))
+    assert good is not None and good.probability(X[np.argmax(evidence)]) > 0.9
