@@ -142,7 +142,7 @@ class Searcher:
             vectors = self._load_vectors() if self.semantic else None
             calibration = Calibration.load(self.folder) if vectors is not None else None
             if vectors is not None and calibration is None:
-                log.warning("no confidence for %s: its calibration is missing; run `kb build`", self.folder)
+                log.warning("no confidence for %s: no calibration (the build log says why, or run `kb build`)", self.folder)
             old, self._searcher, self._ino = self._searcher, ix.searcher(weighting=scoring.BM25F()), ino
             self._vectors, self._talk, self._calibration = vectors, None, calibration
             self._synonyms = Synonyms.of_index(self.folder)
