@@ -1,9 +1,11 @@
 """Retrieval benchmark: how often the form's first suggestions are right, on public data nobody here wrote.
 
-For each task file in ../shared/bench/ (BANKING77 in English, SMP2017 in
-Chinese; development queries only; read at run time, never copied):
+For each task file in ../shared/bench/ (BANKING77 and CLINC150 in English,
+SMP2017 in Chinese; development queries only; read at run time, never copied),
+and for each variant of it (`variants`: 20 % of the articles out, 1-3 lines
+per article, distractors to 600 or 5,000 articles):
   1. every article becomes a case file (title, `questions:` = its example lines),
-  2. the product's own builder (`kb_builder.build.build`) builds the knowledge base,
+  2. the product's own index stage (`kb_builder.build.write_search_index`) builds it,
   3. every query goes through the same search as GET /api/v1/suggest (`Searcher.search`),
 and it prints Hit@1, Hit@3, MRR@10, the out-of-scope AUROC of the confidence
 (tasks with gold = null), the share of queries answered right at the
@@ -12,8 +14,9 @@ article shown, or nothing shown when no article answers), p50/p95 query
 latency, and the same figures for the lexical path alone and for a plain BM25
 baseline (bm25s over the same tokens, top score as confidence) in the same run.
 
-    python benchmarks/retrieval.py                 # all four tasks
-    python benchmarks/retrieval.py --task smp2017_zh_k5_dev
+    python benchmarks/retrieval.py                 # all six tasks, every variant (base, oos20, tail, size600, size5000)
+    python benchmarks/retrieval.py --quick         # CI size: 5-line tasks, up to size600, 400 queries each
+    python benchmarks/retrieval.py --task smp2017_zh_k5_dev --variant oos20
     python benchmarks/retrieval.py --task-file our_cases.json   # your own data: recalibrate
     python benchmarks/retrieval.py --sweep         # field weights and the lexical weight, compared
 
