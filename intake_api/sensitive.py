@@ -123,13 +123,15 @@ def init_app(app) -> None:
     def _sensitive_suggestions():
         if request.endpoint != "suggest.suggest":
             return None
-        from .suggest import MAX_LIMIT, MAX_QUERY_CHARS
-        text = request.args.get("q", "")
-        limit = request.args.get("limit", "5")
-        if not text.strip() or len(text) > MAX_QUERY_CHARS or not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+        from .suggest import MAX_LIMIT, MAX_QUERY_CHARS, parameters  # GET query string or POST body
+
+        params = parameters()
+        text, category, limit = params.get("q", ""), params.get("category"), str(params.get("limit", "5"))
+        if (not isinstance(text, str) or not text.strip() or len(text) > MAX_QUERY_CHARS
+                or not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT)):
             return None  # the endpoint names the bad parameter
         kb = current_app.config["KB"]
-        verdict = assess(kb, text, request.args.get("category") or None, typing=True)
+        verdict = assess(kb, text, category if isinstance(category, str) and category else None, typing=True)
         rec = recogniser(kb)
         if not verdict.sensitive:
             if rec is not None and verdict.verdict.hold(rec.rules.hold):

@@ -1,4 +1,8 @@
-"""GET /api/v1/suggest: the articles that may answer what the employee is typing.
+"""GET or POST /api/v1/suggest: the articles that may answer what the employee is typing.
+
+POST takes the same parameters as a JSON body ({"q": ..., "limit": ...}):
+the form sends long descriptions that way, since a URL of about 450 Chinese
+characters (percent-encoded, 9 bytes each) is refused with 414.
 
 When the best match is not confident (kb.yml `search.confidence_threshold`)
 the answer has no results: the form stays quiet rather than show junk.
@@ -29,24 +33,39 @@ def site_url(path: str) -> str:
     return current_app.config["SITE_BASE_PATH"].rstrip("/") + "/" + path.lstrip("/")
 
 
-@bp.get("/suggest")
+def parameters() -> dict:
+    """The request's parameters: the query string (GET) or the JSON body (POST); {} for a body that is not an object."""
+    if request.method == "POST":
+        body = request.get_json(silent=True)
+        return body if isinstance(body, dict) else {}
+    return request.args
+
+
+@bp.route("/suggest", methods=["GET", "POST"])
 @doc(query=SuggestQuery, ok=(200, SuggestOut), fail=(400, 429, 503), tags=["public"])
 def suggest():
-    text = request.args.get("q", "")
+    params = parameters()
+    text = params.get("q", "")
     errors = []
-    if not text.strip():
+    if not isinstance(text, str):
+        errors.append({"field": "q", "message": "应为文字 · Must be text"})
+        text = ""
+    elif not text.strip():
         errors.append({"field": "q", "message": "必填 · Give the text to match, e.g. ?q=饮水机坏了"})
     elif len(text) > MAX_QUERY_CHARS:
         errors.append({"field": "q", "message": f"太长，最多 {MAX_QUERY_CHARS} 个字 · At most {MAX_QUERY_CHARS} characters"})
     try:
-        limit = int(request.args.get("limit", 5))
+        limit = params.get("limit", 5)
+        if isinstance(limit, bool) or not isinstance(limit, (int, str)):
+            raise ValueError
+        limit = int(limit)
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError
     except ValueError:
         errors.append({"field": "limit", "message": f"应为 1 到 {MAX_LIMIT} 的整数 · A whole number from 1 to {MAX_LIMIT}"})
     if errors:
         raise ApiError("参数有误 · Invalid parameters", errors)
-    show_all = request.args.get("all", "") in ("1", "true")
+    show_all = str(params.get("all", "")) in ("1", "true", "True")
     try:
         answer = searcher().suggest(text, limit=limit)
     except IndexNotBuilt as exc:
@@ -57,7 +76,7 @@ def suggest():
     results = []
     for hit in answer.hits if confident or show_all else []:
         item = {"id": hit.id, "title": hit.title, "url": site_url(hit.url), "snippet": hit.snippet,
-                "score": hit.score, "category": hit.category, "language": hit.language}
+                "score": hit.score, "category": hit.category, "language": hit.language, "why": hit.why}
         results.append(item)
     return jsonify({"query": text, "confident": confident, "confidence": answer.confidence,
                     "threshold": threshold, "results": results})

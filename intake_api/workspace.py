@@ -50,6 +50,9 @@ TEXT = {
     "tracking_code": ("查询码（请告知投诉人）", "Tracking code (give it to the complainant)"),
     "no_complaints": ("没有符合条件的投诉", "No complaints match"), "complaints": ("相关投诉", "Complaints"),
     "no_alerts": ("暂无预警", "No alerts"), "shown_articles": ("提交前看过的文章", "Articles seen before submitting"),
+    "why": ("知识库为这段描述找到的文章及原因", "Articles the knowledge base finds for this text, and why"),
+    "why_phrasing": ("最接近的说法", "Closest phrasing"), "why_terms": ("共有的词", "Shared terms"),
+    "why_title": ("标题", "title"), "why_none": ("没有", "none"),
     "bad_login": ("用户名或密码错误", "Wrong username or password"), "saved": ("已保存", "Saved"),
     "confidential": ("保密", "Confidential"),
     "confidential_hidden": ("保密投诉：身份仅员工关系专员可见", "Confidential: identity visible to employee relations only"),
@@ -193,7 +196,22 @@ def complaint(number: str):
     handlers = [u for u in staff if u.is_admin or c.team in (u.teams or [])]
     return render_template("staff/complaint.html", c=c, d=detail(c), next_statuses=TRANSITIONS[c.status],
                            handlers=handlers, date_fields=DATE_FIELDS, date_labels=DATE_LABELS,
-                           overdue=is_overdue(c, utcnow()))
+                           overdue=is_overdue(c, utcnow()), why=_why_these_articles(c.description))
+
+
+def _why_these_articles(text: str) -> tuple[float | None, list]:
+    """What the suggest path would show for the complaint's text and why (issue 16, point 7).
+
+    HR sees which phrasing or title and which shared terms brought a wrong
+    article up, and can fix that article's content.
+    """
+    from kb_builder.search import IndexNotBuilt
+
+    try:
+        answer = current_app.extensions["kb_searcher"].suggest(text, limit=3)
+    except (IndexNotBuilt, KeyError):
+        return None, []
+    return answer.confidence, answer.hits
 
 
 def _visible_or_404(number: str) -> Complaint:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import articles as articles_mod
+from . import ranking
+from .calibration import CALIBRATION, calibrate
 from .config import KbConfig
 from .encoder import get_encoder
 from .errors import BuildError, PrivacyError
@@ -29,6 +31,7 @@ from .pages import GENERATED, navigation, render_pages, write_pages
 from .privacy_scan import scan_cases
 from .site import SEARCH_INDEX, build_site, merge_search_index
 from .sources import read_sources
+from . import synonyms as synonyms_mod
 from .vectors import VECTORS, embed, save
 
 
@@ -162,6 +165,8 @@ def _fingerprint(config: KbConfig, nav: list) -> str:
                    if (config.root / "kb.yml").is_file() else b"",
                    _tree_digest(config.root / "overrides").encode(),
                    _tree_digest(config.docs_dir, skip_top=GENERATED).encode(),
+                   (config.content_dir / synonyms_mod.FILE).read_bytes()
+                   if (config.content_dir / synonyms_mod.FILE).is_file() else b"",
                    json.dumps(nav, ensure_ascii=False, sort_keys=True).encode())
 
 
@@ -189,7 +194,8 @@ def _sync_pages(pages: dict[str, str], docs: Path) -> tuple[int, set[str]]:
     return written, removed
 
 
-def write_search_index(config: KbConfig, articles: list, folder: Path, incremental: bool) -> int:
+def write_search_index(config: KbConfig, articles: list, folder: Path, incremental: bool,
+                       synonyms: synonyms_mod.Synonyms | None = None) -> int:
     """The Whoosh index and the sentence vectors into folder, side by side in time.
 
     Embedding runs in worker processes while this process writes the Whoosh
@@ -201,14 +207,18 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
     with ThreadPoolExecutor(1) as pool:
         vectors = pool.submit(embed, articles, encoder, config.index_dir, os.cpu_count() or 1) if encoder else None
         try:
-            if not incremental or update_index(articles, config.index_dir, folder) is None:
-                write_index(articles, folder)
+            if not incremental or update_index(articles, config.index_dir, folder, synonyms) is None:
+                write_index(articles, folder, synonyms)
+            (synonyms or synonyms_mod.Synonyms()).save(folder)
         finally:
             embedded = vectors.result() if vectors else None  # never leave a worker running
     if embedded is None:
-        (folder / VECTORS).unlink(missing_ok=True)  # an incremental copy may carry the live index's
+        for name in (VECTORS, CALIBRATION):  # an incremental copy may carry the live index's
+            (folder / name).unlink(missing_ok=True)
         return 0
     save(embedded, folder)
+    # The probability the suggest path reports, learnt from this knowledge base as it now is.
+    calibrate(folder, articles, encoder.encode(list(ranking.SMALL_TALK)))
     return embedded.fresh
 
 
@@ -233,6 +243,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
     result.personal_data = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json")
     if strict and result.personal_data:
         raise PrivacyError(result.personal_data)  # strict: personal data in a case file stops the build, nothing written
+    synonyms = synonyms_mod.read(config.content_dir)
     articles = articles_mod.published_articles(sources)
     pages = render_pages(articles, config)
     nav = navigation(articles, config)
@@ -260,7 +271,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         written, removed = _sync_pages(pages, stage_docs)
         result.incremental, result.pages_written = incremental, written
         lap("pages")
-        result.embedded = write_search_index(config, articles, new_index, incremental)
+        result.embedded = write_search_index(config, articles, new_index, incremental, synonyms)
         lap("index")
         dates = [a.resolved for a in articles if a.resolved]
         build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
@@ -269,7 +280,8 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
             shutil.copytree(config.site_dir, new_site)  # copy2: the mtimes dirty builds compare
             for url in removed:
                 shutil.rmtree(new_site / url, ignore_errors=True)
-        build_site(config, stage_docs, new_site, nav, strict=strict, build_date=build_date, dirty=incremental)
+        build_site(config, stage_docs, new_site, nav, strict=strict, build_date=build_date, dirty=incremental,
+                   synonyms=synonyms)
         if incremental:
             merge_search_index(config.site_dir / SEARCH_INDEX, new_site, removed)
         lap("site")
@@ -291,6 +303,7 @@ def check(config: KbConfig) -> BuildResult:
     """Validate the content without writing anything."""
     warnings: list[str] = []
     sources = read_sources(config, warnings)
+    synonyms_mod.read(config.content_dir)
     articles = articles_mod.published_articles(sources)
     return BuildResult(cases=sum(a.kind == "case" for a in articles),
                        sops=sum(a.kind == "sop" for a in articles),

@@ -74,11 +74,13 @@ class BuildSettings(_Strict):
 class SearchSettings(_Strict):
     # Sentence vectors beside the lexical index (kb_builder/encoder.py).
     semantic: bool = True
-    # Below this confidence /api/v1/suggest shows nothing and the form lets
-    # the employee submit. Calibrated on the public benchmark tasks; README,
-    # "Suggestions: how they are ranked", says how to recalibrate on your own
-    # data.
-    confidence_threshold: float = Field(default=-0.96, ge=-20, le=20)
+    # Below this probability that the top article answers the text
+    # (kb_builder/calibration.py, learnt at every build from the knowledge
+    # base itself) /api/v1/suggest shows nothing and the form lets the
+    # employee submit. 0.5: show when an answer is more likely right than
+    # not. README, "Recalibrating on your own data", says how to check it on
+    # logged queries.
+    confidence_threshold: float = Field(default=0.5, ge=0, le=1)
 
 
 class KbConfig(_Strict):

@@ -17,6 +17,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 
 from .analysis import analyzer
 from .articles import Article
+from .synonyms import Synonyms
 
 # Searchable text fields, in the order queries weight them (see search.py).
 TEXT_FIELDS = ("title", "questions", "tags", "body")
@@ -39,36 +40,42 @@ def schema() -> Schema:
     )
 
 
-def document(art: Article) -> dict:
-    """The fields one article is indexed with."""
+def document(art: Article, synonyms: Synonyms | None = None) -> dict:
+    """The fields one article is indexed with; tags also get the canonical words of its synonym groups."""
+    tags = " ".join(art.tags)
+    extra = synonyms.canonical("\n".join([tags, art.title, *art.questions, art.body])) if synonyms else ""
+    if extra:
+        tags = f"{tags} {extra}".strip()
     return dict(id=art.id, kind=art.kind, category=art.category, language=art.language,
-                title=art.title, questions="\n".join(art.questions), tags=" ".join(art.tags),
+                title=art.title, questions="\n".join(art.questions), tags=tags,
                 body=art.body, url=art.url, snippet=art.snippet)
 
 
-def fingerprints(articles: list[Article]) -> dict[str, str]:
+def fingerprints(articles: list[Article], synonyms: Synonyms | None = None) -> dict[str, str]:
     """A hash of each article's indexed fields: what an incremental update compares."""
-    return {a.id: hashlib.sha256(json.dumps(document(a), ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    return {a.id: hashlib.sha256(json.dumps(document(a, synonyms), ensure_ascii=False,
+                                            sort_keys=True).encode()).hexdigest()
             for a in articles}
 
 
-def _manifest(folder: Path, articles: list[Article]) -> None:
-    manifest = {"articles": len(articles), "ids": sorted(a.id for a in articles), "fingerprints": fingerprints(articles)}
+def _manifest(folder: Path, articles: list[Article], synonyms: Synonyms | None = None) -> None:
+    manifest = {"articles": len(articles), "ids": sorted(a.id for a in articles),
+                "fingerprints": fingerprints(articles, synonyms)}
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def write_index(articles: list[Article], folder: Path) -> None:
+def write_index(articles: list[Article], folder: Path, synonyms: Synonyms | None = None) -> None:
     """Write a new index of articles into an empty folder."""
     folder.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(folder), schema())
     writer = ix.writer(limitmb=256)
     for art in articles:
-        writer.add_document(**document(art))
+        writer.add_document(**document(art, synonyms))
     writer.commit()
-    _manifest(folder, articles)
+    _manifest(folder, articles, synonyms)
 
 
-def update_index(articles: list[Article], live: Path, folder: Path) -> int | None:
+def update_index(articles: list[Article], live: Path, folder: Path, synonyms: Synonyms | None = None) -> int | None:
     """Copy the live index into folder and apply only what changed; None when it cannot (then write anew).
 
     Returns how many documents were added, replaced or deleted.
@@ -77,7 +84,7 @@ def update_index(articles: list[Article], live: Path, folder: Path) -> int | Non
         old = json.loads((live / MANIFEST).read_text(encoding="utf-8"))["fingerprints"]
     except (OSError, ValueError, KeyError):
         return None
-    new = fingerprints(articles)
+    new = fingerprints(articles, synonyms)
     changed = [a for a in articles if old.get(a.id) != new[a.id]]
     removed = [i for i in old if i not in new]
     if folder.exists():
@@ -89,9 +96,9 @@ def update_index(articles: list[Article], live: Path, folder: Path) -> int | Non
         for doc_id in removed:
             writer.delete_by_term("id", doc_id)
         for art in changed:
-            writer.update_document(**document(art))
+            writer.update_document(**document(art, synonyms))
         writer.commit()
-    _manifest(folder, articles)
+    _manifest(folder, articles, synonyms)
     return len(changed) + len(removed)
 
 

@@ -10,12 +10,12 @@ knowledge base: they describe the two scorers, not our content.
   a BM25 score of 12 and a cosine of 0.6 comparable without knowing either
   scale in advance.
 - Confidence: z-scores cannot say whether anything matches (the best of
-  nothing is still +3 sigma), so confidence uses absolute levels: cosine in
-  units of its spread between unrelated texts plus saturated BM25, minus
-  the article average for this query, minus how much the text looks like
-  small talk ("hello", "tell me a joke"), which is never a complaint. The
-  small-talk lines are scored as one more article would be (closest line
-  and centroid), so the two sides of that subtraction are comparable.
+  nothing is still +3 sigma). `calibration.py` turns the top article's
+  semantic score, its lead, the small-talk score below and the shared terms
+  into a probability learnt from each knowledge base at build time. Small
+  talk ("hello", "tell me a joke") is never a complaint; the small-talk
+  lines are scored as one more article would be (closest line and
+  centroid), so the two are comparable.
 """
 
 from __future__ import annotations
@@ -36,9 +36,6 @@ LEXICAL_WEIGHT = 0.35
 # Measured before search moved to the whitened space (vectors.whitening); it
 # is kept there as a fixed scale, and the threshold was recalibrated on top of it.
 COSINE_UNIT = 0.149
-# Saturated BM25: score / (score + K), worth up to LEXICAL_EVIDENCE units.
-BM25_HALF = 10.0
-LEXICAL_EVIDENCE = 1.5
 
 # Small talk, written for this product (never a complaint, in both languages).
 SMALL_TALK = (
@@ -115,9 +112,3 @@ def _z(scores: np.ndarray) -> np.ndarray:
 def fused(lexical: np.ndarray, semantic: np.ndarray) -> np.ndarray:
     """The order of the answers: z(semantic) + LEXICAL_WEIGHT x z(lexical)."""
     return _z(semantic) + LEXICAL_WEIGHT * _z(lexical)
-
-
-def confidence(lexical: np.ndarray, semantic: np.ndarray, top: int, small_talk: float) -> float:
-    """How far the shown top article stands above the rest and above small talk (0 = no better)."""
-    evidence = semantic / COSINE_UNIT + LEXICAL_EVIDENCE * lexical / (lexical + BM25_HALF)
-    return float(evidence[top] - evidence.mean() - small_talk / COSINE_UNIT)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -22,9 +23,11 @@ from whoosh import scoring
 from whoosh.query import FuzzyTerm, Or, Term
 
 from . import ranking
+from .calibration import Calibration, coverage, features
 from .analysis import to_simplified, tokens
 from .encoder import get_encoder
 from .index import MANIFEST, open_index
+from .synonyms import Synonyms
 from .vectors import VECTORS, ArticleVectors, _unit
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,21 @@ ARRAY_MATCHER_FROM = 5000
 LEXICAL_CANDIDATES = 20
 # The encoder reads the start of a long complaint: that is where people say what is wrong.
 MAX_EMBED_CHARS = 500
+# A text longer than this is also judged by its opening sentence (at most this
+# long) for the confidence: the calibration learnt from one-line phrasings, and
+# a long text's many other words lower its cosine and term coverage whether
+# or not the article answers it.
+LEAD_CHARS = 60
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]|[.](?=\s)")
+
+
+def lead_of(text: str) -> str:
+    """The opening sentence of text, at most LEAD_CHARS long (text itself when short)."""
+    text = text.strip()
+    if len(text) <= LEAD_CHARS:
+        return text
+    end = _SENTENCE_END.search(text, 0, LEAD_CHARS)
+    return text[:end.start()] if end and end.start() >= 4 else text[:LEAD_CHARS]
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,9 @@ class Hit:
     category: str
     language: str
     kind: str
+    # Why this article came up (README, "Why this article"): the phrasing or title
+    # closest to the text, its cosine, and the terms text and article share.
+    why: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -71,10 +92,10 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    """The ranked hits and how sure the first one is (None: lexical only, not calibrated)."""
+    """The ranked hits and how likely the first one answers the text (None: lexical only, not calibrated)."""
 
     hits: list[Hit]
-    confidence: float | None
+    confidence: float | None  # probability that hits[0] answers the text (calibration.py)
 
 
 class IndexNotBuilt(Exception):
@@ -115,6 +136,8 @@ class Searcher:
         self._doc_of_row: np.ndarray = np.zeros(0, np.int64)  # vector row -> Whoosh docnum
         self._talk: tuple[np.ndarray, np.ndarray] | None = None
         self._lock = threading.RLock()
+        self._calibration: Calibration | None = None
+        self._synonyms = Synonyms()
 
     def _current(self):
         try:
@@ -124,8 +147,12 @@ class Searcher:
         if ino != self._ino or self._searcher is None:
             ix = open_index(self.folder)
             vectors = self._load_vectors() if self.semantic else None
+            calibration = Calibration.load(self.folder) if vectors is not None else None
+            if vectors is not None and calibration is None:
+                log.warning("no confidence for %s: no calibration (the build log says why, or run `kb build`)", self.folder)
             old, self._searcher, self._ino = self._searcher, ix.searcher(weighting=scoring.BM25F()), ino
-            self._vectors, self._talk = vectors, None
+            self._vectors, self._talk, self._calibration = vectors, None, calibration
+            self._synonyms = Synonyms.of_index(self.folder)
             self._row_of_doc, self._doc_of_row = self._align(self._searcher, vectors)
             if old is not None:
                 old.close()
@@ -176,7 +203,7 @@ class Searcher:
         班车 among 10,000 articles) costs Whoosh a scored posting per article,
         in Python, and tells BM25 little; the semantic score still sees it.
         """
-        seen = list(dict.fromkeys(tokens(text)))
+        seen = list(dict.fromkeys(tokens(self._synonyms.expand(text))))
         reader = searcher.reader()
         common = max(COMMON_TERM_MIN_DOCS, COMMON_TERM_SHARE * reader.doc_count())
         if reader.doc_count() <= common and len(seen) <= MAX_QUERY_TERMS:
@@ -185,8 +212,8 @@ class Searcher:
         kept = [t for t in seen if df[t] <= common] or sorted(seen, key=df.__getitem__)[:1]
         return sorted(kept, key=df.__getitem__)[:MAX_QUERY_TERMS] if len(kept) > MAX_QUERY_TERMS else kept
 
-    def _lexical(self, searcher, text: str, limit: int):
-        terms = self.query_terms(text, searcher)
+    def _lexical(self, searcher, text: str, limit: int, terms: list[str] | None = None):
+        terms = self.query_terms(text, searcher) if terms is None else terms
         if not terms:
             return []
         def term(field: str, text: str, boost: float):
@@ -198,13 +225,24 @@ class Searcher:
         # unions for large ones; measured here it is the other way round
         # (61 articles 1.5 vs 2.4 ms, 2,000 1.8 vs 2.1 ms, 10,000 9.7 vs 7.8 ms).
         query.matcher_type = Or.DEFAULT_MATCHER if searcher.doc_count_all() < ARRAY_MATCHER_FROM else Or.ARRAY_MATCHER
-        return searcher.search(query, limit=limit)
+        return searcher.search(query, limit=limit, terms=True)
 
     @staticmethod
-    def _hit(fields: dict, score: float) -> Hit:
+    def _hit(fields: dict, score: float, why: dict | None = None) -> Hit:
         return Hit(id=fields["id"], title=fields["title"], url=fields["url"], snippet=fields["snippet"],
                    score=round(float(score), 4), category=fields["category"],
-                   language=fields["language"], kind=fields["kind"])
+                   language=fields["language"], kind=fields["kind"], why=why)
+
+    @staticmethod
+    def _why(vectors: ArticleVectors, row: int, query: np.ndarray, terms: set[str]) -> dict:
+        """The article's line closest to the query (title or phrasing) and the shared terms."""
+        start = int(vectors.starts[row])
+        end = int(vectors.starts[row + 1]) if row + 1 < len(vectors.starts) else len(vectors.lines)
+        cosines = vectors.lines[start:end] @ query
+        best = int(np.argmax(cosines))
+        phrasing = vectors.texts[start + best] if vectors.texts is not None else None
+        return {"matched": "title" if best == 0 else "phrasing", "phrasing": phrasing,
+                "similarity": round(float(cosines[best]), 3), "terms": sorted(terms)}
 
     def _small_talk(self, encoder, vectors: ArticleVectors) -> tuple[np.ndarray, np.ndarray]:
         """The small-talk lines and their centroid in this index's search space (encoded once per process)."""
@@ -213,8 +251,31 @@ class Searcher:
             self._talk = lines, _unit(lines.sum(axis=0))
         return self._talk
 
+    def _scores(self, searcher, vectors: ArticleVectors, encoder, text: str, limit: int):
+        """(lexical, semantic, query vector, terms, matched terms by row, small talk) for one text."""
+        lexical = np.zeros(len(vectors.ids), np.float32)
+        terms = self.query_terms(text, searcher)
+        matched: dict[int, set[str]] = {}
+        for r in self._lexical(searcher, text, max(limit, LEXICAL_CANDIDATES), terms):
+            row = self._row_of_doc[r.docnum]
+            if row >= 0:
+                lexical[row] = r.score
+                matched[int(row)] = {t.decode("utf-8") if isinstance(t, bytes) else t for _, t in r.matched_terms()}
+        query = vectors.project(encoder.encode_cached([to_simplified(self._synonyms.expand(text[:MAX_EMBED_CHARS]))]))[0]
+        semantic = ranking.semantic_scores(vectors, query, also=np.flatnonzero(lexical))
+        talk = ranking.small_talk_score(*self._small_talk(encoder, vectors), query)
+        return lexical, semantic, query, terms, matched, talk
+
+    def _probability(self, searcher, semantic, terms, matched, talk, top: int) -> float | None:
+        if self._calibration is None:
+            return None
+        reader = searcher.reader()
+        df = {t: max(reader.doc_frequency(f, t) for f in FIELD_BOOSTS) for t in terms}
+        cover = coverage(terms, matched.get(top, set()), df, reader.doc_count())
+        return self._calibration.probability(features(semantic, top, talk, cover))
+
     def suggest(self, text: str, limit: int = 5) -> Answer:
-        """The best `limit` articles for text, and the confidence of the first."""
+        """The best `limit` articles for text, and the probability that the first one answers it."""
         with self._lock:
             return self._suggest(text, limit)
 
@@ -224,24 +285,26 @@ class Searcher:
         if vectors is None or encoder is None or not len(vectors.ids):
             results = self._lexical(searcher, text, limit)
             return Answer([self._hit(r.fields(), r.score) for r in results], None)
-        lexical = np.zeros(len(vectors.ids), np.float32)
-        for r in self._lexical(searcher, text, max(limit, LEXICAL_CANDIDATES)):
-            row = self._row_of_doc[r.docnum]
-            if row >= 0:
-                lexical[row] = r.score
-        found = np.flatnonzero(lexical)
-        query = vectors.project(encoder.encode_cached([to_simplified(text[:MAX_EMBED_CHARS])]))[0]
-        semantic = ranking.semantic_scores(vectors, query, also=found)
+        lexical, semantic, query, terms, matched, talk = self._scores(searcher, vectors, encoder, text, limit)
         order = ranking.fused(lexical, semantic)
         top = _best(order, limit)
-        talk = ranking.small_talk_score(*self._small_talk(encoder, vectors), query)
         hits = []
         for row in top:
             docnum = int(self._doc_of_row[row])
             fields = searcher.stored_fields(docnum) if docnum >= 0 else None
             if fields:
-                hits.append(self._hit(fields, order[row]))
-        return Answer(hits, round(ranking.confidence(lexical, semantic, int(top[0]), talk), 4))
+                hits.append(self._hit(fields, order[row], self._why(vectors, int(row), query,
+                                                                      matched.get(int(row), set()))))
+        probability = self._probability(searcher, semantic, terms, matched, talk, int(top[0]))
+        lead = lead_of(text)
+        if probability is not None and lead != text:
+            # The calibration saw one-line phrasings; a long complaint is judged by its
+            # opening too, where people say what is wrong (see LEAD_CHARS).
+            _, lead_semantic, _, lead_terms, lead_matched, lead_talk = self._scores(searcher, vectors, encoder,
+                                                                                     lead, limit)
+            probability = max(probability, self._probability(searcher, lead_semantic, lead_terms, lead_matched,
+                                                             lead_talk, int(top[0])))
+        return Answer(hits, None if probability is None else round(probability, 4))
 
     def preload(self) -> None:
         """Load the sentence encoder and the small-talk vectors now rather than on the first query.

@@ -101,14 +101,16 @@ SEARCH_INDEX = Path("search") / "search_index.json"
 _VARIANT_MARK = "\u2060\u200b"
 
 
-def add_script_variants(site_dir: Path) -> None:
+def add_script_variants(site_dir: Path, synonyms=None) -> None:
     """Let the site's search find Simplified pages by Traditional queries and the reverse.
 
     The browser search (lunr) matches words as typed; the form's suggestions
     fold both scripts to one (analysis.normalize). Appending each entry's text
     converted to the other script (OpenCC, keeping jieba's U+200B word breaks)
     makes the site agree with the form. Previews show the start of the text,
-    so the appended form stays out of sight.
+    so the appended form stays out of sight. Every word of a synonym group
+    the entry uses (content/synonyms.yml) is appended the same way, so 薪金
+    finds the page about 工资 there too.
     """
     import opencc
 
@@ -123,6 +125,8 @@ def add_script_variants(site_dir: Path) -> None:
             continue
         source = doc.get("title", "") + "\u200b" + text
         variants = {v for v in (to_hant.convert(source), to_simplified(source)) if v != source}
+        for group in synonyms.groups_in(source) if synonyms is not None else ():
+            variants.update(w for word in group for w in (word, to_hant.convert(word)))
         if variants:
             doc["text"] = text + _VARIANT_MARK + "\u200b".join(sorted(variants))
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
@@ -146,7 +150,7 @@ def merge_search_index(previous: Path, site_dir: Path, removed: set[str]) -> Non
 
 
 def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, strict: bool = False,
-               build_date: int | None = None, dirty: bool = False) -> None:
+               build_date: int | None = None, dirty: bool = False, synonyms=None) -> None:
     """Build the static site from docs_dir into site_dir with the project's mkdocs.yml.
 
     dirty: site_dir already holds the previous site (mtimes kept); only pages
@@ -174,7 +178,7 @@ def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, stri
             build(cfg, dirty=dirty)
         finally:
             logging.getLogger("mkdocs.commands.build").removeFilter(notice)
-        add_script_variants(site_dir)
+        add_script_variants(site_dir, synonyms)
         write_policy(site_dir, policy.hashes, dirty)
     except MkDocsException as exc:
         raise BuildError(f"mkdocs build failed ({config.mkdocs_config}): {exc}") from None

@@ -101,6 +101,7 @@ class ArticleVectors:
     centroids: np.ndarray  # (n, d) float32, L2-normalised mean of each article's lines
     encoder: str
     whitening: np.ndarray | None = None  # (d, d): encoder space -> search space (None: the same)
+    texts: list[str] | None = None  # each line's text, for "why this article" (None: written before it was kept)
 
     def project(self, vectors: np.ndarray) -> np.ndarray:
         """Encoder vectors (queries) into the space the lines are in, L2-normalised."""
@@ -116,7 +117,8 @@ class ArticleVectors:
             return cls(ids=[str(i) for i in data["ids"]], lines=data["lines"].astype(np.float32),
                        starts=data["starts"].astype(np.int64),
                        centroids=data["centroids"].astype(np.float32), encoder=str(data["encoder"]),
-                       whitening=data["whitening"].astype(np.float32) if "whitening" in data.files else None)
+                       whitening=data["whitening"].astype(np.float32) if "whitening" in data.files else None,
+                       texts=[str(t) for t in data["texts"]] if "texts" in data.files else None)
 
 
 def _previous(folder: Path | None, encoder: str) -> dict[bytes, np.ndarray]:
@@ -159,6 +161,7 @@ class Embedded:
     keys: list[bytes]
     encoder: str
     fresh: int  # lines embedded anew (the rest reused from the live index)
+    texts: list[str] | None = None  # the lines themselves (shown as the phrasing that matched)
 
 
 def embed(articles: list[Article], encoder: Encoder, previous: Path | None = None, processes: int = 1) -> Embedded:
@@ -193,7 +196,7 @@ def embed(articles: list[Article], encoder: Encoder, previous: Path | None = Non
     for i, k in enumerate(keys):
         lines[i] = fresh[i] if i in fresh else known[k]
     return Embedded(ids=[a.id for a in articles], lines=lines, starts=np.array(starts, dtype=np.int64),
-                    keys=keys, encoder=encoder.name, fresh=len(fresh))
+                    keys=keys, encoder=encoder.name, fresh=len(fresh), texts=texts)
 
 
 def save(embedded: Embedded, folder: Path) -> None:
@@ -213,7 +216,8 @@ def save(embedded: Embedded, folder: Path) -> None:
     with open(tmp, "wb") as fh:
         np.savez(fh, ids=np.array(embedded.ids, dtype=str), raw=embedded.lines, lines=lines.astype(np.float16),
                  starts=embedded.starts, centroids=centroids.astype(np.float16), whitening=transform,
-                 keys=np.array(embedded.keys, dtype="S32"), encoder=np.array(embedded.encoder))
+                 keys=np.array(embedded.keys, dtype="S32"), encoder=np.array(embedded.encoder),
+                 **({"texts": np.array(embedded.texts, dtype=str)} if embedded.texts is not None else {}))
     tmp.replace(folder / VECTORS)
 
 

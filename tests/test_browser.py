@@ -201,3 +201,58 @@ def test_typing_a_harassment_complaint_slowly_never_shows_an_article_and_propose
     expect(page.locator("#kb-disclosure-confidential")).to_be_checked()
     expect(page.locator("#kb-disclosure-note")).to_be_visible()
     expect(page.locator("#kb-emergency")).to_be_hidden()
+
+
+def test_site_search_knows_hr_s_own_words(page, live_server):
+    """content/synonyms.yml reaches the site's own search: 薪金 finds the pages about 工资 (issue 16, point 5)."""
+    from playwright.sync_api import expect
+    page.goto(live_server + "/")
+    page.wait_for_load_state("networkidle")
+    page.locator("label.kb-search-button").click()
+    search = page.locator("input.md-search__input")
+    search.fill("薪金")
+    search.press("End")
+    expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=15_000)
+    hrefs = page.locator(".md-search-result__link").evaluate_all("els => els.map(e => e.href)")
+    pages = list(dict.fromkeys(re.sub(r"[?#].*", "", h) for h in hrefs))
+    assert any(p.endswith(("/payslip-error/", "/salary-paid-late/")) for p in pages[:3]), pages[:5]
+
+
+def test_the_form_records_what_was_on_screen_keeps_long_texts_and_says_when_nothing_answers(page, live_server, db_url):
+    """Issue 16, point 6: shown = on screen at submit (plus opened), long texts in a POST body, one quiet line."""
+    import json
+    from urllib.parse import quote
+    from urllib.request import urlopen
+
+    from playwright.sync_api import expect
+    nothing = "quantum chromodynamics lattice gauge"
+    with urlopen(f"{live_server}/api/v1/suggest?q={quote(nothing)}") as res:
+        assert json.load(res)["results"] == []  # the premise: no article is confident for it
+    page.goto(live_server + "/complaint/")
+    description = page.locator("#kb-description")
+    description.press_sequentially("班车又迟到了", delay=40)
+    expect(page.locator("#kb-suggestion-list li").first).to_contain_text("班车", timeout=10_000)
+    shuttle = page.locator("#kb-suggestion-list li").evaluate_all("els => els.map(e => e.dataset.articleId)")
+    description.fill(nothing)
+    description.press("End")
+    expect(page.locator("#kb-no-answer")).to_be_visible(timeout=10_000)
+    expect(page.locator("#kb-suggestions")).to_be_hidden()
+    # About 600 Chinese characters: as a GET URL this was refused with 414 and the list vanished.
+    long_text = "三楼茶水间的饮水机坏了，按了没有水也没有热水。" + "大家每天都要去别的楼层接水，很不方便，" * 30
+    assert len(long_text) > 450
+    description.fill(long_text)
+    description.press("End")
+    first = page.locator("#kb-suggestion-list li").first
+    expect(first).to_have_attribute("data-article-id", "water-dispenser-not-working", timeout=10_000)
+    expect(page.locator("#kb-no-answer")).to_be_hidden()
+    on_screen = page.locator("#kb-suggestion-list li").evaluate_all("els => els.map(e => e.dataset.articleId)")
+    page.select_option("#kb-category", "facilities")
+    page.fill("#kb-request", "请派人维修")
+    page.fill("#kb-occurred-at", "2026-11-20")
+    page.fill("#kb-location", "A 栋 3 楼")
+    page.check("#kb-disclosure-anonymous")
+    page.click("#kb-submit")
+    expect(page.locator("#kb-tracking-code-value")).to_be_visible(timeout=10_000)
+    (shown,) = query_db(db_url, "SELECT shown_articles FROM complaints")[0]
+    shown = json.loads(shown) if isinstance(shown, str) else shown
+    assert shown == on_screen and "shuttle-late" in shuttle and "shuttle-late" not in shown

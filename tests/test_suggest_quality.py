@@ -69,10 +69,10 @@ def test_all_shows_unconfident_results_for_staff_and_calibration(sqlite_app):
 
 
 def test_the_threshold_is_configurable(sqlite_app):
-    strict = sqlite_app(**{"search.confidence_threshold": 19.5})
+    strict = sqlite_app(**{"search.confidence_threshold": 1.0})
     body = suggest(strict, "饮水机坏了")
-    assert body["threshold"] == 19.5 and body["confident"] is False and body["results"] == []
-    lenient = sqlite_app(**{"search.confidence_threshold": -19.5})
+    assert body["threshold"] == 1.0 and body["confident"] is False and body["results"] == []
+    lenient = sqlite_app(**{"search.confidence_threshold": 0.0})
     assert suggest(lenient, "你好")["confident"] is True
 
 
@@ -82,6 +82,8 @@ def test_a_bad_threshold_is_refused_with_its_key(built_kb):
 
     with pytest.raises(ConfigError, match="confidence_threshold"):
         load_config(built_kb / "kb.yml", overrides={"search.confidence_threshold": "high"})
+    with pytest.raises(ConfigError, match="confidence_threshold"):  # a probability, not a raw score
+        load_config(built_kb / "kb.yml", overrides={"search.confidence_threshold": -0.96})
 
 
 def test_a_traditional_article_is_found_by_a_simplified_query(sqlite_app, built_kb):
@@ -247,3 +249,25 @@ def test_damaged_or_foreign_vectors_fall_back_to_the_lexical_path(built_kb, tmp_
     answer = Searcher(index).suggest("饮水机坏了", limit=3)
     assert answer.confidence is None and answer.hits[0].id == "water-dispenser-not-working"
     assert "semantic matching off" in caplog.text
+
+
+def test_long_texts_can_be_sent_in_a_post_body(sqlite_app):
+    """Issue 16, point 6: about 600 Chinese characters, which a GET URL could not carry, in a JSON body."""
+    client = sqlite_app()
+    text = "三楼茶水间的饮水机坏了，按了没有水也没有热水。" + "大家每天都要去别的楼层接水，很不方便，" * 30
+    res = client.post("/api/v1/suggest", json={"q": text, "limit": 3})
+    body = res.get_json()
+    assert res.status_code == 200 and body["confident"] and body["results"][0]["id"] == "water-dispenser-not-working"
+    assert len(body["results"]) == 3
+    for bad, field in (([1, 2], "q"), ({"q": 5}, "q"), ({"q": "饮水机", "limit": "many"}, "limit")):
+        res = client.post("/api/v1/suggest", json=bad)
+        assert res.status_code == 400 and field in [e["field"] for e in res.get_json()["errors"]]
+
+
+def test_a_sensitive_text_gets_no_articles_by_post_either(sqlite_app):
+    client = sqlite_app()
+    res = client.post("/api/v1/suggest", json={"q": "主管经常对我性骚扰，说很难听的话"})
+    body = res.get_json()
+    assert res.status_code == 200 and body["sensitive"] is True and body["results"] == []
+    by_category = client.post("/api/v1/suggest", json={"q": "饮水机坏了", "category": "harassment"}).get_json()
+    assert by_category["sensitive"] is True and by_category["results"] == []

@@ -61,7 +61,11 @@
     var sensitiveCategories = {};
     var categoryContacts = {};
     var identity = form.querySelector("#kb-identity");
-    var shown = [];
+    // "Shown" is what was on screen when the employee submitted, plus what they opened:
+    // not every list that flashed past while they typed.
+    var onScreen = [];
+    var opened = [];
+    var nothing = document.getElementById("kb-no-answer");
     // One key per complaint: a retried submission (double click, flaky network)
     // is answered with the first acknowledgement instead of creating a second complaint.
     var idempotencyKey = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
@@ -83,6 +87,7 @@
       items.forEach(function (item) {
         var li = el("li", { "class": "kb-suggestion", "data-article-id": item.id });
         var link = el("a", { href: articleHref(item.url), target: "_blank", rel: "noopener" }, item.title);
+        link.addEventListener("click", function () { if (opened.indexOf(item.id) < 0) opened.push(item.id); });
         li.appendChild(link);
         if (item.snippet) li.appendChild(el("p", { "class": "kb-snippet" }, item.snippet));
         var solved = el("button", { type: "button", "class": "md-button kb-solved" },
@@ -90,10 +95,17 @@
         solved.addEventListener("click", function () { deflect(item); });
         li.appendChild(solved);
         list.appendChild(li);
-        if (shown.indexOf(item.id) < 0) shown.push(item.id);
       });
+      onScreen = items.map(function (item) { return item.id; });
       panel.hidden = items.length === 0;
     }
+
+    function shown() {
+      return onScreen.concat(opened.filter(function (id) { return onScreen.indexOf(id) < 0; })).slice(0, 50);
+    }
+
+    // Nothing confident for a real text: say so in one line and invite the submission.
+    function showNothing(on) { if (nothing) nothing.hidden = !on; }
 
     // Harassment, discrimination, misconduct, danger: no articles, a person handles it.
     function showSensitive(on, contact, propose) {
@@ -129,6 +141,7 @@
       var category = categorySelect.value;
       if (text.length < MIN_CHARS) {
         render([]);
+        showNothing(false);
         sticky = null;
         if (sensitiveCategories[category]) showSensitive(true, categoryContacts[category], "confidential");
         else showSensitive(false);
@@ -136,23 +149,31 @@
       }
       if (sticky && text.indexOf(sticky.text.slice(0, 2)) !== 0) sticky = null;
       var mine = ++seq;
-      api("/api/v1/suggest?limit=5&q=" + encodeURIComponent(text) +
-          (category ? "&category=" + encodeURIComponent(category) : "")).then(function (r) {
+      // In a POST body: a long description in the URL is refused (414) and its suggestions would vanish.
+      var query = { q: text.slice(0, 2000), limit: 5 };
+      if (category) query.category = category;
+      api("/api/v1/suggest", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(query)
+      }).then(function (r) {
         if (mine !== seq) return; // a newer request is on its way
         if (r.body.sensitive) {
+          showNothing(false);
           sticky = { text: text, contact: r.body.emergency_contact, propose: r.body.propose_disclosure };
           showSensitive(true, r.body.emergency_contact, r.body.propose_disclosure);
           return;
         }
         if (sticky && (r.body.hold || text.length < sticky.text.length + 6)) {
+          showNothing(false);
           showSensitive(true, sticky.contact, sticky.propose);
           return;
         }
         sticky = null;
-        if (r.body.hold) { showSensitive(false); render([]); return; }
+        if (r.body.hold) { showNothing(false); showSensitive(false); render([]); return; }
         showSensitive(false);
-        render(r.status === 200 ? (r.body.results || []) : []);
-      }).catch(function () { render([]); });
+        var items = r.status === 200 ? (r.body.results || []) : [];
+        render(items);
+        showNothing(r.status === 200 && items.length === 0);
+      }).catch(function () { render([]); showNothing(false); });
     }
 
     function later() {
@@ -164,9 +185,9 @@
     // Suggestions seen but neither used nor followed by a complaint: one anonymous event per visit.
     var finished = false;
     window.addEventListener("pagehide", function () {
-      if (finished || !shown.length || !navigator.sendBeacon) return;
+      if (finished || !shown().length || !navigator.sendBeacon) return;
       navigator.sendBeacon(apiBase() + "/api/v1/events", new Blob([JSON.stringify({
-        kind: "suggestions_shown", article_ids: shown.slice(0, 20), query: description.value.trim().slice(0, 200)
+        kind: "suggestions_shown", article_ids: shown().slice(0, 20), query: description.value.trim().slice(0, 200)
       })], { type: "application/json" }));
     });
     categorySelect.addEventListener("change", later);
@@ -227,7 +248,7 @@
         location: v("#kb-location"),
         disclosure: disclosure(),
         channel: "online_form",
-        shown_articles: shown
+        shown_articles: shown()
       };
       if (disclosure() !== "anonymous") {
         var who = { name: v("#kb-name"), department: v("#kb-department"),
