@@ -114,7 +114,7 @@ def init_app(app) -> None:
     Hooked in front of the suggest endpoint so that no ranking change can ever
     bring articles back for harassment, discrimination, misconduct or danger.
     """
-    from flask import current_app, jsonify, request
+    from flask import current_app, g, jsonify, request
 
     kb = app.config["KB"]
     recogniser(kb)  # validate the examples file and encode them now, not on the first request
@@ -135,8 +135,8 @@ def init_app(app) -> None:
         rec = recogniser(kb)
         if not verdict.sensitive:
             if rec is not None and verdict.verdict.hold(rec.rules.hold):
-                # Undecided: no articles yet, no panel either; the next keystrokes decide.
-                return jsonify({"query": text, "results": [], "confident": False, "sensitive": False,
-                                "hold": True})
+                # Undecided: no articles yet, no panel either; the next keystrokes decide
+                # (the suggest endpoint still answers with its confidence, results withheld).
+                g.kb_hold = True
             return None
         return jsonify({"query": text, "results": [], "confident": False, **verdict.as_dict(kb)})

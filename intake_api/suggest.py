@@ -12,7 +12,7 @@ marked `confident: false`.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from kb_builder.search import IndexNotBuilt, Searcher
 
@@ -78,5 +78,9 @@ def suggest():
         item = {"id": hit.id, "title": hit.title, "url": site_url(hit.url), "snippet": hit.snippet,
                 "score": hit.score, "category": hit.category, "language": hit.language, "why": hit.why}
         results.append(item)
-    return jsonify({"query": text, "confident": confident, "confidence": answer.confidence,
-                    "threshold": threshold, "results": results})
+    out = {"query": text, "confident": confident, "confidence": answer.confidence,
+           "threshold": threshold, "results": results}
+    if g.get("kb_hold") and not show_all:
+        # The recogniser is undecided whether this is harassment or the like (intake_api/sensitive.py).
+        out.update(results=[], confident=False, hold=True)
+    return jsonify(out)
