@@ -165,6 +165,8 @@ class CachedEncoder:
         self.fill(texts)
         return np.array([self.memo[t] for t in texts], np.float32).reshape(len(texts), -1)
 
+    encode_cached = encode  # the product's Encoder API (kb_builder/encoder.py): this one caches everything
+
 
 _cached: CachedEncoder | None = None
 
