@@ -113,7 +113,8 @@ def test_a_merge_key_in_kb_yml_is_refused_too(small_kb):
 
 
 def test_content_files_above_the_size_limit_are_refused_unread(small_kb):
-    big = write_case(small_kb, "big-case", body="## 问题\n\n" + "很长的正文。" * 300_000)  # 5.4 MB
+    # Just over the 1 MiB default (1.1 MB), in paragraphs as a real file would be.
+    big = write_case(small_kb, "big-case", body="## 问题\n\n" + ("很长的正文。" * 100 + "\n\n") * 610)
     with pytest.raises(ContentError) as raised:
         build(load_config(small_kb / "kb.yml"))
     size = big.stat().st_size
@@ -122,7 +123,7 @@ def test_content_files_above_the_size_limit_are_refused_unread(small_kb):
     assert not (small_kb / "site").exists()
     # The limit is configurable in kb.yml, and a hand-written docs page counts too.
     (small_kb / "docs" / "long.md").write_text("# 长页面\n\n" + "字" * 3000, encoding="utf-8")
-    config = load_config(small_kb / "kb.yml", overrides={"build.max_file_bytes": 6 * 1024 * 1024})
+    config = load_config(small_kb / "kb.yml", overrides={"build.max_file_bytes": 2 * 1024 * 1024})
     with pytest.raises(ContentError):
         check(load_config(small_kb / "kb.yml", overrides={"build.max_file_bytes": 4096}))
     assert check(config).cases == 2
