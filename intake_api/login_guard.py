@@ -68,10 +68,14 @@ def check_attempt(session: Session, username: str, address: str | None) -> None:
             raise TooManyAttempts("登录尝试太多，请一分钟后再试 · Too many login attempts: wait a minute and try again")
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def start_session(session: Session, user: StaffUser) -> None:
     """After a successful login: a fresh cookie session bound to a new server-side row."""
     token = secrets.token_urlsafe(32)
-    session.add(StaffSession(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id))
+    session.add(StaffSession(token_hash=_token_hash(token), user_id=user.id))
     session.commit()
     cookie.clear()  # a new CSRF token too: nothing from before the login carries over
     cookie[SESSION_KEY] = token
@@ -81,15 +85,14 @@ def session_is_live(session: Session, user_id: int) -> bool:
     token = cookie.get(SESSION_KEY)
     if not token:
         return False
-    row = session.get(StaffSession, hashlib.sha256(token.encode()).hexdigest())
+    row = session.get(StaffSession, _token_hash(token))
     return row is not None and row.user_id == user_id
 
 
 def end_session(session: Session) -> None:
     token = cookie.get(SESSION_KEY)
     if token:
-        session.execute(delete(StaffSession).where(
-            StaffSession.token_hash == hashlib.sha256(token.encode()).hexdigest()))
+        session.execute(delete(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
         session.commit()
     cookie.clear()
 
