@@ -1,4 +1,4 @@
-"""Staff accounts: argon2 password hashes, sessions (Flask-Login), and who may see what."""
+"""Staff accounts: argon2 password hashes and sessions (Flask-Login); who may see what is the desk's (desk.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .db import get_session
-from .models import Complaint, StaffUser
+from .models import StaffUser
+from .workflow import Role
 
-ROLES = ("handler", "admin", "relations")
+ROLES = tuple(r.value for r in Role)
 _hasher = PasswordHasher()
 login_manager = LoginManager()
 # Spend the same time on unknown users as on wrong passwords (no user enumeration).
@@ -66,42 +67,6 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
-
-
-def _relations_team() -> str:
-    """The team the recogniser routes harassment and the like to (process.sensitive.team)."""
-    return current_app.config["KB"].process.sensitive.team
-
-
-def can_see(user: StaffUser, c: Complaint) -> bool:
-    if user.is_admin or c.team in (user.teams or []):
-        return True
-    # Employee relations: every complaint routed to its team, whatever team the account lists, and every confidential one.
-    return user.role == "relations" and (c.disclosure == "confidential" or c.team == _relations_team())
-
-
-def visible(query, user: StaffUser):
-    """Restrict a complaints query to what the user may see."""
-    if user.is_admin:
-        return query
-    mine = Complaint.team.in_(user.teams or [])
-    if user.role == "relations":
-        return query.where(mine | (Complaint.disclosure == "confidential") | (Complaint.team == _relations_team()))
-    return query.where(mine)
-
-
-def identity_for(user: StaffUser, c: Complaint) -> dict | None:
-    """The complainant's identity as this user may see it.
-
-    Anonymous: nothing exists. Confidential: only employee relations see it,
-    never the handlers (or admins) of the team complained about. Named: whoever
-    may see the complaint.
-    """
-    if c.disclosure == "anonymous" or c.purged_at is not None:
-        return None
-    if c.disclosure == "confidential" and user.role != "relations":
-        return {"hidden": True}
-    return {"name": c.name, "department": c.department, "position": c.position, "contact": c.contact}
 
 
 def staff_required(view):

@@ -1,29 +1,43 @@
-"""API errors: one class with a status, one handler that answers JSON."""
+"""Errors users see: the desk's domain errors and HTTP errors mapped to a status once.
+
+JSON under /api/; elsewhere an HTML page in the page's language, or, for a
+workspace form that named where to go back to, the message flashed on that
+page (datasette's handle_exception plays this role).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, flash, g, jsonify, redirect, render_template, request
 from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException
 
+from .desk import Conflict, DeskError, Forbidden, Invalid, NotFound
 
-class ApiError(Exception):
-    status = 400
+__all__ = ["ApiError", "Conflict", "DeskError", "Forbidden", "Invalid", "NotFound", "Unavailable", "go_back_to"]
+
+
+class ApiError(DeskError):
+    """A request error raised at the edge (a bad body, parameter or header); `status` may be given."""
 
     def __init__(self, message: str, errors: list[dict] | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors
+        super().__init__(message, errors)
         if status is not None:
             self.status = status
 
 
-class NotFound(ApiError):
-    status = 404
-
-
-class Unavailable(ApiError):
+class Unavailable(DeskError):
     status = 503
+
+
+def go_back_to(url: str) -> None:
+    """A workspace form: a refused action is flashed on this page instead of an error page."""
+    g.kb_error_back = url
+
+
+def in_language(message: str, lang: str) -> str:
+    """One language of a "中文 · English" message (the HTML page's; JSON keeps both until the catalogues come)."""
+    zh, sep, en = message.partition(" · ")
+    return (en or zh) if sep and lang == "en" else (zh if sep else message)
 
 
 def _body(message: str, errors: list[dict] | None = None) -> dict:
@@ -69,9 +83,17 @@ def init_app(app: Flask) -> None:
             raise ApiError("请求中含有不允许的空字符 (NUL) · The request contains a NUL character; remove it",
                            [{"field": "_form", "message": "NUL (\\u0000) is not allowed"}])
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return jsonify(_body(exc.message, exc.errors)), exc.status
+    @app.errorhandler(DeskError)
+    def _desk_error(exc: DeskError):
+        if request.path.startswith("/api/"):
+            return jsonify(_body(exc.message, exc.errors)), exc.status
+        lang = g.get("lang", "zh")
+        back = g.get("kb_error_back")
+        if back:
+            flash(in_language(exc.message, lang), "error")
+            return redirect(back)
+        return render_template("staff/error.html", message=in_language(exc.message, lang), status=exc.status,
+                               lang=lang), exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

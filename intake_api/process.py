@@ -205,7 +205,8 @@ def rate(session: Session, kb, clock: Clock, c: Complaint, score: int, comment: 
 MAX_MESSAGE = 2000
 
 
-def post_message(session: Session, c: Complaint, text: str, staff: StaffUser | None = None) -> Message:
+def post_message(session: Session, c: Complaint, text: str, staff: StaffUser | None = None,
+                 actor: str | None = None) -> Message:
     """Add to the follow-up thread: a handler's question, or the complainant's answer.
 
     The complainant writes through the tracking code only: no e-mail, no login,
@@ -222,7 +223,7 @@ def post_message(session: Session, c: Complaint, text: str, staff: StaffUser | N
     msg = Message(complaint_id=c.id, author="staff" if staff else "complainant",
                   staff_username=staff.username if staff else None, body=text, at=now)
     session.add(msg)
-    record(session, c, actor_of(staff) if staff else COMPLAINANT, "question" if staff else "answer",
+    record(session, c, actor or (actor_of(staff) if staff else COMPLAINANT), "question" if staff else "answer",
            None, text, at=now)
     c.updated_at = now
     return msg

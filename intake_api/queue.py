@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, literal, or_, select
@@ -10,8 +11,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from .auth import visible
-from .models import Complaint, StaffUser, UTCDateTime, utcnow
+from .models import Complaint, UTCDateTime, utcnow
 from .workflow import OPEN_STATUSES
 
 PAGE_SIZE = 100
@@ -109,17 +109,17 @@ class QueuePage:
         return max(1, -(-self.total // self.per_page))
 
 
-def queue(session: Session, user: StaffUser, status: str | None = None, level: int | None = None,
+def queue(session: Session, visible: Callable, status: str | None = None, level: int | None = None,
           team: str | None = None, due: str | None = None, due_soon_hours: int = 8,
           now: dt.datetime | None = None, page: int = 1, per_page: int = PAGE_SIZE) -> QueuePage:
-    """Complaints the user may see, filtered; `due` is 'overdue' or 'soon'. Most urgent first, by pages.
+    """Complaints `visible` lets through (the desk's permission rule), filtered; `due` is 'overdue' or 'soon'. Most urgent first, by pages.
 
     Filtering, ordering (level, then the next unmet limit, then newest) and
     paging all happen in the database, so no open complaint is ever left out
     of its queue however many there are.
     """
     now = now or utcnow()
-    query = visible(select(Complaint), user)
+    query = visible(select(Complaint))
     if status == "open":
         query = query.where(Complaint.status.in_(OPEN_STATUSES))
     elif status:

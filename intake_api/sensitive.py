@@ -109,34 +109,5 @@ def assess(kb, text: str, category: str | None = None, typing: bool = False) -> 
 
 
 def init_app(app) -> None:
-    """Answer sensitive texts before any search runs: no articles, the direct path instead.
-
-    Hooked in front of the suggest endpoint so that no ranking change can ever
-    bring articles back for harassment, discrimination, misconduct or danger.
-    """
-    from flask import current_app, g, jsonify, request
-
-    kb = app.config["KB"]
-    recogniser(kb)  # validate the examples file and encode them now, not on the first request
-
-    @app.before_request
-    def _sensitive_suggestions():
-        if request.endpoint != "suggest.suggest":
-            return None
-        from .suggest import MAX_LIMIT, MAX_QUERY_CHARS, parameters  # GET query string or POST body
-
-        params = parameters()
-        text, category, limit = params.get("q", ""), params.get("category"), str(params.get("limit", "5"))
-        if (not isinstance(text, str) or not text.strip() or len(text) > MAX_QUERY_CHARS
-                or not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT)):
-            return None  # the endpoint names the bad parameter
-        kb = current_app.config["KB"]
-        verdict = assess(kb, text, category if isinstance(category, str) and category else None, typing=True)
-        rec = recogniser(kb)
-        if not verdict.sensitive:
-            if rec is not None and verdict.verdict.hold(rec.rules.hold):
-                # Undecided: no articles yet, no panel either; the next keystrokes decide
-                # (the suggest endpoint still answers with its confidence, results withheld).
-                g.kb_hold = True
-            return None
-        return jsonify({"query": text, "results": [], "confident": False, **verdict.as_dict(kb)})
+    """Validate the examples file and encode them at start-up, not on the first request."""
+    recogniser(app.config["KB"])

@@ -12,10 +12,11 @@ marked `confident: false`.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from kb_builder.search import IndexNotBuilt, Searcher
 
+from . import sensitive
 from .errors import ApiError, Unavailable
 from .openapi import SuggestOut, SuggestQuery, doc
 
@@ -30,7 +31,7 @@ def searcher() -> Searcher:
 
 
 def site_url(path: str) -> str:
-    return current_app.config["SITE_BASE_PATH"].rstrip("/") + "/" + path.lstrip("/")
+    return current_app.config["KB"].site.base_path.rstrip("/") + "/" + path.lstrip("/")
 
 
 def parameters() -> dict:
@@ -65,12 +66,23 @@ def suggest():
         errors.append({"field": "limit", "message": f"应为 1 到 {MAX_LIMIT} 的整数 · A whole number from 1 to {MAX_LIMIT}"})
     if errors:
         raise ApiError("参数有误 · Invalid parameters", errors)
+    # Sensitive texts are answered before any search runs: no articles, the direct path instead, so no
+    # ranking change can ever bring articles back for harassment, discrimination, misconduct or danger.
+    kb = current_app.config["KB"]
+    category = params.get("category")
+    sens = sensitive.assess(kb, text, category if isinstance(category, str) and category else None, typing=True)
+    if sens.sensitive:
+        return jsonify({"query": text, "results": [], "confident": False, **sens.as_dict(kb)})
+    rec = sensitive.recogniser(kb)
+    # Undecided whether this is harassment or the like: no articles yet, no panel either; the next
+    # keystrokes decide (the answer still carries its confidence, results withheld).
+    hold = rec is not None and sens.verdict.hold(rec.rules.hold)
     show_all = str(params.get("all", "")) in ("1", "true", "True")
     try:
         answer = searcher().suggest(text, limit=limit)
     except IndexNotBuilt as exc:
         raise Unavailable(str(exc)) from None
-    threshold = current_app.config["KB"].search.confidence_threshold
+    threshold = kb.search.confidence_threshold
     # No confidence figure (an index without vectors): the lexical answer stands.
     confident = bool(answer.hits) and (answer.confidence is None or answer.confidence >= threshold)
     results = []
@@ -80,7 +92,6 @@ def suggest():
         results.append(item)
     out = {"query": text, "confident": confident, "confidence": answer.confidence,
            "threshold": threshold, "results": results}
-    if g.get("kb_hold") and not show_all:
-        # The recogniser is undecided whether this is harassment or the like (intake_api/sensitive.py).
+    if hold and not show_all:
         out.update(results=[], confident=False, hold=True)
     return jsonify(out)

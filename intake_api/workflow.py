@@ -2,7 +2,46 @@
 
 from __future__ import annotations
 
-STATUSES = ("received", "assessed", "investigating", "resolved", "closed", "reopened", "escalated")
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Where a complaint is in the process; the value is what is stored and sent."""
+
+    RECEIVED = "received"
+    ASSESSED = "assessed"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    ESCALATED = "escalated"
+
+
+class Role(StrEnum):
+    """What a staff account may see: its teams' complaints, everything, or employee relations' share."""
+
+    HANDLER = "handler"
+    ADMIN = "admin"
+    RELATIONS = "relations"
+
+
+class Channel(StrEnum):
+    ONLINE_FORM = "online_form"
+    EMAIL = "email"
+    HOTLINE = "hotline"
+    RECEPTION = "reception"
+    ANONYMOUS_PLATFORM = "anonymous_platform"
+
+
+class Language(StrEnum):
+    """The languages of the site and of articles (a case file's `language`)."""
+
+    ZH_HANS = "zh-Hans"
+    ZH_HANT = "zh-Hant"
+    EN = "en"
+
+
+STATUSES = tuple(s.value for s in Status)
 
 # received -> assessed -> investigating -> resolved (result fed back) -> closed,
 # with reopened (the complainant is unhappy, or new facts) and escalated

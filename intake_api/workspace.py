@@ -7,22 +7,20 @@ import re
 
 from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from pydantic import ValidationError
-from sqlalchemy import select
 
-from . import process
-from .auth import authenticate, staff_required
-from .complaints import clock, register_complaint
+from .auth import staff_required
 from .db import get_session
-from .errors import NotFound
-from .login_guard import TooManyAttempts, check_attempt, end_session, start_session
-from .models import Alert, Complaint, StaffUser, utcnow
-from .queue import DEADLINE_LABELS, is_overdue, pending_deadlines, queue
+from .desk import Invalid
+from .errors import go_back_to
+from .login_guard import TooManyAttempts, WrongPassword, log_in, log_out
+from .models import utcnow
+from .queue import DEADLINE_LABELS
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
 from .sla import calendar_warning
-from .staff_api import detail, visible_complaint
-from .workflow import LABELS, LEVELS, RESPONSIBILITY, STATUSES, TRANSITIONS, TransitionError
+from .web import actor, desk
+from .workflow import LABELS, LEVELS, RESPONSIBILITY, STATUSES
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff", template_folder="templates")
 
@@ -125,7 +123,9 @@ def _calendar_notice() -> str | None:
 
 
 def _local(moment: dt.datetime | None) -> str:
-    return moment.astimezone(clock().zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    """Minutes in the configured zone, whatever zone the moment came in (the desk's views are already local)."""
+    when = desk().local(moment)
+    return when.strftime("%Y-%m-%d %H:%M") if when else "—"
 
 
 # Where a login may send the browser: a workspace path, nothing that could leave the
@@ -142,29 +142,24 @@ def _next_page(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "POST":
-        username = request.form.get("username", "")
         try:
-            check_attempt(get_session(), username, request.remote_addr)
+            log_in(get_session(), request.form.get("username", ""), request.form.get("password", ""),
+                   request.remote_addr)
         except TooManyAttempts as exc:
-            return render_template("staff/login.html", error=exc.message), 429
-        user = authenticate(get_session(), username, request.form.get("password", ""))
-        if user is not None:
-            get_session().commit()
-            target = _next_page(request.args.get("next"))
-            start_session(get_session(), user)
-            login_user(user)
-            return redirect(target)
-        error = t("bad_login")
-    return render_template("staff/login.html", error=error), (401 if error else 200)
+            error, status = exc.message, 429
+        except WrongPassword:
+            error, status = t("bad_login"), 401
+        else:
+            return redirect(_next_page(request.args.get("next")))
+    return render_template("staff/login.html", error=error), status
 
 
 @bp.post("/logout")
 @staff_required
 def logout():
-    end_session(get_session())
-    logout_user()
+    log_out(get_session())
     return redirect(url_for("workspace.login"))
 
 
@@ -174,29 +169,24 @@ def index():
     args = request.args
     level = {"1": 1, "2": 2, "3": 3}.get(args.get("level", ""))  # anything else: no level filter
     status = args.get("status") or "open"
-    kb = current_app.config["KB"]
     page = args.get("page", "1")
-    result = queue(get_session(), current_user, status=None if status == "all" else status, level=level,
-                   team=args.get("team") or None, due=args.get("due") if args.get("due") in ("overdue", "soon") else None,
-                   due_soon_hours=kb.process.sla.due_soon_hours,
-                   page=int(page) if page.isdigit() and len(page) < 7 else 1)
+    result = desk().queue(actor(), status=None if status == "all" else status, level=level,
+                          team=args.get("team") or None,
+                          due=args.get("due") if args.get("due") in ("overdue", "soon") else None,
+                          page=int(page) if page.isdigit() and len(page) < 7 else 1)
     now = utcnow()
-    rows = [(c, pending_deadlines(c)[0] if pending_deadlines(c) else None, is_overdue(c, now)) for c in result.items]
-    handlers = {u.id: u.username for u in get_session().scalars(select(StaffUser))}
+    rows = [desk().summary(actor(), c, now) for c in result.items]
     keep = {k: v for k, v in args.items() if k != "page" and v}
-    return render_template("staff/queue.html", rows=rows, filters=args, status=status, handlers=handlers, now=now,
-                           result=result, keep=keep)
+    return render_template("staff/queue.html", rows=rows, filters=args, status=status, result=result, keep=keep)
 
 
 @bp.get("/complaints/<number>")
 @staff_required
 def complaint(number: str):
-    c = _visible_or_404(number)
-    staff = get_session().scalars(select(StaffUser).where(StaffUser.active.is_(True))).all()
-    handlers = [u for u in staff if u.is_admin or c.team in (u.teams or [])]
-    return render_template("staff/complaint.html", c=c, d=detail(c), next_statuses=TRANSITIONS[c.status],
-                           handlers=handlers, date_fields=DATE_FIELDS, date_labels=DATE_LABELS,
-                           overdue=is_overdue(c, utcnow()), why=_why_these_articles(c.description))
+    who = actor()
+    v = desk().view(who, desk().find(who, number))
+    return render_template("staff/complaint.html", c=v.complaint, v=v, handlers=desk().handlers_for(v.complaint),
+                           date_labels=DATE_LABELS, why=_why_these_articles(v.complaint.description))
 
 
 def _why_these_articles(text: str) -> tuple[float | None, list]:
@@ -214,50 +204,13 @@ def _why_these_articles(text: str) -> tuple[float | None, list]:
     return answer.confidence, answer.hits
 
 
-def _visible_or_404(number: str) -> Complaint:
-    try:
-        return visible_complaint(number)
-    except NotFound:
-        from flask import abort
-        abort(404)
-
-
 @bp.post("/complaints/<number>/<action>")
 @staff_required
 def act(number: str, action: str):
-    c = _visible_or_404(number)
-    s = get_session()
-    who = process.actor_of(current_user)
-    form = request.form
-    kb = current_app.config["KB"]
-    try:
-        if action == "status":
-            process.change_status(s, clock(), c, form.get("status", ""), who, note=form.get("note") or None)
-        elif action == "assign":
-            handler = None
-            if form.get("handler"):
-                handler = s.scalar(select(StaffUser).where(StaffUser.username == form["handler"]))
-            process.assign(s, kb, c, who, team=form.get("team") or None, handler=handler)
-        elif action == "classify":
-            process.set_level(s, clock(), c, int(form.get("level", c.level)), who)
-            if form.get("responsibility"):
-                process.set_responsibility(s, c, form["responsibility"], who)
-        elif action == "response":
-            process.respond(s, c, form.get("response", ""), who)
-        elif action == "investigation-ended":
-            process.end_investigation(s, clock(), c, who)
-        elif action == "message":
-            process.post_message(s, c, form.get("message", ""), staff=current_user)
-        elif action == "temporary-measures":
-            process.set_temporary_measures(s, c, form.get("temporary_measures", ""), who)
-        else:
-            from flask import abort
-            abort(404)
-        s.commit()
-        flash(t("saved"), "ok")
-    except (TransitionError, ValueError) as exc:
-        s.rollback()
-        flash(str(exc), "error")
+    """One staff action of the desk's table, from the complaint page's forms (the staff API runs the same)."""
+    go_back_to(url_for("workspace.complaint", number=number))
+    desk().act(actor(), number, action, {k: v for k, v in request.form.items() if k != "csrf_token"})
+    flash(t("saved"), "ok")
     return redirect(url_for("workspace.complaint", number=number))
 
 
@@ -265,40 +218,30 @@ def act(number: str, action: str):
 @staff_required
 def article(number: str):
     """Turn a resolved complaint into a knowledge-base article: redacted draft, edit, approve."""
-    from kb_builder.errors import ContentError
-
-    from . import publish
-    c = _visible_or_404(number)
-    kb = current_app.config["KB"]
-    if c.status not in ("resolved", "closed"):
-        flash(t("article_only_resolved"), "error")
-        return redirect(url_for("workspace.complaint", number=number))
-    staff_names = [u.display_name for u in get_session().scalars(select(StaffUser))] + \
-                  [u.username for u in get_session().scalars(select(StaffUser))]
-    red = publish.redactor_for(kb, c, staff_names)
-    fresh = publish.draft_from(kb, c, staff_names)
-    draft = publish.read_draft(kb, fresh.id) or fresh
-    errors = []
+    go_back_to(url_for("workspace.complaint", number=number))
+    who = actor()
+    c, draft, fresh = desk().article(who, number)
+    errors: list[str] = []
     if request.method == "POST":
         form = request.form
-        draft.title = form.get("title", "").strip()
-        draft.tags = [x.strip() for x in re.split(r"[,，]", form.get("tags", "")) if x.strip()]
-        draft.questions = [x.strip() for x in form.get("questions", "").splitlines() if x.strip()]
-        draft.body = form.get("body", "").replace("\r\n", "\n").strip() + "\n"
+
+        def edit(d) -> None:
+            d.title = form.get("title", "").strip()
+            d.tags = [x.strip() for x in re.split(r"[,，]", form.get("tags", "")) if x.strip()]
+            d.questions = [x.strip() for x in form.get("questions", "").splitlines() if x.strip()]
+            d.body = form.get("body", "").replace("\r\n", "\n").strip() + "\n"
+
         approve = form.get("action") == "approve"
         try:
-            path = publish.write_case(kb, draft, red, published=approve)
-        except ContentError as exc:
-            errors = [str(p.message if hasattr(p, "message") else p) for p in exc.problems]
+            desk().save_article(who, number, edit, approve)
+        except Invalid as exc:
+            edit(draft)  # show what they typed, with the problems
+            errors = [e["message"] for e in exc.errors or []] or [exc.message]
         else:
-            process.record(get_session(), c, process.actor_of(current_user),
-                           "article_published" if approve else "article_draft", None, path.name)
-            get_session().commit()
             flash(t("article_published") if approve else t("article_saved"), "ok")
             return redirect(url_for("workspace.article", number=number))
-    published = publish.case_path(kb, draft.id).is_file() and "published: true" in publish.case_path(kb, draft.id).read_text(encoding="utf-8")
     return render_template("staff/article.html", c=c, draft=draft, found=fresh.found, errors=errors,
-                           published=published)
+                           published=desk().is_published(draft.id))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -317,12 +260,12 @@ def new():
         else:
             kb = current_app.config["KB"]
             try:
-                parsed = ComplaintIn.model_validate(data, context={"categories": kb.category_ids, "zone": clock().zone})
+                parsed = ComplaintIn.model_validate(data, context={"categories": kb.category_ids, "zone": desk().clock.zone})
             except ValidationError as exc:
                 errors = {e["field"]: e["message"] for e in field_errors(exc)}
             else:
-                c, code, _ = register_complaint(parsed, entered_by=current_user)
-                return render_template("staff/recorded.html", c=c, code=code)
+                done = desk().register(parsed, entered_by=actor().user)
+                return render_template("staff/recorded.html", c=done.complaint, code=done.code)
     return render_template("staff/new.html", errors=errors, form=request.form, channels=OFFLINE_CHANNELS)
 
 
@@ -330,15 +273,11 @@ def new():
 @staff_required
 def report():
     """The quarterly review in the workspace (admins and employee relations: it covers every team)."""
-    from flask import abort
     from markupsafe import Markup
 
     from . import report as rep
     from .metrics import Period
-    if current_user.role not in ("admin", "relations"):
-        abort(403)
-    kb = current_app.config["KB"]
-    zone = clock().zone
+    zone = desk().clock.zone
     default = f"{utcnow().astimezone(zone).year}Q{(utcnow().astimezone(zone).month - 1) // 3 + 1}"
     quarter = request.args.get("quarter") or default
     try:
@@ -347,7 +286,7 @@ def report():
         flash(str(exc), "error")
         period = Period.quarter(default, zone)
     import base64
-    data = rep.collect(get_session(), kb, period, current_app.extensions["kb_term_weights"])
+    data = desk().review(actor(), period)
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data).items()}
     body = Markup(rep.render_html(data, images))  # escaped and sanitised (report.render_html)
     return render_template("staff/report.html", body=body, quarter=period.label)
@@ -356,32 +295,13 @@ def report():
 @bp.get("/alerts")
 @staff_required
 def alerts():
-    from .auth import can_see
-    out = []
-    for a in get_session().scalars(select(Alert).order_by(Alert.id.desc()).limit(200)):
-        complaints = [c for c in get_session().scalars(select(Complaint).where(Complaint.id.in_(a.complaint_ids)))
-                      if can_see(current_user, c)]
-        if complaints:
-            out.append((a, complaints))
-    return render_template("staff/alerts.html", alerts=out)
+    return render_template("staff/alerts.html", alerts=desk().alerts(actor()))
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
 @staff_required
 def acknowledge_alert(alert_id: int):
-    from . import alerts as alerts_mod
-    from .auth import can_see
-    s = get_session()
-    alert = s.get(Alert, alert_id)
-    if alert is None or not any(can_see(current_user, c) for c in s.scalars(
-            select(Complaint).where(Complaint.id.in_(alert.complaint_ids)))):
-        from flask import abort
-        abort(404)
-    try:
-        alerts_mod.acknowledge(s, alert, current_user.username, request.form.get("note", ""))
-        s.commit()
-        flash(t("saved"), "ok")
-    except ValueError as exc:
-        s.rollback()
-        flash(str(exc), "error")
+    go_back_to(url_for("workspace.alerts"))
+    desk().acknowledge_alert(actor(), alert_id, request.form.get("note", ""))
+    flash(t("saved"), "ok")
     return redirect(url_for("workspace.alerts"))

@@ -68,9 +68,14 @@ def test_queue_filters_and_actions_by_form(staffed):
     res = staffed.post(f"/staff/complaints/{n}/status", data={"status": "investigating"})
     assert res.status_code == 400
     assert "调查处理中" not in staffed.get(f"/staff/complaints/{n}").get_data(as_text=True).split('id="status"')[1][:40]
-    # An illegal change is explained.
+    # An illegal change is explained, in the page's language.
     staffed.post(f"/staff/complaints/{n}/status", data={"status": "closed", "csrf_token": token})
-    assert "Cannot go from assessed to closed" in staffed.get(f"/staff/complaints/{n}").get_data(as_text=True)
+    page = staffed.get(f"/staff/complaints/{n}").get_data(as_text=True)
+    assert "不能从“已评估”改为“已结案”" in page and "Cannot go from" not in page
+    staffed.get("/staff/?lang=en")
+    staffed.post(f"/staff/complaints/{n}/status", data={"status": "closed", "csrf_token": token})
+    page = staffed.get(f"/staff/complaints/{n}").get_data(as_text=True)
+    assert "Cannot go from assessed to closed" in page and "不能从" not in page
 
 
 def test_user_written_text_is_escaped(staffed):

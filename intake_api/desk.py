@@ -1,0 +1,584 @@
+"""The complaint desk: the process of PROCESS.md as one service that every front end calls.
+
+The public API, the staff API, the workspace and the `kb` commands only parse
+their input, call a Desk method and render what it returns. The desk decides
+who may see and do what, applies the rule (process.py), appends the history
+and commits: one transaction per call. No Flask here, so the four front ends
+cannot drift apart again (the workspace once said "Saved" for an assignment to
+an account that did not exist, while the staff API answered 409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kb_builder.config import KbConfig
+from kb_builder.errors import ContentError
+
+from . import alerts, privacy, process, publish, tracking
+from .models import Alert, Complaint, ComplaintEvent, IdempotencyKey, Message, StaffUser, utcnow
+from .queue import Deadline, QueuePage, is_overdue, next_deadline, queue
+from .sla import Clock
+from .workflow import LEVELS, TRANSITIONS, Role, Status
+
+log = logging.getLogger("kb.desk")
+
+
+# -- Domain errors: each front end maps them once (errors.py for HTTP, click for the CLI) --------------
+
+class DeskError(Exception):
+    """A request the desk refuses; `status` is what HTTP front ends answer with."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class Invalid(DeskError):
+    """Bad input: names the field and what to give instead."""
+
+    status = 400
+
+
+class NotFound(DeskError):
+    """Nothing by that number that this person may see (never says whether it exists)."""
+
+    status = 404
+
+
+class Forbidden(DeskError):
+    status = 403
+
+
+class Conflict(DeskError):
+    """The process does not allow this now (a status change out of order, a rating twice...)."""
+
+    status = 409
+
+
+# -- Who is acting --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff account, an operator at the `kb` command, the complainant or the system.
+
+    `label` is what the history records (staff:alice, admin:cli, complainant, system).
+    """
+
+    label: str
+    user: StaffUser | None = None
+    role: Role | None = None
+
+    @classmethod
+    def staff(cls, user: StaffUser) -> Actor:
+        return cls(f"staff:{user.username}", user, Role(user.role))
+
+    @classmethod
+    def operator(cls) -> Actor:
+        """Whoever runs `kb` on the server: they hold the database and the keys, so they see everything."""
+        return cls("admin:cli", None, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def username(self) -> str:
+        return self.user.username if self.user is not None else self.label
+
+
+COMPLAINANT = Actor(process.COMPLAINANT)
+
+
+# -- What front ends render: the same objects for JSON and HTML ----------------------------------------
+
+@dataclass(frozen=True)
+class MessageView:
+    author: str  # staff or complainant; the complainant never sees staff names
+    body: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: dt.datetime
+    actor: str
+    action: str
+    from_value: str | None
+    to_value: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class AlertView:
+    alert: Alert
+    complaints: list[Complaint]
+
+
+DATE_FIELDS = ("assessment_due_at", "first_response_due_at", "resolution_due_at", "result_due_at", "assessed_at",
+               "first_responded_at", "investigation_started_at", "investigation_ended_at", "resolved_at",
+               "closed_at")
+
+
+@dataclass(frozen=True)
+class ComplaintView:
+    """A complaint as one staff member may see it, with every time in the configured zone."""
+
+    complaint: Complaint
+    identity: dict | None
+    handler: str | None
+    next_deadline: Deadline | None
+    overdue: bool
+    dates: dict[str, dt.datetime | None]
+    messages: list[MessageView] = field(default_factory=list)
+    history: list[EventView] = field(default_factory=list)
+    next_statuses: tuple[str, ...] = ()
+
+    @property
+    def c(self) -> Complaint:
+        return self.complaint
+
+
+@dataclass(frozen=True)
+class Receipt:
+    complaint: Complaint
+    code: str
+    replayed: bool = False
+
+
+# -- One table of staff actions --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Action:
+    """A staff action: its name (the URL segment in both front ends), the fields it reads, and the rule."""
+
+    name: str
+    fields: tuple[str, ...]
+    run: Callable[[Desk, Complaint, Mapping[str, Any], Actor], None]
+    help: str
+
+
+def _status(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    process.change_status(desk.session, desk.clock, c, str(f.get("status") or ""), who.label,
+                          note=f.get("note") or None)
+
+
+def _assign(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    handler = None
+    name = f.get("handler") or None
+    if name:
+        handler = desk.session.scalar(select(StaffUser).where(StaffUser.username == name))
+        if handler is None:
+            raise Conflict(f"没有这个员工账号 · No staff account '{name}'",
+                           [{"field": "handler", "message": "choose an existing staff account"}])
+    process.assign(desk.session, desk.kb, c, who.label, team=f.get("team") or None, handler=handler)
+
+
+def _level(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    level = f.get("level")
+    try:
+        level = int(level) if level not in (None, "") else 0
+    except (TypeError, ValueError):
+        level = 0
+    process.set_level(desk.session, desk.clock, c, level, who.label, note=f.get("note") or None)
+
+
+def _responsibility(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    process.set_responsibility(desk.session, c, str(f.get("responsibility") or ""), who.label)
+
+
+def _response(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    process.respond(desk.session, c, str(f.get("text") or ""), who.label)
+
+
+def _end_investigation(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    process.end_investigation(desk.session, desk.clock, c, who.label)
+
+
+def _temporary_measures(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    process.set_temporary_measures(desk.session, c, str(f.get("text") or ""), who.label)
+
+
+def _message(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    process.post_message(desk.session, c, str(f.get("text") or ""), staff=who.user, actor=who.label)
+
+
+ACTIONS: dict[str, Action] = {a.name: a for a in (
+    Action("status", ("status", "note"), _status, "Move the complaint to the next status."),
+    Action("assign", ("team", "handler"), _assign, "Route to a team and/or a handler of that team."),
+    Action("level", ("level", "note"), _level, "Set the level (1 urgent, 2 important, 3 general)."),
+    Action("responsibility", ("responsibility",), _responsibility, "Whose fault: own, third_party, outside."),
+    Action("response", ("text",), _response, "Write the response the complainant sees."),
+    Action("investigation-ended", (), _end_investigation, "End the investigation: the result clock starts."),
+    Action("temporary-measures", ("text",), _temporary_measures, "What was done at once (urgent complaints)."),
+    Action("messages", ("text",), _message, "Ask the complainant a question (they answer by tracking code)."),
+)}
+
+
+# -- The desk -----------------------------------------------------------------------------------------------
+
+class Desk:
+    """The complaint process over one database session; each public method is one transaction."""
+
+    def __init__(self, session: Session, kb: KbConfig, clock: Clock, term_weights: Any = None):
+        self.session = session
+        self.kb = kb
+        self.clock = clock
+        self.term_weights = term_weights
+
+    # Visibility and permission ------------------------------------------------------------------------
+
+    @property
+    def relations_team(self) -> str:
+        """The team the recogniser routes harassment and the like to (process.sensitive.team)."""
+        return self.kb.process.sensitive.team
+
+    def can_see(self, who: Actor, c: Complaint) -> bool:
+        if who.is_admin:
+            return True
+        teams = (who.user.teams if who.user is not None else None) or []
+        if c.team in teams:
+            return True
+        # Employee relations: every complaint routed to its team, whatever teams the account lists,
+        # and every confidential one.
+        return who.role == Role.RELATIONS and (c.disclosure == "confidential" or c.team == self.relations_team)
+
+    def visible(self, query, who: Actor):
+        """Restrict a complaints query to what this person may see."""
+        if who.is_admin:
+            return query
+        mine = Complaint.team.in_((who.user.teams if who.user is not None else None) or [])
+        if who.role == Role.RELATIONS:
+            return query.where(mine | (Complaint.disclosure == "confidential") | (Complaint.team == self.relations_team))
+        return query.where(mine)
+
+    @staticmethod
+    def identity_for(who: Actor, c: Complaint) -> dict | None:
+        """The complainant's identity as this person may see it.
+
+        Anonymous: nothing exists. Confidential: only employee relations see it,
+        never the handlers (or admins) of the team complained about. Named:
+        whoever may see the complaint.
+        """
+        if c.disclosure == "anonymous" or c.purged_at is not None:
+            return None
+        if c.disclosure == "confidential" and who.role != Role.RELATIONS:
+            return {"hidden": True}
+        return {"name": c.name, "department": c.department, "position": c.position, "contact": c.contact}
+
+    # Finding ------------------------------------------------------------------------------------------
+
+    def find(self, who: Actor, number: str) -> Complaint:
+        """The complaint with this number if `who` may see it; NotFound either way otherwise."""
+        c = self.session.scalar(select(Complaint).where(Complaint.number == number.strip().upper()))
+        if c is None or not self.can_see(who, c):
+            raise NotFound(f"没有这个投诉 · No complaint {number} that you can see "
+                           "(numbers look like TS-2026-000123)")
+        return c
+
+    def by_code(self, code: str) -> Complaint:
+        """The complaint a tracking code belongs to: the complainant's only key."""
+        c = None
+        if tracking.canonical(code) is not None:
+            c = self.session.scalar(select(Complaint).where(Complaint.tracking_hash == tracking.code_hash(code)))
+        if c is None:
+            raise NotFound("没有找到这个查询码 · No complaint with this tracking code")
+        return c
+
+    def queue(self, who: Actor, *, status: str | None = None, level: int | None = None, team: str | None = None,
+              due: str | None = None, page: int = 1, per_page: int | None = None) -> QueuePage:
+        """The open work this person may see, most urgent first, paged in the database."""
+        extra = {} if per_page is None else {"per_page": per_page}
+        return queue(self.session, lambda q: self.visible(q, who), status=status, level=level, team=team, due=due,
+                     due_soon_hours=self.kb.process.sla.due_soon_hours, page=page, **extra)
+
+    # Reads --------------------------------------------------------------------------------------------
+
+    def local(self, moment: dt.datetime | None) -> dt.datetime | None:
+        """A stored UTC moment in the configured time zone (kb.yml `timezone`)."""
+        return moment.astimezone(self.clock.zone) if moment is not None else None
+
+    def username(self, user_id: int | None) -> str | None:
+        user = self.session.get(StaffUser, user_id) if user_id is not None else None
+        return user.username if user else None
+
+    def thread(self, c: Complaint) -> list[MessageView]:
+        msgs = self.session.scalars(select(Message).where(Message.complaint_id == c.id).order_by(Message.id))
+        return [MessageView(m.author, m.body, self.local(m.at)) for m in msgs]  # type: ignore[arg-type]
+
+    def history(self, c: Complaint) -> list[EventView]:
+        events = self.session.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
+                                      .order_by(ComplaintEvent.id))
+        return [EventView(self.local(e.at), e.actor, e.action, e.from_value, e.to_value, e.note)  # type: ignore[arg-type]
+                for e in events]
+
+    def summary(self, who: Actor, c: Complaint, now: dt.datetime | None = None) -> ComplaintView:
+        """What a queue row shows (no thread, no history: a page of 100 stays one query)."""
+        nd = next_deadline(c)
+        return ComplaintView(
+            complaint=c, identity=None, handler=self.username(c.handler_id),
+            next_deadline=Deadline(nd.kind, self.local(nd.due_at)) if nd else None,  # type: ignore[arg-type]
+            overdue=is_overdue(c, now or utcnow()), dates={})
+
+    def view(self, who: Actor, c: Complaint) -> ComplaintView:
+        """Everything a staff member may see of one complaint."""
+        base = self.summary(who, c)
+        return ComplaintView(
+            complaint=c, identity=self.identity_for(who, c), handler=base.handler,
+            next_deadline=base.next_deadline, overdue=base.overdue,
+            dates={k: self.local(getattr(c, k)) for k in DATE_FIELDS},
+            messages=self.thread(c), history=self.history(c), next_statuses=TRANSITIONS[c.status])
+
+    def handlers_for(self, c: Complaint) -> list[StaffUser]:
+        """Who may be assigned: active accounts of the complaint's team, and admins."""
+        staff = self.session.scalars(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username))
+        return [u for u in staff if u.is_admin or c.team in (u.teams or [])]
+
+    def alerts(self, who: Actor, limit: int = 200) -> list[AlertView]:
+        """Recent alerts with the complaints of each that this person may see (none: the alert is not shown)."""
+        out = []
+        for a in self.session.scalars(select(Alert).order_by(Alert.id.desc()).limit(limit)):
+            complaints = [c for c in self.session.scalars(select(Complaint).where(Complaint.id.in_(a.complaint_ids)))
+                          if self.can_see(who, c)]
+            if complaints:
+                out.append(AlertView(a, complaints))
+        return out
+
+    def review(self, who: Actor, period) -> dict:
+        """The quarterly review's data (report.py renders it); it covers every team, so admins and relations only."""
+        from . import report
+        if who.role not in (Role.ADMIN, Role.RELATIONS):
+            raise Forbidden("季度报告仅限管理员和员工关系 · The quarterly review is for admins and employee relations")
+        return report.collect(self.session, self.kb, period, self.term_weights)
+
+    def staff_names(self) -> list[str]:
+        """Every staff username and display name: redaction removes them from anything published."""
+        return [n for u in self.session.scalars(select(StaffUser)) for n in (u.username, u.display_name) if n]
+
+    # Staff actions ------------------------------------------------------------------------------------
+
+    def act(self, who: Actor, number: str, action: str, fields: Mapping[str, Any]) -> Complaint:
+        """Run one staff action from ACTIONS on a complaint this person may see, and commit it."""
+        c = self.find(who, number)
+        spec = ACTIONS.get(action)
+        if spec is None:
+            raise NotFound(f"没有这个操作 · No action '{action}': use one of {', '.join(ACTIONS)}")
+        with self._transaction():
+            try:
+                spec.run(self, c, fields, who)
+            except process.TransitionError as exc:
+                raise Conflict(str(exc)) from None
+        return c
+
+    def acknowledge_alert(self, who: Actor, alert_id: int, note: str) -> Alert:
+        """Someone has taken the alert in hand: who, when and what they are doing about it."""
+        alert = self.session.get(Alert, alert_id)
+        if alert is None or not any(self.can_see(who, c) for c in self.session.scalars(
+                select(Complaint).where(Complaint.id.in_(alert.complaint_ids)))):
+            raise NotFound(f"没有这个预警 · No alert {alert_id} that you can see")
+        with self._transaction():
+            try:
+                alerts.acknowledge(self.session, alert, who.username, note)
+            except ValueError as exc:
+                raise Conflict(str(exc)) from None
+        return alert
+
+    # The complainant's side -----------------------------------------------------------------------------
+
+    def register(self, data, entered_by: StaffUser | None = None, idempotency_key: str | None = None,
+                 digest: str | None = None) -> Receipt:
+        """Store and commit (exactly once per idempotency key), then raise alerts.
+
+        A key is not looked up first: nearly every key is new, and that query
+        was a fifth of a submission's database work. The key's primary key
+        catches a retry at commit instead, which is rolled back (the complaint
+        with it) and answered with the first submission's receipt, whether that
+        committed long ago or a moment ago in another worker. Only the same
+        submission (`digest` of its body) is replayed: a different one sent
+        with a used key gets Conflict (409) and learns nothing of the first.
+        """
+        session = self.session
+        key_hash = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest() if idempotency_key else None
+        complaint, code = process.register(session, self.kb, self.clock, data, entered_by=entered_by)
+        if key_hash:
+            session.add(IdempotencyKey(key_hash=key_hash, complaint_id=complaint.id, code=code, body_hash=digest))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            earlier = self._replay(key_hash, digest) if key_hash else None
+            if earlier is None:
+                raise
+            return Receipt(*earlier, replayed=True)
+        try:
+            alerts.check_new_complaint(session, self.kb, complaint, self.term_weights)
+            session.commit()
+        except Exception:  # an alert failure must not undo an acknowledged complaint
+            session.rollback()
+            log.exception("alert check failed for %s", complaint.number)
+        return Receipt(complaint, code)
+
+    def _replay(self, key_hash: str, digest: str | None) -> tuple[Complaint, str] | None:
+        """The complaint and code a key was first answered with, while the key is kept (privacy.py: a day)."""
+        row = self.session.get(IdempotencyKey, key_hash)
+        if row is None:
+            return None
+        if row.body_hash is not None and row.body_hash != digest:  # None: a key stored before digests
+            raise Conflict("这个 Idempotency-Key 已用于另一份投诉：新的投诉请换一个新的 key · "
+                           "This Idempotency-Key was used for a different complaint: send a new key with a new "
+                           "complaint", [{"field": "Idempotency-Key", "message": "already used for a different body"}])
+        return self.session.get(Complaint, row.complaint_id), row.code  # type: ignore[return-value]
+
+    def public_thread(self, c: Complaint) -> list[MessageView]:
+        """The follow-up thread as the complainant sees it: no staff names."""
+        return self.thread(c)
+
+    def reply(self, code: str, text: str) -> Complaint:
+        """The complainant answers a handler's question, identified only by the tracking code."""
+        c = self.by_code(code)
+        with self._transaction():
+            try:
+                process.post_message(self.session, c, text)
+            except process.TransitionError as exc:
+                raise Conflict(str(exc)) from None
+        return c
+
+    def rate(self, code: str, score: int, comment: str | None) -> Complaint:
+        c = self.by_code(code)
+        with self._transaction():
+            try:
+                process.rate(self.session, self.kb, self.clock, c, score, comment)
+            except process.TransitionError as exc:
+                raise Conflict(str(exc)) from None
+        return c
+
+    def emergency_contact(self, c: Complaint) -> str | None:
+        """The emergency contact for a complaint about danger (recognised, or filed under a danger category)."""
+        from .sensitive import recogniser
+        rec = recogniser(self.kb)
+        if rec is not None and c.recognised_kind in rec.rules.kinds:
+            show = rec.rules.kinds[c.recognised_kind].emergency_contact
+        else:
+            show = c.category in self.kb.process.urgent_categories
+        return self.kb.process.sensitive.emergency_contact if show else None
+
+    def acknowledgement(self, c: Complaint) -> str:
+        """The automatic reply: number, level and the dates we promise (the limits kb.yml sets)."""
+        def when(moment: dt.datetime | None) -> str:
+            local = self.local(moment)
+            return local.strftime("%Y-%m-%d %H:%M") if local else "—"
+
+        zh_level, en_level = LEVELS[c.level]
+        assess, first = when(c.assessment_due_at), when(c.first_response_due_at)
+        zh = f"您的投诉已受理，编号 {c.number}，级别：{zh_level}。"
+        en = f"Your complaint {c.number} was received (level: {en_level})."
+        if c.safety_flag:
+            zh += "这是紧急投诉，已立即上报。如有危险，请先撤离并拨打应急电话。"
+            en += " This is urgent and was escalated at once: if you are in danger, leave and call for help."
+        contact = self.emergency_contact(c)
+        if contact:
+            zh_contact, _, en_contact = contact.partition(" · ")
+            zh += zh_contact
+            en += " " + (en_contact or zh_contact)
+        zh += f"我们将在 {assess} 前完成初步评估，{first} 前首次答复"
+        en += f" It will be assessed by {assess} and get a first response by {first}"
+        if c.resolution_due_at:
+            zh += f"，{when(c.resolution_due_at)} 前处理完毕"
+            en += f", and be handled by {when(c.resolution_due_at)}"
+        days = self.kb.process.sla.result_working_days
+        zh += f"。调查结束后 {days} 个工作日内反馈结果。请保存好查询码，凭它查看进度。"
+        en += (f". The result follows within {days} working day{'s' if days != 1 else ''} after the investigation "
+               "ends. Keep your tracking code to check progress.")
+        return f"{zh} / {en}"
+
+    # Publishing -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def check_publishable(c: Complaint) -> None:
+        """Only a resolved complaint with a response can become an article: the article is the answer."""
+        if c.status not in (Status.RESOLVED, Status.CLOSED) or not (c.response or "").strip():
+            raise Conflict(f"{c.number} 尚未反馈结果或没有答复，不能写成文章 · {c.number} is {c.status}: only a "
+                           "resolved complaint with a response can become an article")
+
+    def article(self, who: Actor, number: str) -> tuple[Complaint, publish.Draft, publish.Draft]:
+        """The complaint, its saved draft (or the fresh one) and the fresh redacted draft."""
+        c = self.find(who, number)
+        self.check_publishable(c)
+        fresh = publish.draft_from(self.kb, c, self.staff_names())
+        return c, publish.read_draft(self.kb, fresh.id) or fresh, fresh
+
+    def save_article(self, who: Actor, number: str, edit: Callable[[publish.Draft], None] | None,
+                     approve: bool) -> Path:
+        """Write the (edited) draft as a redacted case file; approved means `published: true`."""
+        c, draft, _ = self.article(who, number)
+        if edit is not None:
+            edit(draft)
+        names = self.staff_names()
+        try:
+            path = publish.write_case(self.kb, draft, publish.redactor_for(self.kb, c, names), published=approve)
+        except ContentError as exc:
+            raise Invalid(str(exc), [{"field": getattr(p, "field", None) or "body",
+                                      "message": str(getattr(p, "message", p))} for p in exc.problems]) from None
+        with self._transaction():
+            process.record(self.session, c, who.label, "article_published" if approve else "article_draft",
+                           None, path.name)
+        return path
+
+    def is_published(self, case_id: str) -> bool:
+        path = publish.case_path(self.kb, case_id)
+        return path.is_file() and "published: true" in path.read_text(encoding="utf-8")
+
+    # Privacy ----------------------------------------------------------------------------------------------
+
+    def erase_identity(self, who: Actor, number: str, reason: str) -> Complaint:
+        """Forget who complained (the complainant's request); the history says that it happened."""
+        if not who.is_admin:
+            raise Forbidden("只有管理员可以清除身份 · Only an admin can erase an identity")
+        if not (reason or "").strip():
+            raise Invalid("请写明原因 · Give the reason", [{"field": "reason", "message": "required"}])
+        c = self.find(who, number)
+        with self._transaction():
+            privacy.erase_identity(self.session, c, who.label, reason.strip())
+        return c
+
+    def purge(self, days: int | None = None, dry_run: bool = False) -> tuple[int, list[str]]:
+        days = days or self.kb.process.privacy.retention_days
+        with self._transaction():
+            numbers = privacy.purge(self.session, days, dry_run=dry_run)
+        return days, numbers
+
+    # The one commit -------------------------------------------------------------------------------------
+
+    def _transaction(self):
+        return _Transaction(self.session)
+
+
+class _Transaction:
+    """Commit when the block succeeds, roll back when it raises: a refused action changes nothing."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.session.commit()
+        else:
+            self.session.rollback()
+        return False
+
