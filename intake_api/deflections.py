@@ -6,13 +6,12 @@ from flask import Blueprint, jsonify, request
 
 from kb_builder.search import IndexNotBuilt
 
-from .db import get_session
 from .errors import ApiError, Unavailable
 from .limits import limit
 from .openapi import OkOut, doc
-from .models import Deflection
 from .schemas import DeflectionIn, parse
 from .suggest import searcher
+from .web import desk
 
 bp = Blueprint("deflections", __name__, url_prefix="/api/v1")
 
@@ -29,8 +28,5 @@ def record_deflection():
     if not known:
         raise ApiError("参数有误 · Invalid parameters",
                        [{"field": "article_id", "message": f"没有这篇文章 · No published article '{data.article_id}'"}])
-    session = get_session()
-    from .events import clean_query
-    session.add(Deflection(article_id=data.article_id, query=clean_query(data.query) or ""))
-    session.commit()
+    desk().record_deflection(data.article_id, data.query)
     return jsonify({"ok": True}), 201

@@ -26,7 +26,8 @@ from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
 from . import alerts, privacy, process, publish, tracking
-from .models import Alert, Complaint, ComplaintEvent, IdempotencyKey, Message, StaffUser, utcnow
+from .models import (Alert, AnalyticsEvent, Complaint, ComplaintEvent, Deflection, IdempotencyKey, Message, StaffUser,
+                     utcnow)
 from .queue import Deadline, QueuePage, is_overdue, next_deadline, queue
 from .sla import Clock
 from .workflow import LEVELS, TRANSITIONS, Role, Status
@@ -540,6 +541,29 @@ class Desk:
     def is_published(self, case_id: str) -> bool:
         path = publish.case_path(self.kb, case_id)
         return path.is_file() and "published: true" in path.read_text(encoding="utf-8")
+
+    # Usage, without identity ----------------------------------------------------------------------------
+
+    def clean_query(self, text: str | None) -> str | None:
+        """A search or complaint text as analytics may keep it: redacted, and dropped when sensitive."""
+        from kb_builder.redact import Redactor
+
+        from .sensitive import assess
+        if not text or assess(self.kb, text).sensitive:
+            return None
+        return Redactor.for_settings(self.kb.process.privacy).redact(text[:200])[0]
+
+    def record_deflection(self, article_id: str, query: str | None) -> None:
+        """A suggested article solved the problem: counted, with the redacted query only."""
+        with self._transaction():
+            self.session.add(Deflection(article_id=article_id, query=self.clean_query(query) or ""))
+
+    def record_event(self, kind: str, query: str | None, result_count: int | None, page: str | None,
+                     value: int | None, article_ids: list[str]) -> None:
+        """An anonymous usage event from the site (no identity, no address)."""
+        with self._transaction():
+            self.session.add(AnalyticsEvent(kind=kind, query=self.clean_query(query), result_count=result_count,
+                                            page=page, value=value, article_ids=article_ids))
 
     # Privacy ----------------------------------------------------------------------------------------------
 

@@ -14,15 +14,11 @@ from urllib.parse import unquote, urlsplit
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
 
-from kb_builder.redact import Redactor
-
-from .db import get_session
 from .errors import ApiError
 from .limits import limit
-from .models import AnalyticsEvent
 from .openapi import OkOut, doc
 from .schemas import _In, parse
-from .sensitive import assess
+from .web import desk
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1")
 
@@ -34,15 +30,6 @@ class EventIn(_In):
     page: str | None = Field(default=None, max_length=300)
     value: int | None = Field(default=None, ge=0, le=1)
     article_ids: list[str] = Field(default_factory=list, max_length=20)
-
-
-def clean_query(text: str | None) -> str | None:
-    if not text:
-        return None
-    kb = current_app.config["KB"]
-    if assess(kb, text).sensitive:
-        return None
-    return Redactor.for_settings(kb.process.privacy).redact(text[:200])[0]
 
 
 def site_page(page: str | None) -> str | None:
@@ -87,9 +74,6 @@ def known_articles(ids: list[str]) -> list[str]:
 @doc(json=EventIn, ok=(201, OkOut), fail=(400, 429), tags=["public"])
 def record_event():
     data = parse(EventIn, request.get_json(silent=True, force=True))
-    session = get_session()
-    session.add(AnalyticsEvent(kind=data.kind, query=clean_query(data.query), result_count=data.result_count,
-                               page=site_page(data.page), value=data.value,
-                               article_ids=known_articles(data.article_ids)))
-    session.commit()
+    desk().record_event(data.kind, data.query, data.result_count, site_page(data.page), data.value,
+                        known_articles(data.article_ids))
     return jsonify({"ok": True}), 201
