@@ -82,7 +82,7 @@ class Hit:
     category: str
     language: str
     kind: str
-    # Why this article came up (README, "Why this article"): the phrasing or title
+    # Why this article came up (CHANGELOG, issue 16, "Why this article"): the phrasing or title
     # closest to the text, its cosine, and the terms text and article share.
     why: dict | None = None
 
