@@ -44,6 +44,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+# The public task files are optional and live outside the repository; --task-file needs none of them.
 BENCH = Path(__import__("os").environ.get("KB_BENCH_DIR", ROOT.parent / "shared" / "bench"))
 TASKS = ["banking77_k5_dev", "banking77_k20_dev", "smp2017_zh_k5_dev", "smp2017_zh_k20_dev",
          "clinc150_k5_dev", "clinc150_k20_dev"]
