@@ -78,7 +78,7 @@ class SearchSettings(_Strict):
     # (kb_builder/calibration.py, learnt at every build from the knowledge
     # base itself) /api/v1/suggest shows nothing and the form lets the
     # employee submit. 0.5: show when an answer is more likely right than
-    # not. operations/publishing.md, "Recalibrating on your own data", says how to check it on
+    # not. README, "Recalibrating on your own data", says how to check it on
     # logged queries.
     confidence_threshold: float = Field(default=0.5, ge=0, le=1)
 
