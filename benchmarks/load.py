@@ -411,7 +411,7 @@ def machine_reference() -> float:
     """Seconds for a plain Python loop: this machine's speed today (about 1 s on a normal day here).
 
     Load figures are only comparable between runs with a similar reference;
-    the README gives it beside every row.
+    benchmarks/RESULTS.md gives it beside every figure.
     """
     start = time.perf_counter()
     sum(range(10**8))

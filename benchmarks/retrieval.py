@@ -1,7 +1,8 @@
 """Retrieval benchmark: how often the form's first suggestions are right, on public data nobody here wrote.
 
-For each task file in ../shared/bench/ (BANKING77 and CLINC150 in English,
-SMP2017 in Chinese; development queries only; read at run time, never copied),
+For each public task file in KB_BENCH_DIR (BANKING77 and CLINC150 in English, SMP2017 in
+Chinese; development queries only; read at run time, never copied; optional: they are not in
+the repository, and --task-file runs on your own data without them),
 and for each variant of it (`variants`: 20 % of the articles out, 1-3 lines
 per article, distractors to 600 or 5,000 articles):
   1. every article becomes a case file (title, `questions:` = its example lines),
@@ -43,6 +44,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+# The public task files are optional and live outside the repository; --task-file needs none of them.
 BENCH = Path(__import__("os").environ.get("KB_BENCH_DIR", ROOT.parent / "shared" / "bench"))
 TASKS = ["banking77_k5_dev", "banking77_k20_dev", "smp2017_zh_k5_dev", "smp2017_zh_k20_dev",
          "clinc150_k5_dev", "clinc150_k20_dev"]
@@ -425,7 +427,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--task", action="append", choices=TASKS, help="default: all six")
     ap.add_argument("--task-file", action="append", default=[], type=Path,
-                    help="your own task file (same format as ../shared/bench/): recalibrate on your data")
+                    help="your own task file (format: operations/publishing.md): recalibrate on your data")
     ap.add_argument("--variant", action="append", choices=VARIANTS,
                     help="default: base only for --task-file, all for the public tasks")
     ap.add_argument("--quick", action="store_true",

@@ -1,4 +1,4 @@
-"""Alerts staff must see at once: safety complaints, and the emergency rule of PROCESS.md
+"""Alerts staff must see at once: safety complaints, and the emergency rule of the safety SOP
 (more than 5 complaints of a similar nature within 24 hours).
 
 Similarity is measured with the search index: two complaint texts are

@@ -72,7 +72,7 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
             return  # recent or still open
         late = rng.random() < 0.12
         t = when + dt.timedelta(hours=rng.uniform(1, 20))
-        if c.safety_flag:  # urgent: the temporary measures come first (PROCESS.md)
+        if c.safety_flag:  # urgent: the temporary measures come first (content/sops/safety-emergencies.md)
             process.set_temporary_measures(session, c, "现场已隔离，通知相关人员 · Area cordoned off", "staff:demo")
         process.change_status(session, clock, c, "assessed", "staff:demo", now=t)
         t += dt.timedelta(hours=rng.uniform(2, 60 if not late else 140))

@@ -1,7 +1,7 @@
 """The one place that changes a complaint: every change is checked and appended to its history.
 
 Both the staff workspace (HTML) and the JSON API call these functions, so the
-rules of PROCESS.md hold whichever way staff work.
+rules of the process SOP (content/sops/) hold whichever way staff work.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ MAX_MEASURES = 2000
 
 
 def set_temporary_measures(session: Session, c: Complaint, text: str, actor: str) -> None:
-    """What was done at once about a danger or hygiene complaint (PROCESS.md: temporary measures first)."""
+    """What was done at once about a danger or hygiene complaint (the safety SOP: temporary measures first)."""
     text = (text or "").strip()
     if not text:
         raise TransitionError("临时措施不能为空 · Describe the temporary measures taken")
@@ -124,7 +124,7 @@ def set_temporary_measures(session: Session, c: Complaint, text: str, actor: str
 
 
 def end_investigation(session: Session, clock: Clock, c: Complaint, actor: str, now: dt.datetime | None = None) -> None:
-    """The investigation is over: the result is due within N working days (PROCESS.md: 7)."""
+    """The investigation is over: the result is due within N working days (content/sops/time-limits.md: 7)."""
     if c.status not in ("investigating", "escalated"):
         raise TransitionError("只有调查中的投诉可以结束调查 · Only a complaint under investigation can end its investigation")
     now = now or utcnow()

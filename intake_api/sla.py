@@ -1,4 +1,4 @@
-"""SLA clocks: working days and the due dates PROCESS.md sets for each complaint.
+"""SLA clocks: working days and the due dates content/sops/time-limits.md promises for each complaint.
 
 Working-day limits end at the close (23:59:59 local) of the N-th working day
 after the day of receipt; hour limits run on the wall clock.

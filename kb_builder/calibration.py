@@ -18,7 +18,7 @@ A logistic regression over a few features of the top answer (FEATURES) is
 fitted on that sample and written beside the index (`calibration.json`).
 At query time the same features give a probability, which kb.yml's
 `search.confidence_threshold` is compared with. Real logged queries can
-replace the sample: README, "Recalibrating on your own data".
+replace the sample: operations/publishing.md, "Recalibrating on your own data".
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 FEATURES = ("score", "margin", "z", "small_talk", "coverage")
 # How the FEATURES add up to one evidence figure, before it is scaled into a
 # probability per knowledge base (fit). Chosen on the development tasks
-# (retrieval.py, README): the out-of-scope AUROC of this sum was at or near
+# (retrieval.py, CHANGELOG): the out-of-scope AUROC of this sum was at or near
 # the best single combination on every task and variant measured.
 EVIDENCE = (1.0, 1.0, 0.0, -1.0, 2.0)
 # Share of the calibration weight given to queries no article answers. An

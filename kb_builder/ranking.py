@@ -2,7 +2,7 @@
 
 Every constant here was chosen on the development splits of the public
 benchmark tasks (`benchmarks/retrieval.py --sweep` prints the comparisons;
-README, "Suggestions: how they are ranked") and is meant to hold for any
+CHANGELOG, "Suggestions: how they are ranked") and is meant to hold for any
 knowledge base: they describe the two scorers, not our content.
 
 - Order: per query, each scorer's scores are standardised over all articles

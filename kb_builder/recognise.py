@@ -51,7 +51,7 @@ class KindRule(_Strict):
 
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
-    # Urgent: level 1 at once, the SLA of safety (PROCESS.md: safety and hygiene).
+    # Urgent: level 1 at once, the SLA of safety (content/sops/safety-emergencies.md).
     urgent: bool = False
     # Show the emergency contact on the form and in the receipt.
     emergency_contact: bool = False

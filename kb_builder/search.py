@@ -82,7 +82,7 @@ class Hit:
     category: str
     language: str
     kind: str
-    # Why this article came up (README, "Why this article"): the phrasing or title
+    # Why this article came up (CHANGELOG, issue 16, "Why this article"): the phrasing or title
     # closest to the text, its cosine, and the terms text and article share.
     why: dict | None = None
 
@@ -118,7 +118,7 @@ class Searcher:
 
     A build swaps a new folder in by renaming; the folder's inode changes, and
     the next search opens the new index and its vectors. Never
-    `Searcher.refresh()`: it is wrong in whoosh-reloaded (STACK.md).
+    `Searcher.refresh()`: in whoosh-reloaded it also returns replaced documents.
 
     The threads of one `kb serve` worker (`server.threads`) share it one at
     a time: Whoosh reads its files through shared file objects (seek, then

@@ -42,7 +42,7 @@ def _key(text: str) -> bytes:
 
 
 # Within-article whitening, measured on the four development tasks
-# (`retrieval.py`; README, "Suggestions: how they are ranked"): Hit@1 +0.012
+# (`retrieval.py`; CHANGELOG, "Suggestions: how they are ranked"): Hit@1 +0.012
 # to +0.016 on three tasks (-0.002 on the fourth), SMP2017 (5 lines)
 # answered right at the threshold 0.771 -> 0.790. An article has only a
 # handful of lines, so the covariance is shrunk halfway to the identity, and

@@ -116,7 +116,7 @@ def test_the_held_out_lists_are_what_point_3_asks_for():
 
 
 def test_sample_content_measured_floor_on_the_held_out_lists(searcher):
-    """What the shipped setting reaches on the lists written before the calibration (README table).
+    """What the shipped setting reaches on the lists written before the calibration (benchmarks/RESULTS.md).
 
     The floor is the measured figure, so this fails if a change makes it worse.
     """

@@ -146,7 +146,7 @@ def test_the_category_decides_the_team_and_keywords_read_the_description_only(cl
 
 
 def test_an_employee_relations_account_sees_every_complaint_routed_to_it(client, make_staff):
-    make_staff("er", "relations")  # as the README creates it: no teams listed
+    make_staff("er", "relations")  # as operations/desk.md creates it: no teams listed
     disc = submit(client, category="leave", description="因为我怀孕就把我调岗降薪", disclosure="anonymous")
     misc = submit(client, category="facilities", description="同事偷了我的钱包", disclosure="anonymous")
     plain = submit(client)

@@ -1,4 +1,4 @@
-"""The recalibration path the README documents: benchmarks/retrieval.py on an organisation's own task file."""
+"""The recalibration path of operations/publishing.md: retrieval.py on an organisation's own task file."""
 
 import json
 import re
