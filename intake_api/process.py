@@ -55,7 +55,7 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
     team = routed.team
     urgent = sens.urgent or data.category in kb.process.urgent_categories
     c = Complaint(
-        tracking_hash=tracking.code_hash(code), channel=data.channel, anonymous=data.anonymous,
+        tracking_hash=tracking.code_hash(code), channel=str(data.channel), anonymous=data.anonymous,
         disclosure=data.disclosure,
         name=who.name if who else None, department=who.department if who else None,
         position=who.position if who else None, contact=who.contact if who else None,

@@ -21,11 +21,12 @@ from kb_builder.redact import Redactor
 from kb_builder.sources import read_source
 
 from .models import Complaint
+from .workflow import Language
 
-SECTIONS = {"zh-Hans": ("问题", "原因", "处理办法"), "zh-Hant": ("問題", "原因", "處理辦法"),
-            "en": ("Problem", "Cause", "What to do")}
-CAUSE_TODO = {"zh-Hans": "（请补充调查发现的原因）", "zh-Hant": "（請補充調查發現的原因）",
-              "en": "(Add what the investigation found.)"}
+SECTIONS = {Language.ZH_HANS: ("问题", "原因", "处理办法"), Language.ZH_HANT: ("問題", "原因", "處理辦法"),
+            Language.EN: ("Problem", "Cause", "What to do")}
+CAUSE_TODO = {Language.ZH_HANS: "（请补充调查发现的原因）", Language.ZH_HANT: "（請補充調查發現的原因）",
+              Language.EN: "(Add what the investigation found.)"}
 
 
 @dataclass
@@ -42,11 +43,11 @@ class Draft:
     origin: str = "complaint"  # the site publishes a complaint's text as text (kb_builder/pages.py)
 
 
-def language_of(text: str) -> str:
+def language_of(text: str) -> Language:
     letters = [ch for ch in text if ch.isalpha()]
     if letters and sum(ch.isascii() for ch in letters) / len(letters) > 0.7:
-        return "en"
-    return "zh-Hant" if to_simplified(text) != text else "zh-Hans"
+        return Language.EN
+    return Language.ZH_HANT if to_simplified(text) != text else Language.ZH_HANS
 
 
 def first_sentence(text: str, limit: int = 60) -> str:
@@ -72,7 +73,7 @@ def draft_from(kb, c: Complaint, staff_names: list[str]) -> Draft:
     found = {k: f1.get(k, 0) + f2.get(k, 0) for k in {*f1, *f2}}
     title = first_sentence(description) or c.category
     body = f"## {problem}\n\n{description}\n\n## {cause}\n\n{CAUSE_TODO[lang]}\n\n## {todo}\n\n{response}\n"
-    return Draft(id=c.number.lower(), title=title, category=c.category, language=lang,
+    return Draft(id=c.number.lower(), title=title, category=c.category, language=lang.value,
                  tags=[kb.category(c.category).zh if lang != "en" else kb.category(c.category).en],
                  questions=[first_sentence(description, 120)], body=body,
                  resolved=(c.resolved_at or c.updated_at).date(), found=found)

@@ -9,10 +9,11 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
                       field_validator)
 
 from .errors import ApiError
+from .workflow import Channel
 
 DISCLOSURES = ("anonymous", "confidential", "named")
 EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
-CHANNELS = ("online_form", "email", "hotline", "reception", "anonymous_platform")
+CHANNELS = tuple(c.value for c in Channel)
 CHANNEL_LABELS = {
     "online_form": "在线表单 · Online form", "email": "电子邮件 · E-mail",
     "hotline": "热线电话 · Hotline", "reception": "接待窗口 · Reception desk",
@@ -24,6 +25,7 @@ _MESSAGES = {
     "string_too_short": "太短，至少 {min_length} 个字 · Too short: at least {min_length} characters",
     "string_too_long": "太长，最多 {max_length} 个字 · Too long: at most {max_length} characters",
     "literal_error": "不在可选范围内 · Must be one of: {expected}",
+    "enum": "不在可选范围内 · Must be one of: {expected}",
     "extra_forbidden": "不认识的字段 · Unknown field: remove it",
     "bool_type": "应为 true 或 false · Must be true or false",
     "bool_parsing": "应为 true 或 false · Must be true or false",
@@ -85,7 +87,7 @@ class ComplaintIn(_In):
     request: str = Field(min_length=2, max_length=2000)
     occurred_at: dt.datetime
     location: str = Field(min_length=1, max_length=200)
-    channel: Literal[CHANNELS] = "online_form"  # type: ignore[valid-type]
+    channel: Channel = Channel.ONLINE_FORM
     # anonymous: no identity kept; confidential: for employee relations only; named.
     disclosure: Literal[DISCLOSURES] | None = None  # type: ignore[valid-type]
     anonymous: bool = Field(default=False, validate_default=True)

@@ -258,7 +258,7 @@ WORKER = textwrap.dedent("""
     import sys, time, json
     sys.path.insert(0, {root!r})
     from intake_api import create_app
-    from intake_api.complaints import register_complaint
+    from intake_api.web import desk
     from intake_api.schemas import ComplaintIn
     app = create_app({{"KB_CONFIG": {kb!r}, "DATABASE_URL": {db!r}, "DB_AUTO_MIGRATE": False}})
     kb = app.config["KB"]
@@ -269,7 +269,7 @@ WORKER = textwrap.dedent("""
                                               context={{"categories": kb.category_ids}})
             while time.time() < start:
                 time.sleep(0.0005)
-            register_complaint(data)
+            desk().register(data)
     app.extensions["db_engine"].dispose()
 """)
 
@@ -277,13 +277,13 @@ WORKER = textwrap.dedent("""
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_two_workers_raise_one_alert_per_wave(app, client, built_kb, db_url):
     """Two processes, each with its own engine, register the 6th and 7th complaint of a wave at the same instant."""
-    from intake_api.complaints import register_complaint
+    from intake_api.web import desk
     from intake_api.schemas import ComplaintIn
     categories = ["facilities", "dormitory", "supplies", "shuttle", "canteen", "it-access"]
     with app.test_request_context():
         for category in categories:
             for text in OUTAGE[:5]:
-                register_complaint(ComplaintIn.model_validate(
+                desk().register(ComplaintIn.model_validate(
                     dict(COMPLAINT, category=category, description=text),
                     context={"categories": app.config["KB"].category_ids}))
     assert query_db(db_url, "SELECT count(*) FROM alerts WHERE kind = 'emergency'") == [(0,)]
