@@ -55,14 +55,24 @@ class KbGroup(click.Group):
     group does not know, or for the list in `kb --help`.
     """
 
-    _registered = False
+    _registered: list[str] | None = None  # the entry points loaded, once loaded
 
     def _register_entry_points(self) -> None:
-        if self._registered:
+        if self._registered is not None:
             return
-        self._registered = True
+        self._registered = []
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             ep.load()(self)
+            self._registered.append(ep.name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            if self._registered == []:  # an install older than pyproject.toml's entry points
+                exc.message += (f" No package adds commands to kb ({ENTRY_POINT_GROUP} entry points): "
+                                "reinstall the project (pip install -e .).")
+            raise
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:

@@ -128,3 +128,14 @@ def test_an_unreachable_database_is_named_with_the_fix(empty_kb, monkeypatch):
     assert res.output.startswith("Error: postgresql://kb:***@127.0.0.1:1/complaints: ")
     assert "(is it running? check KB_DATABASE_URL or paths.database in kb.yml)" in res.output
     assert len(res.output.splitlines()) == 1 and "secret" not in res.output
+
+
+def test_an_install_without_the_entry_points_says_to_reinstall(monkeypatch):
+    import kb_builder.cli as cli
+    monkeypatch.setattr(cli, "entry_points", lambda group: [])
+    bare = cli.KbGroup(commands={"build": cli.build, "check": cli.check}, params=main.params, callback=main.callback)
+    res = CliRunner().invoke(bare, ["serve"])
+    assert res.exit_code == 2
+    assert res.output.splitlines()[-1] == ("Error: No such command 'serve'. No package adds commands to kb "
+                                           "(kb.commands entry points): reinstall the project (pip install -e .).")
+    assert CliRunner().invoke(main, ["serv"]).output.splitlines()[-1] == "Error: No such command 'serv'. Did you mean 'serve'?"
