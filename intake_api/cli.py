@@ -232,7 +232,7 @@ def publish(project: Project, number: str, approve: bool) -> None:
             raise click.ClickException(f"{c.number} is {c.status}: only a resolved complaint with a response "
                                        "can be published")
         staff_names = [n for u in session.scalars(select(StaffUser)) for n in (u.username, u.display_name)]
-        draft = pub.read_draft(config, c.number.lower()) or pub.draft_from(config, c, staff_names)
+        draft = pub.read_draft(config, number.strip().lower()) or pub.draft_from(config, c, staff_names)
         path = pub.write_case(config, draft, pub.redactor_for(config, c, staff_names), published=approve)
         record(session, c, ACTOR, "article_published" if approve else "article_draft", None, path.name)
     state = "published" if approve else "draft (published: false)"

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from kb_builder.official_calendar import CALENDAR_HORIZON_DAYS, years_without_official_calendar
-from kb_builder.official_calendar import calendar_warning as calendar_warning  # re-exported for the workspace
 from kb_builder.process_config import CalendarSettings, SlaSettings
 
 log = logging.getLogger(__name__)

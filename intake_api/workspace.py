@@ -20,7 +20,7 @@ from .login_guard import TooManyAttempts, check_attempt, end_session, start_sess
 from .models import Alert, Complaint, StaffUser, utcnow
 from .queue import DEADLINE_LABELS, is_overdue, pending_deadlines, queue
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
-from .sla import calendar_warning
+from kb_builder.official_calendar import calendar_warning
 from .staff_api import detail, visible_complaint
 from .workflow import LABELS, LEVELS, RESPONSIBILITY, STATUSES, TRANSITIONS, TransitionError
 

@@ -70,8 +70,8 @@ class KbGroup(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
             if self._registered == []:  # an install older than pyproject.toml's entry points
-                exc.message += (f" No package adds commands to kb ({ENTRY_POINT_GROUP} entry points): "
-                                "reinstall the project (pip install -e .).")
+                raise click.UsageError(f"{exc.message} No package adds commands to kb ({ENTRY_POINT_GROUP} entry "
+                                       "points): reinstall the project (pip install -e .).", exc.ctx) from None
             raise
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:

@@ -48,11 +48,11 @@ def years_without_official_calendar(settings: CalendarSettings, today: dt.date,
 def calendar_warning(years: list[int]) -> tuple[str, str]:
     """What to tell HR about years without an official calendar (zh, en)."""
     shown = ", ".join(map(str, years))
-    return (f"{shown} 年的法定节假日与调休安排尚未收录：这些年份的工作日暂按周一至周五计算。"
-            f"请在 kb.yml 的 process.calendar.holidays / workdays 中补充，或升级 chinesecalendar。",
-            f"The official holiday calendar for {shown} is not known yet: working days there count "
-            f"Monday-Friday. List its holidays and make-up workdays under process.calendar in kb.yml, "
-            f"or upgrade chinesecalendar.")
+    return ((f"{shown} 年的法定节假日与调休安排尚未收录：这些年份的工作日暂按周一至周五计算。"
+             f"请在 kb.yml 的 process.calendar.holidays / workdays 中补充，或升级 chinesecalendar。"),
+            (f"The official holiday calendar for {shown} is not known yet: working days there count "
+             f"Monday-Friday. List its holidays and make-up workdays under process.calendar in kb.yml, "
+             f"or upgrade chinesecalendar."))
 
 
 def calendar_gap(config) -> tuple[str, str] | None:

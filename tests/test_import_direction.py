@@ -5,7 +5,6 @@ Every .py under kb_builder/ is parsed, so an import hidden inside a function
 """
 
 import ast
-from pathlib import Path
 
 import pytest
 
