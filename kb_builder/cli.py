@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from .config import KbConfig
+from .config import KbConfig, load_config
 from .errors import KbError
 from .official_calendar import calendar_gap
 
@@ -32,7 +32,6 @@ class Project:
     def config(self) -> KbConfig:
         """The validated kb.yml; a problem in it becomes a one-line error naming the key and the fix."""
         if self._config is None:
-            from .config import load_config
             try:
                 self._config = load_config(self.config_path)
             except KbError as exc:
@@ -65,7 +64,8 @@ class KbGroup(click.Group):
             ep.load()(self)
             self._registered.append(ep.name)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
