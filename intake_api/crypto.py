@@ -9,6 +9,7 @@ without the keys shows ciphertext only.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -26,21 +27,56 @@ def parse_keys(text: str) -> list[str]:
     return [k.strip() for line in lines for k in line.split(",") if k.strip()]
 
 
+KEY_FILE = "identity.keys"
+KEY_FILE_MODE = 0o600  # the keys read every identity field: their owner only
+_HEADER = "# Identity encryption keys, newest first. Keep a copy apart from database backups.\n"
+
+
+def key_file(instance_dir: Path) -> Path:
+    return Path(instance_dir) / KEY_FILE
+
+
+def new_key() -> str:
+    """A fresh Fernet key (32 url-safe base64 bytes)."""
+    return Fernet.generate_key().decode()
+
+
 def load_keys(instance_dir: Path) -> list[str]:
     """KB_IDENTITY_KEYS (comma-separated, newest first), else instance/identity.keys, created on first use."""
     if os.environ.get("KB_IDENTITY_KEYS"):
         return parse_keys(os.environ["KB_IDENTITY_KEYS"])
-    path = Path(instance_dir) / "identity.keys"
+    path = key_file(instance_dir)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            write_keys(instance_dir, [new_key()], replace=False)
         except FileExistsError:  # another worker made it first
-            return parse_keys(path.read_text())
-        with os.fdopen(fd, "w") as f:
-            f.write("# Identity encryption keys, newest first. Keep a copy apart from database backups.\n")
-            f.write(Fernet.generate_key().decode() + "\n")
+            pass
     return parse_keys(path.read_text())
+
+
+def write_keys(instance_dir: Path, keys: list[str], *, replace: bool = True) -> Path:
+    """Write instance/identity.keys, newest key first, readable by its owner only.
+
+    The file appears whole or not at all (a temporary file, then a rename):
+    a half-written key file would make every identity field unreadable. With
+    replace=False an existing file wins and FileExistsError is raised.
+    """
+    path = key_file(instance_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{KEY_FILE}.")
+    try:
+        os.fchmod(fd, KEY_FILE_MODE)
+        with os.fdopen(fd, "w") as f:
+            f.write(_HEADER + "".join(k + "\n" for k in keys))
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # atomic and exclusive: FileExistsError when it is there
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
 
 
 def configure(keys: list[str]) -> None:

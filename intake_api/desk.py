@@ -286,8 +286,7 @@ class Desk:
         """The complaint with this number if `who` may see it; NotFound either way otherwise."""
         c = self.session.scalar(select(Complaint).where(Complaint.number == number.strip().upper()))
         if c is None or not self.can_see(who, c):
-            raise NotFound(f"没有这个投诉 · No complaint {number} that you can see "
-                           "(numbers look like TS-2026-000123)")
+            raise NotFound(f"没有这个投诉 · No complaint {number} (numbers look like TS-2026-000123)")
         return c
 
     def by_code(self, code: str) -> Complaint:
@@ -364,6 +363,10 @@ class Desk:
         if who.role not in (Role.ADMIN, Role.RELATIONS):
             raise Forbidden("季度报告仅限管理员和员工关系 · The quarterly review is for admins and employee relations")
         return report.collect(self.session, self.kb, period, self.term_weights)
+
+    def has_staff(self) -> bool:
+        """Whether any staff account exists (until one does, nobody can use the workspace)."""
+        return self.session.scalar(select(StaffUser.id).limit(1)) is not None
 
     def staff_names(self) -> list[str]:
         """Every staff username and display name: redaction removes them from anything published."""
@@ -511,8 +514,8 @@ class Desk:
     def check_publishable(c: Complaint) -> None:
         """Only a resolved complaint with a response can become an article: the article is the answer."""
         if c.status not in (Status.RESOLVED, Status.CLOSED) or not (c.response or "").strip():
-            raise Conflict(f"{c.number} 尚未反馈结果或没有答复，不能写成文章 · {c.number} is {c.status}: only a "
-                           "resolved complaint with a response can become an article")
+            raise Conflict(f"{c.number} 尚未反馈结果或没有答复，不能发布为文章 · {c.number} is {c.status}: only a "
+                           "resolved complaint with a response can be published")
 
     def article(self, who: Actor, number: str) -> tuple[Complaint, publish.Draft, publish.Draft]:
         """The complaint, its saved draft (or the fresh one) and the fresh redacted draft."""

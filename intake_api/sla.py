@@ -11,23 +11,10 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from kb_builder.official_calendar import CALENDAR_HORIZON_DAYS, years_without_official_calendar
 from kb_builder.process_config import CalendarSettings, SlaSettings
 
 log = logging.getLogger(__name__)
-
-# How far ahead a missing official calendar is reported (kb check, the workspace):
-# far enough for HR to add the next year's holidays before the first deadline falls in it.
-CALENDAR_HORIZON_DAYS = 60
-
-
-def calendar_warning(years: list[int]) -> tuple[str, str]:
-    """What to tell HR about years without an official calendar (zh, en)."""
-    shown = ", ".join(map(str, years))
-    return (f"{shown} 年的法定节假日与调休安排尚未收录：这些年份的工作日暂按周一至周五计算。"
-            f"请在 kb.yml 的 process.calendar.holidays / workdays 中补充，或升级 chinesecalendar。",
-            f"The official holiday calendar for {shown} is not known yet: working days there count "
-            f"Monday-Friday. List its holidays and make-up workdays under process.calendar in kb.yml, "
-            f"or upgrade chinesecalendar.")
 
 
 class WorkCalendar:
@@ -57,24 +44,8 @@ class WorkCalendar:
         return day.weekday() not in self.settings.weekend
 
     def years_without_official_calendar(self, today: dt.date, days: int = CALENDAR_HORIZON_DAYS) -> list[int]:
-        """Years from today to `days` ahead that the official calendar does not cover yet.
-
-        Deadlines in such a year count Monday-Friday: a complaint received on
-        the eve of the Spring Festival would be due in the middle of it. A year
-        for which kb.yml lists holidays counts as covered (HR entered it).
-        """
-        if self.settings.country != "CN":
-            return []
-        import chinese_calendar
-        listed = {d.year for d in self._holidays}
-        missing = []
-        for year in range(today.year, (today + dt.timedelta(days=days)).year + 1):
-            try:
-                chinese_calendar.is_workday(dt.date(year, 12, 31))
-            except NotImplementedError:
-                if year not in listed:
-                    missing.append(year)
-        return missing
+        """Years from today to `days` ahead that the official calendar does not cover yet."""
+        return years_without_official_calendar(self.settings, today, days)
 
     def nth_workday_after(self, day: dt.date, n: int) -> dt.date:
         count = 0

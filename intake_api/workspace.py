@@ -10,6 +10,8 @@ from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_tem
 from flask_login import current_user
 from pydantic import ValidationError
 
+from kb_builder.official_calendar import calendar_warning
+
 from .auth import staff_required
 from .db import get_session
 from .desk import Invalid
@@ -18,7 +20,6 @@ from .login_guard import TooManyAttempts, WrongPassword, log_in, log_out
 from .models import utcnow
 from .queue import DEADLINE_LABELS
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
-from .sla import calendar_warning
 from .web import actor, desk
 from .workflow import LABELS, LEVELS, RESPONSIBILITY, STATUSES
 

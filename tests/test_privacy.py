@@ -164,11 +164,15 @@ def test_key_rotation_re_encrypts_and_drops_the_old_key(empty_kb, db_url, monkey
     old = parse_keys(key_file.read_text())
     before = query_db(db_url, "SELECT name FROM complaints")[0][0]
 
+    assert key_file.stat().st_mode & 0o777 == 0o600  # made on first use by crypto.write_keys
+
     res = CliRunner().invoke(main, ["--config", str(empty_kb / "kb.yml"), "keys", "rotate"])
     assert res.exit_code == 0, res.output
     assert "Re-encrypted 1 complaints" in res.output
     new = parse_keys(key_file.read_text())
     assert len(new) == 1 and new != old
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in key_file.parent.iterdir() if p.name.startswith(".identity")] == []  # no temporary left
     after = query_db(db_url, "SELECT name FROM complaints")[0][0]
     assert after != before
     from cryptography.fernet import Fernet, InvalidToken
@@ -239,3 +243,24 @@ def test_danger_gets_the_emergency_contact(client):
 def test_ordinary_texts_still_get_suggestions(client):
     body = client.get("/api/v1/suggest", query_string={"q": "饮水机坏了"}).get_json()
     assert body["results"] and not body.get("sensitive")
+
+
+def test_a_failed_rotation_keeps_every_key_that_may_be_in_use(empty_kb, db_url, monkeypatch):
+    """The new key is written to the key file before anything is encrypted with it."""
+    from intake_api import crypto, privacy
+    from kb_builder.cli import main
+    monkeypatch.setenv("KB_DATABASE_URL", db_url)
+    monkeypatch.delenv("KB_IDENTITY_KEYS", raising=False)
+    res = CliRunner().invoke(main, ["--config", str(empty_kb / "kb.yml"), "db", "upgrade"])
+    assert res.exit_code == 0, res.output
+    key_file = empty_kb / "instance" / "identity.keys"
+    old = crypto.parse_keys(key_file.read_text())
+
+    def fail_halfway(session):
+        raise crypto.KeyringError("disk full halfway through")
+    monkeypatch.setattr(privacy, "rotate_keys", fail_halfway)
+    res = CliRunner().invoke(main, ["--config", str(empty_kb / "kb.yml"), "keys", "rotate"])
+    assert res.exit_code == 1 and res.output == "Error: disk full halfway through\n"
+    ring = crypto.parse_keys(key_file.read_text())
+    assert len(ring) == 2 and ring[1:] == old  # the new key in front, the old one still there
+    assert key_file.stat().st_mode & 0o777 == 0o600

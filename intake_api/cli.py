@@ -1,0 +1,264 @@
+"""The desk's `kb` commands: serve, the database, staff accounts, identity keys, privacy chores, publishing, the review.
+
+They join kb_builder's `kb` command through the `kb.commands` entry point
+(pyproject.toml calls `register`), so kb_builder never imports this package.
+Domain errors inside, click errors at the edge: each command's failure is one
+line saying what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from kb_builder.cli import Project, pass_project, warn_calendar
+from kb_builder.config import KbConfig
+from kb_builder.errors import KbError
+
+from . import crypto
+from .auth import ROLES, StaffError
+from .db import BackupError, configure_crypto, prepare
+from .desk import Actor, Desk, DeskError
+from .metrics import Period
+from .sla import make_clock
+
+OPERATOR = Actor.operator()  # whoever runs `kb` on the server; the history says admin:cli
+DOMAIN_ERRORS = (KbError, StaffError, BackupError, crypto.KeyringError, DeskError)
+
+
+def register(kb: click.Group) -> None:
+    """Add the desk's commands to the `kb` group (the `kb.commands` entry point)."""
+    for command in (serve, db, staff, keys, purge, publish, demo_data, report, erase_identity):
+        kb.add_command(command)
+
+
+@contextmanager
+def domain_errors(config: KbConfig | None = None) -> Iterator[None]:
+    """Turn the desk's errors into one-line click errors; an unreachable database names itself."""
+    try:
+        yield
+    except DOMAIN_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    except OperationalError as exc:
+        where = make_url(config.db_url).render_as_string(hide_password=True) if config else "the database"
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise click.ClickException(f"{where}: {reason} (is it running? check KB_DATABASE_URL or "
+                                   "paths.database in kb.yml)") from None
+
+
+@contextmanager
+def open_desk(project: Project, term_weights: bool = False) -> Iterator[Desk]:
+    """The desk over the up-to-date database; what it has not committed itself is committed at the end.
+
+    Loaded objects stay readable after the commit, for the command's last line.
+    """
+    config = project.config()
+    with domain_errors(config), Session(prepare(config), expire_on_commit=False) as session:
+        weights = None
+        if term_weights:
+            from .alerts import TermWeights
+            weights = TermWeights(config.index_dir)
+        yield Desk(session, config, make_clock(config), weights)
+        session.commit()
+
+
+def _quarter(config: KbConfig, quarter: str) -> Period:
+    try:
+        return Period.quarter(quarter, ZoneInfo(config.timezone))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--quarter") from None
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, envvar="KB_PORT", help="Port to listen on (env KB_PORT).")
+@click.option("--workers", default=2, show_default=True, help="Number of worker processes.")
+@pass_project
+def serve(project: Project, host: str, port: int, workers: int) -> None:
+    """Serve the built site and the intake API together with gunicorn."""
+    from . import create_app
+    from .serve import run
+    config = project.config()
+    if not (config.index_dir / "kb-index.json").is_file():
+        raise click.ClickException(f"no index at {config.index_dir}: run `kb build` first")
+    with domain_errors(config):
+        app = create_app({"KB_CONFIG": str(project.config_file)})
+    warn_calendar(config)
+    _first_run_hint(app)
+    click.echo(f"Serving {config.site_dir} and the API on http://{host}:{port}/ ({workers} workers)")
+    run(app, host=host, port=port, workers=workers)
+
+
+def _first_run_hint(app) -> None:
+    """With no staff account yet the desk cannot be used: say how to create the first admin."""
+    from .web import desk
+    with app.app_context():
+        if desk().has_staff():
+            return
+    kb = sys.argv[0] if sys.argv and sys.argv[0].endswith("kb") else "kb"
+    click.echo("No staff account yet. Create the first admin (it asks for a password), then log in at /staff/:")
+    click.echo(f"  {kb} staff create admin --role admin")
+
+
+@click.group()
+def db() -> None:
+    """Database tasks."""
+
+
+@db.command()
+@pass_project
+def upgrade(project: Project) -> None:
+    """Apply pending schema migrations to the configured database."""
+    config = project.config()
+    with domain_errors(config):
+        prepare(config)
+    click.echo(f"Database is up to date: {make_url(config.db_url).render_as_string(hide_password=True)}")
+
+
+@db.command()
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@pass_project
+def backup(project: Project, target: Path) -> None:
+    """Copy the embedded SQLite database to TARGET while the server runs (a consistent snapshot)."""
+    from .db import backup_sqlite
+    config = project.config()
+    with domain_errors(config):
+        count = backup_sqlite(config.db_url, target)
+    click.echo(f"Backed up {count} complaints to {target}.")
+    click.echo("Identity fields in it are encrypted: keep the identity keys (instance/identity.keys or "
+               "KB_IDENTITY_KEYS) too, stored apart from the backup.")
+
+
+@click.group()
+def staff() -> None:
+    """Staff accounts for the workspace (/staff/)."""
+
+
+@staff.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="handler", show_default=True,
+              help="handler: the complaints of their teams; admin: all complaints; relations (employee "
+                   "relations): also every confidential complaint and its complainant's identity.")
+@click.option("--team", "teams", multiple=True, help="A team id from process.teams in kb.yml (repeatable).")
+@click.option("--name", "display_name", help="Name shown in the workspace (default: the username).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="KB_STAFF_PASSWORD",
+              help="At least 10 characters; asked for when not given (env KB_STAFF_PASSWORD).")
+@pass_project
+def staff_create(project: Project, username: str, role: str, teams: tuple[str, ...], display_name: str | None,
+                 password: str) -> None:
+    """Create a staff account (the password is stored as an argon2 hash)."""
+    from .auth import create_staff
+    with open_desk(project) as d:
+        create_staff(d.session, username, password, role, list(teams), display_name,
+                     known_teams=[t.id for t in d.kb.process.teams])
+    click.echo(f"Created {role} '{username}'" + (f" in teams {', '.join(teams)}" if teams else "") + ".")
+
+
+@click.group()
+def keys() -> None:
+    """Identity encryption keys (identity fields are encrypted at rest)."""
+
+
+@keys.command("new")
+def keys_new() -> None:
+    """Print a new key (for KB_IDENTITY_KEYS)."""
+    click.echo(crypto.new_key())
+
+
+@keys.command("rotate")
+@click.option("--generate/--no-generate", default=True, show_default=True,
+              help="Put a new key in front of instance/identity.keys first. With KB_IDENTITY_KEYS, use "
+                   "--no-generate after listing the new key first.")
+@pass_project
+def keys_rotate(project: Project, generate: bool) -> None:
+    """Re-encrypt every identity field with the newest key, then drop the old keys from the key file."""
+    from . import privacy
+    env_keys = os.environ.get("KB_IDENTITY_KEYS")
+    if generate and env_keys:
+        raise click.ClickException("KB_IDENTITY_KEYS is set: put the new key first there and use --no-generate")
+    with open_desk(project) as d:  # the key file exists from here on
+        session, instance = d.session, d.kb.path("database").parent
+        ring = ([crypto.new_key()] if generate else []) + crypto.load_keys(instance)
+        if generate:
+            crypto.write_keys(instance, ring)  # saved before any field is encrypted with it
+        configure_crypto(instance, ring)
+        n = privacy.rotate_keys(session)
+    if generate:
+        path = crypto.write_keys(instance, ring[:1])
+        click.echo(f"Re-encrypted {n} complaints with a new key; old keys removed from {path}.")
+    else:
+        click.echo(f"Re-encrypted {n} complaints with the first key of KB_IDENTITY_KEYS; you can now drop the others.")
+
+
+@click.command()
+@click.option("--older-than-days", type=int, help="Default: process.privacy.retention_days in kb.yml.")
+@click.option("--dry-run", is_flag=True, help="List what would be purged; change nothing.")
+@pass_project
+def purge(project: Project, older_than_days: int | None, dry_run: bool) -> None:
+    """Remove text and identity from closed complaints past the retention period (counts are kept)."""
+    with open_desk(project) as d:
+        days, numbers = d.purge(older_than_days, dry_run=dry_run)
+    verb = "Would purge" if dry_run else "Purged"
+    click.echo(f"{verb} {len(numbers)} closed complaints older than {days} days" + (": " + ", ".join(numbers) if numbers else "."))
+
+
+@click.command()
+@click.argument("number")
+@click.option("--approve", is_flag=True, help="Write it as published: true (default: a draft, published: false).")
+@pass_project
+def publish(project: Project, number: str, approve: bool) -> None:
+    """Write a resolved complaint as a redacted case file under content/cases/ (a draft unless --approve)."""
+    with open_desk(project) as d:
+        path = d.save_article(OPERATOR, number, None, approve)
+    state = "published" if approve else "draft (published: false)"
+    click.echo(f"Wrote {path} as a {state}. Review it, then run `kb build`.")
+
+
+@click.command("erase-identity")
+@click.argument("number")
+@click.option("--reason", required=True, help="Why, for the audit history (e.g. 'request of 2026-11-20').")
+@pass_project
+def erase_identity(project: Project, number: str, reason: str) -> None:
+    """Erase a named complainant's identity on request; the history records that it was erased."""
+    with open_desk(project) as d:
+        c = d.erase_identity(OPERATOR, number, reason)
+    click.echo(f"Erased the identity on {c.number}.")
+
+
+@click.command("demo-data")
+@click.option("--quarter", default="2026Q3", show_default=True, help="Which quarter to fill, as YYYYQn.")
+@click.option("--complaints", default=400, show_default=True, help="How many ordinary complaints.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (the same seed gives the same data).")
+@pass_project
+def demo_data(project: Project, quarter: str, complaints: int, seed: int) -> None:
+    """Fill the database with a realistic quarter of complaints, deflections and searches (for trying kb report)."""
+    from . import demo
+    period = _quarter(project.config(), quarter)
+    with open_desk(project, term_weights=True) as d:
+        made = demo.generate(d.session, d.kb, d.clock, period, complaints, seed, weights=d.term_weights)
+    click.echo(f"Added {made['complaints']} complaints, {made['deflections']} deflections and "
+               f"{made['searches']} searches in {period.label}.")
+
+
+@click.command()
+@click.option("--quarter", required=True, help="The quarter to review, as YYYYQn (e.g. 2026Q4).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Folder for report-<quarter>.html, .md and the chart images.")
+@pass_project
+def report(project: Project, quarter: str, out_dir: Path) -> None:
+    """Write the quarterly review: a self-contained HTML file and Markdown with chart images."""
+    from . import report as rep
+    period = _quarter(project.config(), quarter)
+    with open_desk(project, term_weights=True) as d:
+        data = d.review(OPERATOR, period)
+    md_path, html_path = rep.write(data, out_dir)
+    click.echo(f"Wrote {html_path} and {md_path} ({data['sla']['total']} complaints).")

@@ -1,0 +1,61 @@
+"""Does China's official holiday calendar cover the coming deadlines? A kb.yml concern.
+
+The State Council publishes each year's holidays and make-up workdays late
+in the year before; chinesecalendar knows a year once a release includes it.
+Until then working days there count Monday-Friday, so HR is told early to
+list the holidays under process.calendar or upgrade the package. `kb check`,
+`kb build`, `kb serve` and the workspace say it (intake_api.sla uses this).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from .process_config import CalendarSettings
+
+# Far enough ahead for HR to add the next year's holidays before the first deadline falls in it.
+CALENDAR_HORIZON_DAYS = 60
+
+
+def local_today(timezone: str) -> dt.date:
+    """Today's date where the organisation is (kb.yml `timezone`)."""
+    return dt.datetime.now(ZoneInfo(timezone)).date()
+
+
+def years_without_official_calendar(settings: CalendarSettings, today: dt.date,
+                                    days: int = CALENDAR_HORIZON_DAYS) -> list[int]:
+    """Years from today to `days` ahead that the official calendar does not cover yet.
+
+    Deadlines in such a year count Monday-Friday: a complaint received on
+    the eve of the Spring Festival would be due in the middle of it. A year
+    for which kb.yml lists holidays counts as covered (HR entered it).
+    """
+    if settings.country != "CN":
+        return []
+    import chinese_calendar
+    listed = {d.year for d in settings.holidays}
+    missing = []
+    for year in range(today.year, (today + dt.timedelta(days=days)).year + 1):
+        try:
+            chinese_calendar.is_workday(dt.date(year, 12, 31))
+        except NotImplementedError:
+            if year not in listed:
+                missing.append(year)
+    return missing
+
+
+def calendar_warning(years: list[int]) -> tuple[str, str]:
+    """What to tell HR about years without an official calendar (zh, en)."""
+    shown = ", ".join(map(str, years))
+    return ((f"{shown} 年的法定节假日与调休安排尚未收录：这些年份的工作日暂按周一至周五计算。"
+             f"请在 kb.yml 的 process.calendar.holidays / workdays 中补充，或升级 chinesecalendar。"),
+            (f"The official holiday calendar for {shown} is not known yet: working days there count "
+             f"Monday-Friday. List its holidays and make-up workdays under process.calendar in kb.yml, "
+             f"or upgrade chinesecalendar."))
+
+
+def calendar_gap(config) -> tuple[str, str] | None:
+    """The warning for this organisation today (zh, en), or None when the coming deadlines are covered."""
+    years = years_without_official_calendar(config.process.calendar, local_today(config.timezone))
+    return calendar_warning(years) if years else None
