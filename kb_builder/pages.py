@@ -1,4 +1,4 @@
-"""Write the generated Markdown pages (FAQ, category indexes, SOPs) into a docs tree."""
+"""Render the generated Markdown pages (FAQ, category indexes, SOPs) and the navigation, in memory."""
 
 from __future__ import annotations
 
@@ -120,13 +120,6 @@ def render_pages(articles: list[Article], config: KbConfig) -> dict[str, str]:
     pages["sop/index.md"] = _sop_index(sorted(sops, key=lambda a: a.id))
     pages["faq/tags.md"] = _tags_page(articles)
     return pages
-
-
-def write_pages(pages: dict[str, str], docs_dir: Path) -> None:
-    for rel, text in sorted(pages.items()):
-        path = docs_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
 
 
 def navigation(articles: list[Article], config: KbConfig) -> list:
