@@ -14,17 +14,18 @@ import logging
 import os
 import re
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from whoosh import scoring
 from whoosh.query import FuzzyTerm, Or, Term
 
 from . import ranking
-from .calibration import Calibration, coverage, features
 from .analysis import to_simplified, tokens
+from .calibration import Calibration, coverage, features
 from .encoder import get_encoder
 from .index import MANIFEST, open_index
 from .synonyms import Synonyms
@@ -102,6 +103,62 @@ class IndexNotBuilt(Exception):
     """No index where one was expected: run `kb build` first."""
 
 
+def generation(folder: Path) -> int | None:
+    """Which build's index is in folder now (None: none); changes whenever a build swaps a new one in.
+
+    A build renames a new folder into place, so the manifest's inode tells
+    a long-lived reader to reopen.
+    """
+    try:
+        return os.stat(folder / MANIFEST).st_ino
+    except FileNotFoundError:
+        return None
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """Document frequencies in the index as it was when asked for (see IndexTerms.counts)."""
+
+    generation: int | None  # None: no index, every term counts 0
+    documents: int
+    _reader: Any = field(repr=False)
+    _fields: tuple[str, ...] = field(repr=False)
+    _lock: threading.Lock = field(repr=False)
+
+    def frequency(self, term: str) -> int:
+        """In how many (article, field) pairs term occurs, over every scored field."""
+        if self._reader is None:
+            return 0
+        with self._lock:
+            return sum(self._reader.doc_frequency(f, term) for f in self._fields)
+
+
+class IndexTerms:
+    """The index's term statistics, for code that weighs words by rarity (the emergency rule, reports).
+
+    Follows rebuilds as Searcher does. The threads of a worker share one
+    Whoosh reader one at a time: it reads through shared file objects.
+    """
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+        self._counts = TermCounts(None, 0, None, (), self._lock)
+
+    def counts(self) -> TermCounts:
+        """The statistics of the index now in the folder (reopened after a rebuild)."""
+        with self._lock:
+            ino = generation(self.folder)
+            if ino is None:
+                return TermCounts(None, 0, None, (), self._lock)
+            if ino != self._counts.generation:
+                ix = open_index(self.folder)
+                reader = ix.reader()
+                scored = tuple(name for name, kind in ix.schema.items() if kind.scorable)
+                self._counts = TermCounts(ino, reader.doc_count(), reader, scored, self._lock)
+            return self._counts
+
+
 @lru_cache(maxsize=1)
 def _small_talk_vectors(encoder) -> np.ndarray:
     return encoder.encode(list(ranking.SMALL_TALK))
@@ -140,10 +197,9 @@ class Searcher:
         self._synonyms = Synonyms()
 
     def _current(self):
-        try:
-            ino = os.stat(self.folder / MANIFEST).st_ino
-        except FileNotFoundError:
-            raise IndexNotBuilt(f"no search index at {self.folder}: run `kb build` first") from None
+        ino = generation(self.folder)
+        if ino is None:
+            raise IndexNotBuilt(f"no search index at {self.folder}: run `kb build` first")
         if ino != self._ino or self._searcher is None:
             ix = open_index(self.folder)
             vectors = self._load_vectors() if self.semantic else None
