@@ -79,7 +79,7 @@ class Calibration:
         tmp.replace(Path(folder) / CALIBRATION)
 
     @classmethod
-    def load(cls, folder: Path) -> "Calibration | None":
+    def load(cls, folder: Path) -> Calibration | None:
         """The folder's calibration, or None when there is none or it is not of these FEATURES."""
         path = Path(folder) / CALIBRATION
         try:

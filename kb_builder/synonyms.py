@@ -61,7 +61,7 @@ class Synonyms:
                                                 encoding="utf-8")
 
     @classmethod
-    def of_index(cls, folder: Path) -> "Synonyms":
+    def of_index(cls, folder: Path) -> Synonyms:
         try:
             return cls(tuple(tuple(g) for g in json.loads((Path(folder) / INDEX_FILE).read_text(encoding="utf-8"))))
         except (OSError, ValueError, TypeError):

@@ -109,7 +109,7 @@ class ArticleVectors:
         return vectors if self.whitening is None else _unit(vectors @ self.whitening)
 
     @classmethod
-    def load(cls, folder: Path) -> "ArticleVectors | None":
+    def load(cls, folder: Path) -> ArticleVectors | None:
         path = Path(folder) / VECTORS
         if not path.is_file():
             return None
