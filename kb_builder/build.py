@@ -193,7 +193,7 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
             (synonyms or synonyms_mod.Synonyms()).save(folder)
         finally:
             embedded = vectors.result() if vectors else None  # never leave a worker running
-    if embedded is None:
+    if embedded is None or encoder is None:
         for name in (VECTORS, CALIBRATION):  # an incremental copy may carry the live index's
             (folder / name).unlink(missing_ok=True)
         return 0

@@ -215,7 +215,7 @@ def sample(vectors: ArticleVectors, talk: np.ndarray, terms: ArticleTerms, talk_
             rows.append(features(scores, top, talk_score(vectors.lines[i]), cover))
             labels.append(int(top == a))
             kinds.append(0)
-        by_article = {}
+        by_article: dict[int, list[int]] = {}
         for a, i in phrasings:
             by_article.setdefault(a, []).append(i)
         left_out = [a for a in rng.permutation(n) if a in by_article]

@@ -51,10 +51,11 @@ def _case_page(art: Article, config: KbConfig) -> str:
     meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
             "kb_category": art.category, "kb_origin": art.origin, "search": {"boost": 2}}
     questions = "\n".join(f"    - {_esc(q)}" for q in art.questions)
+    resolved = art.resolved.isoformat() if art.resolved else ""  # a case always has one (CaseMeta)
     return (
         _front_matter(meta)
         + f'{lab["category"]}：[{_esc(cat.zh)} · {_esc(cat.en)}](index.md) · '
-        + f'{lab["resolved"]} {art.resolved.isoformat()}\n{{ .kb-meta }}\n\n'
+        + f'{lab["resolved"]} {resolved}\n{{ .kb-meta }}\n\n'
         + f'!!! question "{lab["asked"]}"\n\n{questions}\n\n'
         + _body(art)
         + f'\n---\n\n**{lab["unsolved"]}** [{lab["submit"]}](../../complaint.md){{ .md-button }}\n'

@@ -232,7 +232,7 @@ class Recogniser:
         sentence of a long text too: a buried sentence of harassment in a long
         complaint is then caught at the latest when it is sent.
         """
-        if self._model is None:
+        if self._model is None or self.encoder is None:
             return None, 0.0, ""
         whole = self.encoder.encode_cached([to_simplified(text[:MAX_EMBED_CHARS])])
         probs = self._model.probabilities(whole, [self._masked(text)])

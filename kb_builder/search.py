@@ -358,8 +358,10 @@ class Searcher:
             # opening too, where people say what is wrong (see LEAD_CHARS).
             _, lead_semantic, _, lead_terms, lead_matched, lead_talk = self._scores(searcher, vectors, encoder,
                                                                                      lead, limit)
-            probability = max(probability, self._probability(searcher, lead_semantic, lead_terms, lead_matched,
-                                                             lead_talk, int(top[0])))
+            lead_probability = self._probability(searcher, lead_semantic, lead_terms, lead_matched, lead_talk,
+                                                 int(top[0]))
+            if lead_probability is not None:
+                probability = max(probability, lead_probability)
         return Answer(hits, None if probability is None else round(probability, 4))
 
     def preload(self) -> None:
