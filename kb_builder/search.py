@@ -99,6 +99,32 @@ class Answer:
     confidence: float | None  # probability that hits[0] answers the text (calibration.py)
 
 
+def _frequencies(reader: Any, terms: list[str]) -> dict[str, int]:
+    """In how many articles each term occurs, in the field where it is most common (the suggest path's rarity)."""
+    return {t: max(reader.doc_frequency(f, t) for f in FIELD_BOOSTS) for t in terms}
+
+
+class Lexicon:
+    """The suggest path's words under one index: how a text becomes query terms and how rare each is.
+
+    The calibration (calibration.py) cuts its sample lines with it, so that
+    they are scored as queries are.
+    """
+
+    def __init__(self, searcher: Searcher, whoosh: Any):
+        self._searcher, self._whoosh = searcher, whoosh
+        self.documents: int = whoosh.doc_count()
+        self.synonyms: Synonyms = searcher._synonyms
+
+    def terms(self, text: str) -> list[str]:
+        with self._searcher._lock:
+            return self._searcher.query_terms(text, self._whoosh)
+
+    def frequencies(self, terms: list[str]) -> dict[str, int]:
+        with self._searcher._lock:
+            return _frequencies(self._whoosh.reader(), terms)
+
+
 class IndexNotBuilt(Exception):
     """No index where one was expected: run `kb build` first."""
 
@@ -264,7 +290,7 @@ class Searcher:
         common = max(COMMON_TERM_MIN_DOCS, COMMON_TERM_SHARE * reader.doc_count())
         if reader.doc_count() <= common and len(seen) <= MAX_QUERY_TERMS:
             return seen  # no term can be common here: skip the look-ups
-        df = {t: max(reader.doc_frequency(f, t) for f in FIELD_BOOSTS) for t in seen}
+        df = _frequencies(reader, seen)
         kept = [t for t in seen if df[t] <= common] or sorted(seen, key=df.__getitem__)[:1]
         return sorted(kept, key=df.__getitem__)[:MAX_QUERY_TERMS] if len(kept) > MAX_QUERY_TERMS else kept
 
@@ -326,7 +352,7 @@ class Searcher:
         if self._calibration is None:
             return None
         reader = searcher.reader()
-        df = {t: max(reader.doc_frequency(f, t) for f in FIELD_BOOSTS) for t in terms}
+        df = _frequencies(reader, terms)
         cover = coverage(terms, matched.get(top, set()), df, reader.doc_count())
         return self._calibration.probability(features(semantic, top, talk, cover))
 
@@ -390,6 +416,11 @@ class Searcher:
             pass  # answered as 503 per request, with the message saying what to run
         except Exception:  # a worker that cannot boot would stop the whole server
             log.exception("could not open the index at %s; each request will try again", self.folder)
+
+    def lexicon(self) -> Lexicon:
+        """The current index's query terms and their frequencies; IndexNotBuilt if there is none."""
+        with self._lock:
+            return Lexicon(self, self._current())
 
     def status(self) -> tuple[int, bool]:
         """(articles in the index, whether semantic matching is on for it); IndexNotBuilt if there is none."""
