@@ -6,11 +6,10 @@ import math
 import os
 from pathlib import Path
 
+from intake_api.alerts import TermWeights
 from kb_builder.articles import Article
 from kb_builder.index import write_index
 from kb_builder.search import IndexTerms
-
-from intake_api.alerts import TermWeights
 
 
 def _article(art_id: str, title: str, body: str) -> Article:
