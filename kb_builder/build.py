@@ -147,7 +147,7 @@ def _sync_pages(pages: dict[str, str], docs: Path) -> tuple[int, set[str]]:
 
 
 def read_content(config: KbConfig, result: BuildResult, strict: bool = False) -> Content:
-    """Read and check every content file, and render the pages in memory; write nothing."""
+    """Read and check every content file and render the pages in memory (only the privacy scan's cache is written)."""
     sources = read_sources(config, result.warnings)
     result.personal_data = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json")
     if strict and result.personal_data:
@@ -254,7 +254,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         lap("index")
         write_site(config, content, docs, new[config.site_dir], strict)
         lap("site")
-        for live in generated:
+        for live in generated:  # docs/faq and docs/sop as MkDocs saw them
             new[live].rmdir()
             shutil.copytree(docs.folder / live.name, new[live])
         new.swap_in()
