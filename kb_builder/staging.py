@@ -85,7 +85,12 @@ def swap_in(pairs: list[tuple[Path, Path]]) -> None:
                 old = sibling(live, "old")
                 old.rmdir()
                 os.rename(live, old)
-            os.rename(new, live)
+            try:
+                os.rename(new, live)
+            except OSError:
+                if old is not None:
+                    os.rename(old, live)  # this pair first, then the ones done before it
+                raise
             done.append((new, live, old))
     except OSError as exc:
         for new, live, old in reversed(done):
