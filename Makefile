@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 KB     := $(VENV)/bin/kb
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup setup-test run build test chromium clean
+.PHONY: setup setup-test run build lint test chromium clean
 
 # Running needs the product only; the test extra (playwright, schemathesis...) is for `make test`.
 $(VENV)/.installed: pyproject.toml
@@ -29,8 +29,15 @@ run: setup
 build: setup
 	$(KB) build
 
-## Install what the tests need (Debian's chromium included) and run them all.
-test: setup-test chromium
+## ruff and mypy over both packages; their settings are in pyproject.toml.
+lint: setup-test
+	@status=0; \
+	$(VENV)/bin/ruff check kb_builder intake_api || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	exit $$status
+
+## Install what the tests need (Debian's chromium included), lint, and run every test.
+test: setup-test chromium lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 chromium:

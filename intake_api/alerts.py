@@ -17,11 +17,10 @@ import datetime as dt
 import json
 import logging
 import math
-import os
 import re
 import threading
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb_builder.analysis import normalize, tokens
-from kb_builder.index import MANIFEST, open_index
+from kb_builder.search import IndexTerms
 
 from .models import Alert, AlertLock, Complaint, utcnow
 
@@ -38,60 +37,33 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 class TermWeights:
-    """IDF of index terms, read from the knowledge-base index (reopened after a rebuild)."""
+    """IDF of index terms (counted by kb_builder.search), cached until the index is rebuilt."""
 
     def __init__(self, folder: Path | str):
-        self.folder = Path(folder)
-        self._ino = None
-        self._reader = None
-        self._fields: list[str] = []
-        self._n = 0
-        self._cache: dict = {}
-        self._norms: dict = {}
-        # Threads of a worker share the reader (Whoosh reads through shared file objects).
-        self._lock = threading.Lock()
-
-    def _current(self):
-        with self._lock:
-            return self._current_unlocked()
-
-    def _current_unlocked(self):
-        try:
-            ino = os.stat(self.folder / MANIFEST).st_ino
-        except FileNotFoundError:
-            return None
-        if ino != self._ino:
-            ix = open_index(self.folder)
-            self._reader = ix.reader()
-            self._fields = [name for name, field in ix.schema.items() if field.scorable]
-            self._n = self._reader.doc_count()
-            self._ino = ino
-        return self._reader
+        self.terms = IndexTerms(folder)
+        self._idf: dict[str, float] = {}
+        self._idf_of: int | None = None  # the index generation _idf was computed under
+        self._norms: dict[str, float] = {}
+        self._norms_of: int | None = None
 
     def norm_cache(self) -> dict[str, float]:
         """Per-text norms under the current index (emptied when the index changes)."""
-        self._current()
-        if self._norms.get("_ino") != self._ino:
-            self._norms = {"_ino": self._ino}
-        if len(self._norms) > 50_000:
-            self._norms = {"_ino": self._ino}
+        current = self.terms.counts().generation
+        if self._norms_of != current or len(self._norms) > 50_000:
+            self._norms, self._norms_of = {}, current
         return self._norms
 
-    def idf_table(self):
+    def idf_table(self) -> Callable[[str], float]:
         """A term -> IDF function over the index as it is now (one stat per comparison run)."""
-        reader = self._current()
-        if self._cache.get("_ino") != self._ino:
-            self._cache = {"_ino": self._ino}
-        cache, n, fields = self._cache, (self._n if reader is not None else 0), self._fields
+        counts = self.terms.counts()
+        if self._idf_of != counts.generation:
+            self._idf, self._idf_of = {}, counts.generation
+        cache, n = self._idf, counts.documents
 
         def idf(term: str) -> float:
             value = cache.get(term)
             if value is None:
-                if reader is None or term.startswith("#"):
-                    df = 0
-                else:
-                    with self._lock:
-                        df = sum(reader.doc_frequency(f, term) for f in fields)
+                df = 0 if term.startswith("#") else counts.frequency(term)  # "#": a CJK pair, never indexed
                 value = cache[term] = math.log((n + 1) / (df + 0.5)) + 1.0
             return value
         return idf

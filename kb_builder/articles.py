@@ -61,17 +61,17 @@ def snippet(markdown: str, limit: int = SNIPPET_CHARS) -> str:
 
 def from_source(src: Source) -> Article:
     meta = src.meta
-    is_case = isinstance(meta, CaseMeta)
+    case = meta if isinstance(meta, CaseMeta) else None
     return Article(
-        id=meta.id if is_case else f"sop-{src.path.stem}",
+        id=case.id if case else f"sop-{src.path.stem}",
         kind=src.kind,
         title=meta.title,
         category=meta.category,
         tags=tuple(meta.tags),
         language=meta.language,
-        questions=tuple(meta.questions) if is_case else (),
+        questions=tuple(case.questions) if case else (),
         body=src.body,
-        resolved=meta.resolved if is_case else None,
+        resolved=case.resolved if case else None,
         source=src.path,
         origin=getattr(meta, "origin", "hr"),
     )

@@ -1,38 +1,43 @@
 """`kb build`: content files -> validated records -> pages + index -> static site.
 
-Reads and checks everything first, builds every output into new folders
-beside the live ones, and only then swaps them in: a failed build leaves the
+The stages, in the order `build()` runs them: read and check every content
+file (sources.py, privacy_scan.py, articles.py, pages.py), then write the
+pages into the staged docs tree, the search index (index.py, vectors.py,
+calibration.py) and the site (site.py) into new folders beside the live
+ones, and swap them in together (staging.py). A failed build leaves the
 previous site, index and generated pages exactly as they were.
 """
 
 from __future__ import annotations
 
 import calendar
-import ctypes
-import fcntl
 import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import articles as articles_mod
 from . import ranking
+from . import synonyms as synonyms_mod
+from .articles import Article
 from .calibration import CALIBRATION, calibrate
 from .config import KbConfig
 from .encoder import get_encoder
-from .errors import BuildError, PrivacyError
+from .errors import PrivacyError, Problem
 from .index import update_index, write_index
-from .pages import GENERATED, navigation, render_pages, write_pages
+from .pages import GENERATED, navigation, render_pages
 from .privacy_scan import scan_cases
 from .site import SEARCH_INDEX, build_site, merge_search_index
-from .sources import read_sources
-from . import synonyms as synonyms_mod
+from .sources import Source, read_sources
+from .staging import Staging, build_lock
 from .vectors import VECTORS, embed, save
+
+STAGE = ".kb-stage"  # beside the index: the staged docs tree and what the last build was made of
 
 
 @dataclass
@@ -46,96 +51,43 @@ class BuildResult:
     embedded: int = 0  # article lines given new sentence vectors
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # e.g. file names that make poor page addresses
-    personal_data: list = field(default_factory=list)  # Problems: what the redactor would remove (privacy_scan.py)
+    personal_data: list[Problem] = field(default_factory=list)  # what the redactor would remove (privacy_scan.py)
+
+    def count(self, sources: list[Source], articles: list[Article]) -> None:
+        self.cases = sum(a.kind == "case" for a in articles)
+        self.sops = sum(a.kind == "sop" for a in articles)
+        self.unpublished = len(sources) - len(articles)
 
 
-def _sibling(path: Path, tag: str) -> Path:
-    """A fresh folder next to path (same file system, so rename is atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.{tag}-", dir=path.parent))
+@dataclass
+class Content:
+    """Everything a build writes, read and checked before anything is written."""
+
+    articles: list[Article]
+    synonyms: synonyms_mod.Synonyms
+    pages: dict[str, str]  # generated Markdown by its path in the docs tree
+    nav: list
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    return False
+@dataclass
+class StagedDocs:
+    """The docs tree MkDocs builds from, kept between builds beside the index."""
 
+    folder: Path
+    incremental: bool  # only changed pages rewritten; the live site is the starting point
+    written: int  # pages whose text changed
+    removed: set[str]  # site URLs of generated pages that are gone
+    fingerprint: str
 
-def _swap_in(pairs: list[tuple[Path, Path]]) -> None:
-    """Replace each live folder by its new one, atomically where the kernel allows it.
-
-    A running `kb serve` never sees a missing index or site: the new folder
-    takes the live one's place in one step, and the old one is deleted after.
-    Elsewhere, two renames leave a window of microseconds; any failure rolls back.
-    """
-    done: list[tuple[Path, Path, Path | None]] = []
-    try:
-        for new, live in pairs:
-            if live.exists() and _exchange(new, live):
-                done.append((new, live, new))  # `new` now holds the old content
-                continue
-            old = None
-            if live.exists():
-                old = _sibling(live, "old")
-                old.rmdir()
-                os.rename(live, old)
-            os.rename(new, live)
-            done.append((new, live, old))
-    except OSError as exc:
-        for new, live, old in reversed(done):
-            if old == new:
-                _exchange(new, live)
-                continue
-            os.rename(live, new)
-            if old is not None:
-                os.rename(old, live)
-        raise BuildError(f"could not swap in the new build ({exc}); the previous one is still live") from None
-    for _, _, old in done:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    def save_state(self) -> None:
+        """Remember what this build was made of (after the swap: a failed build must not be the next base)."""
+        (self.folder.parent / "state.json").write_text(json.dumps({"fingerprint": self.fingerprint}), encoding="utf-8")
 
 
 def _copy_hand_written_docs(docs_dir: Path, target: Path) -> None:
     ignore = shutil.ignore_patterns(".*")
     shutil.copytree(docs_dir, target, ignore=lambda d, names: (
         set(ignore(d, names)) | ({n for n in names if n in GENERATED} if Path(d) == docs_dir else set())))
-
-
-def _lock(config: KbConfig):
-    lock_path = config.index_dir.parent / ".kb-build.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_path, "w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise BuildError("another `kb build` is running on this knowledge base; wait for it to finish") from None
-    return handle
-
-
-def _remove_leftovers(live_paths: list[Path]) -> list[Path]:
-    """Delete the staging folders a killed build left beside the live ones (`.site.new-*`, `.index.old-*`).
-
-    Called with the build lock held, so no other build is using them. A
-    killed build's folders would otherwise stay forever (a full site each)."""
-    removed = []
-    for live in live_paths:
-        for tag in ("new", "old"):
-            for leftover in live.parent.glob(f".{live.name}.{tag}-*"):
-                if leftover.is_dir() and not leftover.is_symlink():
-                    shutil.rmtree(leftover, ignore_errors=True)
-                    removed.append(leftover)
-    return removed
-
-
-STAGE = ".kb-stage"  # beside the index: the staged docs tree and what the last build was made of
 
 
 def _digest(*parts: bytes) -> str:
@@ -194,6 +146,35 @@ def _sync_pages(pages: dict[str, str], docs: Path) -> tuple[int, set[str]]:
     return written, removed
 
 
+def read_content(config: KbConfig, result: BuildResult, strict: bool = False) -> Content:
+    """Read and check every content file and render the pages in memory (only the privacy scan's cache is written)."""
+    sources = read_sources(config, result.warnings)
+    result.personal_data = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json")
+    if strict and result.personal_data:
+        raise PrivacyError(result.personal_data)  # strict: personal data in a case file stops the build
+    synonyms = synonyms_mod.read(config.content_dir)
+    articles = articles_mod.published_articles(sources)
+    content = Content(articles, synonyms, render_pages(articles, config), navigation(articles, config))
+    result.count(sources, articles)
+    result.pages = len(content.pages)
+    return content
+
+
+def stage_docs(config: KbConfig, content: Content, full: bool = False) -> StagedDocs:
+    """Bring the staged docs tree up to date: only changed pages, unless what every page depends on changed."""
+    stage = config.index_dir.parent / STAGE
+    folder, state_file = stage / "docs", stage / "state.json"
+    fingerprint = _fingerprint(config, content.nav)
+    state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
+    incremental = (not full and state.get("fingerprint") == fingerprint and folder.is_dir()
+                   and (config.site_dir / SEARCH_INDEX).is_file())
+    if not incremental:
+        shutil.rmtree(folder, ignore_errors=True)
+        _copy_hand_written_docs(config.docs_dir, folder)
+    written, removed = _sync_pages(content.pages, folder)
+    return StagedDocs(folder, incremental, written, removed, fingerprint)
+
+
 def write_search_index(config: KbConfig, articles: list, folder: Path, incremental: bool,
                        synonyms: synonyms_mod.Synonyms | None = None) -> int:
     """The Whoosh index and the sentence vectors into folder, side by side in time.
@@ -212,7 +193,7 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
             (synonyms or synonyms_mod.Synonyms()).save(folder)
         finally:
             embedded = vectors.result() if vectors else None  # never leave a worker running
-    if embedded is None:
+    if embedded is None or encoder is None:
         for name in (VECTORS, CALIBRATION):  # an incremental copy may carry the live index's
             (folder / name).unlink(missing_ok=True)
         return 0
@@ -220,6 +201,33 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
     # The probability the suggest path reports, learnt from this knowledge base as it now is.
     calibrate(folder, articles, encoder.encode(list(ranking.SMALL_TALK)))
     return embedded.fresh
+
+
+def write_site(config: KbConfig, content: Content, docs: StagedDocs, folder: Path, strict: bool = False) -> None:
+    """The static site into folder; incremental: a dirty MkDocs build on a copy of the live site."""
+    dates = [a.resolved for a in content.articles if a.resolved]
+    build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
+    if docs.incremental:
+        folder.rmdir()
+        shutil.copytree(config.site_dir, folder)  # copy2: the mtimes dirty builds compare
+        for url in docs.removed:
+            shutil.rmtree(folder / url, ignore_errors=True)
+    build_site(config, docs.folder, folder, content.nav, strict=strict, build_date=build_date,
+               dirty=docs.incremental, synonyms=content.synonyms)
+    if docs.incremental:
+        merge_search_index(config.site_dir / SEARCH_INDEX, folder, docs.removed)
+
+
+def _stopwatch(seconds: dict[str, float]) -> Callable[[str], None]:
+    """A lap(stage) that records the seconds since the previous lap."""
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = round(now - clock, 3)
+        clock = now
+    return lap
 
 
 def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildResult:
@@ -231,81 +239,35 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
     is completed from the previous one. `full=True` rebuilds everything.
     """
     result = BuildResult()
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        result.seconds[stage] = round(now - clock, 3)
-        clock = now
-
-    sources = read_sources(config, result.warnings)
-    result.personal_data = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json")
-    if strict and result.personal_data:
-        raise PrivacyError(result.personal_data)  # strict: personal data in a case file stops the build, nothing written
-    synonyms = synonyms_mod.read(config.content_dir)
-    articles = articles_mod.published_articles(sources)
-    pages = render_pages(articles, config)
-    nav = navigation(articles, config)
-    result.cases = sum(a.kind == "case" for a in articles)
-    result.sops = sum(a.kind == "sop" for a in articles)
-    result.unpublished = len(sources) - len(articles)
-    result.pages = len(pages)
+    lap = _stopwatch(result.seconds)
+    # Read and check everything before writing anything: a bad case file (or,
+    # strict, personal data in one) stops the build with nothing touched.
+    content = read_content(config, result, strict)
     lap("read")
-
-    lock = _lock(config)
-    _remove_leftovers([config.site_dir, config.index_dir] + [config.docs_dir / name for name in GENERATED])
-    stage = config.index_dir.parent / STAGE
-    stage_docs, state_file = stage / "docs", stage / "state.json"
-    new_site = _sibling(config.site_dir, "new")
-    new_index = _sibling(config.index_dir, "new")
-    new_generated = {name: _sibling(config.docs_dir / name, "new") for name in GENERATED}
-    try:
-        fingerprint = _fingerprint(config, nav)
-        state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
-        incremental = (not full and state.get("fingerprint") == fingerprint and stage_docs.is_dir()
-                       and (config.site_dir / SEARCH_INDEX).is_file())
-        if not incremental:
-            shutil.rmtree(stage_docs, ignore_errors=True)
-            _copy_hand_written_docs(config.docs_dir, stage_docs)
-        written, removed = _sync_pages(pages, stage_docs)
-        result.incremental, result.pages_written = incremental, written
+    generated = [config.docs_dir / name for name in GENERATED]
+    with build_lock(config.index_dir.parent), Staging([config.index_dir, config.site_dir, *generated]) as new:
+        docs = stage_docs(config, content, full)
+        result.incremental, result.pages_written = docs.incremental, docs.written
         lap("pages")
-        result.embedded = write_search_index(config, articles, new_index, incremental, synonyms)
+        result.embedded = write_search_index(config, content.articles, new[config.index_dir], docs.incremental,
+                                             content.synonyms)
         lap("index")
-        dates = [a.resolved for a in articles if a.resolved]
-        build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
-        if incremental:
-            new_site.rmdir()
-            shutil.copytree(config.site_dir, new_site)  # copy2: the mtimes dirty builds compare
-            for url in removed:
-                shutil.rmtree(new_site / url, ignore_errors=True)
-        build_site(config, stage_docs, new_site, nav, strict=strict, build_date=build_date, dirty=incremental,
-                   synonyms=synonyms)
-        if incremental:
-            merge_search_index(config.site_dir / SEARCH_INDEX, new_site, removed)
+        write_site(config, content, docs, new[config.site_dir], strict)
         lap("site")
-        for name, folder in new_generated.items():
-            folder.rmdir()
-            shutil.copytree(stage_docs / name, folder)
-        _swap_in([(new_index, config.index_dir), (new_site, config.site_dir)]
-                 + [(folder, config.docs_dir / name) for name, folder in new_generated.items()])
-        state_file.write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
+        for live in generated:  # docs/faq and docs/sop as MkDocs saw them
+            new[live].rmdir()
+            shutil.copytree(docs.folder / live.name, new[live])
+        new.swap_in()
+        docs.save_state()
         lap("swap")
-    finally:
-        for leftover in (new_site, new_index, *new_generated.values()):
-            shutil.rmtree(leftover, ignore_errors=True)
-        lock.close()
     return result
 
 
 def check(config: KbConfig) -> BuildResult:
     """Validate the content without writing anything."""
-    warnings: list[str] = []
-    sources = read_sources(config, warnings)
+    result = BuildResult()
+    sources = read_sources(config, result.warnings)
     synonyms_mod.read(config.content_dir)
-    articles = articles_mod.published_articles(sources)
-    return BuildResult(cases=sum(a.kind == "case" for a in articles),
-                       sops=sum(a.kind == "sop" for a in articles),
-                       unpublished=len(sources) - len(articles), warnings=warnings,
-                       personal_data=scan_cases(config))
+    result.count(sources, articles_mod.published_articles(sources))
+    result.personal_data = scan_cases(config)
+    return result

@@ -28,11 +28,15 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import ranking
 from .vectors import ArticleVectors, _unit
+
+if TYPE_CHECKING:
+    from .search import Lexicon  # search.py imports this module
 
 CALIBRATION = "calibration.json"
 log = logging.getLogger(__name__)
@@ -79,7 +83,7 @@ class Calibration:
         tmp.replace(Path(folder) / CALIBRATION)
 
     @classmethod
-    def load(cls, folder: Path) -> "Calibration | None":
+    def load(cls, folder: Path) -> Calibration | None:
         """The folder's calibration, or None when there is none or it is not of these FEATURES."""
         path = Path(folder) / CALIBRATION
         try:
@@ -125,26 +129,24 @@ def coverage(terms: list[str], found: set[str], df: dict[str, int], docs: int) -
 class ArticleTerms:
     """The index terms of each article, as the calibration sample needs them (built lazily: only sampled ones).
 
-    articles are in the vectors' order; reader is the built Whoosh index's,
-    for document frequencies; query_terms is the suggest path's own
-    (Searcher.query_terms), so that held-out lines are cut as queries are.
+    articles are in the vectors' order; lexicon is the built index's, as
+    the suggest path sees it (search.Lexicon), so that held-out lines are
+    cut and weighed as queries are.
     """
 
-    def __init__(self, articles: list, reader, query_terms, synonyms=None):
+    def __init__(self, articles: list, lexicon: Lexicon):
         from .analysis import tokens
-        from .index import TEXT_FIELDS, document
+        from .index import document
         from .vectors import lines_of
 
-        self._tokens, self._document, self._fields, self._lines_of = tokens, document, TEXT_FIELDS, lines_of
-        self.articles, self.reader, self.query_terms, self.synonyms = articles, reader, query_terms, synonyms
-        self.docs = reader.doc_count()
+        self._tokens, self._document, self._lines_of = tokens, document, lines_of
+        self.articles, self.lexicon, self.synonyms = articles, lexicon, lexicon.synonyms
+        self.docs = lexicon.documents
         self._whole: dict[int, set[str]] = {}
         self._df: dict[str, int] = {}
 
     def df(self, terms: list[str]) -> dict[str, int]:
-        for t in terms:
-            if t not in self._df:
-                self._df[t] = max(self.reader.doc_frequency(f, t) for f in self._fields)
+        self._df.update(self.lexicon.frequencies([t for t in terms if t not in self._df]))
         return self._df
 
     def of(self, row: int, without: int | None = None) -> set[str]:
@@ -161,7 +163,7 @@ class ArticleTerms:
         return found
 
     def coverage(self, text: str, row: int, without: int | None = None) -> float:
-        terms = self.query_terms(text)
+        terms = self.lexicon.terms(text)
         return coverage(terms, self.of(row, without), self.df(terms), self.docs)
 
 
@@ -215,7 +217,7 @@ def sample(vectors: ArticleVectors, talk: np.ndarray, terms: ArticleTerms, talk_
             rows.append(features(scores, top, talk_score(vectors.lines[i]), cover))
             labels.append(int(top == a))
             kinds.append(0)
-        by_article = {}
+        by_article: dict[int, list[int]] = {}
         for a, i in phrasings:
             by_article.setdefault(a, []).append(i)
         left_out = [a for a in rng.permutation(n) if a in by_article]
@@ -309,9 +311,7 @@ def calibrate(folder: Path, articles: list, talk: np.ndarray) -> Calibration | N
     by_id = {a.id: a for a in articles}
     searcher = Searcher(folder, semantic=False)
     try:
-        whoosh = searcher._current()
-        terms = ArticleTerms([by_id[i] for i in vectors.ids], whoosh.reader(),
-                             lambda text: searcher.query_terms(text, whoosh), searcher._synonyms)
+        terms = ArticleTerms([by_id[i] for i in vectors.ids], searcher.lexicon())
         X, y, w = sample(vectors, vectors.project(talk), terms, list(ranking.SMALL_TALK),
                          np.random.default_rng(SEED))
     finally:

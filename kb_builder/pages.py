@@ -1,4 +1,4 @@
-"""Write the generated Markdown pages (FAQ, category indexes, SOPs) into a docs tree."""
+"""Render the generated Markdown pages (FAQ, category indexes, SOPs) and the navigation, in memory."""
 
 from __future__ import annotations
 
@@ -51,10 +51,11 @@ def _case_page(art: Article, config: KbConfig) -> str:
     meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
             "kb_category": art.category, "kb_origin": art.origin, "search": {"boost": 2}}
     questions = "\n".join(f"    - {_esc(q)}" for q in art.questions)
+    resolved = art.resolved.isoformat() if art.resolved else ""  # a case always has one (CaseMeta)
     return (
         _front_matter(meta)
         + f'{lab["category"]}：[{_esc(cat.zh)} · {_esc(cat.en)}](index.md) · '
-        + f'{lab["resolved"]} {art.resolved.isoformat()}\n{{ .kb-meta }}\n\n'
+        + f'{lab["resolved"]} {resolved}\n{{ .kb-meta }}\n\n'
         + f'!!! question "{lab["asked"]}"\n\n{questions}\n\n'
         + _body(art)
         + f'\n---\n\n**{lab["unsolved"]}** [{lab["submit"]}](../../complaint.md){{ .md-button }}\n'
@@ -120,13 +121,6 @@ def render_pages(articles: list[Article], config: KbConfig) -> dict[str, str]:
     pages["sop/index.md"] = _sop_index(sorted(sops, key=lambda a: a.id))
     pages["faq/tags.md"] = _tags_page(articles)
     return pages
-
-
-def write_pages(pages: dict[str, str], docs_dir: Path) -> None:
-    for rel, text in sorted(pages.items()):
-        path = docs_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
 
 
 def navigation(articles: list[Article], config: KbConfig) -> list:

@@ -159,7 +159,8 @@ class Recogniser:
         self.kinds = list(rules.kinds)
         self._ignore = sorted({_fold(p) for p in rules.ignore}, key=len, reverse=True)
         neg = sorted({_fold(n) for n in rules.negations}, key=len, reverse=True)
-        self._negation = re.compile(r"(?:%s)(?:\s*\S{0,3}){0,2}\s*$" % "|".join(map(re.escape, neg))) if neg else None
+        alternatives = "|".join(map(re.escape, neg))
+        self._negation = re.compile(r"(?:" + alternatives + r")(?:\s*\S{0,3}){0,2}\s*$") if neg else None
         self.encoder = encoder if encoder is not None else get_encoder()
         texts, labels = [], []
         for kind, rule in rules.kinds.items():
@@ -231,7 +232,7 @@ class Recogniser:
         sentence of a long text too: a buried sentence of harassment in a long
         complaint is then caught at the latest when it is sent.
         """
-        if self._model is None:
+        if self._model is None or self.encoder is None:
             return None, 0.0, ""
         whole = self.encoder.encode_cached([to_simplified(text[:MAX_EMBED_CHARS])])
         probs = self._model.probabilities(whole, [self._masked(text)])
@@ -328,7 +329,7 @@ class Model:
         self.intercept = intercept
 
     @classmethod
-    def fit(cls, rec: "Recogniser", vectors: np.ndarray, texts: list[str], labels: np.ndarray) -> "Model":
+    def fit(cls, rec: Recogniser, vectors: np.ndarray, texts: list[str], labels: np.ndarray) -> Model:
         from scipy.sparse import csr_matrix, hstack
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression

@@ -102,7 +102,7 @@ class Redactor:
     public: list[str] = field(default_factory=list)       # the organisation's own desk numbers and mailboxes: kept
 
     @classmethod
-    def for_settings(cls, privacy) -> "Redactor":
+    def for_settings(cls, privacy) -> Redactor:
         """For texts with no record behind them (search texts): the configured patterns and public contacts."""
         return cls(employee_patterns=privacy.employee_patterns, room_patterns=privacy.room_patterns,
                    public=privacy.public_contacts)

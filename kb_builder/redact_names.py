@@ -74,10 +74,10 @@ PINYIN_SURNAMES = {
     "xiao", "tian", "dong", "yuan", "pan", "yu", "jiang", "cai", "du", "ye", "cheng", "su", "wei", "lu", "ding", "ren",
     "shen", "yao", "cui", "zhong", "tan", "fan", "jin", "shi", "liao", "jia", "xia", "fu", "fang", "bai", "zou", "meng",
     "xiong", "qin", "qiu", "yin", "xue", "yan", "duan", "lei", "hou", "long", "tao", "hao", "gong", "shao", "qian",
-    "kong", "mo", "dai", "wen", "kang", "shi", "ou", "ouyang", "situ", "zhuge", "shangguan", "mai", "kwok", "chan",
+    "kong", "mo", "dai", "wen", "kang", "ou", "ouyang", "situ", "zhuge", "shangguan", "mai", "kwok", "chan",
     "wong", "cheung", "lau", "leung", "ng", "lam", "tse", "chow", "yip", "ho", "lee", "tsang", "fung", "lai", "mak",
     "choi", "tam", "siu", "kwan", "yeung", "chu", "au", "lo", "law", "tsui", "hui", "poon", "yiu", "lui", "tong",
-    "kuo", "chang", "hsu", "tsai", "liao", "hsieh", "chiang", "chou", "wu", "lin", "huang", "yeh", "lu", "hung"}
+    "kuo", "chang", "hsu", "tsai", "hsieh", "chiang", "chou", "yeh", "hung"}
 CANTONESE_GIVEN = re.compile(r"(?:ka|wai|man|ming|kin|chun|yan|wing|siu|mei|ling|fai|kit|yee|hung|ying|lok|sze|hoi|"
                              r"ho|kwan|hin|yuk|shan|tsz|chi|pui|suk|wah|ping|fung|kam|sum|yiu|tak|kei|keung|kwong|cheuk|"
                              r"chung|hing|lun|kwai|nga|tung|tsun|chiu|shing|yung|ngai|kiu|yeuk|sheung|wun|chak|kuen)", re.I)
@@ -108,7 +108,7 @@ NOT_NAMES = {
     "China", "Beijing", "Shanghai", "Shenzhen", "Guangzhou", "New", "North", "South", "East", "West", "Central",
     "Sorry", "Fine", "Here", "There", "Today", "Yesterday", "Tomorrow", "Also", "Just", "Still", "Only", "Even",
     "Is", "Was", "Are", "Were", "Has", "Had", "Have", "Do", "Did", "Does", "Can", "Could", "Will", "Would", "Should",
-    "Must", "May", "Might", "Submit", "Open", "Close", "Check", "Call", "Mail", "Email", "Report", "Ask", "Tell",
+    "Must", "Might", "Submit", "Open", "Close", "Check", "Call", "Mail", "Email", "Report", "Ask", "Tell",
     "Go", "Use", "Get", "See", "Write", "Read", "Ticket", "Order", "Invoice", "Case", "Complaint", "Article",
     "Water", "Air", "Printer", "Coffee", "Lunch", "Dinner", "Breakfast", "Bus", "Car", "Parking", "Staff", "Employee",
     "Ms", "Mr", "Mrs", "Dr", "Miss", "Prof", "Sir", "Madam", "Page", "Form", "Portal", "System", "Leave", "Annual",
@@ -118,7 +118,7 @@ NOT_NAMES = {
 PINYIN_ENGLISH = {"Long", "Bo", "Fan", "Pan", "Tan", "Sun", "Men", "Ran", "Dan", "Gang", "Ping", "Hang", "Bin",
                   "Ding", "Gong", "Man", "He", "She", "Die", "Lie", "Tie", "Pie", "Hen", "Pen", "Ten", "Den", "Bang",
                   "Sang", "Lang", "Wen", "Shi", "Lo", "Ho", "Au", "Ha", "Chi", "Pa", "Ma", "Sea", "Tea", "Pin", "Tin",
-                  "Sin", "Fin", "Bin", "Kin", "Yen", "Zen", "Mao", "Tao", "Dao", "Hua", "Ban", "Can", "Nan", "Ran", "Wan"}
+                  "Sin", "Fin", "Kin", "Yen", "Zen", "Mao", "Tao", "Dao", "Hua", "Ban", "Can", "Nan", "Wan"}
 # Of those, the ones that are not English words: they may start a name written apart (Chi | Keung Ho).
 SYLLABLE_NOT_WORD = {"Chi", "Ho", "Lo", "Au", "Ha", "Pa", "Ma", "Shi", "Wen", "Hua", "Mao", "Tao", "Dao", "Ping", "Ding",
                      "Gong", "Bo"}
@@ -227,7 +227,7 @@ def _is_pinyin(word: str) -> bool:
 
 def _cuts_word(tokens: list[tuple[int, int, str, str]], start: int, end: int) -> bool:
     """True when a dictionary word (not a name) crosses the candidate's start or end."""
-    for a, b, word, flag in tokens:
+    for a, b, word, _flag in tokens:
         crosses = (a < start < b) or (a < end < b)
         if crosses and _dict_freq(word) > 0 and len(word) > 1:
             rest = word[:start - a] if a < start else word[end - a:]

@@ -14,17 +14,18 @@ import logging
 import os
 import re
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from whoosh import scoring
 from whoosh.query import FuzzyTerm, Or, Term
 
 from . import ranking
-from .calibration import Calibration, coverage, features
 from .analysis import to_simplified, tokens
+from .calibration import Calibration, coverage, features
 from .encoder import get_encoder
 from .index import MANIFEST, open_index
 from .synonyms import Synonyms
@@ -98,8 +99,90 @@ class Answer:
     confidence: float | None  # probability that hits[0] answers the text (calibration.py)
 
 
+def _frequencies(reader: Any, terms: list[str]) -> dict[str, int]:
+    """In how many articles each term occurs, in the field where it is most common (the suggest path's rarity)."""
+    return {t: max(reader.doc_frequency(f, t) for f in FIELD_BOOSTS) for t in terms}
+
+
+class Lexicon:
+    """The suggest path's words under one index: how a text becomes query terms and how rare each is.
+
+    The calibration (calibration.py) cuts its sample lines with it, so that
+    they are scored as queries are.
+    """
+
+    def __init__(self, searcher: Searcher, whoosh: Any):
+        self._searcher, self._whoosh = searcher, whoosh
+        self.documents: int = whoosh.doc_count()
+        self.synonyms: Synonyms = searcher._synonyms
+
+    def terms(self, text: str) -> list[str]:
+        with self._searcher._lock:
+            return self._searcher.query_terms(text, self._whoosh)
+
+    def frequencies(self, terms: list[str]) -> dict[str, int]:
+        with self._searcher._lock:
+            return _frequencies(self._whoosh.reader(), terms)
+
+
 class IndexNotBuilt(Exception):
     """No index where one was expected: run `kb build` first."""
+
+
+def generation(folder: Path) -> int | None:
+    """Which build's index is in folder now (None: none); changes whenever a build swaps a new one in.
+
+    A build renames a new folder into place, so the manifest's inode tells
+    a long-lived reader to reopen.
+    """
+    try:
+        return os.stat(folder / MANIFEST).st_ino
+    except FileNotFoundError:
+        return None
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """Document frequencies in the index as it was when asked for (see IndexTerms.counts)."""
+
+    generation: int | None  # None: no index, every term counts 0
+    documents: int
+    _reader: Any = field(repr=False)
+    _fields: tuple[str, ...] = field(repr=False)
+    _lock: threading.Lock = field(repr=False)
+
+    def frequency(self, term: str) -> int:
+        """In how many (article, field) pairs term occurs, over every scored field."""
+        if self._reader is None:
+            return 0
+        with self._lock:
+            return sum(self._reader.doc_frequency(f, term) for f in self._fields)
+
+
+class IndexTerms:
+    """The index's term statistics, for code that weighs words by rarity (the emergency rule, reports).
+
+    Follows rebuilds as Searcher does. The threads of a worker share one
+    Whoosh reader one at a time: it reads through shared file objects.
+    """
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+        self._counts = TermCounts(None, 0, None, (), self._lock)
+
+    def counts(self) -> TermCounts:
+        """The statistics of the index now in the folder (reopened after a rebuild)."""
+        with self._lock:
+            ino = generation(self.folder)
+            if ino is None:
+                return TermCounts(None, 0, None, (), self._lock)
+            if ino != self._counts.generation:
+                ix = open_index(self.folder)
+                reader = ix.reader()
+                scored = tuple(name for name, kind in ix.schema.items() if kind.scorable)
+                self._counts = TermCounts(ino, reader.doc_count(), reader, scored, self._lock)
+            return self._counts
 
 
 @lru_cache(maxsize=1)
@@ -140,10 +223,9 @@ class Searcher:
         self._synonyms = Synonyms()
 
     def _current(self):
-        try:
-            ino = os.stat(self.folder / MANIFEST).st_ino
-        except FileNotFoundError:
-            raise IndexNotBuilt(f"no search index at {self.folder}: run `kb build` first") from None
+        ino = generation(self.folder)
+        if ino is None:
+            raise IndexNotBuilt(f"no search index at {self.folder}: run `kb build` first")
         if ino != self._ino or self._searcher is None:
             ix = open_index(self.folder)
             vectors = self._load_vectors() if self.semantic else None
@@ -208,7 +290,7 @@ class Searcher:
         common = max(COMMON_TERM_MIN_DOCS, COMMON_TERM_SHARE * reader.doc_count())
         if reader.doc_count() <= common and len(seen) <= MAX_QUERY_TERMS:
             return seen  # no term can be common here: skip the look-ups
-        df = {t: max(reader.doc_frequency(f, t) for f in FIELD_BOOSTS) for t in seen}
+        df = _frequencies(reader, seen)
         kept = [t for t in seen if df[t] <= common] or sorted(seen, key=df.__getitem__)[:1]
         return sorted(kept, key=df.__getitem__)[:MAX_QUERY_TERMS] if len(kept) > MAX_QUERY_TERMS else kept
 
@@ -270,7 +352,7 @@ class Searcher:
         if self._calibration is None:
             return None
         reader = searcher.reader()
-        df = {t: max(reader.doc_frequency(f, t) for f in FIELD_BOOSTS) for t in terms}
+        df = _frequencies(reader, terms)
         cover = coverage(terms, matched.get(top, set()), df, reader.doc_count())
         return self._calibration.probability(features(semantic, top, talk, cover))
 
@@ -302,8 +384,10 @@ class Searcher:
             # opening too, where people say what is wrong (see LEAD_CHARS).
             _, lead_semantic, _, lead_terms, lead_matched, lead_talk = self._scores(searcher, vectors, encoder,
                                                                                      lead, limit)
-            probability = max(probability, self._probability(searcher, lead_semantic, lead_terms, lead_matched,
-                                                             lead_talk, int(top[0])))
+            lead_probability = self._probability(searcher, lead_semantic, lead_terms, lead_matched, lead_talk,
+                                                 int(top[0]))
+            if lead_probability is not None:
+                probability = max(probability, lead_probability)
         return Answer(hits, None if probability is None else round(probability, 4))
 
     def preload(self) -> None:
@@ -332,6 +416,11 @@ class Searcher:
             pass  # answered as 503 per request, with the message saying what to run
         except Exception:  # a worker that cannot boot would stop the whole server
             log.exception("could not open the index at %s; each request will try again", self.folder)
+
+    def lexicon(self) -> Lexicon:
+        """The current index's query terms and their frequencies; IndexNotBuilt if there is none."""
+        with self._lock:
+            return Lexicon(self, self._current())
 
     def status(self) -> tuple[int, bool]:
         """(articles in the index, whether semantic matching is on for it); IndexNotBuilt if there is none."""

@@ -19,6 +19,8 @@ from .config import LANGUAGES, SLUG, KbConfig
 from .errors import ContentError, Problem
 from .tree_check import check_trees
 
+# The kinds of content file and the folder of content/ each lives in.
+FOLDERS: dict[Literal["case", "sop"], str] = {"case": "cases", "sop": "sops"}
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.S | re.M)
 
 FIXES = {
@@ -86,7 +88,7 @@ class Source:
     kind: Literal["case", "sop"]
     meta: CaseMeta | SopMeta
     body: str
-    lines: dict = None  # line of each front-matter key, for later errors
+    lines: dict | None = None  # line of each front-matter key, for later errors
 
     @property
     def slug(self) -> str:
@@ -104,7 +106,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
     return match.group(1), text[match.end():], body_line
 
 
-def read_source(path: Path, kind: str, categories: list[str]) -> Source:
+def read_source(path: Path, kind: Literal["case", "sop"], categories: list[str]) -> Source:
     """Parse and validate one file; raise ContentError naming what is wrong."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -119,7 +121,7 @@ def read_source(path: Path, kind: str, categories: list[str]) -> Source:
         raise ContentError([Problem(path, "front matter must be a set of 'field: value' lines", line=2)])
     model = CaseMeta if kind == "case" else SopMeta
     problems: list[Problem] = []
-    meta = None
+    meta: CaseMeta | SopMeta | None = None
     try:
         meta = model.model_validate(data, context={"categories": categories})
     except ValidationError as exc:
@@ -127,7 +129,7 @@ def read_source(path: Path, kind: str, categories: list[str]) -> Source:
     if not body.strip():
         problems.append(Problem(path, "the body is empty", line=body_line,
                                 fix="write the problem, its cause and what to do below the front matter"))
-    if problems:
+    if problems or meta is None:
         raise ContentError(problems)
     return Source(path=path, kind=kind, meta=meta, body=body.strip() + "\n", lines=lines)
 
@@ -147,7 +149,7 @@ def read_sources(config: KbConfig, warnings: list[str] | None = None) -> list[So
     sources: list[Source] = []
     if warnings is not None:
         warnings.extend(tree.warnings)
-    for kind, folder in (("case", "cases"), ("sop", "sops")):
+    for kind, folder in FOLDERS.items():
         for path in sorted((root / folder).glob("*.md")):
             if path in tree.refused:
                 continue

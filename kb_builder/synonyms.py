@@ -61,7 +61,7 @@ class Synonyms:
                                                 encoding="utf-8")
 
     @classmethod
-    def of_index(cls, folder: Path) -> "Synonyms":
+    def of_index(cls, folder: Path) -> Synonyms:
         try:
             return cls(tuple(tuple(g) for g in json.loads((Path(folder) / INDEX_FILE).read_text(encoding="utf-8"))))
         except (OSError, ValueError, TypeError):
@@ -84,7 +84,9 @@ def read(content_dir: Path) -> Synonyms:
     if not isinstance(data, list):
         raise ContentError([Problem(path, "must be a list of groups, each a list of words", line=1,
                                     fix="write one group per line, e.g. - [工资, 薪金, 出粮]")])
-    problems, groups, seen = [], [], {}
+    problems: list[Problem] = []
+    groups: list[tuple[str, ...]] = []
+    seen: dict[str, tuple[int, int | None]] = {}  # word -> (its group, the group's line)
     for i, group in enumerate(data):
         line = lines.get((i,))
         if not isinstance(group, list) or len(group) < 2:

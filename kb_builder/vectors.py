@@ -109,7 +109,7 @@ class ArticleVectors:
         return vectors if self.whitening is None else _unit(vectors @ self.whitening)
 
     @classmethod
-    def load(cls, folder: Path) -> "ArticleVectors | None":
+    def load(cls, folder: Path) -> ArticleVectors | None:
         path = Path(folder) / VECTORS
         if not path.is_file():
             return None
@@ -213,11 +213,13 @@ def save(embedded: Embedded, folder: Path) -> None:
     centroids = _unit(np.add.reduceat(lines, embedded.starts)) if embedded.ids \
         else np.zeros((0, lines.shape[1]), np.float32)
     tmp = folder / (VECTORS + ".tmp")
+    arrays = dict(ids=np.array(embedded.ids, dtype=str), raw=embedded.lines, lines=lines.astype(np.float16),
+                  starts=embedded.starts, centroids=centroids.astype(np.float16), whitening=transform,
+                  keys=np.array(embedded.keys, dtype="S32"), encoder=np.array(embedded.encoder))
+    if embedded.texts is not None:
+        arrays["texts"] = np.array(embedded.texts, dtype=str)
     with open(tmp, "wb") as fh:
-        np.savez(fh, ids=np.array(embedded.ids, dtype=str), raw=embedded.lines, lines=lines.astype(np.float16),
-                 starts=embedded.starts, centroids=centroids.astype(np.float16), whitening=transform,
-                 keys=np.array(embedded.keys, dtype="S32"), encoder=np.array(embedded.encoder),
-                 **({"texts": np.array(embedded.texts, dtype=str)} if embedded.texts is not None else {}))
+        np.savez(fh, **arrays)  # type: ignore[arg-type]  # the stubs fear a key "allow_pickle" (numpy 2.1+)
     tmp.replace(folder / VECTORS)
 
 
