@@ -32,8 +32,25 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from flask_wtf.csrf import CSRFProtect
 
-    from . import (alerts, auth, boundary, complaints, db, deflections, errors, events, headers, health, limits, openapi,
-                   sensitive, site, staff_api, suggest, workspace)
+    from . import (
+        alerts,
+        auth,
+        boundary,
+        complaints,
+        db,
+        deflections,
+        errors,
+        events,
+        headers,
+        health,
+        limits,
+        openapi,
+        sensitive,
+        site,
+        staff_api,
+        suggest,
+        workspace,
+    )
     from .sla import make_clock
 
     warm_up()

@@ -163,13 +163,10 @@ def lock_category(session: Session, category: str) -> None:
     write lock. It must be the transaction's first statement: a SQLite
     transaction that has already read cannot take the lock on a newer snapshot.
     """
-    table = AlertLock.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(table).values(key=category[:60], counter=1).on_conflict_do_update(
-        index_elements=["key"], set_={"counter": table.c.counter + 1}))
+    from sqlalchemy.dialects import postgresql, sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(AlertLock).values(key=category[:60], counter=1).on_conflict_do_update(
+        index_elements=["key"], set_={"counter": AlertLock.counter + 1}))
 
 
 def acknowledge(session: Session, alert: Alert, username: str, note: str) -> None:

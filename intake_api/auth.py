@@ -8,7 +8,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from flask import Flask, abort, current_app, has_request_context, jsonify, redirect, request, url_for
+from flask import Flask, abort, has_request_context, jsonify, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 from sqlalchemy import select

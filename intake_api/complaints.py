@@ -12,8 +12,8 @@ from pydantic import Field
 from . import process
 from .errors import ApiError
 from .limits import limit
-from .openapi import MetaOut, OkOut, ReceiptOut, StatusOut, doc
 from .models import Complaint
+from .openapi import MetaOut, ReceiptOut, StatusOut, doc
 from .schemas import CHANNEL_LABELS, ComplaintIn, _In, parse
 from .web import desk
 from .workflow import LABELS, LEVELS
@@ -67,7 +67,7 @@ def receipt(c: Complaint, code: str) -> dict:
         "team": c.team,
         "received_at": c.received_at.isoformat(),
         "assessment_due_at": c.assessment_due_at.isoformat(),
-        "first_response_due_at": c.first_response_due_at.isoformat(),
+        "first_response_due_at": c.first_response_due_at.isoformat() if c.first_response_due_at else None,
         "resolution_due_at": c.resolution_due_at.isoformat() if c.resolution_due_at else None,
         "acknowledgement": desk().acknowledgement(c),
         "emergency_contact": desk().emergency_contact(c),

@@ -48,7 +48,7 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
     rng = random.Random(seed)
     now = now or process.utcnow()
     arts = [a for a in published_articles(read_sources(kb)) if a.kind == "case"]
-    by_cat = {}
+    by_cat: dict[str, list] = {}
     for a in arts:
         by_cat.setdefault(a.category, []).append(a)
     cats = [(c, len(v)) for c, v in by_cat.items()]
@@ -57,7 +57,7 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
     def submit(text: str, category: str, when: dt.datetime, shown: list[str]):
         who = rng.random()
         disclosure = "anonymous" if who < 0.25 else "confidential" if who < 0.35 else "named"
-        payload = {"category": category, "description": text, "request": "请尽快处理",
+        payload: dict[str, object] = {"category": category, "description": text, "request": "请尽快处理",
                    "occurred_at": when.date().isoformat(), "location": rng.choice(PLACES),
                    "channel": rng.choice(["online_form"] * 8 + ["anonymous_platform"]) if disclosure == "anonymous" else "online_form",
                    "disclosure": disclosure, "shown_articles": shown}

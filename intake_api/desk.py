@@ -26,9 +26,18 @@ from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
 from . import alerts, privacy, process, publish, tracking
-from .models import (Alert, AnalyticsEvent, Complaint, ComplaintEvent, Deflection, IdempotencyKey, Message, StaffUser,
-                     utcnow)
-from .queue import Deadline, QueuePage, is_overdue, next_deadline, queue
+from .models import (
+    Alert,
+    AnalyticsEvent,
+    Complaint,
+    ComplaintEvent,
+    Deflection,
+    IdempotencyKey,
+    Message,
+    StaffUser,
+    utcnow,
+)
+from .queue import PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, queue
 from .sla import Clock
 from .workflow import LEVELS, TRANSITIONS, Role, Status
 
@@ -301,9 +310,9 @@ class Desk:
     def queue(self, who: Actor, *, status: str | None = None, level: int | None = None, team: str | None = None,
               due: str | None = None, page: int = 1, per_page: int | None = None) -> QueuePage:
         """The open work this person may see, most urgent first, paged in the database."""
-        extra = {} if per_page is None else {"per_page": per_page}
         return queue(self.session, lambda q: self.visible(q, who), status=status, level=level, team=team, due=due,
-                     due_soon_hours=self.kb.process.sla.due_soon_hours, page=page, **extra)
+                     due_soon_hours=self.kb.process.sla.due_soon_hours, page=page,
+                     per_page=per_page or PAGE_SIZE)
 
     # Reads --------------------------------------------------------------------------------------------
 
@@ -602,10 +611,9 @@ class _Transaction:
     def __enter__(self) -> Session:
         return self.session
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.session.commit()
         else:
             self.session.rollback()
-        return False
 

@@ -21,7 +21,8 @@ import hmac
 import secrets
 import unicodedata
 
-from flask import current_app, session as cookie
+from flask import current_app
+from flask import session as cookie
 from limits import parse
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -43,7 +44,7 @@ class TooManyAttempts(ApiError):
 
 def _key(kind: str, value: str) -> str:
     secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"{kind}:{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def check_attempt(session: Session, username: str, address: str | None) -> None:
@@ -64,7 +65,7 @@ def check_attempt(session: Session, username: str, address: str | None) -> None:
         since = now - dt.timedelta(seconds=item.get_expiry())
         count = session.scalar(select(func.count()).select_from(LoginAttempt).where(
             LoginAttempt.key_hash == key, LoginAttempt.at >= since, LoginAttempt.id <= row.id))
-        if count > item.amount:
+        if (count or 0) > item.amount:
             raise TooManyAttempts("登录尝试太多，请一分钟后再试 · Too many login attempts: wait a minute and try again")
 
 

@@ -32,7 +32,7 @@ class Period:
     end: dt.datetime    # exclusive, UTC
 
     @classmethod
-    def quarter(cls, text: str, zone: ZoneInfo) -> "Period":
+    def quarter(cls, text: str, zone: ZoneInfo) -> Period:
         m = re.fullmatch(r"(\d{4})Q([1-4])", text.strip().upper())
         if not m:
             raise ValueError(f"quarter '{text}': write it as YYYYQn, e.g. 2026Q4")
@@ -41,7 +41,7 @@ class Period:
             raise ValueError(f"quarter '{text}': the year must be between 1970 and 9998")
         start = dt.datetime(year, 3 * q - 2, 1, tzinfo=zone)
         end = dt.datetime(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1, tzinfo=zone)
-        return cls(f"{year}Q{q}", start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc))
+        return cls(f"{year}Q{q}", start.astimezone(dt.UTC), end.astimezone(dt.UTC))
 
     def months(self, zone: ZoneInfo) -> list[str]:
         first = self.start.astimezone(zone)
@@ -87,28 +87,34 @@ def sla(session: Session, period: Period) -> SlaFigures:
     first = [(c, c.first_responded_at <= c.first_response_due_at) for c in rows
              if c.first_responded_at and c.first_response_due_at]
     result = [(c, c.resolved_at <= c.result_due_at) for c in rows if c.resolved_at and c.result_due_at]
-    breaches = [(c.number, "first_response", f"{(c.first_responded_at - c.first_response_due_at).total_seconds() / 3600:.0f} h")
+    breaches = [(c.number, "first_response", f"{_hours(c.first_responded_at, c.first_response_due_at):.0f} h")
                 for c, ok in first if not ok]
-    breaches += [(c.number, "result", f"{(c.resolved_at - c.result_due_at).total_seconds() / 3600:.0f} h")
+    breaches += [(c.number, "result", f"{_hours(c.resolved_at, c.result_due_at):.0f} h")
                  for c, ok in result if not ok]
     by_level: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for c, ok in first:
         by_level[c.level][0 if ok else 1] += 1
-    fr_hours = [(c.first_responded_at - c.received_at).total_seconds() / 3600 for c, _ in first]
-    res_hours = [(c.resolved_at - c.received_at).total_seconds() / 3600 for c in rows if c.resolved_at]
+    fr_hours = [_hours(c.first_responded_at, c.received_at) for c, _ in first]
+    res_hours = [_hours(c.resolved_at, c.received_at) for c in rows if c.resolved_at]
     return SlaFigures(
         total=len(rows), first_response_measured=len(first), first_response_in_time=sum(ok for _, ok in first),
         result_measured=len(result), result_in_time=sum(ok for _, ok in result),
         resolved=sum(c.status in ("resolved", "closed") for c in rows),
         median_first_response_hours=round(statistics.median(fr_hours), 1) if fr_hours else None,
         median_resolution_hours=round(statistics.median(res_hours), 1) if res_hours else None,
-        breaches=breaches, by_level={k: tuple(v) for k, v in sorted(by_level.items())})
+        breaches=breaches, by_level={k: (v[0], v[1]) for k, v in sorted(by_level.items())})
+
+
+def _hours(later: dt.datetime | None, earlier: dt.datetime | None) -> float:
+    """Hours between two moments the caller has already checked are both set."""
+    assert later is not None and earlier is not None
+    return (later - earlier).total_seconds() / 3600
 
 
 def satisfaction(session: Session, period: Period) -> dict:
     """Ratings given to complaints received in the period."""
     ratings = [r for (r,) in session.execute(select(Complaint.rating).where(
-        _in(period, Complaint.received_at), Complaint.rating.is_not(None)))]
+        _in(period, Complaint.received_at), Complaint.rating.is_not(None))) if r is not None]
     return {"count": len(ratings), "average": round(statistics.mean(ratings), 2) if ratings else None,
             "distribution": {s: ratings.count(s) for s in range(1, 6)}}
 
@@ -154,7 +160,7 @@ def content_gaps(session: Session, period: Period, top: int = 10, redactor: Reda
     searches = Counter(red.redact(q.strip())[0].lower() for (q,) in session.execute(select(AnalyticsEvent.query).where(
         _in(period, AnalyticsEvent.created_at), AnalyticsEvent.kind == "search", AnalyticsEvent.result_count == 0,
         AnalyticsEvent.query.is_not(None))) if q)
-    unanswered = Counter()
+    unanswered: Counter[str] = Counter()
     for c in session.scalars(select(Complaint).where(_in(period, Complaint.received_at),
                                                      Complaint.channel.in_(ONLINE))):
         if not c.shown_articles and c.purged_at is None:

@@ -18,7 +18,7 @@ import yaml
 from kb_builder.analysis import to_simplified
 from kb_builder.errors import ContentError
 from kb_builder.redact import Redactor
-from kb_builder.sources import read_source
+from kb_builder.sources import CaseMeta, read_source
 
 from .models import Complaint
 from .workflow import Language
@@ -110,5 +110,6 @@ def read_draft(kb, case_id: str) -> Draft | None:
         return None
     src = read_source(path, "case", kb.category_ids)
     m = src.meta
+    assert isinstance(m, CaseMeta)  # read as a case
     return Draft(id=m.id, title=m.title, category=m.category, language=m.language, tags=list(m.tags),
                  questions=list(m.questions), body=src.body, resolved=m.resolved, origin=m.origin)

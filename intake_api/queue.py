@@ -16,7 +16,7 @@ from .workflow import OPEN_STATUSES
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
-FAR = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)  # "no deadline": sorts after every real one
+FAR = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)  # "no deadline": sorts after every real one
 
 DEADLINE_LABELS = {
     "assessment": ("初步评估", "Initial assessment"),

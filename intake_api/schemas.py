@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
-                      field_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import ApiError
 from .workflow import Channel
 
+M = TypeVar("M", bound=BaseModel)
+
 DISCLOSURES = ("anonymous", "confidential", "named")
-EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
+EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
 CHANNELS = tuple(c.value for c in Channel)
 CHANNEL_LABELS = {
     "online_form": "在线表单 · Online form", "email": "电子邮件 · E-mail",
@@ -57,7 +58,7 @@ def field_errors(exc: ValidationError) -> list[dict]:
     return out
 
 
-def parse(model: type[BaseModel], data, **context) -> BaseModel:
+def parse(model: type[M], data, **context) -> M:
     if not isinstance(data, dict):
         raise ApiError("请求体应为 JSON 对象 · The body must be a JSON object",
                        [{"field": "_form", "message": "expected a JSON object"}])
@@ -117,8 +118,8 @@ class ComplaintIn(_In):
         if value.tzinfo is None and zone is not None:
             value = value.replace(tzinfo=zone)
         elif value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        if value > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+            value = value.replace(tzinfo=dt.UTC)
+        if value > dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
             raise ValueError("不能是将来的时间 · Cannot be in the future")
         if value < EARLIEST:  # also keeps year-1 dates from overflowing when stored in UTC
             raise ValueError("时间太早，应在 1970 年之后 · Too far in the past: use a date from 1970 on")

@@ -71,7 +71,7 @@ class Clock:
     def end_of_workdays(self, start: dt.datetime, n: int) -> dt.datetime:
         local_day = start.astimezone(self.zone).date()
         due_day = self.calendar.nth_workday_after(local_day, n)
-        return dt.datetime.combine(due_day, dt.time(23, 59, 59), tzinfo=self.zone).astimezone(dt.timezone.utc)
+        return dt.datetime.combine(due_day, dt.time(23, 59, 59), tzinfo=self.zone).astimezone(dt.UTC)
 
     def assessment_due(self, received: dt.datetime) -> dt.datetime:
         return received + dt.timedelta(hours=self.sla.assessment_hours)
@@ -80,6 +80,7 @@ class Clock:
         limit = self.sla.levels[level]
         if limit.hours is not None:
             return received + dt.timedelta(hours=limit.hours)
+        assert limit.working_days is not None  # the settings require one of the two
         return self.end_of_workdays(received, limit.working_days)
 
     def resolution_due(self, received: dt.datetime, level: int) -> dt.datetime | None:

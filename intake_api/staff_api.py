@@ -14,12 +14,12 @@ from pydantic import Field
 
 from .auth import staff_required
 from .complaints import receipt
-from .desk import ACTIONS, ComplaintView
 from .db import get_session
+from .desk import ACTIONS, ComplaintView
 from .errors import ApiError
 from .login_guard import log_in, log_out
-from .openapi import AlertsOut, ListOut, OkOut, ReceiptOut, doc
 from .models import utcnow
+from .openapi import AlertsOut, ListOut, OkOut, ReceiptOut, doc
 from .queue import PAGE_SIZE
 from .schemas import ComplaintIn, _In, parse
 from .web import actor, desk
@@ -96,10 +96,10 @@ def list_complaints():
     status = args.get("status") or None
     if status and status not in (*STATUSES, "open"):
         raise ApiError("参数有误 · Invalid parameters", [{"field": "status", "message": f"one of {', '.join(STATUSES)}, open"}])
-    level = args.get("level") or None
-    if level is not None and level not in ("1", "2", "3"):
+    level_arg = args.get("level") or None
+    if level_arg is not None and level_arg not in ("1", "2", "3"):
         raise ApiError("参数有误 · Invalid parameters", [{"field": "level", "message": "1, 2 or 3"}])
-    level = int(level) if level else None
+    level = int(level_arg) if level_arg else None
     due = args.get("due") or None
     if due not in (None, "overdue", "soon"):
         raise ApiError("参数有误 · Invalid parameters", [{"field": "due", "message": "overdue or soon"}])

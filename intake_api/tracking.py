@@ -25,7 +25,10 @@ def canonical(code: str) -> str | None:
 
 def code_hash(code: str) -> str:
     """What the database keeps instead of the code itself."""
-    return hashlib.sha256(canonical(code).encode("ascii")).hexdigest()
+    text = canonical(code)
+    if text is None:
+        raise ValueError("not a tracking code")  # callers check canonical() first
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def complaint_number(complaint_id: int, year: int) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
-from flask_login import current_user
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from pydantic import ValidationError
 
 from kb_builder.official_calendar import calendar_warning
@@ -251,7 +249,7 @@ def new():
     errors: dict[str, str] = {}
     if request.method == "POST":
         form = request.form
-        data = {k: form.get(k, "").strip() for k in ("category", "description", "request", "occurred_at", "location", "channel")}
+        data: dict[str, object] = {k: form.get(k, "").strip() for k in ("category", "description", "request", "occurred_at", "location", "channel")}
         data["anonymous"] = form.get("anonymous") == "on"
         identity = {k: form.get(k, "").strip() for k in ("name", "department", "position", "contact") if form.get(k, "").strip()}
         if identity and not data["anonymous"]:
