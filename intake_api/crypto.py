@@ -27,9 +27,7 @@ def parse_keys(text: str) -> list[str]:
 
 
 def load_keys(instance_dir: Path) -> list[str]:
-    """KB_IDENTITY_KEYS (comma-separated, newest first), else instance/identity.keys, created on first use."""
-    if os.environ.get("KB_IDENTITY_KEYS"):
-        return parse_keys(os.environ["KB_IDENTITY_KEYS"])
+    """instance/identity.keys, created on first use (KB_IDENTITY_KEYS, when set, reaches configure() instead)."""
     path = Path(instance_dir) / "identity.keys"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,14 @@
 """Rate limits that hold across workers: Flask-Limiter over a shared store.
 
-The embedded default counts in memory (one process); set KB_RATELIMIT_STORAGE
-to redis://host:6379 so that every worker and node shares the counters.
+The embedded default counts in memory (one process); set rate_limits.storage
+(KB_RATELIMIT_STORAGE) to redis://host:6379 so that every worker and node
+shares the counters. create_app fills Flask-Limiter's RATELIMIT_* keys from
+kb.yml's rate_limits.
 Counters live for their window only (a minute or an hour): nothing about a
 client is kept longer than that.
 """
 
 from __future__ import annotations
-
-import os
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -35,8 +35,5 @@ def limit(name: str, methods: list[str] | None = None):
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("RATE_LIMITS", dict(DEFAULTS))
-    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("KB_RATELIMIT_STORAGE", "memory://"))
-    app.config.setdefault("RATELIMIT_ENABLED", os.environ.get("KB_RATELIMIT_ENABLED", "1") != "0")
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", os.environ.get("KB_RATELIMIT_PREFIX", "kb"))
     limiter.init_app(app)

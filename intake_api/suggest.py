@@ -30,7 +30,7 @@ def searcher() -> Searcher:
 
 
 def site_url(path: str) -> str:
-    return current_app.config["SITE_BASE_PATH"].rstrip("/") + "/" + path.lstrip("/")
+    return current_app.config["KB"].site.base_path.rstrip("/") + "/" + path.lstrip("/")
 
 
 def parameters() -> dict:
