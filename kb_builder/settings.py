@@ -19,7 +19,7 @@ class EnvVar:
     help: str
     # The dotted kb.yml key it overrides: its default, type and validation are that key's.
     key: str | None = None
-    # For a variable without a key: what happens when it is not set.
+    # What happens when it is not set (for a variable with a key: that key's value, unless said here).
     default: str = ""
     # Who reads it when it is not load_config: a click option ("kb serve --port").
     option: str | None = None
@@ -37,9 +37,9 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("KB_TRUSTED_PROXIES", "Reverse proxies in front of `kb serve` whose X-Forwarded-For is trusted.",
            key="server.trusted_proxies"),
     EnvVar("KB_SECRET_KEY", "Signs staff session cookies; give every node the same one.",
-           key="secrets.secret_key", secret=True),
+           key="secrets.secret_key", default="a random key in the database's folder (secret_key)", secret=True),
     EnvVar("KB_IDENTITY_KEYS", "Identity encryption keys, comma-separated, newest first.",
-           key="secrets.identity_keys", secret=True),
+           key="secrets.identity_keys", default="the database's folder's identity.keys", secret=True),
     EnvVar("KB_RATELIMIT_STORAGE", "Where rate-limit counters live; redis://host:6379 shares them across workers "
            "and nodes.", key="rate_limits.storage"),
     EnvVar("KB_RATELIMIT_ENABLED", "0 switches every rate limit off (benchmarks); 1 on.", key="rate_limits.enabled"),
