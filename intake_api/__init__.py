@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     filled from it.
     """
     test_config = test_config or {}
-    stale = [Problem("create_app", f"{k} is no longer a Flask setting", field=k,
+    stale = [Problem("create_app", "is no longer a Flask setting", field=k,
                      fix=f"pass KB_OVERRIDES={{'{REMOVED_KEYS[k]}': ...}} and read config['KB']")
              for k in REMOVED_KEYS if k in test_config]
     if stale:
