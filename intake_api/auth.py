@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import secrets
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError

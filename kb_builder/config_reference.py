@@ -45,7 +45,7 @@ def kb_yml_keys(model: type[BaseModel] = KbConfig, prefix: str = "", section: st
             continue
         dotted = prefix + name
         ann = field.annotation
-        if _is_model(ann):
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
             keys += kb_yml_keys(ann, dotted + ".", section or dotted)
             continue
         keys.append(Key(dotted, _type_name(ann, field), _default(field), _help(field), section or ""))
@@ -108,7 +108,7 @@ def _annotation(ann) -> str:
 def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "required"
-    value = TypeAdapter(field.annotation).dump_python(field.get_default(call_default_factory=True), mode="json")
+    value = TypeAdapter(typing.cast(type, field.annotation)).dump_python(field.get_default(call_default_factory=True), mode="json")
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -15,7 +15,7 @@ REGENERATE = "run `python -m kb_builder.config_reference --write` and commit ope
 def documented(pattern: str) -> set[str]:
     """First-column names of the reference's table rows that match pattern."""
     text = config_reference.REFERENCE.read_text(encoding="utf-8")
-    return {m.group(1) for m in re.finditer(r"^\| `([^`]+)` \|", text, re.M) if re.fullmatch(pattern, m.group(1))}
+    return {m.group(1) for m in re.finditer(r"^\| `([^`]+)` \|", text, re.MULTILINE) if re.fullmatch(pattern, m.group(1))}
 
 
 def test_every_kb_yml_key_is_documented_and_every_documented_key_exists():
