@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
 from . import yamlsrc
@@ -87,6 +87,30 @@ class RateLimitSettings(_Strict):
     shares the counters between every worker and node."""
     key_prefix: str = Field(default="kb", min_length=1)
     """Prefix of the counters' keys, so that two desks can share one Redis."""
+    submit: str = "20/minute;200/hour"
+    """Complaints one address may submit (limits written as 20/minute, several joined by ;)."""
+    lookup: str = "30/minute"
+    """Tracking-code look-ups per address: guessing codes is slowed down."""
+    reply: str = "20/minute"
+    """Complainants' replies and ratings per address."""
+    deflect: str = "60/minute"
+    """"This answered my question" clicks and page events per address."""
+    login: str = "10/minute"
+    """Staff login attempts per address (counted in the database, intake_api/login_guard.py); one limit."""
+    login_user: str = "5/minute"
+    """Staff login attempts per username from any address: slows brute force from many addresses; one limit."""
+
+    @field_validator("submit", "lookup", "reply", "deflect", "login", "login_user")
+    @classmethod
+    def _a_rate(cls, value: str, info: ValidationInfo) -> str:
+        from limits import parse_many
+        try:
+            rates = parse_many(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a rate limit (write e.g. 20/minute, or 20/minute;200/hour)") from None
+        if info.field_name in ("login", "login_user") and len(rates) != 1:
+            raise ValueError(f"'{value}': give one limit, e.g. 10/minute")
+        return value
 
     @field_validator("storage")
     @classmethod

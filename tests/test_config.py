@@ -88,7 +88,8 @@ def test_every_override_reaches_its_key():
     assert (cfg.site_dir, cfg.index_dir, cfg.db_url) == (Path("/srv/site"), Path("/srv/index"), "postgresql://db/kb")
     assert (cfg.site.api_base_url, cfg.server.trusted_proxies) == ("https://api.example", 2)
     assert cfg.secrets.secret_key.get_secret_value() == "x" * 32 and cfg.secrets.identity_keys == tuple(keys)
-    assert cfg.rate_limits.model_dump() == {"enabled": False, "storage": "redis://127.0.0.1:6379", "key_prefix": "kb2"}
+    limits = cfg.rate_limits
+    assert (limits.enabled, limits.storage, limits.key_prefix) == (False, "redis://127.0.0.1:6379", "kb2")
     assert "x" * 32 not in repr(cfg) and keys[0] not in repr(cfg)
 
 
@@ -144,3 +145,14 @@ def test_a_flat_key_passed_to_create_app_says_what_replaces_it(kb_tree, tmp_path
         create_app({"KB_CONFIG": str(kb_tree / "kb.yml"), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"})
     assert ("create_app: field 'DATABASE_URL': is no longer a Flask setting. Fix: pass "
             "KB_OVERRIDES={'database_url': ...} and read config['KB']") in str(info.value)
+
+
+def test_a_rate_limit_that_does_not_parse_is_named_with_its_line(tmp_path):
+    path = tmp_path / "kb.yml"
+    path.write_text("categories:\n  - {id: a, zh: 甲, en: A}\nrate_limits:\n  submit: lots\n  login: 5/minute;50/hour\n",
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    text = str(info.value)
+    assert f"{path}:4: field 'rate_limits.submit': 'lots' is not a rate limit (write e.g. 20/minute" in text
+    assert f"{path}:5: field 'rate_limits.login': '5/minute;50/hour': give one limit, e.g. 10/minute" in text
