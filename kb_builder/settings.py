@@ -64,10 +64,10 @@ LIBRARY_ENVIRONMENT: tuple[EnvVar, ...] = (
 DEVELOPMENT_ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("KB_TEST_PG_URL", "PostgreSQL server the tests and benchmarks/load.py make their databases on.",
            default="postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-    EnvVar("KB_BENCH_DIR", "Folder holding the retrieval benchmark's *_dev.json task files (optional).",
+    EnvVar("KB_BENCH_DIR", "Folder holding the retrieval benchmark's `*_dev.json` task files (optional).",
            default="../shared/bench"),
     EnvVar("KB_BENCH_CACHE", "Cache of the retrieval benchmark's sentence vectors.",
-           default="<temp dir>/kb-bench-cache"),
+           default="$TMPDIR/kb-bench-cache"),
 )
 
 ALL_ENVIRONMENT = ENVIRONMENT + LIBRARY_ENVIRONMENT + DEVELOPMENT_ENVIRONMENT

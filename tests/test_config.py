@@ -156,3 +156,9 @@ def test_a_rate_limit_that_does_not_parse_is_named_with_its_line(tmp_path):
     text = str(info.value)
     assert f"{path}:4: field 'rate_limits.submit': 'lots' is not a rate limit (write e.g. 20/minute" in text
     assert f"{path}:5: field 'rate_limits.login': '5/minute;50/hour': give one limit, e.g. 10/minute" in text
+
+
+def test_a_limit_that_kb_yml_does_not_declare_is_refused_at_import():
+    from intake_api.limits import limit
+    with pytest.raises(ValueError, match=r"no rate limit 'suggest': declare rate_limits.suggest in kb_builder/config.py"):
+        limit("suggest")
