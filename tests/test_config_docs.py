@@ -49,8 +49,10 @@ def test_every_variable_a_kb_option_reads_is_declared_with_that_option():
         for param in cmd.params:
             if isinstance(param, click.Option) and param.envvar:
                 yield param.envvar, f"{path} {param.opts[0]}"
-        for name, sub in getattr(cmd, "commands", {}).items():
-            yield from options(sub, f"{path} {name}")
+        if isinstance(cmd, click.Group):  # through list_commands: a group may load its commands lazily
+            ctx = click.Context(cmd)
+            for name in cmd.list_commands(ctx):
+                yield from options(cmd.get_command(ctx, name), f"{path} {name}")
 
     found = dict(options(kb_command, "kb"))
     assert found == declared, "click envvar= options and kb_builder/settings.py disagree"
