@@ -65,8 +65,9 @@ def test_no_module_reads_a_kb_variable_itself():
     for package in ("kb_builder", "intake_api"):
         for path in sorted((ROOT / package).rglob("*.py")):
             offenders += [f"{path.relative_to(ROOT)}: {m.group(2)}" for m in readers.finditer(path.read_text())]
-    # kb keys rotate still reads KB_IDENTITY_KEYS itself until kb_builder/cli.py moves (issue 17, point 2).
-    offenders = [o for o in offenders if not o.endswith("cli.py: KB_IDENTITY_KEYS")]
+    # Until the desk's commands leave kb_builder/cli.py (issue 17, point 2); in intake_api/cli.py
+    # `kb keys rotate` must take config.secrets.identity_keys instead.
+    offenders = [o for o in offenders if o != "kb_builder/cli.py: KB_IDENTITY_KEYS"]
     assert not offenders, f"read through load_config (kb_builder/settings.py declares them): {offenders}"
 
 
