@@ -75,7 +75,7 @@ def time_suggest(config, queries: list[str]) -> list[float]:
     from intake_api import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"KB_CONFIG": str(config.root / "kb.yml"), "DATABASE_URL": f"sqlite:///{tmp}/speed.db",
+        app = create_app({"KB_CONFIG": str(config.root / "kb.yml"), "KB_OVERRIDES": {"database_url": f"sqlite:///{tmp}/speed.db"},
                           "RATELIMIT_ENABLED": False, "SERVE_SITE": False})
         client = app.test_client()
         assert client.get("/api/v1/suggest", query_string={"q": "热身 warm up", "all": 1}).status_code == 200

@@ -3,32 +3,48 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from kb_builder.analysis import warm_up
 from kb_builder.config import load_config
+from kb_builder.errors import ConfigError, Problem
 from kb_builder.search import Searcher
+
+# Flask keys that once copied kb.yml settings: config["KB"] is the one source now.
+REMOVED_KEYS = {"DATABASE_URL": "database_url", "INDEX_DIR": "paths.index", "SITE_DIR": "paths.site",
+                "SITE_BASE_PATH": "site.base_path", "INSTANCE_DIR": "paths.database (its folder)",
+                "IDENTITY_KEYS": "secrets.identity_keys"}
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. test_config may hold KB_CONFIG (path to kb.yml), KB_OVERRIDES
-    (dotted kb.yml keys, e.g. {"process.calendar": {...}}) and any Flask setting."""
+    (dotted kb.yml keys, e.g. {"database_url": ..., "process.calendar": {...}}) and Flask settings.
+
+    config["KB"] holds the validated KbConfig, the one source of every kb.yml
+    setting and KB_* variable; the Flask and Flask-Limiter keys below are
+    filled from it.
+    """
     test_config = test_config or {}
+    stale = [Problem("create_app", "is no longer a Flask setting", field=k,
+                     fix=f"pass KB_OVERRIDES={{'{REMOVED_KEYS[k]}': ...}} and read config['KB']")
+             for k in REMOVED_KEYS if k in test_config]
+    if stale:
+        raise ConfigError(stale)
     kb = load_config(test_config.get("KB_CONFIG"), overrides=test_config.get("KB_OVERRIDES"))
     app = Flask(__name__)
     app.config.from_mapping(
         KB=kb,
-        DATABASE_URL=kb.db_url,
-        INDEX_DIR=str(kb.index_dir),
-        SITE_DIR=str(kb.site_dir),
-        SITE_BASE_PATH=kb.site.base_path,
-        INSTANCE_DIR=str(kb.path("database").parent),
         SERVE_SITE=True,
         DB_AUTO_MIGRATE=True,
         MAX_CONTENT_LENGTH=64 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life
+        RATELIMIT_ENABLED=kb.rate_limits.enabled,
+        RATELIMIT_STORAGE_URI=kb.rate_limits.storage,
+        RATELIMIT_KEY_PREFIX=kb.rate_limits.key_prefix,
     )
     app.config.update({k: v for k, v in test_config.items() if k not in ("KB_CONFIG", "KB_OVERRIDES")})
-    app.json.ensure_ascii = False  # Chinese as Chinese, not \u escapes
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.ensure_ascii = False  # Chinese as Chinese, not \u escapes
 
     from flask_wtf.csrf import CSRFProtect
 
@@ -56,9 +72,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     warm_up()
     db.init_app(app)
     auth.init_app(app)
-    app.extensions["kb_searcher"] = Searcher(app.config["INDEX_DIR"], semantic=kb.search.semantic)
+    app.extensions["kb_searcher"] = Searcher(kb.index_dir, semantic=kb.search.semantic)
     app.extensions["kb_clock"] = make_clock(kb)
-    app.extensions["kb_term_weights"] = alerts.TermWeights(app.config["INDEX_DIR"])
+    app.extensions["kb_term_weights"] = alerts.TermWeights(kb.index_dir)
     errors.init_app(app)
     headers.init_app(app)
     boundary.init_app(app)

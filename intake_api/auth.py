@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import secrets
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -89,11 +88,12 @@ def admin_required(view):
 
 
 def _secret_key(app: Flask) -> str:
-    """KB_SECRET_KEY, else a random key kept beside the database (shared by all workers)."""
+    """secrets.secret_key (KB_SECRET_KEY), else a random key kept beside the database (shared by all workers)."""
     import os
-    if os.environ.get("KB_SECRET_KEY"):
-        return os.environ["KB_SECRET_KEY"]
-    path = Path(app.config["INSTANCE_DIR"]) / "secret_key"
+    kb = app.config["KB"]
+    if kb.secrets.secret_key is not None:
+        return kb.secrets.secret_key.get_secret_value()
+    path = kb.instance_dir / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

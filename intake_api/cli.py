@@ -8,7 +8,6 @@ line saying what to do, never a traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -182,12 +181,12 @@ def keys_new() -> None:
 def keys_rotate(project: Project, generate: bool) -> None:
     """Re-encrypt every identity field with the newest key, then drop the old keys from the key file."""
     from . import privacy
-    env_keys = os.environ.get("KB_IDENTITY_KEYS")
+    env_keys = list(project.config().secrets.identity_keys)  # KB_IDENTITY_KEYS, read by load_config
     if generate and env_keys:
         raise click.ClickException("KB_IDENTITY_KEYS is set: put the new key first there and use --no-generate")
     with open_desk(project) as d:  # the key file exists from here on
-        session, instance = d.session, d.kb.path("database").parent
-        ring = ([crypto.new_key()] if generate else []) + crypto.load_keys(instance)
+        session, instance = d.session, d.kb.instance_dir
+        ring = ([crypto.new_key()] if generate else []) + (env_keys or crypto.load_keys(instance))
         if generate:
             crypto.write_keys(instance, ring)  # saved before any field is encrypted with it
         configure_crypto(instance, ring)

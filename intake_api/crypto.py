@@ -42,9 +42,7 @@ def new_key() -> str:
 
 
 def load_keys(instance_dir: Path) -> list[str]:
-    """KB_IDENTITY_KEYS (comma-separated, newest first), else instance/identity.keys, created on first use."""
-    if os.environ.get("KB_IDENTITY_KEYS"):
-        return parse_keys(os.environ["KB_IDENTITY_KEYS"])
+    """instance/identity.keys, created on first use (KB_IDENTITY_KEYS, when set, reaches configure() instead)."""
     path = key_file(instance_dir)
     if not path.exists():
         try:

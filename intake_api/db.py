@@ -113,15 +113,16 @@ def configure_crypto(instance_dir: Path, keys: list[str] | None = None) -> None:
 
 def prepare(kb) -> Engine:
     """Keys configured and schema up to date: what every `kb` database command needs first."""
-    configure_crypto(kb.path("database").parent)
+    configure_crypto(kb.instance_dir, list(kb.secrets.identity_keys))
     engine = make_engine(kb.db_url)
     upgrade(engine)
     return engine
 
 
 def init_app(app: Flask) -> None:
-    configure_crypto(Path(app.config["INSTANCE_DIR"]), app.config.get("IDENTITY_KEYS"))
-    engine = make_engine(app.config["DATABASE_URL"])
+    kb = app.config["KB"]
+    configure_crypto(kb.instance_dir, list(kb.secrets.identity_keys))
+    engine = make_engine(kb.db_url)
     if app.config.get("DB_AUTO_MIGRATE", True):
         upgrade(engine)
     app.extensions["db_engine"] = engine

@@ -7,7 +7,7 @@ identifiers by pattern), and not kept at all when they describe a sensitive matt
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
@@ -48,7 +48,7 @@ def site_page(page: str | None) -> str | None:
     elif base and path.startswith(base + "/"):
         path = path[len(base):]
     rel = PurePosixPath(path.lstrip("/"))
-    site = Path(current_app.config["SITE_DIR"])
+    site = current_app.config["KB"].site_dir
     ok = bool(path) and ".." not in rel.parts and not any(p.startswith(".") for p in rel.parts) and (
         (site / rel / "index.html").is_file() or (str(rel).endswith(".html") and (site / rel).is_file()))
     if not ok:

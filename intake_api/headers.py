@@ -49,7 +49,7 @@ def init_app(app: Flask) -> None:
         if is_app:
             csp = STRICT_CSP
         else:
-            csp = site_csp(Path(current_app.config["SITE_DIR"]), current_app.config["KB"].site.api_base_url)
+            csp = site_csp(current_app.config["KB"].site_dir, current_app.config["KB"].site.api_base_url)
         response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -51,10 +51,10 @@ def check_attempt(session: Session, username: str, address: str | None) -> None:
     """Count this attempt; raise TooManyAttempts when the address or the username is over its limit."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
-    limits = current_app.config["RATE_LIMITS"]
-    checks = [(_key("user", normalise_username(username)), parse(limits["login_user"]))]
+    limits = current_app.config["KB"].rate_limits
+    checks = [(_key("user", normalise_username(username)), parse(limits.login_user))]
     if address:
-        checks.append((_key("addr", address), parse(limits["login"])))
+        checks.append((_key("addr", address), parse(limits.login)))
     now = utcnow()
     longest = max(item.get_expiry() for _, item in checks)
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(seconds=longest)))

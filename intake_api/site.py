@@ -15,7 +15,7 @@ bp = Blueprint("site", __name__)
 
 
 def _site_dir() -> Path:
-    return Path(current_app.config["SITE_DIR"])
+    return current_app.config["KB"].site_dir
 
 
 @bp.get("/", defaults={"path": ""})

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from . import yamlsrc
 from .errors import ConfigError, Problem
 from .process_config import ProcessSettings
+from .settings import ENVIRONMENT, overrides_from
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
@@ -18,84 +32,184 @@ DEFAULT_CONFIG = "kb.yml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A docstring under a field is its help in operations/configuration.md.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Category(_Strict):
     id: str = Field(pattern=SLUG)
+    """Used in front matter and URLs (lowercase words joined by hyphens)."""
     zh: str = Field(min_length=1)
+    """Chinese display name."""
     en: str = Field(min_length=1)
-    # Sensitive: harassment, misconduct, danger... no article suggestions, a person handles it.
+    """English display name."""
     sensitive: bool = False
+    """Harassment, misconduct, danger...: the form shows no articles, a person handles it."""
 
 
 class Paths(_Strict):
     content: Path = Path("content")
+    """HR's content: cases/ and sops/. Paths are relative to kb.yml's folder."""
     docs: Path = Path("docs")
+    """The MkDocs source tree; `kb build` writes faq/ and sop/ into it."""
     site: Path = Path("site")
+    """The built static site."""
     index: Path = Path("build/index")
+    """The Whoosh index and sentence vectors (never published)."""
     database: Path = Path("instance/complaints.db")
+    """The embedded SQLite database (when database_url is empty); its folder also holds secret_key and
+    identity.keys."""
     mkdocs_config: Path = Path("mkdocs.yml")
-    # HR's example phrasings of danger, harassment... (kb_builder/recognise.py).
+    """The MkDocs configuration the site is built with."""
     recognise: Path = Path("content/recognise.yml")
+    """HR's example phrasings of danger, harassment... (kb_builder/recognise.py)."""
 
 
 class SiteSettings(_Strict):
     api_base_url: str = ""
-    # Path of the site's root on its web server; suggestion URLs start with it.
+    """Where the form sends its API calls. Empty: the same origin (`kb serve`)."""
     base_path: str = Field(default="/", pattern=r"^/")
+    """Path of the site's root on its web server; suggestion URLs start with it."""
 
 
 class ServerSettings(_Strict):
-    # How many reverse proxies (web server, load balancer) stand between the
-    # employees and `kb serve`. Each appends the address it received the
-    # request from to X-Forwarded-For; the API trusts that many entries, so
-    # rate limits count per employee rather than per proxy. 0: nothing in
-    # front, and X-Forwarded-* headers are ignored (a client cannot choose
-    # the address it is counted under).
     trusted_proxies: int = Field(default=0, ge=0, le=10)
-    # Threads per worker process that answer requests (intake_api/buffered_worker.py).
-    # A thread only ever holds a request that has fully arrived (the worker's
-    # event loop collects them), so this bounds work in progress, not open
-    # connections. More threads share one GIL: with 4, submissions waited for
-    # it behind CPU-bound suggestions (CHANGELOG, issue 15).
+    """How many reverse proxies (web server, load balancer) stand between the employees and `kb serve`.
+    Each appends the address it received the request from to X-Forwarded-For; the API trusts that many
+    entries, so rate limits count per employee rather than per proxy. 0: nothing in front, and
+    X-Forwarded-* headers are ignored (a client cannot choose the address it is counted under)."""
     threads: int = Field(default=1, ge=1, le=64)
-    # Seconds a client has to send a whole request (head and body) before it
-    # gets 408 and its connection is closed: slow and idle clients are let go.
+    """Threads per worker process that answer requests (intake_api/buffered_worker.py). A thread only ever
+    holds a request that has fully arrived, so this bounds work in progress, not open connections; with 4,
+    submissions waited for the GIL behind CPU-bound suggestions (CHANGELOG, issue 15)."""
     request_timeout: float = Field(default=10, gt=0, le=300)
+    """Seconds a client has to send a whole request (head and body) before it gets 408 and its connection
+    is closed: slow and idle clients are let go."""
+
+
+class RateLimitSettings(_Strict):
+    enabled: bool = True
+    """Rate limits on the public API and the logins; false only for benchmarks."""
+    storage: str = "memory://"
+    """Where the counters live (a Flask-Limiter storage URI). memory:// counts per process; redis://host:6379
+    shares the counters between every worker and node."""
+    key_prefix: str = Field(default="kb", min_length=1)
+    """Prefix of the counters' keys, so that two desks can share one Redis."""
+    submit: str = "20/minute;200/hour"
+    """Complaints one address may submit (limits written as 20/minute, several joined by ;)."""
+    lookup: str = "30/minute"
+    """Tracking-code look-ups per address: guessing codes is slowed down."""
+    reply: str = "20/minute"
+    """Complainants' replies and ratings per address."""
+    deflect: str = "60/minute"
+    """"This answered my question" clicks and page events per address."""
+    login: str = "10/minute"
+    """Staff login attempts per address (counted in the database, intake_api/login_guard.py); one limit."""
+    login_user: str = "5/minute"
+    """Staff login attempts per username from any address: slows brute force from many addresses; one limit."""
+
+    @field_validator("submit", "lookup", "reply", "deflect", "login", "login_user")
+    @classmethod
+    def _a_rate(cls, value: str, info: ValidationInfo) -> str:
+        from limits import parse_many
+        try:
+            rates = parse_many(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a rate limit (write e.g. 20/minute, or 20/minute;200/hour)") from None
+        if info.field_name in ("login", "login_user") and len(rates) != 1:
+            raise ValueError(f"'{value}': give one limit, e.g. 10/minute")
+        return value
+
+    @field_validator("storage")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in STORAGE_SCHEMES:
+            raise ValueError(f"unknown rate-limit storage '{value}' (expected one of "
+                             f"{', '.join(s + '://' for s in STORAGE_SCHEMES)}, e.g. redis://127.0.0.1:6379)")
+        return value
+
+
+# Flask-Limiter's synchronous stores (limits.storage.SCHEMES without async+).
+STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel", "valkey",
+                   "valkeys", "valkey+unix", "valkey+cluster", "valkey+sentinel", "memcached", "mongodb",
+                   "mongodb+srv")
+
+
+class SecretSettings(_Strict):
+    """Set from the environment only: kb.yml is kept with the content, secrets are not."""
+
+    secret_key: SecretStr | None = None
+    """Signs staff session cookies. Unset: a random key made on first run in the database's folder
+    (secret_key), which every worker of one node shares; several nodes need the same one."""
+    identity_keys: tuple[str, ...] = Field(default=(), repr=False)
+    """Fernet keys that encrypt complainants' identities, newest first (`kb keys new` makes one). Unset: the
+    file identity.keys in the database's folder, made on first run. Keep a copy apart from backups."""
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("too short to sign sessions: use at least 16 random characters (python -c "
+                             "'import secrets; print(secrets.token_hex(32))' prints 64)")
+        return value
+
+    @field_validator("identity_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the environment's form: comma- or line-separated, # comments
+            lines = [line.split("#", 1)[0] for line in value.splitlines()]
+            return tuple(k.strip() for line in lines for k in line.split(",") if k.strip())
+        return value
+
+    @field_validator("identity_keys")
+    @classmethod
+    def _fernet_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, key in enumerate(value, 1):
+            try:
+                ok = len(base64.urlsafe_b64decode(key.encode())) == 32
+            except (binascii.Error, ValueError):
+                ok = False
+            if not ok:  # the key itself is never echoed
+                raise ValueError(f"key {i} of {len(value)} is not a Fernet key (32 url-safe base64 bytes; "
+                                 f"`kb keys new` prints one)")
+        return value
 
 
 class BuildSettings(_Strict):
-    # A Markdown file above this size (content/, docs/) is refused unread:
-    # one article is a few KB, and a build holds every file in memory.
     max_file_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """A Markdown file (content/, docs/) above this size is refused unread: one article is a few KB, and a
+    build holds every file in memory."""
 
 
 class SearchSettings(_Strict):
-    # Sentence vectors beside the lexical index (kb_builder/encoder.py).
     semantic: bool = True
-    # Below this probability that the top article answers the text
-    # (kb_builder/calibration.py, learnt at every build from the knowledge
-    # base itself) /api/v1/suggest shows nothing and the form lets the
-    # employee submit. 0.5: show when an answer is more likely right than
-    # not. README, "Recalibrating on your own data", says how to check it on
-    # logged queries.
+    """Sentence vectors beside the lexical index (kb_builder/encoder.py)."""
     confidence_threshold: float = Field(default=0.5, ge=0, le=1)
+    """Below this probability that the top article answers the text (kb_builder/calibration.py, learnt at
+    every build from the knowledge base itself) /api/v1/suggest shows nothing and the form lets the employee
+    submit. 0.5: show when an answer is more likely right than not."""
 
 
 class KbConfig(_Strict):
     """Everything the builder and the API need to know about one knowledge base."""
 
     root: Path
+    """The folder of kb.yml (set by load_config, not a kb.yml key)."""
     paths: Paths = Paths()
     site: SiteSettings = SiteSettings()
     server: ServerSettings = ServerSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
+    secrets: SecretSettings = SecretSettings()
     build: BuildSettings = BuildSettings()
     search: SearchSettings = SearchSettings()
     categories: list[Category] = Field(min_length=1)
+    """The categories HR files articles under and employees choose in the form."""
     database_url: str = ""
-    # The organisation's time zone: dates shown to people and working days use it.
+    """The complaint database as a SQLAlchemy URL (postgresql+psycopg://...). Empty: SQLite at
+    paths.database."""
     timezone: str = "Asia/Shanghai"
+    """The organisation's time zone (IANA name): dates shown to people and working days use it."""
     process: ProcessSettings = ProcessSettings()
 
     @field_validator("timezone")
@@ -155,6 +269,11 @@ class KbConfig(_Strict):
         return self.path("index")
 
     @property
+    def instance_dir(self) -> Path:
+        """The database's folder, which also holds secret_key and identity.keys."""
+        return self.path("database").parent
+
+    @property
     def mkdocs_config(self) -> Path:
         return self.path("mkdocs_config")
 
@@ -174,20 +293,11 @@ class KbConfig(_Strict):
         return next(c for c in self.categories if c.id == cat_id)
 
 
-# Environment overrides, applied after the file: (variable, key path).
-ENV_OVERRIDES = (
-    ("KB_SITE_DIR", ("paths", "site")),
-    ("KB_INDEX_DIR", ("paths", "index")),
-    ("KB_DATABASE_URL", ("database_url",)),
-    ("KB_API_BASE_URL", ("site", "api_base_url")),
-    ("KB_TRUSTED_PROXIES", ("server", "trusted_proxies")),
-)
-
-
-def find_config(start: Path | None = None) -> Path:
+def find_config(start: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
     """KB_CONFIG if set, else kb.yml in the current folder or a parent."""
-    if os.environ.get("KB_CONFIG"):
-        return Path(os.environ["KB_CONFIG"]).resolve()
+    environ = os.environ if environ is None else environ
+    if environ.get("KB_CONFIG"):
+        return Path(environ["KB_CONFIG"]).resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / DEFAULT_CONFIG).is_file():
@@ -196,9 +306,16 @@ def find_config(start: Path | None = None) -> Path:
                                fix="run kb from the project folder or set KB_CONFIG=/path/to/kb.yml")])
 
 
-def load_config(path: Path | str | None = None, overrides: dict | None = None) -> KbConfig:
-    """Read, merge overrides and validate kb.yml; raise ConfigError listing every problem."""
-    path = Path(path).resolve() if path else find_config()
+def load_config(path: Path | str | None = None, overrides: dict | None = None,
+                environ: Mapping[str, str] | None = None) -> KbConfig:
+    """Read kb.yml, apply the environment (settings.ENVIRONMENT), then overrides (dotted keys), and validate.
+
+    The one place the project reads its environment variables. Raises
+    ConfigError listing every problem, each naming the kb.yml line or the
+    environment variable it came from.
+    """
+    environ = os.environ if environ is None else environ
+    path = Path(path).resolve() if path else find_config(environ=environ)
     if not path.is_file():
         raise ConfigError([Problem(path, "file not found", fix="create it or point KB_CONFIG at it")])
     try:
@@ -207,16 +324,36 @@ def load_config(path: Path | str | None = None, overrides: dict | None = None) -
         raise ConfigError([exc.problem]) from None
     if not isinstance(data, dict):
         raise ConfigError([Problem(path, "must be a mapping of settings", line=1)])
-    for var, keys in ENV_OVERRIDES:
-        if var in os.environ:
-            _set(data, keys, os.environ[var])
+    problems = []
+    if "secrets" in data:
+        data.pop("secrets")
+        names = " and ".join(v.name for v in ENVIRONMENT if v.key and v.key.startswith("secrets."))
+        problems.append(Problem(path, "secrets do not belong in kb.yml, which is kept with the content",
+                                line=yamlsrc.line_of(lines, ("secrets",)), field="secrets",
+                                fix=f"remove the section and set {names} in the environment"))
+    env = overrides_from(environ)
+    for key, (_var, value) in env.items():
+        _set(data, tuple(key.split(".")), value)
+    from_env = {key: var for key, (var, _value) in env.items() if key not in (overrides or {})}
     for dotted, value in (overrides or {}).items():
         _set(data, tuple(dotted.split(".")), value)
     data["root"] = str(path.parent)
     try:
-        return KbConfig.model_validate(data)
+        config = KbConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(yamlsrc.validation_problems(exc, path, lines)) from None
+        problems += [_blame_environment(p, from_env) for p in yamlsrc.validation_problems(exc, path, lines)]
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _blame_environment(problem: Problem, from_env: dict) -> Problem:
+    """A bad value that came from a variable names the variable, not a kb.yml line."""
+    for key, var in from_env.items():
+        if problem.field == key or (problem.field or "").startswith(key + "."):
+            return Problem(f"environment variable {var.name}", problem.message, field=key,
+                           fix=f"correct {var.name} or unset it")
+    return problem
 
 
 def _set(data: dict, keys: tuple, value) -> None:

@@ -15,25 +15,32 @@ SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A docstring under a field is its help in operations/configuration.md.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class CalendarSettings(_Strict):
     """Working days. CN follows China's official calendar (holidays and 调休 make-up days)."""
 
     country: Literal["CN", "none"] = "CN"
-    holidays: list[dt.date] = []   # extra days off (a company holiday, another country's)
-    workdays: list[dt.date] = []   # extra working days (a make-up Saturday)
-    weekend: list[int] = [5, 6]    # Monday is 0
+    """CN: China's official calendar with 调休 make-up days; none: weekends only."""
+    holidays: list[dt.date] = []
+    """Extra days off (a company holiday, another country's), e.g. [2026-12-31]."""
+    workdays: list[dt.date] = []
+    """Extra working days (a make-up Saturday)."""
+    weekend: list[int] = [5, 6]
+    """Days of the week off; Monday is 0."""
 
 
 class LevelLimit(_Strict):
     """How fast a level must get its first response; hours or working days, not both."""
 
     hours: int | None = Field(default=None, ge=1)
+    """First response within this many hours."""
     working_days: int | None = Field(default=None, ge=1)
-    # Urgent complaints must be handled (result fed back) within this many hours.
+    """First response within this many working days."""
     resolve_hours: int | None = Field(default=None, ge=1)
+    """Urgent complaints must be handled (result fed back) within this many hours."""
 
     @model_validator(mode="after")
     def _one_unit(self):
@@ -44,13 +51,17 @@ class LevelLimit(_Strict):
 
 class SlaSettings(_Strict):
     assessment_hours: int = Field(default=24, ge=1)
-    result_working_days: int = Field(default=7, ge=1)  # after the investigation ends
+    """Initial assessment within this many hours of receipt."""
+    result_working_days: int = Field(default=7, ge=1)
+    """Result fed back within this many working days after the investigation ends (receipts promise it)."""
     due_soon_hours: int = Field(default=8, ge=1)
+    """The queue warns "due soon" this many hours before a limit."""
     levels: dict[int, LevelLimit] = {
         1: LevelLimit(hours=24, resolve_hours=24),
         2: LevelLimit(working_days=1),
         3: LevelLimit(working_days=3),
     }
+    """First-response limit per level: 1 urgent, 2 important, 3 general."""
 
     @field_validator("levels")
     @classmethod
@@ -62,8 +73,11 @@ class SlaSettings(_Strict):
 
 class Team(_Strict):
     id: str = Field(pattern=SLUG)
+    """Used in staff accounts (`kb staff create --team`) and dispatch rules."""
     zh: str
+    """Chinese name."""
     en: str
+    """English name."""
 
 
 class DispatchRule(_Strict):
@@ -76,10 +90,15 @@ class DispatchRule(_Strict):
     """
 
     team: str
+    """The team id complaints go to."""
     categories: list[str] = []
+    """Category ids this rule routes."""
     keywords: list[str] = []
+    """Words in the description that route a complaint whose category has no team of its own."""
     override: bool = False
+    """true: the keywords beat the category's team."""
     reason: str = ""
+    """What staff read in the history (required with keywords)."""
 
     @model_validator(mode="after")
     def _keywords_say_why(self):
@@ -89,17 +108,23 @@ class DispatchRule(_Strict):
 
 
 class SatisfactionSettings(_Strict):
-    low_rating: int = Field(default=2, ge=1, le=5)  # this score or lower is unhappy
+    low_rating: int = Field(default=2, ge=1, le=5)
+    """A satisfaction rating (1-5) this low or lower is unhappy..."""
     on_low: Literal["reopen", "escalate"] = "reopen"
+    """...and reopens or escalates the complaint."""
 
 
 class EmergencySettings(_Strict):
     """More than `threshold` similar complaints within `window_hours` raise an alert (an SOP in content/sops/)."""
 
     threshold: int = Field(default=5, ge=1)
+    """More than this many similar complaints..."""
     window_hours: int = Field(default=24, ge=1)
-    similarity: float = Field(default=0.2, gt=0, le=1)  # IDF-weighted cosine, see intake_api/alerts.py
+    """...within this many hours raise an alert."""
+    similarity: float = Field(default=0.2, gt=0, le=1)
+    """How alike two complaints must be (IDF-weighted cosine, intake_api/alerts.py)."""
     webhook_url: str = ""
+    """POSTed as JSON when an alert is raised (always logged too). Empty: logged only."""
 
 
 # Extra words for the recogniser (kb_builder/recognise.py, content/recognise.yml):
@@ -113,24 +138,29 @@ class SensitiveSettings(_Strict):
     """Complaints that must reach a person, not an FAQ article (content/sops/anonymity.md, issue 7)."""
 
     words: list[str] = SENSITIVE_WORDS
-    # Shown on the form when the text describes danger (safety words or a sensitive safety category).
+    """Extra harassment words for the recogniser (its lists live with HR's examples in content/recognise.yml)."""
     emergency_contact: str = "如有人身危险，请立即拨打 110 / 120，或联系保安值班室（分机 8110）。 · If anyone is in danger, call 110 / 120 now, or the security desk (ext. 8110)."
+    """Shown on the form when the text describes danger (safety words or a sensitive safety category)."""
     team: str = "relations"
+    """The team sensitive complaints go to."""
 
 
 class PrivacySettings(_Strict):
-    # Closed complaints older than this lose their text and identity (`kb purge`); counts stay.
     retention_days: int = Field(default=730, ge=30)
-    # Reports merge any group smaller than this, so a small team's complaint cannot be traced.
+    """Closed complaints older than this lose their text and identity (`kb purge`); counts stay."""
     min_group_size: int = Field(default=5, ge=1)
-    # Extra patterns removed when a complaint becomes an article (regular expressions).
+    """Reports merge any group smaller than this, so a small team's complaint cannot be traced."""
     employee_patterns: list[str] = [r"\bE\d{6}\b"]
+    """Employee numbers removed when a complaint becomes an article (regular expressions)."""
     room_patterns: list[str] = [r"\d{3,4}(?:室|房|號房|号房)", r"\bRoom\s*\d{2,5}\b"]
-    # The organisation's own desk numbers and mailboxes: never redacted (the SOPs publish them).
+    """Room numbers removed when a complaint becomes an article (regular expressions)."""
     public_contacts: list[str] = ["8000", "8110", "hr-complaints@example.com"]
+    """The organisation's own desk numbers and mailboxes: never redacted (the SOPs publish them)."""
 
 
 class ProcessSettings(_Strict):
+    """The complaint process (PROCESS.md): set in kb.yml only what your organisation changes."""
+
     calendar: CalendarSettings = CalendarSettings()
     sla: SlaSettings = SlaSettings()
     teams: list[Team] = [
@@ -142,7 +172,9 @@ class ProcessSettings(_Strict):
         Team(id="relations", zh="员工关系组", en="Employee relations"),
         Team(id="hazards", zh="安全隐患处置组", en="Safety and hazards team"),
     ]
+    """The teams complaints are routed to."""
     default_team: str = "hr-desk"
+    """The team of a complaint no dispatch rule routes."""
     dispatch: list[DispatchRule] = [
         DispatchRule(team="facilities", categories=["facilities", "supplies", "dormitory", "shuttle"]),
         DispatchRule(team="it", categories=["it-access"], keywords=["VPN", "邮箱", "密码", "账号", "password", "e-mail"],
@@ -151,12 +183,14 @@ class ProcessSettings(_Strict):
         DispatchRule(team="canteen", categories=["canteen"]),
         DispatchRule(team="hazards", categories=["safety"]),
     ]
+    """Routing rules, tried in order (see the fields below)."""
     safety_keywords: list[str] = SAFETY_WORDS
-    # Complaints in these categories are urgent from the start.
+    """Extra danger words for the recogniser (its lists live with HR's examples in content/recognise.yml)."""
     urgent_categories: list[str] = ["safety"]
-    # Which kind of content/recognise.yml a sensitive category means (its team, urgency, emergency contact).
+    """Complaints in these categories are urgent from the start."""
     category_kinds: dict[str, str] = {"safety": "danger", "harassment": "harassment",
                                       "discrimination": "discrimination", "misconduct": "misconduct"}
+    """Which kind of content/recognise.yml a sensitive category means (its team, urgency, emergency contact)."""
     sensitive: SensitiveSettings = SensitiveSettings()
     privacy: PrivacySettings = PrivacySettings()
     satisfaction: SatisfactionSettings = SatisfactionSettings()

@@ -99,7 +99,8 @@ def db_url(request, tmp_path: Path):
 def app(built_kb: Path, db_url: str):
     from intake_api import create_app
 
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True})
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url},
+                      "TESTING": True})
     yield app
     app.extensions["db_engine"].dispose()
 

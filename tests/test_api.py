@@ -136,7 +136,7 @@ def test_unknown_api_paths_answer_json(client):
 
 def test_missing_index_answers_503(built_kb, db_url, tmp_path):
     from intake_api import create_app
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url,
-                      "INDEX_DIR": str(tmp_path / "no-index")})
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), 
+                      "KB_OVERRIDES": {"database_url": db_url, "paths.index": str(tmp_path / "no-index")}})
     res = app.test_client().get("/api/v1/suggest?q=饮水机")
     assert res.status_code == 503 and "kb build" in res.get_json()["error"]

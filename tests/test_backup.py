@@ -13,7 +13,7 @@ def test_backup_while_complaints_arrive_is_complete_and_self_contained(built_kb,
     from intake_api import create_app
 
     url = f"sqlite:///{tmp_path / 'live.db'}"
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": url, "TESTING": True,
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": url}, "TESTING": True,
                       "RATELIMIT_ENABLED": False})
     client = app.test_client()
     for _ in range(20):

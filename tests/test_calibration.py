@@ -49,8 +49,8 @@ def client_for(built_kb, tmp_path):
     from intake_api import create_app
 
     def make(**overrides):
-        return create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
-                           "TESTING": True, "KB_OVERRIDES": overrides or None,
+        return create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True,
+                           "KB_OVERRIDES": {"database_url": f"sqlite:///{tmp_path / 'c.db'}", **(overrides or {})},
                            "RATELIMIT_ENABLED": False}).test_client()
     return make
 

@@ -51,7 +51,7 @@ def two_front_ends(built_kb, db_url):
     from intake_api.auth import create_staff
     from intake_api.db import get_session
 
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url})
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}})
     with app.app_context():
         create_staff(get_session(), "fac", PASSWORD, "handler", ["facilities", "it"])
         create_staff(get_session(), "it-only", PASSWORD, "handler", ["it"])

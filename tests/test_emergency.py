@@ -116,8 +116,8 @@ def webhook():
 def test_the_alert_is_posted_to_the_configured_webhook(built_kb, db_url, webhook):
     from intake_api import create_app
     url, received = webhook
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url,
-                      "KB_OVERRIDES": {"process.emergency": {"webhook_url": url}}})
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), 
+                      "KB_OVERRIDES": {"database_url": db_url, "process.emergency": {"webhook_url": url}}})
     client = app.test_client()
     for text in OUTAGE[:6]:
         submit(client, text)

@@ -13,7 +13,7 @@ def fuzz_app(built_kb, db_url):
     from intake_api import create_app
     from intake_api.auth import create_staff
     from intake_api.db import get_session
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url,
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url},
                       "RATELIMIT_ENABLED": False})
     with app.app_context():
         create_staff(get_session(), "fuzz", PASSWORD, "admin", [])

@@ -138,8 +138,8 @@ def test_behind_a_trusted_proxy_each_employee_has_their_own_rate_limit(built_kb,
     """Behind the web server every request comes from its address; X-Forwarded-For tells employees apart."""
     from intake_api import create_app
 
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True,
-                      "KB_OVERRIDES": {"server.trusted_proxies": 1}})
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True,
+                      "KB_OVERRIDES": {"database_url": db_url, "server.trusted_proxies": 1}})
     try:
         client = app.test_client()
         first = _lookups_until_limited(client, "192.168.1.20")
@@ -175,8 +175,8 @@ def test_staff_session_cookie_is_secure_over_https(app, make_staff, built_kb, db
     assert "Secure" in _login_cookie(app.test_client(), base_url="https://kb.example")
     # A forged X-Forwarded-Proto means nothing without a trusted proxy...
     assert "Secure" not in _login_cookie(app.test_client(), headers={"X-Forwarded-Proto": "https"})
-    proxied = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True,
-                          "KB_OVERRIDES": {"server.trusted_proxies": 1}})
+    proxied = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True,
+                          "KB_OVERRIDES": {"database_url": db_url, "server.trusted_proxies": 1}})
     try:  # ...and is the scheme the employee used behind one.
         assert "Secure" in _login_cookie(proxied.test_client(), headers={"X-Forwarded-Proto": "https"})
     finally:
@@ -201,8 +201,8 @@ def test_health_names_what_is_wrong_and_no_address(built_kb, db_url, tmp_path):
     """A node without its index, or without its database, must be taken out of the pool (503)."""
     from intake_api import create_app
 
-    no_index = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True,
-                           "KB_OVERRIDES": {"paths.index": str(tmp_path / "not-shipped")}})
+    no_index = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True,
+                           "KB_OVERRIDES": {"database_url": db_url, "paths.index": str(tmp_path / "not-shipped")}})
     try:
         res = no_index.test_client().get("/api/v1/health")
         assert res.status_code == 503
@@ -210,7 +210,8 @@ def test_health_names_what_is_wrong_and_no_address(built_kb, db_url, tmp_path):
     finally:
         no_index.extensions["db_engine"].dispose()
     unreachable = "postgresql+psycopg://postgres@127.0.0.1:1/nothing-here"
-    no_db = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": unreachable, "TESTING": True,
+    no_db = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": unreachable},
+                        "TESTING": True,
                         "DB_AUTO_MIGRATE": False})
     res = no_db.test_client().get("/api/v1/health")
     assert res.status_code == 503
@@ -231,7 +232,7 @@ def test_a_database_that_never_answers_fails_fast(built_kb):
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)  # the kernel completes the handshake; nobody ever answers
         url = f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/test"
-        app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": url, "TESTING": True,
+        app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": url}, "TESTING": True,
                           "DB_AUTO_MIGRATE": False})
         start = time.monotonic()
         res = app.test_client().get("/api/v1/health")

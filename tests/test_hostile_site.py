@@ -116,7 +116,7 @@ def test_kb_publish_writes_a_complaint_as_text_and_the_site_shows_it_inert(kb_tr
     from kb_builder.config import load_config
 
     cfg = load_config(kb_tree / "kb.yml")
-    app = create_app({"KB_CONFIG": str(kb_tree / "kb.yml"), "DATABASE_URL": db_url})
+    app = create_app({"KB_CONFIG": str(kb_tree / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}})
     with app.app_context():
         create_staff(get_session(), "liu", PASSWORD, "handler", ["facilities"])
         get_session().commit()
@@ -167,7 +167,7 @@ def test_a_script_planted_in_an_article_neither_runs_nor_reaches_staff_data(kb_t
                "<a id='kb-planted' href=\"javascript:window.__pwned='link'\">x</a>")
     article.write_text(html.replace("</article>", planted + "</article>", 1), encoding="utf-8")
 
-    app = create_app({"KB_CONFIG": str(kb_tree / "kb.yml"), "DATABASE_URL": db_url})
+    app = create_app({"KB_CONFIG": str(kb_tree / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}})
     with app.app_context():
         create_staff(get_session(), "er", PASSWORD, "relations", [])
         get_session().commit()

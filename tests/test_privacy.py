@@ -156,7 +156,8 @@ def test_key_rotation_re_encrypts_and_drops_the_old_key(empty_kb, db_url, monkey
     monkeypatch.setenv("KB_DATABASE_URL", db_url)
     monkeypatch.delenv("KB_IDENTITY_KEYS", raising=False)
     from intake_api import create_app
-    app = create_app({"KB_CONFIG": str(empty_kb / "kb.yml"), "DATABASE_URL": db_url, "INDEX_DIR": str(empty_kb / "none")})
+    app = create_app({"KB_CONFIG": str(empty_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url,
+                                                                                 "paths.index": str(empty_kb / "none")}})
     app.test_client().post("/api/v1/complaints", json=dict(COMPLAINT, identity=WHO))
     app.extensions["db_engine"].dispose()
     key_file = empty_kb / "instance" / "identity.keys"

@@ -31,8 +31,8 @@ def calendar():
 @pytest.fixture
 def process_app(built_kb, db_url, calendar):
     from intake_api import create_app
-    return create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url,
-                       "KB_OVERRIDES": {"process.calendar": calendar}})
+    return create_app({"KB_CONFIG": str(built_kb / "kb.yml"), 
+                       "KB_OVERRIDES": {"database_url": db_url, "process.calendar": calendar}})
 
 
 def parse(ts):

@@ -15,7 +15,7 @@ def full_queue(built_kb, db_url, make_staff):
     from intake_api import create_app
     from intake_api.db import get_session
     from intake_api.models import Complaint
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True,
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}, "TESTING": True,
                       "RATELIMIT_ENABLED": False})
     client = app.test_client()
     for i in range(N):

@@ -260,7 +260,7 @@ WORKER = textwrap.dedent("""
     from intake_api import create_app
     from intake_api.web import desk
     from intake_api.schemas import ComplaintIn
-    app = create_app({{"KB_CONFIG": {kb!r}, "DATABASE_URL": {db!r}, "DB_AUTO_MIGRATE": False}})
+    app = create_app({{"KB_CONFIG": {kb!r}, "KB_OVERRIDES": {{"database_url": {db!r}}}, "DB_AUTO_MIGRATE": False}})
     kb = app.config["KB"]
     rounds = json.loads(sys.argv[1])
     with app.test_request_context():

@@ -13,8 +13,9 @@ def sqlite_app(built_kb, tmp_path):
     from intake_api import create_app
 
     def make(**overrides):
-        app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
-                          "TESTING": True, "KB_OVERRIDES": overrides or None, "RATELIMIT_ENABLED": False})
+        app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True,
+                          "KB_OVERRIDES": {"database_url": f"sqlite:///{tmp_path / 'c.db'}", **(overrides or {})},
+                          "RATELIMIT_ENABLED": False})
         return app.test_client()
     return make
 
@@ -186,8 +187,8 @@ def test_without_vectors_the_lexical_path_answers_alone(kb_tree, tmp_path):
     config = load_config(kb_tree / "kb.yml", overrides={"search.semantic": False})
     build(config)
     assert not (kb_tree / "build" / "index" / "vectors.npz").exists()
-    app = create_app({"KB_CONFIG": str(kb_tree / "kb.yml"), "KB_OVERRIDES": {"search.semantic": False},
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "TESTING": True})
+    app = create_app({"KB_CONFIG": str(kb_tree / "kb.yml"), "TESTING": True,
+                      "KB_OVERRIDES": {"search.semantic": False, "database_url": f"sqlite:///{tmp_path / 'c.db'}"}})
     body = suggest(app.test_client(), "饮水机坏了")
     assert body["confidence"] is None and body["confident"] is True
     assert body["results"][0]["id"] == "water-dispenser-not-working"

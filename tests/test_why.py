@@ -11,7 +11,7 @@ from test_workspace import login
 def test_the_api_says_which_phrasing_and_terms_brought_each_article_up(built_kb, tmp_path):
     from intake_api import create_app
 
-    client = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+    client = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": f"sqlite:///{tmp_path / 'c.db'}"},
                          "TESTING": True, "RATELIMIT_ENABLED": False}).test_client()
     body = client.get("/api/v1/suggest", query_string={"q": "茶水间的饮水机不出水了"}).get_json()
     first = body["results"][0]
@@ -32,7 +32,7 @@ def test_the_workspace_shows_staff_why_an_article_came_up_escaped(built_kb, db_u
     from intake_api.auth import create_staff
     from intake_api.db import get_session
 
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url})
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}})
     with app.app_context():
         create_staff(get_session(), "wang", PASSWORD, "handler", ["facilities"], display_name="王工")
         get_session().commit()

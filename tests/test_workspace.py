@@ -11,7 +11,7 @@ from conftest import COMPLAINT, PASSWORD
 @pytest.fixture
 def csrf_app(built_kb, db_url):
     from intake_api import create_app
-    return create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url})
+    return create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}})
 
 
 def token_of(html: str) -> str:
