@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import uuid
 import subprocess
 import sys
@@ -75,24 +76,100 @@ def built_kb(tmp_path_factory) -> Path:
 
 # The PostgreSQL server every machine runs (trust auth); each test gets its own database.
 PG_ADMIN_URL = os.environ.get("KB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path: Path):
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'complaints.db'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    name = f"kbt_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+class TemplateDatabases:
+    """One migrated database per backend for the session; each test gets a copy of it.
+
+    Migrating took most of an `app` fixture's time (Alembic runs every
+    revision); copying a migrated SQLite file or `CREATE DATABASE … TEMPLATE`
+    costs a fraction of that. Tests of the migrations themselves use empty
+    databases of their own.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.templates: dict[str, str] = {}  # backend -> SQLite file or PostgreSQL database name
+        self._admin = None
+
+    @property
+    def admin(self):
+        from sqlalchemy import create_engine
+        if self._admin is None:
+            self._admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        return self._admin
+
+    def _pg(self, sql: str) -> None:
+        from sqlalchemy import text
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
+
+    @staticmethod
+    def _pg_url(name: str) -> str:
+        from sqlalchemy.engine import make_url
+        return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def _migrate(self, url: str) -> None:
+        from intake_api.db import make_engine, upgrade
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()  # PostgreSQL copies a template only while nobody is connected to it
+
+    def template(self, backend: str) -> str:
+        """The migrated template of a backend, made on first use."""
+        if backend not in self.templates:
+            if backend == "sqlite":
+                path = self.folder / "template.db"
+                self._migrate(f"sqlite:///{path}")
+                with sqlite3.connect(path) as conn:  # one self-contained file: no WAL beside it to copy
+                    conn.execute("PRAGMA journal_mode=DELETE")
+                self.templates[backend] = str(path)
+            else:
+                name = f"kbt_tmpl_{uuid.uuid4().hex[:12]}"
+                self._pg(f'CREATE DATABASE "{name}"')
+                self.templates[backend] = name
+                self._migrate(self._pg_url(name))
+        return self.templates[backend]
+
+    def copy(self, backend: str, folder: Path) -> str:
+        """A migrated database of its own: SQLite in folder, or a new PostgreSQL database."""
+        template = self.template(backend)
+        if backend == "sqlite":
+            path = folder / "complaints.db"
+            shutil.copyfile(template, path)
+            return f"sqlite:///{path}"
+        name = f"kbt_{uuid.uuid4().hex[:16]}"
+        self._pg(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return self._pg_url(name)
+
+    def drop(self, url: str) -> None:
+        if url.startswith("postgresql"):
+            from sqlalchemy.engine import make_url
+            self._pg(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if "postgresql" in self.templates:
+            self._pg(f'DROP DATABASE IF EXISTS "{self.templates["postgresql"]}" WITH (FORCE)')
+        if self._admin is not None:
+            self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory):
+    templates = TemplateDatabases(tmp_path_factory.mktemp("db-templates"))
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, db_templates: TemplateDatabases, tmp_path: Path):
+    """A database of its own, already migrated: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    url = db_templates.copy(request.param, tmp_path)
+    yield url
+    db_templates.drop(url)
 
 
 @pytest.fixture
