@@ -231,7 +231,7 @@ def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, **env_chan
     proc = subprocess.Popen([str(kb), "serve", "--port", str(port), "--workers", "2"], env=env,
                             stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
+    deadline = time.time() + 60  # a loaded 2-core machine takes its time to load the encoder
     while True:
         try:
             urllib.request.urlopen(url + "/api/v1/meta", timeout=2)
@@ -252,12 +252,69 @@ def stop_kb_serve(proc) -> None:
         proc.kill()
 
 
-@pytest.fixture
-def live_server(built_kb: Path, db_url: str):
-    """`kb serve` (gunicorn, 2 workers) on a free port, with its own database."""
-    proc, url = start_kb_serve(built_kb / "kb.yml", db_url)
+def empty_tables(db_url: str) -> None:
+    """Delete every row and keep the schema: a shared server's database as good as new for the next test."""
+    from sqlalchemy import create_engine
+
+    from intake_api.models import Base
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):  # rows that others point to go last
+                conn.execute(table.delete())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live_db_url(request, db_templates: TemplateDatabases, tmp_path_factory):
+    """The database of the module's live server (migrated); query this one in tests that use `live_server`."""
+    url = db_templates.copy(request.param, tmp_path_factory.mktemp("live"))
+    yield url
+    db_templates.drop(url)
+
+
+@pytest.fixture(scope="module")
+def module_server(built_kb: Path, live_db_url: str):
+    """`kb serve` (gunicorn, 2 workers) on a free port, started once for a module's tests."""
+    proc, url = start_kb_serve(built_kb / "kb.yml", live_db_url)
     yield url
     stop_kb_serve(proc)
+
+
+@pytest.fixture
+def live_server(request, module_server: str, live_db_url: str) -> str:
+    """The module's `kb serve`, its database emptied for this test: the rows a test counts are its own.
+
+    Starting gunicorn per test cost seconds each; a test that needs a server
+    configured its own way starts one with start_kb_serve.
+    """
+    if "db_url" in request.fixturenames:
+        pytest.fail("live_server has a database of its own: query live_db_url, not db_url")
+    empty_tables(live_db_url)
+    return module_server
+
+
+@pytest.fixture(scope="session")
+def static_site(built_kb: Path):
+    """The built site under a plain static HTTP server in a thread: all MkDocs' own search needs."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from kb_builder.config import load_config
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    site = load_config(built_kb / "kb.yml").path("site")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 PASSWORD = "correct horse battery staple"
