@@ -1,4 +1,4 @@
-"""Fixtures: a copy of the project in a temp dir, built once; apps on fresh SQLite files."""
+"""Fixtures: a copy of the project in a temp dir, built once; apps on copies of a database migrated once."""
 
 from __future__ import annotations
 
@@ -91,6 +91,7 @@ class TemplateDatabases:
     def __init__(self, folder: Path):
         self.folder = folder
         self.templates: dict[str, str] = {}  # backend -> SQLite file or PostgreSQL database name
+        self.created: list[str] = []  # PostgreSQL templates to drop at the end, migrated or not
         self._admin = None
 
     @property
@@ -130,8 +131,9 @@ class TemplateDatabases:
             else:
                 name = f"kbt_tmpl_{uuid.uuid4().hex[:12]}"
                 self._pg(f'CREATE DATABASE "{name}"')
-                self.templates[backend] = name
+                self.created.append(name)
                 self._migrate(self._pg_url(name))
+                self.templates[backend] = name
         return self.templates[backend]
 
     def copy(self, backend: str, folder: Path) -> str:
@@ -151,8 +153,8 @@ class TemplateDatabases:
             self._pg(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
     def close(self) -> None:
-        if "postgresql" in self.templates:
-            self._pg(f'DROP DATABASE IF EXISTS "{self.templates["postgresql"]}" WITH (FORCE)')
+        for name in self.created:
+            self._pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if self._admin is not None:
             self._admin.dispose()
 
