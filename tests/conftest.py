@@ -292,7 +292,8 @@ def live_server(request, module_server: str, live_db_url: str) -> str:
     configured its own way starts one with start_kb_serve.
     """
     if "db_url" in request.fixturenames:
-        pytest.fail("live_server has a database of its own: query live_db_url, not db_url")
+        pytest.fail("live_server uses the database in live_db_url: query that one; db_url (also behind app "
+                    "and client) would be a second, unrelated database")
     empty_tables(live_db_url)
     return module_server
 
