@@ -1,10 +1,11 @@
-"""Fixtures: a copy of the project in a temp dir, built once; apps on fresh SQLite files."""
+"""Fixtures: a copy of the project in a temp dir, built once; apps on copies of a database migrated once."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import sqlite3
 import uuid
 import subprocess
 import sys
@@ -75,24 +76,102 @@ def built_kb(tmp_path_factory) -> Path:
 
 # The PostgreSQL server every machine runs (trust auth); each test gets its own database.
 PG_ADMIN_URL = os.environ.get("KB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path: Path):
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'complaints.db'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    name = f"kbt_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+class TemplateDatabases:
+    """One migrated database per backend for the session; each test gets a copy of it.
+
+    Migrating took most of an `app` fixture's time (Alembic runs every
+    revision); copying a migrated SQLite file or `CREATE DATABASE … TEMPLATE`
+    costs a fraction of that. Tests of the migrations themselves use empty
+    databases of their own.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.templates: dict[str, str] = {}  # backend -> SQLite file or PostgreSQL database name
+        self.created: list[str] = []  # PostgreSQL templates to drop at the end, migrated or not
+        self._admin = None
+
+    @property
+    def admin(self):
+        from sqlalchemy import create_engine
+        if self._admin is None:
+            self._admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        return self._admin
+
+    def _pg(self, sql: str) -> None:
+        from sqlalchemy import text
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
+
+    @staticmethod
+    def _pg_url(name: str) -> str:
+        from sqlalchemy.engine import make_url
+        return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def _migrate(self, url: str) -> None:
+        from intake_api.db import make_engine, upgrade
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()  # PostgreSQL copies a template only while nobody is connected to it
+
+    def template(self, backend: str) -> str:
+        """The migrated template of a backend, made on first use."""
+        if backend not in self.templates:
+            if backend == "sqlite":
+                path = self.folder / "template.db"
+                self._migrate(f"sqlite:///{path}")
+                with sqlite3.connect(path) as conn:  # one self-contained file: no WAL beside it to copy
+                    conn.execute("PRAGMA journal_mode=DELETE")
+                self.templates[backend] = str(path)
+            else:
+                name = f"kbt_tmpl_{uuid.uuid4().hex[:12]}"
+                self._pg(f'CREATE DATABASE "{name}"')
+                self.created.append(name)
+                self._migrate(self._pg_url(name))
+                self.templates[backend] = name
+        return self.templates[backend]
+
+    def copy(self, backend: str, folder: Path) -> str:
+        """A migrated database of its own: SQLite in folder, or a new PostgreSQL database."""
+        template = self.template(backend)
+        if backend == "sqlite":
+            path = folder / "complaints.db"
+            shutil.copyfile(template, path)
+            return f"sqlite:///{path}"
+        name = f"kbt_{uuid.uuid4().hex[:16]}"
+        self._pg(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return self._pg_url(name)
+
+    def drop(self, url: str) -> None:
+        if url.startswith("postgresql"):
+            from sqlalchemy.engine import make_url
+            self._pg(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        for name in self.created:
+            self._pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if self._admin is not None:
+            self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory):
+    templates = TemplateDatabases(tmp_path_factory.mktemp("db-templates"))
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, db_templates: TemplateDatabases, tmp_path: Path):
+    """A database of its own, already migrated: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    url = db_templates.copy(request.param, tmp_path)
+    yield url
+    db_templates.drop(url)
 
 
 @pytest.fixture
@@ -155,7 +234,7 @@ def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, **env_chan
     proc = subprocess.Popen([str(kb), "serve", "--port", str(port), "--workers", "2"], env=env,
                             stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
+    deadline = time.time() + 60  # a loaded 2-core machine takes its time to load the encoder
     while True:
         try:
             urllib.request.urlopen(url + "/api/v1/meta", timeout=2)
@@ -176,12 +255,70 @@ def stop_kb_serve(proc) -> None:
         proc.kill()
 
 
-@pytest.fixture
-def live_server(built_kb: Path, db_url: str):
-    """`kb serve` (gunicorn, 2 workers) on a free port, with its own database."""
-    proc, url = start_kb_serve(built_kb / "kb.yml", db_url)
+def empty_tables(db_url: str) -> None:
+    """Delete every row and keep the schema: a shared server's database as good as new for the next test."""
+    from sqlalchemy import create_engine
+
+    from intake_api.models import Base
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):  # rows that others point to go last
+                conn.execute(table.delete())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live_db_url(request, db_templates: TemplateDatabases, tmp_path_factory):
+    """The database of the module's live server (migrated); query this one in tests that use `live_server`."""
+    url = db_templates.copy(request.param, tmp_path_factory.mktemp("live"))
+    yield url
+    db_templates.drop(url)
+
+
+@pytest.fixture(scope="module")
+def module_server(built_kb: Path, live_db_url: str):
+    """`kb serve` (gunicorn, 2 workers) on a free port, started once for a module's tests."""
+    proc, url = start_kb_serve(built_kb / "kb.yml", live_db_url)
     yield url
     stop_kb_serve(proc)
+
+
+@pytest.fixture
+def live_server(request, module_server: str, live_db_url: str) -> str:
+    """The module's `kb serve`, its database emptied for this test: the rows a test counts are its own.
+
+    Starting gunicorn per test cost seconds each; a test that needs a server
+    configured its own way starts one with start_kb_serve.
+    """
+    if "db_url" in request.fixturenames:
+        pytest.fail("live_server uses the database in live_db_url: query that one; db_url (also behind app "
+                    "and client) would be a second, unrelated database")
+    empty_tables(live_db_url)
+    return module_server
+
+
+@pytest.fixture(scope="session")
+def static_site(built_kb: Path):
+    """The built site under a plain static HTTP server in a thread: all MkDocs' own search needs."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from kb_builder.config import load_config
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    site = load_config(built_kb / "kb.yml").path("site")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 PASSWORD = "correct horse battery staple"

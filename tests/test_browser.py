@@ -30,7 +30,7 @@ def page(browser):
     context.close()
 
 
-def test_form_suggests_while_typing_then_submits(page, live_server, db_url, tmp_path):
+def test_form_suggests_while_typing_then_submits(page, live_server, live_db_url, tmp_path):
     from playwright.sync_api import expect
     page.goto(live_server + "/complaint/")
     page.locator("#kb-description").press_sequentially("饮水机坏了", delay=40)
@@ -47,7 +47,7 @@ def test_form_suggests_while_typing_then_submits(page, live_server, db_url, tmp_
     page.click("#kb-submit")
     code = page.locator("#kb-tracking-code-value")
     expect(code).to_have_text(re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$"), timeout=10_000)
-    rows = query_db(db_url, "SELECT category, anonymous, shown_articles FROM complaints")
+    rows = query_db(live_db_url, "SELECT category, anonymous, shown_articles FROM complaints")
     assert len(rows) == 1
     assert rows[0][0] == "facilities" and rows[0][1] == 1
     assert "water-dispenser-not-working" in rows[0][2]
@@ -60,7 +60,7 @@ def test_form_suggests_while_typing_then_submits(page, live_server, db_url, tmp_
     expect(page.locator("#kb-status-result")).to_contain_text("已受理", timeout=10_000)
 
 
-def test_this_solved_my_problem_records_a_deflection(page, live_server, db_url):
+def test_this_solved_my_problem_records_a_deflection(page, live_server, live_db_url):
     from playwright.sync_api import expect
     page.goto(live_server + "/complaint/")
     page.locator("#kb-description").press_sequentially("VPN连不上", delay=40)
@@ -69,25 +69,47 @@ def test_this_solved_my_problem_records_a_deflection(page, live_server, db_url):
     article = page.locator("#kb-suggestion-list li").first.get_attribute("data-article-id")
     button.click()
     expect(page.locator("#kb-result")).to_contain_text("很高兴", timeout=10_000)
-    assert query_db(db_url, "SELECT article_id FROM deflections") == [(article,)]
-    assert query_db(db_url, "SELECT count(*) FROM complaints") == [(0,)]
+    assert query_db(live_db_url, "SELECT article_id FROM deflections") == [(article,)]
+    assert query_db(live_db_url, "SELECT count(*) FROM complaints") == [(0,)]
 
 
-def test_site_search_finds_the_water_dispenser_article(page, live_server):
+def site_search(page, site: str, query: str) -> list[str]:
+    """Search with the site's own search box as a person would; the result pages, best first, one per page."""
     from playwright.sync_api import expect
-    page.goto(live_server + "/")
+    page.goto(site + "/")
     # Material loads its search index in a worker after the page: wait for it, as a person would.
     page.wait_for_load_state("networkidle")
     page.locator("label.kb-search-button").click()  # the home page's own "search your problem" button
     # An IME commits Chinese text at once and then a key comes up; Material searches on that key.
     search = page.locator("input.md-search__input")
-    search.fill("饮水机坏了")
+    search.fill(query)
     search.press("End")
-    results = page.locator(".md-search-result__item")
-    expect(results.first).to_be_visible(timeout=15_000)
-    expect(page.locator(".md-search-result")).to_contain_text("饮水机")
+    expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=15_000)
     hrefs = page.locator(".md-search-result__link").evaluate_all("els => els.map(e => e.href)")
-    assert any("water-dispenser-not-working" in h for h in hrefs[:3])
+    return list(dict.fromkeys(re.sub(r"[?#].*", "", h) for h in hrefs))  # one entry per page, not per section
+
+
+@pytest.fixture(scope="module")
+def form_suggest(built_kb, db_templates, tmp_path_factory):
+    """The form's first suggestion for a text, from the app itself: comparing needs no server."""
+    from intake_api import create_app
+    db_url = db_templates.copy("sqlite", tmp_path_factory.mktemp("suggest"))
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True})
+    client = app.test_client()
+
+    def first(query: str) -> str:
+        res = client.get("/api/v1/suggest", query_string={"q": query})
+        assert res.status_code == 200, res.get_json()
+        return res.get_json()["results"][0]["id"]
+    yield first
+    app.extensions["db_engine"].dispose()
+
+
+def test_site_search_finds_the_water_dispenser_article(page, static_site):
+    from playwright.sync_api import expect
+    pages = site_search(page, static_site, "饮水机坏了")
+    expect(page.locator(".md-search-result")).to_contain_text("饮水机")
+    assert any(p.endswith("/water-dispenser-not-working/") for p in pages[:3]), pages[:5]
 
 
 @pytest.mark.parametrize("query, article", [
@@ -95,28 +117,13 @@ def test_site_search_finds_the_water_dispenser_article(page, live_server):
     ("加班餐补怎么申请", "overtime-meal-allowance"),      # Simplified query, Traditional article
     ("install software on my laptop", "laptop-software-install"),  # English
 ])
-def test_site_search_agrees_with_the_form(page, live_server, query, article):
-    import json
-    from urllib.parse import quote
-    from urllib.request import urlopen
-
-    from playwright.sync_api import expect
-    with urlopen(f"{live_server}/api/v1/suggest?q={quote(query)}") as res:
-        form_first = json.load(res)["results"][0]["id"]
-    assert form_first == article
-    page.goto(live_server + "/")
-    page.wait_for_load_state("networkidle")
-    page.locator("label.kb-search-button").click()
-    search = page.locator("input.md-search__input")
-    search.fill(query)
-    search.press("End")
-    expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=15_000)
-    hrefs = page.locator(".md-search-result__link").evaluate_all("els => els.map(e => e.href)")
-    pages = list(dict.fromkeys(re.sub(r"[?#].*", "", h) for h in hrefs))  # one entry per page, not per section
+def test_site_search_agrees_with_the_form(page, static_site, form_suggest, query, article):
+    assert form_suggest(query) == article
+    pages = site_search(page, static_site, query)
     assert any(p.endswith(f"/{article}/") for p in pages[:3]), pages[:5]
 
 
-def test_a_sensitive_complaint_gets_no_suggestions_and_the_direct_path(page, live_server, db_url):
+def test_a_sensitive_complaint_gets_no_suggestions_and_the_direct_path(page, live_server, live_db_url):
     from playwright.sync_api import expect
     page.goto(live_server + "/complaint/")
     page.locator("#kb-description").press_sequentially("饮水机", delay=40)
@@ -142,17 +149,17 @@ def test_a_sensitive_complaint_gets_no_suggestions_and_the_direct_path(page, liv
     page.locator("#kb-description").fill("部门主管经常对我性骚扰，我很害怕")
     page.click("#kb-submit")
     expect(page.locator("#kb-tracking-code-value")).to_be_visible(timeout=10_000)
-    assert query_db(db_url, "SELECT team, disclosure FROM complaints") == [("relations", "confidential")]
+    assert query_db(live_db_url, "SELECT team, disclosure FROM complaints") == [("relations", "confidential")]
 
 
-def test_hostile_text_is_inert_on_the_status_page_and_in_the_workspace(page, live_server, built_kb, db_url):
+def test_hostile_text_is_inert_on_the_status_page_and_in_the_workspace(page, live_server, built_kb, live_db_url):
     import json
     import urllib.request
 
     from playwright.sync_api import expect
     from test_browser_process import kb_cli
     evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
-    kb_cli(built_kb, db_url, "staff", "create", "boss", "--role", "admin", "--name", "Boss")
+    kb_cli(built_kb, live_db_url, "staff", "create", "boss", "--role", "admin", "--name", "Boss")
     req = urllib.request.Request(live_server + "/api/v1/complaints", method="POST",
                                  headers={"Content-Type": "application/json"},
                                  data=json.dumps({"category": "facilities", "description": "饮水机坏了" + evil,
@@ -203,22 +210,13 @@ def test_typing_a_harassment_complaint_slowly_never_shows_an_article_and_propose
     expect(page.locator("#kb-emergency")).to_be_hidden()
 
 
-def test_site_search_knows_hr_s_own_words(page, live_server):
+def test_site_search_knows_hr_s_own_words(page, static_site):
     """content/synonyms.yml reaches the site's own search: 薪金 finds the pages about 工资 (issue 16, point 5)."""
-    from playwright.sync_api import expect
-    page.goto(live_server + "/")
-    page.wait_for_load_state("networkidle")
-    page.locator("label.kb-search-button").click()
-    search = page.locator("input.md-search__input")
-    search.fill("薪金")
-    search.press("End")
-    expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=15_000)
-    hrefs = page.locator(".md-search-result__link").evaluate_all("els => els.map(e => e.href)")
-    pages = list(dict.fromkeys(re.sub(r"[?#].*", "", h) for h in hrefs))
+    pages = site_search(page, static_site, "薪金")
     assert any(p.endswith(("/payslip-error/", "/salary-paid-late/")) for p in pages[:3]), pages[:5]
 
 
-def test_the_form_records_what_was_on_screen_keeps_long_texts_and_says_when_nothing_answers(page, live_server, db_url):
+def test_the_form_records_what_was_on_screen_keeps_long_texts_and_says_when_nothing_answers(page, live_server, live_db_url):
     """Issue 16, point 6: shown = on screen at submit (plus opened), long texts in a POST body, one quiet line."""
     import json
     from urllib.parse import quote
@@ -253,6 +251,6 @@ def test_the_form_records_what_was_on_screen_keeps_long_texts_and_says_when_noth
     page.check("#kb-disclosure-anonymous")
     page.click("#kb-submit")
     expect(page.locator("#kb-tracking-code-value")).to_be_visible(timeout=10_000)
-    (shown,) = query_db(db_url, "SELECT shown_articles FROM complaints")[0]
+    (shown,) = query_db(live_db_url, "SELECT shown_articles FROM complaints")[0]
     shown = json.loads(shown) if isinstance(shown, str) else shown
     assert shown == on_screen and "shuttle-late" in shuttle and "shuttle-late" not in shown

@@ -24,9 +24,9 @@ def kb_cli(built_kb, db_url, *args):
     return res.stdout
 
 
-def test_workspace_and_status_page_walk_every_state(page, live_server, built_kb, db_url):
+def test_workspace_and_status_page_walk_every_state(page, live_server, built_kb, live_db_url):
     from playwright.sync_api import expect
-    out = kb_cli(built_kb, db_url, "staff", "create", "wang", "--role", "handler", "--team", "facilities",
+    out = kb_cli(built_kb, live_db_url, "staff", "create", "wang", "--role", "handler", "--team", "facilities",
                  "--name", "王工")
     assert "Created handler 'wang'" in out
 
@@ -88,4 +88,4 @@ def test_workspace_and_status_page_walk_every_state(page, live_server, built_kb,
     move("closed", "已结案")
     history = page.locator("#history tbody tr")
     expect(history.filter(has_text="closed")).to_have_count(1)
-    assert query_db(db_url, "SELECT status, rating FROM complaints") == [("closed", 5)]
+    assert query_db(live_db_url, "SELECT status, rating FROM complaints") == [("closed", 5)]

@@ -74,7 +74,7 @@ def test_a_retry_leaves_no_trace_and_an_old_key_still_answers(client, db_url):
     assert query_db(db_url, "SELECT count(*) FROM complaint_events") == events
 
 
-def test_concurrent_retries_across_workers_create_one_complaint(live_server, db_url):
+def test_concurrent_retries_across_workers_create_one_complaint(live_server, live_db_url):
     import json
     import threading
     import urllib.request
@@ -92,7 +92,7 @@ def test_concurrent_retries_across_workers_create_one_complaint(live_server, db_
     for t in threads:
         t.join()
     assert len(answers) == 8 and len(set(answers)) == 1
-    assert query_db(db_url, "SELECT count(*) FROM complaints") == [(1,)]
+    assert query_db(live_db_url, "SELECT count(*) FROM complaints") == [(1,)]
 
 
 def test_nul_characters_are_refused_at_the_edge(client, db_url):

@@ -100,7 +100,7 @@ def test_a_dump_read_without_the_key_shows_no_identity(client, db_url):
         Fernet(Fernet.generate_key()).decrypt(token.encode())
 
 
-def test_an_anonymous_complaint_leaves_no_identity_or_ip_anywhere(live_server, db_url, built_kb):
+def test_an_anonymous_complaint_leaves_no_identity_or_ip_anywhere(live_server, live_db_url, built_kb):
     import json
     import urllib.request
     marker = "匿名测试投诉：仓库通道被纸箱堵住了七号门"
@@ -109,9 +109,9 @@ def test_an_anonymous_complaint_leaves_no_identity_or_ip_anywhere(live_server, d
                                  data=json.dumps(dict(COMPLAINT, description=marker, disclosure="anonymous")).encode())
     code = json.loads(urllib.request.urlopen(req).read())["tracking_code"]
     urllib.request.urlopen(live_server + "/api/v1/complaints/" + code).read()
-    dump = all_text(db_url)
+    dump = all_text(live_db_url)
     assert "127.0.0.1" not in dump and "10.9.8.7" not in dump
-    row = query_db(db_url, "SELECT disclosure, name, department, position, contact FROM complaints")
+    row = query_db(live_db_url, "SELECT disclosure, name, department, position, contact FROM complaints")
     assert row == [("anonymous", None, None, None, None)]
 
 

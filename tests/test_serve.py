@@ -14,7 +14,7 @@ def get(url):
         return res.status, res.headers, res.read().decode("utf-8")
 
 
-def test_serve_runs_gunicorn_with_site_and_api(live_server, db_url):
+def test_serve_runs_gunicorn_with_site_and_api(live_server, live_db_url):
     status, headers, body = get(live_server + "/")
     assert status == 200 and "员工服务知识库" in body
     assert "gunicorn" in headers.get("Server", "").lower()
@@ -28,7 +28,7 @@ def test_serve_runs_gunicorn_with_site_and_api(live_server, db_url):
     with urllib.request.urlopen(req, timeout=10) as res:
         assert res.status == 201
         number = json.loads(res.read())["number"]
-    assert query_db(db_url, "SELECT number FROM complaints") == [(number,)]
+    assert query_db(live_db_url, "SELECT number FROM complaints") == [(number,)]
 
 
 def test_serve_loads_the_encoder_before_forking_and_the_index_in_each_worker(app, monkeypatch):

@@ -65,7 +65,7 @@ class Trickle:
             sock.close()
 
 
-def test_health_and_suggestions_answer_within_a_second_with_50_idle_and_50_slow_connections(live_server, db_url):
+def test_health_and_suggestions_answer_within_a_second_with_50_idle_and_50_slow_connections(live_server):
     port = port_of(live_server)
     idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(SLOW)]
     body = json.dumps({"category": "canteen", "description": "午饭没有菜了"}).encode()
@@ -97,7 +97,7 @@ def test_health_and_suggestions_answer_within_a_second_with_50_idle_and_50_slow_
             sock.close()
 
 
-def test_a_request_that_does_not_arrive_in_time_gets_408_and_its_connection_closed(live_server, db_url):
+def test_a_request_that_does_not_arrive_in_time_gets_408_and_its_connection_closed(live_server):
     """server.request_timeout (10 s by default): slow and idle clients are let go, not kept forever."""
     port = port_of(live_server)
     idle = socket.create_connection(("127.0.0.1", port))
@@ -113,7 +113,7 @@ def test_a_request_that_does_not_arrive_in_time_gets_408_and_its_connection_clos
     assert 9 <= time.monotonic() - start < 13
 
 
-def test_requests_that_arrive_in_pieces_are_answered_whole(live_server, db_url):
+def test_requests_that_arrive_in_pieces_are_answered_whole(live_server, live_db_url):
     """The worker collects a request's bytes before a thread parses it: head and body may come in any pieces."""
     from conftest import query_db
     port = port_of(live_server)
@@ -131,7 +131,7 @@ def test_requests_that_arrive_in_pieces_are_answered_whole(live_server, db_url):
     head, _, answer = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 201"), data
     number = json.loads(answer)["number"]
-    assert query_db(db_url, "SELECT number FROM complaints") == [(number,)]
+    assert query_db(live_db_url, "SELECT number FROM complaints") == [(number,)]
     # Kept alive, two requests in pieces on one connection.
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         for _ in range(2):
