@@ -94,7 +94,7 @@ def form_suggest(built_kb, db_templates, tmp_path_factory):
     """The form's first suggestion for a text, from the app itself: comparing needs no server."""
     from intake_api import create_app
     db_url = db_templates.copy("sqlite", tmp_path_factory.mktemp("suggest"))
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "DATABASE_URL": db_url, "TESTING": True})
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}, "TESTING": True})
     client = app.test_client()
 
     def first(query: str) -> str:
