@@ -116,7 +116,7 @@ def public_view(c: Complaint) -> dict:
         "can_rate": c.status == "resolved" or (c.status == "closed" and c.rating is None),
         "rating": c.rating,
         "can_reply": c.status != "closed" and c.purged_at is None,
-        "messages": [{"author": m.author, "body": m.body, "at": local(m.at)} for m in desk().public_thread(c)],
+        "messages": [{"author": m.author, "body": m.body, "at": local(m.at)} for m in desk().thread(c)],
     }
 
 

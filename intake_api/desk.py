@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -325,6 +326,7 @@ class Desk:
         return user.username if user else None
 
     def thread(self, c: Complaint) -> list[MessageView]:
+        """The follow-up thread; a MessageView names no staff member, so the complainant may see it too."""
         msgs = self.session.scalars(select(Message).where(Message.complaint_id == c.id).order_by(Message.id))
         return [MessageView(m.author, m.body, self.local(m.at)) for m in msgs]  # type: ignore[arg-type]
 
@@ -335,7 +337,7 @@ class Desk:
                 for e in events]
 
     def summary(self, who: Actor, c: Complaint, now: dt.datetime | None = None) -> ComplaintView:
-        """What a queue row shows (no thread, no history: a page of 100 stays one query)."""
+        """What a queue row shows: no thread and no history (the handler's name is looked up per distinct id)."""
         nd = next_deadline(c)
         return ComplaintView(
             complaint=c, identity=None, handler=self.username(c.handler_id),
@@ -454,10 +456,6 @@ class Desk:
                            "This Idempotency-Key was used for a different complaint: send a new key with a new "
                            "complaint", [{"field": "Idempotency-Key", "message": "already used for a different body"}])
         return self.session.get(Complaint, row.complaint_id), row.code  # type: ignore[return-value]
-
-    def public_thread(self, c: Complaint) -> list[MessageView]:
-        """The follow-up thread as the complainant sees it: no staff names."""
-        return self.thread(c)
 
     def reply(self, code: str, text: str) -> Complaint:
         """The complainant answers a handler's question, identified only by the tracking code."""
@@ -598,22 +596,12 @@ class Desk:
 
     # The one commit -------------------------------------------------------------------------------------
 
-    def _transaction(self):
-        return _Transaction(self.session)
-
-
-class _Transaction:
-    """Commit when the block succeeds, roll back when it raises: a refused action changes nothing."""
-
-    def __init__(self, session: Session):
-        self.session = session
-
-    def __enter__(self) -> Session:
-        return self.session
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.session.commit()
-        else:
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """Commit when the block succeeds, roll back when it raises: a refused action changes nothing."""
+        try:
+            yield self.session
+        except BaseException:
             self.session.rollback()
-
+            raise
+        self.session.commit()
