@@ -22,6 +22,7 @@ from pydantic import (
 
 from . import yamlsrc
 from .errors import ConfigError, Problem
+from .notify_config import NotificationSettings
 from .process_config import ProcessSettings
 from .settings import ENVIRONMENT, overrides_from
 
@@ -63,6 +64,8 @@ class Paths(_Strict):
     """The MkDocs configuration the site is built with."""
     recognise: Path = Path("content/recognise.yml")
     """HR's example phrasings of danger, harassment... (kb_builder/recognise.py)."""
+    notifications: Path = Path("content/notifications")
+    """HR's message templates, one folder per language (intake_api/notices.py)."""
 
 
 class SiteSettings(_Strict):
@@ -211,6 +214,8 @@ class KbConfig(_Strict):
     timezone: str = "Asia/Shanghai"
     """The organisation's time zone (IANA name): dates shown to people and working days use it."""
     process: ProcessSettings = ProcessSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    """Who is told what, and how: e-mail, chat robots, reminders (operations/notifications.md)."""
 
     @field_validator("timezone")
     @classmethod
@@ -241,6 +246,10 @@ class KbConfig(_Strict):
         unknown = [c for c in self.process.category_kinds if c not in known]
         if unknown:
             raise ValueError(f"process.category_kinds: unknown categories {', '.join(unknown)}")
+        teams = {t.id for t in self.process.teams}
+        unknown = [r.team for r in self.notifications.teams if r.team not in teams]
+        if unknown:
+            raise ValueError(f"notifications.teams: unknown teams {', '.join(unknown)} (process.teams lists them)")
         for i, rule in enumerate(self.process.dispatch):
             unknown = [c for c in rule.categories if c not in known]
             if unknown:

@@ -49,6 +49,15 @@ class LevelLimit(_Strict):
         return self
 
 
+class Reminder(_Strict):
+    """One step of the SLA reminders: `hours` after a limit (negative: before it), tell `to`, once."""
+
+    hours: float = Field(ge=-720, le=720)
+    """Hours after the limit (assessment, first response, result); -8: eight hours before it."""
+    to: list[Literal["handler", "team", "lead", "admins"]] = Field(min_length=1)
+    """handler (else the team when nobody is assigned), the team, its lead (process.teams[].lead), admins."""
+
+
 class SlaSettings(_Strict):
     assessment_hours: int = Field(default=24, ge=1)
     """Initial assessment within this many hours of receipt."""
@@ -62,6 +71,13 @@ class SlaSettings(_Strict):
         3: LevelLimit(working_days=3),
     }
     """First-response limit per level: 1 urgent, 2 important, 3 general."""
+    reminders: list[Reminder] = [
+        Reminder(hours=-8, to=["handler"]),
+        Reminder(hours=0, to=["handler"]),
+        Reminder(hours=24, to=["lead", "admins"]),
+    ]
+    """Due-soon and overdue notices, each sent once per limit of a complaint: by default 8 hours before a
+    limit to the handler, when it passes to the handler, and a day later to the team lead and admins."""
 
     @field_validator("levels")
     @classmethod
@@ -78,6 +94,8 @@ class Team(_Strict):
     """Chinese name."""
     en: str
     """English name."""
+    lead: str | None = None
+    """Username of the team lead, who is told when the team's complaints stay overdue (sla.reminders)."""
 
 
 class DispatchRule(_Strict):
