@@ -14,12 +14,9 @@ lower their similarity.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import math
 import re
-import threading
-import urllib.request
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -130,25 +127,9 @@ def similar_complaints(c: Complaint, others: Iterable, threshold: float,
     return out
 
 
-def _notify(kb, alert: Alert, numbers: list[str]) -> None:
-    line = f"ALERT {alert.kind} category={alert.category} complaints={','.join(numbers)}: {alert.message}"
-    log.warning(line)
-    url = kb.process.emergency.webhook_url
-    if not url:
-        return
-    body = json.dumps({"kind": alert.kind, "category": alert.category, "message": alert.message,
-                       "complaints": numbers, "created_at": alert.created_at.isoformat()},
-                      ensure_ascii=False).encode("utf-8")
-
-    def send():
-        try:
-            req = urllib.request.Request(url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json; charset=utf-8"})
-            urllib.request.urlopen(req, timeout=5).close()
-        except OSError as exc:
-            log.error("alert webhook %s failed: %s", url, exc)
-
-    threading.Thread(target=send, daemon=True).start()
+def _log(alert: Alert, numbers: list[str]) -> None:
+    """Every alert is logged; who is told (e-mail, robots) is notify.plan_alert's, through the outbox."""
+    log.warning(f"ALERT {alert.kind} category={alert.category} complaints={','.join(numbers)}: {alert.message}")
 
 
 # Complaints read per query when looking for similar ones (see check_new_complaint).
@@ -229,5 +210,5 @@ def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights
             raised.append((alert, [x.number for x in group]))
     session.flush()
     for alert, numbers in raised:
-        _notify(kb, alert, numbers)
+        _log(alert, numbers)
     return [a for a, _ in raised]

@@ -36,7 +36,7 @@ DOMAIN_ERRORS = (KbError, StaffError, BackupError, crypto.KeyringError, DeskErro
 
 def register(kb: click.Group) -> None:
     """Add the desk's commands to the `kb` group (the `kb.commands` entry point)."""
-    for command in (serve, db, staff, keys, purge, publish, demo_data, report, erase_identity):
+    for command in (serve, worker, outbox, db, staff, keys, purge, publish, demo_data, report, erase_identity):
         kb.add_command(command)
 
 
@@ -81,9 +81,12 @@ def _quarter(config: KbConfig, quarter: str) -> Period:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, envvar="KB_PORT", help="Port to listen on (env KB_PORT).")
 @click.option("--workers", default=2, show_default=True, help="Number of worker processes.")
+@click.option("--notifications/--no-notifications", "with_worker", default=True, show_default=True,
+              help="Run one notification worker (`kb worker`) beside the web workers; production may run its "
+                   "own instead.")
 @pass_project
-def serve(project: Project, host: str, port: int, workers: int) -> None:
-    """Serve the built site and the intake API together with gunicorn."""
+def serve(project: Project, host: str, port: int, workers: int, with_worker: bool) -> None:
+    """Serve the built site and the intake API together with gunicorn (and, by default, the notification worker)."""
     from . import create_app
     from .serve import run
     config = project.config()
@@ -94,7 +97,75 @@ def serve(project: Project, host: str, port: int, workers: int) -> None:
     warn_calendar(config)
     _first_run_hint(app)
     click.echo(f"Serving {config.site_dir} and the API on http://{host}:{port}/ ({workers} workers)")
-    run(app, host=host, port=port, workers=workers)
+    background = _start_worker(project) if with_worker else None
+    try:
+        run(app, host=host, port=port, workers=workers)
+    finally:
+        if background is not None:
+            background.terminate()
+            background.wait(timeout=10)
+
+
+def _start_worker(project: Project):
+    """`kb worker` as a child process: its own database connections, stopped with the server."""
+    import subprocess
+    return subprocess.Popen([sys.executable, "-m", "kb_builder.cli", "--config", str(project.config_file), "worker"])
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Plan reminders and deliver what is due, then stop (cron, tests).")
+@pass_project
+def worker(project: Project, once: bool) -> None:
+    """Deliver notifications from the outbox and send SLA reminders; run as many as you like."""
+    import logging
+    import signal
+    import threading
+
+    from .worker import Worker
+    config = project.config()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    with domain_errors(config):
+        from .alerts import TermWeights
+        w = Worker(config, prepare(config), make_clock(config), term_weights=TermWeights(config.index_dir))
+        if once:
+            w.schedule()
+            n = w.run_once()
+            click.echo(f"Delivered or tried {n} messages.")
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        w.run(stop)
+
+
+@click.group()
+def outbox() -> None:
+    """The notification outbox: what waits, what failed (dead letters), re-sending."""
+
+
+@outbox.command("status")
+@pass_project
+def outbox_status(project: Project) -> None:
+    """Messages per status, and the dead letters with their last error."""
+    from . import outbox as box
+    with open_desk(project) as d:
+        counts = box.counts(d.session)
+        dead = box.dead_letters(d.session, 50)
+    click.echo(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "The outbox is empty.")
+    for m in dead:
+        click.echo(f"  dead #{m.id} {m.kind} over {m.channel} after {m.attempts} attempts: {m.last_error}")
+
+
+@outbox.command("resend")
+@click.argument("message_id", type=int)
+@pass_project
+def outbox_resend(project: Project, message_id: int) -> None:
+    """Put a dead letter back in the queue (after fixing what made it fail)."""
+    from . import outbox as box
+    with open_desk(project) as d:
+        if not box.resend(d.session, message_id):
+            raise click.ClickException(f"no dead letter #{message_id} (`kb outbox status` lists them)")
+    click.echo(f"Message #{message_id} will be sent again.")
 
 
 def _first_run_hint(app) -> None:
@@ -149,16 +220,17 @@ def staff() -> None:
                    "relations): also every confidential complaint and its complainant's identity.")
 @click.option("--team", "teams", multiple=True, help="A team id from process.teams in kb.yml (repeatable).")
 @click.option("--name", "display_name", help="Name shown in the workspace (default: the username).")
+@click.option("--email", help="Where this person's notifications are e-mailed (they can change it in the workspace).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="KB_STAFF_PASSWORD",
               help="At least 10 characters; asked for when not given (env KB_STAFF_PASSWORD).")
 @pass_project
 def staff_create(project: Project, username: str, role: str, teams: tuple[str, ...], display_name: str | None,
-                 password: str) -> None:
+                 email: str | None, password: str) -> None:
     """Create a staff account (the password is stored as an argon2 hash)."""
     from .auth import create_staff
     with open_desk(project) as d:
         create_staff(d.session, username, password, role, list(teams), display_name,
-                     known_teams=[t.id for t in d.kb.process.teams])
+                     known_teams=[t.id for t in d.kb.process.teams], email=email)
     click.echo(f"Created {role} '{username}'" + (f" in teams {', '.join(teams)}" if teams else "") + ".")
 
 

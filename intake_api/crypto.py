@@ -8,6 +8,7 @@ without the keys shows ciphertext only.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -122,3 +123,16 @@ class EncryptedText(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return decrypt(value)
+
+
+class EncryptedJSON(TypeDecorator):
+    """A JSON value stored encrypted (an outbox message's variables: a receipt holds the tracking code)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(decrypt(value) or "null")

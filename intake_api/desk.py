@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
-from . import alerts, privacy, process, publish, tracking
+from . import alerts, notify, privacy, process, publish, tracking
 from .models import (
     Alert,
     AnalyticsEvent,
@@ -249,6 +249,7 @@ class Desk:
         self.kb = kb
         self.clock = clock
         self.term_weights = term_weights
+        notify.watch(session)
 
     # Visibility and permission ------------------------------------------------------------------------
 
@@ -431,6 +432,7 @@ class Desk:
         if key_hash:
             session.add(IdempotencyKey(key_hash=key_hash, complaint_id=complaint.id, code=code, body_hash=digest))
         try:
+            notify.plan(session, self.kb, self.clock.zone, notify.take_events(session), code=code)
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -439,7 +441,8 @@ class Desk:
                 raise
             return Receipt(*earlier, replayed=True)
         try:
-            alerts.check_new_complaint(session, self.kb, complaint, self.term_weights)
+            for alert in alerts.check_new_complaint(session, self.kb, complaint, self.term_weights):
+                notify.plan_alert(session, self.kb, self.clock.zone, alert)
             session.commit()
         except Exception:  # an alert failure must not undo an acknowledged complaint
             session.rollback()
@@ -478,13 +481,8 @@ class Desk:
 
     def emergency_contact(self, c: Complaint) -> str | None:
         """The emergency contact for a complaint about danger (recognised, or filed under a danger category)."""
-        from .sensitive import recogniser
-        rec = recogniser(self.kb)
-        if rec is not None and c.recognised_kind in rec.rules.kinds:
-            show = rec.rules.kinds[c.recognised_kind].emergency_contact
-        else:
-            show = c.category in self.kb.process.urgent_categories
-        return self.kb.process.sensitive.emergency_contact if show else None
+        from .sensitive import emergency_contact
+        return emergency_contact(self.kb, c.recognised_kind, c.category)
 
     def acknowledgement(self, c: Complaint) -> str:
         """The automatic reply: number, level and the dates we promise (the limits kb.yml sets)."""
@@ -601,6 +599,7 @@ class Desk:
         """Commit when the block succeeds, roll back when it raises: a refused action changes nothing."""
         try:
             yield self.session
+            notify.plan(self.session, self.kb, self.clock.zone, notify.take_events(self.session))
         except BaseException:
             self.session.rollback()
             raise

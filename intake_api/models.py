@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .crypto import EncryptedText
+from .crypto import EncryptedJSON, EncryptedText
 
 
 class UTCDateTime(TypeDecorator):
@@ -54,6 +54,11 @@ class Complaint(Base):
     department: Mapped[str | None] = mapped_column(EncryptedText)
     position: Mapped[str | None] = mapped_column(EncryptedText)
     contact: Mapped[str | None] = mapped_column(EncryptedText)
+    # Where the complainant asked to be told of progress (named and confidential only): encrypted like the
+    # identity, erased with it.
+    notify_email: Mapped[str | None] = mapped_column(EncryptedText)
+    # The language they wrote in (zh-Hans, zh-Hant, en): their notifications use it.
+    language: Mapped[str | None] = mapped_column(String(8))
     category: Mapped[str] = mapped_column(String(40), index=True)
     description: Mapped[str] = mapped_column(Text)
     request: Mapped[str] = mapped_column(Text)
@@ -122,6 +127,9 @@ class StaffUser(Base):
     teams: Mapped[list] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where this person's notifications go (none: only the team's mailboxes and robots), and in which language.
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str | None] = mapped_column(String(8))
 
     # Flask-Login's user protocol.
     is_authenticated = True
@@ -257,3 +265,61 @@ class StaffSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """One notification to one recipient over one channel, written in the transaction that caused it.
+
+    The worker delivers it later (worker.py): a rolled-back change never
+    sends one, a crash never loses one. `dedupe_key` is unique, so the same
+    event, reminder or digest is planned once however many workers look.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    audience: Mapped[str] = mapped_column(String(12))  # staff, complainant, management
+    channel: Mapped[str] = mapped_column(String(80))  # email, or webhook:<id>
+    # An e-mail address (encrypted: a complainant's is personal data); empty for webhooks.
+    recipient: Mapped[str | None] = mapped_column(EncryptedText)
+    language: Mapped[str] = mapped_column(String(8))
+    # The template's variables: never a confidential or anonymous complainant's identity or text.
+    # Encrypted: a receipt carries the tracking code, of which nothing else keeps more than a hash.
+    context: Mapped[dict] = mapped_column(EncryptedJSON)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, sent, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Which worker holds it, until when (a crashed worker's claim runs out and another takes it).
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryAttempt(Base):
+    """One try at delivering an outbox message: when, by which worker, and what the receiver said."""
+
+    __tablename__ = "outbox_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    worker: Mapped[str] = mapped_column(String(80))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class NotificationSwitch(Base):
+    """A kind of notification switched off (or back on) for one person or one team; no row: on."""
+
+    __tablename__ = "notification_switches"
+    __table_args__ = (UniqueConstraint("owner", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(80))  # user:<id> or team:<team id>
+    kind: Mapped[str] = mapped_column(String(30))
+    enabled: Mapped[bool] = mapped_column(Boolean)

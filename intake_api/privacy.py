@@ -7,26 +7,33 @@ import datetime as dt
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from . import crypto
+from . import crypto, outbox
 from .models import Complaint, ComplaintEvent, IdempotencyKey, Message, utcnow
 from .process import SYSTEM, record
 
-IDENTITY = ("name", "department", "position", "contact")
+IDENTITY = ("name", "department", "position", "contact", "notify_email")
 PURGED = "[已按保存期限清除 · removed after the retention period]"
 OTHER = "其他 · other"
 
 
+# Every encrypted column, by table: what `kb keys rotate` re-encrypts.
+ENCRYPTED = {"complaints": IDENTITY, "outbox": ("recipient", "context"), "idempotency_keys": ("code",)}
+KEYS = {"complaints": "id", "outbox": "id", "idempotency_keys": "key_hash"}
+
+
 def rotate_keys(session: Session) -> int:
-    """Re-encrypt every identity field with the first (newest) key; return how many rows changed."""
-    rows = session.execute(text("SELECT id, name, department, position, contact FROM complaints")).fetchall()
+    """Re-encrypt every encrypted field with the first (newest) key; return how many rows changed."""
     changed = 0
-    for row in rows:
-        if all(v is None for v in row[1:]):
-            continue
-        values = {col: crypto.rotate(val) for col, val in zip(IDENTITY, row[1:])}
-        session.execute(text("UPDATE complaints SET name = :name, department = :department, position = :position, "
-                             "contact = :contact WHERE id = :id"), dict(values, id=row[0]))
-        changed += 1
+    for table, columns in ENCRYPTED.items():
+        key = KEYS[table]
+        rows = session.execute(text(f"SELECT {key}, {', '.join(columns)} FROM {table}")).fetchall()
+        assignments = ", ".join(f"{col} = :{col}" for col in columns)
+        for row in rows:
+            if all(v is None for v in row[1:]):
+                continue
+            values = {col: crypto.rotate(val) for col, val in zip(columns, row[1:])}
+            session.execute(text(f"UPDATE {table} SET {assignments} WHERE {key} = :key"), dict(values, key=row[0]))
+            changed += 1
     return changed
 
 
@@ -37,6 +44,7 @@ def erase_identity(session: Session, c: Complaint, actor: str, reason: str) -> N
     if c.disclosure != "anonymous":
         c.disclosure = "anonymous"
     c.anonymous = True
+    outbox.forget_complainant(session, c.id)
     record(session, c, actor, "identity_erased", None, None, note=reason)
 
 
@@ -63,6 +71,7 @@ def purge(session: Session, retention_days: int, now: dt.datetime | None = None,
         c.rating_comment = None
         c.shown_articles = []
         c.purged_at = now or utcnow()
+        outbox.forget_complainant(session, c.id)
         for m in session.scalars(select(Message).where(Message.complaint_id == c.id)):
             session.delete(m)
         for e in session.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)):

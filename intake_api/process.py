@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from . import sensitive, tracking
 from .dispatch import dispatch
 from .models import Complaint, ComplaintEvent, Message, StaffUser, utcnow
+from .publish import language_of
 from .sla import Clock
 from .workflow import LEVELS, RESPONSIBILITY, TransitionError, check_transition
 
@@ -59,6 +60,7 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
         disclosure=data.disclosure,
         name=who.name if who else None, department=who.department if who else None,
         position=who.position if who else None, contact=who.contact if who else None,
+        notify_email=None if data.anonymous else data.notify_email, language=language_of(data.description),
         category=data.category, description=data.description, request=data.request,
         occurred_at=data.occurred_at, location=data.location,
         level=1 if urgent else 3, status="received", team=team, safety_flag=urgent,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -13,6 +14,8 @@ from .workflow import Channel
 M = TypeVar("M", bound=BaseModel)
 
 DISCLOSURES = ("anonymous", "confidential", "named")
+# One @, no spaces or angle brackets, a dot in the domain: enough to catch typos without refusing real addresses.
+EMAIL = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}")
 EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
 CHANNELS = tuple(c.value for c in Channel)
 CHANNEL_LABELS = {
@@ -93,6 +96,8 @@ class ComplaintIn(_In):
     disclosure: Literal[DISCLOSURES] | None = None  # type: ignore[valid-type]
     anonymous: bool = Field(default=False, validate_default=True)
     identity: Identity | None = None  # validated after channel, disclosure and anonymous (declaration order)
+    # Where a named or confidential complainant wants progress e-mailed (stored encrypted, erased with the identity).
+    notify_email: str | None = Field(default=None, max_length=254)
     shown_articles: list[str] = Field(default_factory=list, max_length=50)
 
     @field_validator("category")
@@ -147,6 +152,20 @@ class ComplaintIn(_In):
             return None
         if value is not None and info.data.get("anonymous"):
             raise ValueError("匿名投诉不能填写身份信息 · Leave identity empty when anonymous is true")
+        return value
+
+
+    @field_validator("notify_email")
+    @classmethod
+    def _an_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        if info.data.get("anonymous"):
+            raise ValueError("匿名投诉不接收邮件通知：请凭查询码查看进度，或选择保密投诉 · Anonymous complaints get no "
+                             "e-mail: follow up with the tracking code, or choose confidential")
+        if not EMAIL.fullmatch(value):
+            raise ValueError("邮箱格式不对，例如 name@example.com · Not an e-mail address: use one like "
+                             "name@example.com")
         return value
 
 

@@ -45,6 +45,16 @@ def recogniser(kb) -> Recogniser | None:
         return _cache[path][1]
 
 
+def emergency_contact(kb, kind: str | None, category: str) -> str | None:
+    """The emergency contact for danger: a recognised kind that shows it, or a category that is urgent."""
+    rec = recogniser(kb)
+    if rec is not None and kind in rec.rules.kinds:
+        show = rec.rules.kinds[kind].emergency_contact
+    else:
+        show = category in kb.process.urgent_categories
+    return kb.process.sensitive.emergency_contact if show else None
+
+
 def check_rules(kb, rules, path) -> None:
     """The examples file names teams and kinds that kb.yml must know."""
     teams = {t.id for t in kb.process.teams}

@@ -142,7 +142,8 @@ class EmergencySettings(_Strict):
     similarity: float = Field(default=0.2, gt=0, le=1)
     """How alike two complaints must be (IDF-weighted cosine, intake_api/alerts.py)."""
     webhook_url: str = ""
-    """POSTed as JSON when an alert is raised (always logged too). Empty: logged only."""
+    """An emergency alert is also POSTed here, as the json webhook payload of notifications (through the
+    outbox, with retries). Empty: only the people and robots of notifications are told (and the log)."""
 
 
 # Extra words for the recogniser (kb_builder/recognise.py, content/recognise.yml):

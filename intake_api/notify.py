@@ -1,0 +1,300 @@
+"""Who is told what: the history a transaction appended, turned into outbox messages in that transaction.
+
+The desk calls `plan` just before each commit with the ComplaintEvents the
+transaction added (collected by `watch`), so notifications follow from the
+history, the one record of what happened, whichever front end acted. Staff
+messages carry the number, category, level, due dates and a link, never the
+complainant's identity or text; complainants hear only through the address
+they gave, in the language they wrote in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import notices
+from .models import Alert, Complaint, ComplaintEvent, NotificationSwitch, StaffUser
+from .outbox import Planned, put
+from .workflow import Role
+
+STAFF_KINDS = ("new_complaint", "assigned", "urgent", "emergency_alert", "complainant_replied", "low_rating",
+               "due_soon", "overdue", "escalation", "digest")
+COMPLAINANT_KINDS = ("receipt", "question", "response", "result", "reopened", "escalated")
+
+
+# -- Collecting the transaction's history ---------------------------------------------------------------
+
+def watch(session: Session) -> None:
+    """Keep the ComplaintEvents each flush writes in session.info, until `plan` takes them."""
+    if session.info.get("kb_notify_watch"):
+        return
+    session.info["kb_notify_watch"] = True
+
+    @sa_event.listens_for(session, "after_flush")
+    def _collect(sess, _ctx) -> None:
+        sess.info.setdefault("kb_new_events", []).extend(o for o in sess.new if isinstance(o, ComplaintEvent))
+
+    @sa_event.listens_for(session, "after_rollback")
+    def _forget(sess) -> None:
+        sess.info.pop("kb_new_events", None)
+
+
+def take_events(session: Session) -> list[ComplaintEvent]:
+    session.flush()
+    return session.info.pop("kb_new_events", [])
+
+
+# -- Names and dates in the recipient's language ----------------------------------------------------------
+
+class Words:
+    """What one message needs in one language: dates in the organisation's zone, names of things."""
+
+    def __init__(self, kb, zone, language: str):
+        self.kb, self.zone, self.language = kb, zone, language
+
+    def when(self, moment: dt.datetime | None) -> str:
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+    def named(self, zh: str, en: str) -> str:
+        if self.language == "en":
+            return en
+        return notices.traditional(zh) if self.language == "zh-Hant" else zh
+
+    def category(self, cat_id: str) -> str:
+        cat = next((c for c in self.kb.categories if c.id == cat_id), None)
+        return self.named(cat.zh, cat.en) if cat else cat_id
+
+    def team(self, team_id: str | None) -> str:
+        team = self.kb.process.team(team_id) if team_id else None
+        return self.named(team.zh, team.en) if team else (team_id or "—")
+
+    def level(self, level: int) -> str:
+        return notices.level_names(self.language)[level]
+
+
+def staff_link(kb, c: Complaint) -> str:
+    return f"{kb.notifications.base_url.rstrip('/')}/staff/complaints/{c.number}"
+
+
+def status_link(kb) -> str:
+    return f"{kb.notifications.base_url.rstrip('/')}{kb.site.base_path.rstrip('/')}/status/"
+
+
+def staff_context(words: Words, c: Complaint, recipient: str) -> dict[str, Any]:
+    """The variables every staff template may use: nothing the complainant wrote or who they are."""
+    return {"number": c.number, "category": words.category(c.category), "level": c.level,
+            "level_name": words.level(c.level), "team": words.team(c.team), "status": c.status,
+            "link": staff_link(words.kb, c), "recipient": recipient}
+
+
+# -- Recipients ---------------------------------------------------------------------------------------------
+
+class Recipients:
+    """Staff accounts, team mailboxes and robots, each with its switches; looked up once per plan."""
+
+    def __init__(self, session: Session, kb):
+        self.session, self.kb = session, kb
+        self._users: list[StaffUser] | None = None
+        self._off: set[tuple[str, str]] | None = None
+
+    @property
+    def users(self) -> list[StaffUser]:
+        if self._users is None:
+            self._users = list(self.session.scalars(select(StaffUser).where(StaffUser.active.is_(True))))
+        return self._users
+
+    def enabled(self, owner: str, kind: str) -> bool:
+        if self._off is None:
+            self._off = {(s.owner, s.kind) for s in self.session.scalars(
+                select(NotificationSwitch).where(NotificationSwitch.enabled.is_(False)))}
+        return (owner, kind) not in self._off
+
+    def by_name(self, username: str | None) -> StaffUser | None:
+        return next((u for u in self.users if u.username == username), None) if username else None
+
+    def by_id(self, user_id: int | None) -> StaffUser | None:
+        return next((u for u in self.users if u.id == user_id), None) if user_id else None
+
+    def members(self, c: Complaint) -> list[StaffUser]:
+        """Who works the complaint's team; employee relations too when it is routed to them."""
+        relations = self.kb.process.sensitive.team
+        return [u for u in self.users if c.team in (u.teams or [])
+                or (u.role == Role.RELATIONS and c.team == relations)]
+
+    def admins(self) -> list[StaffUser]:
+        return [u for u in self.users if u.role == Role.ADMIN]
+
+    def lead(self, team_id: str | None) -> list[StaffUser]:
+        team = self.kb.process.team(team_id) if team_id else None
+        user = self.by_name(team.lead) if team else None
+        return [user] if user else []
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class Plan:
+    """The messages one transaction sends; each gets a key that makes planning it twice harmless."""
+
+    def __init__(self, session: Session, kb, zone):
+        self.session, self.kb, self.zone = session, kb, zone
+        self.people = Recipients(session, kb)
+        self.messages: list[Planned] = []
+
+    def words(self, language: str | None) -> Words:
+        return Words(self.kb, self.zone, language or self.kb.notifications.staff_language)
+
+    def to_users(self, key: str, kind: str, c: Complaint | None, users: Iterable[StaffUser],
+                 extra: dict[str, Any] | None = None) -> None:
+        seen: set[int] = set()
+        for u in users:
+            if u.id in seen or not u.email or not self.people.enabled(f"user:{u.id}", kind):
+                continue
+            seen.add(u.id)
+            words = self.words(u.language)
+            context = {**(staff_context(words, c, u.display_name) if c else {"recipient": u.display_name}),
+                       **(extra or {})}
+            self.messages.append(Planned(f"{key}:{kind}:u{u.id}", kind, "staff", "email", u.email, words.language,
+                                         _localise(words, context), c.id if c else None))
+
+    def to_team(self, key: str, kind: str, c: Complaint, extra: dict[str, Any] | None = None) -> None:
+        """The team's members, and its shared mailboxes and robots (per-team switches apply to those)."""
+        self.to_users(key, kind, c, self.people.members(c), extra)
+        route = self.kb.notifications.route(c.team)
+        if route is None or not self.people.enabled(f"team:{c.team}", kind):
+            return
+        words = self.words(None)
+        team_name = words.team(c.team)
+        context = _localise(words, {**staff_context(words, c, team_name), **(extra or {})})
+        for address in route.email:
+            self.messages.append(Planned(f"{key}:{kind}:m{_hash(address)}", kind, "staff", "email", address,
+                                         words.language, context, c.id))
+        for hook in route.webhooks:
+            self.messages.append(Planned(f"{key}:{kind}:w{hook}", kind, "staff", f"webhook:{hook}", None,
+                                         words.language, context, c.id))
+
+    def to_handler_or_team(self, key: str, kind: str, c: Complaint, extra: dict[str, Any] | None = None) -> None:
+        handler = self.people.by_id(c.handler_id)
+        if handler is not None:
+            self.to_users(key, kind, c, [handler], extra)
+        else:
+            self.to_team(key, kind, c, extra)
+
+    def to_complainant(self, key: str, kind: str, c: Complaint, extra: dict[str, Any] | None = None) -> None:
+        """Only where they gave an address (never for an anonymous complaint: it has none)."""
+        if not c.notify_email or c.disclosure == "anonymous" or c.purged_at is not None:
+            return
+        words = Words(self.kb, self.zone, c.language or "zh-Hans")
+        context = {"number": c.number, "link": status_link(self.kb), **(extra or {})}
+        self.messages.append(Planned(f"{key}:{kind}:c", kind, "complainant", "email", c.notify_email,
+                                     words.language, _localise(words, context), c.id))
+
+    def commit(self) -> int:
+        return put(self.session, self.messages)
+
+
+def _localise(words: Words, context: dict[str, Any]) -> dict[str, Any]:
+    """Dates become strings in the organisation's zone (the context is stored as JSON)."""
+    return {k: words.when(v) if isinstance(v, dt.datetime) else v for k, v in context.items()}
+
+
+# -- What each history entry sends ------------------------------------------------------------------------
+
+def plan(session: Session, kb, zone, events: list[ComplaintEvent], code: str | None = None) -> int:
+    """Put the notifications these history entries call for into the transaction; return how many.
+
+    `code`: the tracking code of a complaint registered in this transaction,
+    for its receipt (only its hash is kept anywhere else).
+    """
+    if not kb.notifications.enabled or not events:
+        return 0
+    p = Plan(session, kb, zone)
+    complaints = {c.id: c for c in session.scalars(select(Complaint).where(
+        Complaint.id.in_({e.complaint_id for e in events})))}
+    for e in events:
+        c = complaints.get(e.complaint_id)
+        if c is None:
+            continue
+        key = f"ev{e.id}"
+        if e.action == "created":
+            p.to_team(key, "new_complaint", c, {"received_at": c.received_at, "assessment_due": c.assessment_due_at,
+                                                "first_response_due": c.first_response_due_at})
+            if c.safety_flag:
+                _urgent(p, key, c)
+            if code is not None:
+                p.to_complainant(key, "receipt", c, {
+                    "code": code, "level_name": Words(kb, zone, c.language or "zh-Hans").level(c.level),
+                    "assessment_due": c.assessment_due_at, "first_response_due": c.first_response_due_at,
+                    "result_days": kb.process.sla.result_working_days,
+                    "emergency_contact": _emergency_contact(kb, c) or ""})
+        elif e.action == "team" and e.from_value is not None:
+            p.to_team(key, "new_complaint", c, {"received_at": c.received_at, "assessment_due": c.assessment_due_at,
+                                                "first_response_due": c.first_response_due_at})
+        elif e.action == "handler":
+            p.to_users(key, "assigned", c, [u for u in [p.people.by_name(e.to_value)] if u],
+                       {"assigned_by": e.actor.split(":", 1)[-1], "first_response_due": c.first_response_due_at})
+        elif e.action == "level" and e.to_value == "1" and e.from_value is not None and e.actor != "system":
+            _urgent(p, key, c)
+        elif e.action == "answer":
+            p.to_handler_or_team(key, "complainant_replied", c)
+        elif e.action == "question":
+            p.to_complainant(key, "question", c, {"question": e.to_value or ""})
+        elif e.action == "response":
+            p.to_complainant(key, "response", c, {"response": e.to_value or ""})
+        elif e.action == "status":
+            _status(p, key, c, e)
+    return p.commit()
+
+
+def _status(p: Plan, key: str, c: Complaint, e: ComplaintEvent) -> None:
+    if e.to_value == "resolved":
+        p.to_complainant(key, "result", c, {"response": c.response or "", "rating_link": status_link(p.kb)})
+    elif e.to_value in ("reopened", "escalated"):
+        p.to_complainant(key, e.to_value, c, {"note": "" if e.actor.startswith("staff:") else (e.note or "")})
+        if e.note and e.note.startswith("low satisfaction rating"):
+            p.to_handler_or_team(key, "low_rating", c, {"rating": c.rating, "new_status": e.to_value})
+
+
+def _urgent(p: Plan, key: str, c: Complaint) -> None:
+    extra = {"kind_name": c.recognised_kind or p.words(None).category(c.category),
+             "first_response_due": c.first_response_due_at, "emergency_contact": _emergency_contact(p.kb, c) or ""}
+    p.to_team(key, "urgent", c, extra)
+    p.to_users(key, "urgent", c, p.people.admins(), extra)
+
+
+def _emergency_contact(kb, c: Complaint) -> str | None:
+    from .sensitive import emergency_contact
+    return emergency_contact(kb, c.recognised_kind, c.category)
+
+
+def plan_alert(session: Session, kb, zone, alert: Alert) -> int:
+    """An emergency alert (a wave of similar complaints): every team concerned, and the admins."""
+    if not kb.notifications.enabled or alert.kind != "emergency":
+        return 0
+    complaints = list(session.scalars(select(Complaint).where(Complaint.id.in_(alert.complaint_ids))
+                                      .order_by(Complaint.id)))
+    if not complaints:
+        return 0
+    p = Plan(session, kb, zone)
+    numbers = ", ".join(c.number for c in complaints)
+    extra = {"alert_message": alert.message, "count": len(complaints), "numbers": numbers}
+    key = f"alert{alert.id}"
+    newest = complaints[-1]
+    for team in sorted({c.team for c in complaints if c.team}):
+        p.to_team(key, "emergency_alert", next(c for c in complaints if c.team == team), extra)
+    p.to_users(key, "emergency_alert", newest, p.people.admins(), extra)
+    url = kb.process.emergency.webhook_url
+    if url:  # the older single webhook of process.emergency: our JSON payload, unsigned
+        words = p.words(None)
+        p.messages.append(Planned(f"{key}:emergency_alert:url", "emergency_alert", "staff", "url", url,
+                                  words.language, _localise(words, {**staff_context(words, newest, ""), **extra}),
+                                  newest.id))
+    return p.commit()
