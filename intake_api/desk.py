@@ -35,6 +35,8 @@ from .models import (
     Deflection,
     IdempotencyKey,
     Message,
+    NotificationSwitch,
+    OutboxMessage,
     StaffUser,
     utcnow,
 )
@@ -239,6 +241,16 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
 )}
 
 
+@dataclass(frozen=True)
+class NotificationChoices:
+    """What one person is told, and (for admins) what each team's mailboxes and robots are told."""
+
+    email: str | None
+    language: str
+    mine: dict[str, bool]
+    teams: dict[str, dict[str, bool]]
+
+
 # -- The desk -----------------------------------------------------------------------------------------------
 
 class Desk:
@@ -411,6 +423,71 @@ class Desk:
             except ValueError as exc:
                 raise Conflict(str(exc)) from None
         return alert
+
+    # Notifications ----------------------------------------------------------------------------------------
+
+    def _switches(self, owner: str) -> dict[str, bool]:
+        off = {s.kind for s in self.session.scalars(select(NotificationSwitch).where(
+            NotificationSwitch.owner == owner, NotificationSwitch.enabled.is_(False)))}
+        return {kind: kind not in off for kind in notify.STAFF_KINDS}
+
+    def notification_choices(self, who: Actor) -> NotificationChoices:
+        if who.user is None:
+            raise Forbidden("只有员工账号有通知设置 · Only staff accounts have notification settings")
+        teams = {t.id: self._switches(f"team:{t.id}") for t in self.kb.process.teams} if who.is_admin else {}
+        return NotificationChoices(who.user.email, who.user.language or self.kb.notifications.staff_language,
+                                   self._switches(f"user:{who.user.id}"), teams)
+
+    def set_notifications(self, who: Actor, enabled: set[str], email: str | None = None,
+                          language: str | None = None, team: str | None = None) -> None:
+        """Switch kinds on and off for oneself (with one's address and language), or, for admins, for a team."""
+        from .schemas import EMAIL
+        if who.user is None:
+            raise Forbidden("只有员工账号有通知设置 · Only staff accounts have notification settings")
+        if team is not None:
+            if not who.is_admin:
+                raise Forbidden("只有管理员可以设置团队通知 · Only admins set a team's notifications")
+            if self.kb.process.team(team) is None:
+                raise Invalid(f"未知团队 · Unknown team '{team}'", [{"field": "team", "message": "unknown team"}])
+            owner = f"team:{team}"
+        else:
+            email = (email or "").strip() or None
+            if email is not None and not EMAIL.fullmatch(email):
+                raise Invalid("邮箱格式不对 · Not an e-mail address",
+                              [{"field": "email", "message": "use one like name@example.com"}])
+            if language not in (None, "zh-Hans", "zh-Hant", "en"):
+                raise Invalid("不支持的语言 · Unsupported language", [{"field": "language",
+                                                                     "message": "zh-Hans, zh-Hant or en"}])
+            owner = f"user:{who.user.id}"
+        with self._transaction():
+            if team is None:
+                user = self.session.get(StaffUser, who.user.id)
+                assert user is not None
+                user.email, user.language = email, language or user.language
+            current = {s.kind: s for s in self.session.scalars(select(NotificationSwitch).where(
+                NotificationSwitch.owner == owner))}
+            for kind in notify.STAFF_KINDS:
+                on = kind in enabled
+                if kind in current:
+                    current[kind].enabled = on
+                elif not on:
+                    self.session.add(NotificationSwitch(owner=owner, kind=kind, enabled=False))
+
+    def outbox(self, who: Actor) -> tuple[dict[str, int], list[tuple[OutboxMessage, list]]]:
+        """Counts per status and the dead letters with their attempts (admins: it covers every team)."""
+        from . import outbox
+        if not who.is_admin:
+            raise Forbidden("只有管理员可以查看发件箱 · Only admins see the outbox")
+        dead = outbox.dead_letters(self.session)
+        return outbox.counts(self.session), [(m, outbox.attempts_of(self.session, m.id)) for m in dead]
+
+    def resend(self, who: Actor, message_id: int) -> None:
+        from . import outbox
+        if not who.is_admin:
+            raise Forbidden("只有管理员可以重发 · Only admins re-send messages")
+        with self._transaction():
+            if not outbox.resend(self.session, message_id):
+                raise NotFound(f"没有这封退信 · No dead letter #{message_id}")
 
     # The complainant's side -----------------------------------------------------------------------------
 

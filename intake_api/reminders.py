@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import metrics, notices, report
+from . import notices
 from .models import Complaint, OutboxMessage, utcnow
 from .notify import Plan, Words
 from .outbox import Planned, put
@@ -130,6 +130,7 @@ def plan_review(session: Session, kb, clock: Clock, now: dt.datetime, term_weigh
     quarter = previous_quarter(local)
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.like(f"review:{quarter}:%"))):
         return 0  # already planned: the report is not computed again every minute
+    from . import metrics, report  # matplotlib and the review's queries: only once a quarter
     data = report.collect(session, kb, metrics.Period.quarter(quarter, clock.zone), term_weights)
     text = report.markdown(data, {})
     link = f"{kb.notifications.base_url.rstrip('/')}/staff/report?quarter={quarter}"

@@ -71,6 +71,23 @@ TEXT = {
     "temporary_measures": ("已采取的临时措施（紧急投诉必填，填写后才能推进）",
                            "Temporary measures taken (required for urgent complaints before moving on)"),
     "acknowledge": ("确认并说明处理", "Acknowledge with a note"), "acknowledged": ("已确认", "Acknowledged"),
+    "notifications": ("通知设置", "Notifications"), "outbox": ("发件箱", "Outbox"),
+    "my_notifications": ("我收到的通知", "What I am told"), "email": ("邮箱", "E-mail"),
+    "language": ("语言", "Language"), "team_notifications": ("团队邮箱和群机器人收到的通知",
+                                                       "What each team's mailboxes and chat robots are told"),
+    "dead_letters": ("发送失败的消息（已停止重试）", "Messages that could not be delivered (no more retries)"),
+    "resend": ("重新发送", "Send again"), "attempts": ("尝试", "Attempts"), "kind": ("类型", "Kind"),
+    "channel_to": ("渠道", "Channel"), "last_error": ("最后的错误", "Last error"),
+    "no_dead_letters": ("没有发送失败的消息", "No undelivered messages"),
+    "n_new_complaint": ("本团队的新投诉", "New complaint for my team"),
+    "n_assigned": ("分派给我的投诉", "Assigned to me"),
+    "n_urgent": ("紧急 / 安全投诉（立即）", "Urgent / safety complaint (at once)"),
+    "n_emergency_alert": ("应急预警（24 小时内多起相似投诉）", "Emergency alert (many similar complaints in 24 h)"),
+    "n_complainant_replied": ("投诉人回复了", "Complainant replied"),
+    "n_low_rating": ("低满意度评价导致重开", "Low rating reopened a complaint"),
+    "n_due_soon": ("即将到期", "Due soon"), "n_overdue": ("已超时", "Overdue"),
+    "n_escalation": ("超时升级（组长和管理员）", "Overdue escalation (team lead and admins)"),
+    "n_digest": ("每日待办汇总", "Daily digest of my open work"),
 }
 DATE_FIELDS = ("assessment_due_at", "first_response_due_at", "resolution_due_at", "result_due_at", "assessed_at",
                "first_responded_at", "investigation_started_at", "investigation_ended_at", "resolved_at", "closed_at")
@@ -110,7 +127,7 @@ def init_app(app: Flask) -> None:
         kb = current_app.config["KB"]
         return {"t": t, "pick": pick, "LABELS": LABELS, "LEVELS": LEVELS, "RESPONSIBILITY": RESPONSIBILITY,
                 "STATUSES": STATUSES, "CHANNEL_LABELS": CHANNEL_LABELS, "kb": kb, "local": _local,
-                "lang": g.get("lang", "zh"), "DEADLINE_LABELS": DEADLINE_LABELS,
+                "lang": g.get("lang", "zh"), "DEADLINE_LABELS": DEADLINE_LABELS, "TEXT_KEYS": TEXT,
                 "calendar_notice": _calendar_notice()}
 
 
@@ -304,3 +321,34 @@ def acknowledge_alert(alert_id: int):
     desk().acknowledge_alert(actor(), alert_id, request.form.get("note", ""))
     flash(t("saved"), "ok")
     return redirect(url_for("workspace.alerts"))
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@staff_required
+def notifications():
+    """Each kind of notification on or off, for oneself (with address and language) or, for admins, per team."""
+    go_back_to(url_for("workspace.notifications"))
+    if request.method == "POST":
+        form = request.form
+        enabled = {k.removeprefix("kind_") for k in form if k.startswith("kind_")}
+        desk().set_notifications(actor(), enabled, email=form.get("email"), language=form.get("language") or None,
+                                 team=form.get("team") or None)
+        flash(t("saved"), "ok")
+        return redirect(url_for("workspace.notifications"))
+    return render_template("staff/notifications.html", choices=desk().notification_choices(actor()))
+
+
+@bp.get("/outbox")
+@staff_required
+def outbox():
+    counts, dead = desk().outbox(actor())
+    return render_template("staff/outbox.html", counts=counts, dead=dead)
+
+
+@bp.post("/outbox/<int:message_id>/resend")
+@staff_required
+def resend(message_id: int):
+    go_back_to(url_for("workspace.outbox"))
+    desk().resend(actor(), message_id)
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.outbox"))

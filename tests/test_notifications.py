@@ -1,0 +1,403 @@
+"""Notifications end to end: the outbox, the worker, a real SMTP server (aiosmtpd) and a real webhook receiver.
+
+Nothing is mocked: complaints go in through the API, the worker delivers over
+SMTP on loopback, and what the server received is what is checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import email.policy
+import http.server
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import COMPLAINT, PASSWORD, api_login, free_port, query_db
+
+
+class Mailbox:
+    """An SMTP server that keeps what it accepted; it can be slow, refuse addresses, or be stopped and restarted.
+
+    A message counts as received only once the server answered 250: a client
+    that vanished before that (killed mid-delivery) delivered nothing, as
+    with a real mail server.
+    """
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.messages: list[email.message.EmailMessage] = []
+        self.delay = 0.0
+        self.controller: Controller | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if "bounce" in address:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)  # a killed client cancels this (aiosmtpd's connection_lost)
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        msg["X-Test-Rcpt"] = ",".join(envelope.rcpt_tos)
+        self.messages.append(msg)
+        return "250 Message accepted"
+
+    def start(self) -> Mailbox:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if address in m["X-Test-Rcpt"]]
+
+    @staticmethod
+    def text(msg) -> str:
+        return msg.get_body(("plain",)).get_content()
+
+    def wait_for(self, count: int, timeout: float = 30) -> None:
+        deadline = time.time() + timeout
+        while len(self.messages) < count and time.time() < deadline:
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+def notification_settings(mailbox: Mailbox, **more) -> dict:
+    return {"smtp": {"host": "127.0.0.1", "port": mailbox.port, "security": "none", "sender": "kb@example.org"},
+            "base_url": "https://kb.example.org", "backoff_seconds": 1, "poll_seconds": 0.2, "lease_seconds": 5,
+            **more}
+
+
+@pytest.fixture
+def notifying_app(built_kb, db_url, mailbox):
+    from intake_api import create_app
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True, "KB_OVERRIDES": {
+        "database_url": db_url, "notifications": notification_settings(mailbox)}})
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+def worker_for(app):
+    from intake_api.worker import Worker
+    return Worker(app.config["KB"], app.extensions["db_engine"], app.extensions["kb_clock"], name="test-worker")
+
+
+def add_staff(app, username: str, role: str = "handler", teams: tuple[str, ...] = (), email_address: str | None = None):
+    from intake_api.auth import create_staff
+    from intake_api.db import get_session
+    with app.app_context():
+        session = get_session()
+        create_staff(session, username, PASSWORD, role, list(teams), email=email_address)
+        session.commit()
+
+
+def submit(client, **fields) -> dict:
+    res = client.post("/api/v1/complaints", json=dict(COMPLAINT, **fields))
+    assert res.status_code == 201, res.get_json()
+    return res.get_json()
+
+
+def outbox_rows(db_url: str) -> list[tuple]:
+    return query_db(db_url, "SELECT kind, audience, channel, status FROM outbox ORDER BY id")
+
+
+# -- What is sent, and to whom ------------------------------------------------------------------------------
+
+def test_a_new_complaint_sends_the_receipt_and_the_teams_notice(notifying_app, mailbox, db_url):
+    add_staff(notifying_app, "fac", teams=("facilities",), email_address="fac@example.org")
+    add_staff(notifying_app, "it", teams=("it",), email_address="it@example.org")
+    client = notifying_app.test_client()
+    got = submit(client, disclosure="named", identity={"name": "李雷", "contact": "13800000000"},
+                 notify_email="lilei@example.org")
+    assert sorted(k for k, *_ in outbox_rows(db_url)) == ["new_complaint", "receipt"]  # written with the complaint
+    assert mailbox.messages == []  # the submission did not wait for any delivery
+
+    worker_for(notifying_app).run_once()
+    receipt, = mailbox.to("lilei@example.org")
+    body = Mailbox.text(receipt)
+    assert got["tracking_code"] in body and got["number"] in body
+    assert "投诉" in receipt["Subject"]  # they wrote in Chinese
+    notice, = mailbox.to("fac@example.org")
+    assert got["number"] in Mailbox.text(notice) and "https://kb.example.org/staff/complaints/" in Mailbox.text(notice)
+    assert mailbox.to("it@example.org") == []  # another team's complaint
+    assert [s for *_, s in outbox_rows(db_url)] == ["sent", "sent"]
+    # Once sent, a complainant's message keeps neither its text nor the tracking code.
+    assert query_db(db_url, "SELECT count(*) FROM outbox_attempts WHERE ok")[0][0] == 2
+    worker_for(notifying_app).run_once()
+    assert len(mailbox.messages) == 2  # nothing twice
+
+
+def test_staff_messages_of_a_confidential_complaint_carry_no_identity_or_text(notifying_app, mailbox, db_url):
+    add_staff(notifying_app, "fac", teams=("facilities",), email_address="fac@example.org")
+    add_staff(notifying_app, "boss", role="admin", email_address="boss@example.org")
+    client = notifying_app.test_client()
+    secret_text = "茶水间的饮水机漏电了，我的手被电了一下，地上全是水"
+    got = submit(client, description=secret_text, disclosure="confidential",
+                 identity={"name": "韩梅梅", "department": "财务部", "contact": "hanmeimei@example.org"},
+                 notify_email="hmm@example.org")
+    token = api_login(client, "boss")
+    res = client.post(f"/api/v1/staff/complaints/{got['number']}/assign", json={"handler": "fac"},
+                      headers={"X-CSRFToken": token})
+    assert res.status_code == 200, res.get_json()
+    worker_for(notifying_app).run_once()
+    staff = [m for m in mailbox.messages if "hmm@example.org" not in m["X-Test-Rcpt"]]
+    assert {m["X-Test-Rcpt"] for m in staff} >= {"fac@example.org", "boss@example.org"}
+    assert any(got["number"] in Mailbox.text(m) for m in staff)
+    for m in staff:
+        whole = m.as_string() + Mailbox.text(m)
+        for private in ("韩梅梅", "财务部", "hanmeimei", "hmm@example.org", "饮水机漏电", secret_text[:8]):
+            assert private not in whole, (m["Subject"], private)
+
+
+def test_the_complainant_hears_each_step_in_the_language_they_wrote(notifying_app, mailbox, db_url):
+    add_staff(notifying_app, "boss", role="admin", email_address="boss@example.org")
+    client = notifying_app.test_client()
+    got = submit(client, description="The water dispenser on floor 3 has had no hot water for two days",
+                 request="Please fix it", notify_email="tom@example.org")
+    number, code = got["number"], got["tracking_code"]
+    token = api_login(client, "boss")
+
+    def act(action, **body):
+        res = client.post(f"/api/v1/staff/complaints/{number}/{action}", json=body, headers={"X-CSRFToken": token})
+        assert res.status_code == 200, res.get_json()
+
+    act("messages", text="Which pantry exactly?")
+    act("status", status="assessed")
+    act("status", status="investigating")
+    act("response", text="We replaced the heating element.")
+    act("status", status="resolved")
+    worker_for(notifying_app).run_once()
+    mine = mailbox.to("tom@example.org")
+    texts = [Mailbox.text(m) for m in mine]
+    assert len(mine) == 4  # receipt, question, response, result
+    assert any("Which pantry exactly?" in t for t in texts)
+    assert sum("We replaced the heating element." in t for t in texts) == 2  # the response, and the result
+    assert all(re.search(r"[A-Za-z]", m["Subject"]) and not re.search(r"[\u4e00-\u9fff]", m["Subject"])
+               for m in mine)
+
+    # A low rating reopens: the complainant is told, and so is the handler (here nobody: the team).
+    res = client.post("/api/v1/complaints/rating", json={"tracking_code": code, "score": 1})
+    assert res.status_code in (200, 201), res.get_json()
+    worker_for(notifying_app).run_once()
+    assert len(mailbox.to("tom@example.org")) == 5
+
+
+def test_a_refused_change_plans_nothing(notifying_app, mailbox, db_url):
+    add_staff(notifying_app, "boss", role="admin", email_address="boss@example.org")
+    client = notifying_app.test_client()
+    got = submit(client, notify_email="x@example.org")
+    before = outbox_rows(db_url)
+    token = api_login(client, "boss")
+    res = client.post(f"/api/v1/staff/complaints/{got['number']}/status", json={"status": "closed"},
+                      headers={"X-CSRFToken": token})
+    assert res.status_code == 409
+    assert outbox_rows(db_url) == before
+
+
+def test_an_anonymous_complaint_cannot_leave_an_address(notifying_app):
+    res = notifying_app.test_client().post("/api/v1/complaints", json=dict(
+        COMPLAINT, disclosure="anonymous", notify_email="me@example.org"))
+    assert res.status_code == 400
+    assert any(e["field"] == "notify_email" for e in res.get_json()["errors"])
+    bad = notifying_app.test_client().post("/api/v1/complaints", json=dict(COMPLAINT, notify_email="not an address"))
+    assert bad.status_code == 400 and bad.get_json()["errors"][0]["field"] == "notify_email"
+
+
+def test_the_address_is_unreadable_in_the_database_file(built_kb, tmp_path, mailbox):
+    from intake_api import create_app
+    db_file = tmp_path / "c.db"
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True, "KB_OVERRIDES": {
+        "database_url": f"sqlite:///{db_file}", "notifications": notification_settings(mailbox)}})
+    submit(app.test_client(), notify_email="findme.please@example.org")
+    app.extensions["db_engine"].dispose()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("c.db*"))
+    assert b"findme.please" not in raw
+    assert b"example.org" not in raw
+
+
+def test_dead_letters_are_kept_and_can_be_sent_again(notifying_app, mailbox, db_url, built_kb):
+    add_staff(notifying_app, "fac", teams=("facilities",), email_address="bounce@example.org")
+    submit(notifying_app.test_client())
+    worker_for(notifying_app).run_once()
+    rows = query_db(db_url, "SELECT id, status, attempts, last_error FROM outbox")
+    assert [(s, n) for _, s, n, _ in rows] == [("dead", 1)]  # 550: retrying cannot help
+    assert "550" in rows[0][3]
+    env = dict(os.environ, KB_CONFIG=str(built_kb / "kb.yml"), KB_DATABASE_URL=db_url)
+    kb = Path(sys.executable).with_name("kb")
+    status = subprocess.run([str(kb), "outbox", "status"], env=env, capture_output=True, text=True)
+    assert f"dead #{rows[0][0]} new_complaint" in status.stdout, status.stdout + status.stderr
+    resend = subprocess.run([str(kb), "outbox", "resend", str(rows[0][0])], env=env, capture_output=True, text=True)
+    assert resend.returncode == 0, resend.stderr
+    assert query_db(db_url, "SELECT status, attempts FROM outbox") == [("pending", 0)]
+
+
+def test_sla_reminders_are_sent_once_however_often_workers_look(notifying_app, mailbox, db_url):
+    add_staff(notifying_app, "fac", teams=("facilities",), email_address="fac@example.org")
+    add_staff(notifying_app, "boss", role="admin", email_address="boss@example.org")
+    got = submit(notifying_app.test_client())
+    from sqlalchemy import select
+
+    from intake_api.db import get_session
+    from intake_api.models import Complaint
+    with notifying_app.app_context():
+        due = get_session().scalar(select(Complaint.assessment_due_at))
+    one, two = worker_for(notifying_app), worker_for(notifying_app)
+    for moment, worker in [(due - dt.timedelta(hours=7), one), (due - dt.timedelta(hours=6), two),
+                           (due + dt.timedelta(minutes=5), one), (due + dt.timedelta(hours=1), two),
+                           (due + dt.timedelta(hours=25), one), (due + dt.timedelta(hours=26), two)]:
+        worker.schedule(now=moment)
+    kinds = sorted(k for k, *_ in outbox_rows(db_url) if k != "new_complaint")
+    # Assessment limit: due soon and overdue to the team (no handler yet), then the escalation to the admin.
+    assert kinds.count("due_soon") >= 1 and kinds.count("overdue") >= 1 and kinds.count("escalation") >= 1
+    keys = query_db(db_url, "SELECT dedupe_key FROM outbox")
+    assert len(keys) == len({k for k, in keys})
+    one.run_once()
+    escalations = [m for m in mailbox.to("boss@example.org") if got["number"] in Mailbox.text(m)]
+    assert escalations
+    before = len(outbox_rows(db_url))
+    two.schedule(now=due + dt.timedelta(hours=30))
+    assert len(outbox_rows(db_url)) == before
+
+
+def test_a_team_robot_gets_the_teams_messages(built_kb, db_url, mailbox):
+    from intake_api import create_app
+    received: list[dict] = []
+
+    class Robot(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append({"path": self.path, "body": json.loads(self.rfile.read(int(self.headers["Content-Length"])))})
+            body = b'{"errcode":0,"errmsg":"ok"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Robot)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/cgi-bin/webhook/send?key=abc"
+    settings = notification_settings(mailbox, webhooks=[{"id": "fac-group", "type": "wecom", "url": url}],
+                                     teams=[{"team": "facilities", "webhooks": ["fac-group"]}])
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True,
+                      "KB_OVERRIDES": {"database_url": db_url, "notifications": settings}})
+    try:
+        got = submit(app.test_client(), disclosure="confidential", identity={"name": "王五"})
+        worker_for(app).run_once()
+    finally:
+        server.shutdown()
+        app.extensions["db_engine"].dispose()
+    assert len(received) == 1
+    content = received[0]["body"]["markdown"]["content"]
+    assert got["number"] in content and "王五" not in content and COMPLAINT["description"][:6] not in content
+
+
+# -- Workers as real processes ------------------------------------------------------------------------------
+
+def start_worker(kb_yml: Path, db_url: str, overrides: Path) -> subprocess.Popen:
+    env = dict(os.environ, KB_CONFIG=str(overrides), KB_DATABASE_URL=db_url)
+    kb = Path(sys.executable).with_name("kb")
+    return subprocess.Popen([str(kb), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def worker_config(built_kb: Path, mailbox: Mailbox, tmp_path: Path, **more) -> Path:
+    """A kb.yml beside the built one, with notifications pointed at the test's SMTP server."""
+    import yaml
+
+    from kb_builder.config import Paths, load_config
+    data = yaml.safe_load((built_kb / "kb.yml").read_text(encoding="utf-8"))
+    data["notifications"] = notification_settings(mailbox, **more)
+    built = load_config(built_kb / "kb.yml")
+    data["paths"] = {name: str(built.path(name)) for name in Paths.model_fields}
+    path = tmp_path / "kb.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def queue_messages(notifying_app, n: int) -> None:
+    add_staff(notifying_app, "fac", teams=("facilities",), email_address="fac@example.org")
+    client = notifying_app.test_client()
+    for i in range(n):
+        submit(client, description=f"{COMPLAINT['description']} ({i})", notify_email=f"p{i}@example.org")
+
+
+def message_ids(mailbox: Mailbox) -> list[str]:
+    return [m["Message-ID"] for m in mailbox.messages]
+
+
+def wait_until(predicate, timeout: float) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_two_workers_and_a_kill_deliver_each_message_exactly_once(notifying_app, mailbox, db_url, built_kb,
+                                                                     tmp_path):
+    queue_messages(notifying_app, 15)  # 30 messages: a receipt and the team's notice each
+    total = len(outbox_rows(db_url))
+    mailbox.delay = 0.15  # slow enough that a worker is killed mid-delivery
+    config = worker_config(built_kb, mailbox, tmp_path, lease_seconds=3)
+    first, second = start_worker(built_kb, db_url, config), start_worker(built_kb, db_url, config)
+    try:
+        assert wait_until(lambda: len(mailbox.messages) >= 4, 60), first.stderr
+        first.send_signal(signal.SIGKILL)  # mid-delivery: it held claimed messages
+        first.wait()
+        assert wait_until(lambda: len(mailbox.messages) >= total, 90)
+        time.sleep(1)  # anything sent twice would arrive now
+    finally:
+        for p in (first, second):
+            p.kill()
+            p.wait()
+    ids = message_ids(mailbox)
+    assert len(ids) == total and len(set(ids)) == total
+    assert {s for *_, s in outbox_rows(db_url)} == {"sent"}
+
+
+def test_nothing_is_lost_or_doubled_while_the_mail_server_is_down(notifying_app, mailbox, db_url, built_kb, tmp_path):
+    """The server is away for 12 backoff units (12 s at backoff_seconds=1: six minutes at the default 30 s)."""
+    mailbox.stop()
+    queue_messages(notifying_app, 5)
+    total = len(outbox_rows(db_url))
+    config = worker_config(built_kb, mailbox, tmp_path, max_attempts=8)
+    proc = start_worker(built_kb, db_url, config)
+    try:
+        time.sleep(12)
+        failed = query_db(db_url, "SELECT count(*) FROM outbox_attempts WHERE NOT ok")[0][0]
+        assert failed >= total  # each was tried, and failed, at least once
+        assert {s for *_, s in outbox_rows(db_url)} == {"pending"}  # none given up on
+        mailbox.start()
+        assert wait_until(lambda: len(mailbox.messages) >= total, 60)
+        time.sleep(1)
+    finally:
+        proc.kill()
+        proc.wait()
+    ids = message_ids(mailbox)
+    assert len(ids) == total and len(set(ids)) == total
