@@ -255,6 +255,7 @@
                     position: v("#kb-position"), contact: v("#kb-contact") };
         Object.keys(who).forEach(function (k) { if (!who[k]) delete who[k]; });
         if (Object.keys(who).length) payload.identity = who;
+        if (v("#kb-notify-email")) payload.notify_email = v("#kb-notify-email");
       }
       var button = form.querySelector("#kb-submit");
       button.disabled = true;
