@@ -110,10 +110,19 @@ def _traditional():
     return opencc.OpenCC("s2twp")
 
 
+# Words OpenCC leaves in mainland usage.
+_HANT_WORDS = (("反饋", "回覆"), ("“", "「"), ("”", "」"))
+
+
 def _localize(zh: str, en: str, language: str) -> str:
     if language == "en":
         return en
-    return _traditional().convert(zh) if language == "zh-Hant" else zh
+    if language == "zh-Hans":
+        return zh
+    text = _traditional().convert(zh)
+    for mainland, local in _HANT_WORDS:
+        text = text.replace(mainland, local)
+    return text
 
 
 def limit_names(language: str) -> dict[str, str]:
@@ -145,16 +154,17 @@ def language_of(tag: str) -> str:
 def sample_context(kind: str, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
     """Plausible values for every variable of a kind: load() tries each template with them (and tests do)."""
     lang = language_of(language)
-    zh = lang != "en"
     limits, levels = limit_names(lang), level_names(lang)
     values: dict[str, Any] = {
         "number": "TS-2026-000042", "category": _localize("食堂餐饮", "Canteen", lang), "level": 2,
         "level_name": levels[2], "team": _localize("后勤部", "Facilities team", lang),
-        "status": _localize("已受理", "Received", lang), "link": "https://kb.example.com/desk/complaints/42",
+        "status": _localize("已受理", "Received", lang),
+        "link": ("https://kb.example.com/desk/complaints/42" if KINDS[kind].audience == "staff"
+                 else "https://kb.example.com/status/"),
         "recipient": _localize("王经理", "Alex Lee", lang), "received_at": "2026-12-07 09:30",
         "assessment_due": "2026-12-08 09:30", "first_response_due": "2026-12-08 18:00",
         "assigned_by": _localize("李主管", "Sam Chen", lang), "kind_name": _localize("人身危险", "danger", lang),
-        "emergency_contact": "110 / 120" + ("，保安值班室分机 8110" if zh else ", security desk ext. 8110"),
+        "emergency_contact": _localize("110 / 120，保安值班室分机 8110", "110 / 120, security desk ext. 8110", lang),
         "alert_message": _localize("24 小时内 6 起相似投诉", "6 similar complaints within 24 hours", lang),
         "count": 3, "numbers": "TS-2026-000040, TS-2026-000041, TS-2026-000042", "rating": 1,
         "new_status": _localize("重新处理", "Reopened", lang), "limit_name": limits["first_response"],
@@ -169,7 +179,7 @@ def sample_context(kind: str, language: str = DEFAULT_LANGUAGE) -> dict[str, Any
         "code": "K7QD-M2XP-9RTA", "result_days": 7,
         "question": _localize("请问是哪一栋楼？", "Which building was it?", lang),
         "response": _localize("已安排维修，周五前完成。", "A repair is booked for Friday.", lang),
-        "rating_link": "https://kb.example.com/status?rate=1",
+        "rating_link": "https://kb.example.com/status/#rate",
         "note": _localize("主管将复核处理结果。", "A supervisor will review the result.", lang),
     }
     return {name: values[name] for name in KINDS[kind].variables}
