@@ -293,7 +293,7 @@ def load(folder: Path) -> Notices:
 def _load_one(env: SandboxedEnvironment, path: Path, kind: Kind, lang: str, problems: list[Problem]) -> _Pair | None:
     """One file checked: its shape, its Jinja, its variables, and a trial render with sample values."""
     if not path.is_file():
-        problems.append(Problem(path, f"missing: the {kind.audience}'s '{kind.name}' message in {lang} ({kind.help})",
+        problems.append(Problem(path, f"missing: the {kind.audience}'s '{kind.name}' message in {lang} ({kind.help.rstrip('.')})",
                                 fix="create it: a 'Subject: ...' line, a blank line, then the body"))
         return None
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -342,7 +342,7 @@ def _compile(env: SandboxedEnvironment, source: str, path: Path, offset: int, ki
         undeclared = meta.find_undeclared_variables(ast)  # also compiles: unknown filters are found here
         template = env.from_string(ast)
     except TemplateSyntaxError as exc:
-        problems.append(Problem(path, f"template error: {exc.message}", line=(exc.lineno or 1) + offset,
+        problems.append(Problem(path, f"template error: {(exc.message or '').rstrip('.')}", line=(exc.lineno or 1) + offset,
                                 fix="check the {{ }} and {% %} tags (every {% if %} needs its {% endif %})"))
         return None
     known = set(kind.variables) | set(env.globals)
