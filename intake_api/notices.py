@@ -11,6 +11,10 @@ Every file is checked at start (load), and every problem is reported at once
 with its file and line, so that a typo surfaces before the first message is
 due, not as a dead letter at three in the morning. The templates run in
 Jinja's sandbox: whoever can edit content/ must not be able to run code.
+
+A block tag ({% if %}, {% for %}) is best on a line of its own: it then
+leaves no blank line behind (trim_blocks), but it also swallows the line
+break after it, so inside a line write {{ "(overdue)" if item.overdue else "" }}.
 """
 
 from __future__ import annotations
