@@ -118,7 +118,8 @@ def _traditional():
 _HANT_WORDS = (("反饋", "回覆"), ("“", "「"), ("”", "」"))
 
 
-def _localize(zh: str, en: str, language: str) -> str:
+def localize(zh: str, en: str, language: str) -> str:
+    """A Chinese and English pair in one language (zh-Hant converted from the Simplified text)."""
     if language == "en":
         return en
     if language == "zh-Hans":
@@ -132,14 +133,14 @@ def _localize(zh: str, en: str, language: str) -> str:
 def limit_names(language: str) -> dict[str, str]:
     """The SLA limits by name, in the words of the staff queue (intake_api/queue.py)."""
     lang = language_of(language)
-    return {key: _localize(zh, en, lang) for key, (zh, en) in DEADLINE_LABELS.items()}
+    return {key: localize(zh, en, lang) for key, (zh, en) in DEADLINE_LABELS.items()}
 
 
 def level_names(language: str) -> dict[int, str]:
     """Levels 1-3 as messages name them: 一级（紧急）, Level 1 (urgent)."""
     lang = language_of(language)
     ordinal = {1: "一", 2: "二", 3: "三"}
-    return {level: _localize(f"{ordinal[level]}级（{zh}）", f"Level {level} ({en.lower()})", lang)
+    return {level: localize(f"{ordinal[level]}级（{zh}）", f"Level {level} ({en.lower()})", lang)
             for level, (zh, en) in LEVELS.items()}
 
 
@@ -160,31 +161,31 @@ def sample_context(kind: str, language: str = DEFAULT_LANGUAGE) -> dict[str, Any
     lang = language_of(language)
     limits, levels = limit_names(lang), level_names(lang)
     values: dict[str, Any] = {
-        "number": "TS-2026-000042", "category": _localize("食堂餐饮", "Canteen", lang), "level": 2,
-        "level_name": levels[2], "team": _localize("后勤部", "Facilities team", lang),
-        "status": _localize("已受理", "Received", lang),
+        "number": "TS-2026-000042", "category": localize("食堂餐饮", "Canteen", lang), "level": 2,
+        "level_name": levels[2], "team": localize("后勤部", "Facilities team", lang),
+        "status": localize("已受理", "Received", lang),
         "link": ("https://kb.example.com/desk/complaints/42" if KINDS[kind].audience == "staff"
                  else "https://kb.example.com/status/"),
-        "recipient": _localize("王经理", "Alex Lee", lang), "received_at": "2026-12-07 09:30",
+        "recipient": localize("王经理", "Alex Lee", lang), "received_at": "2026-12-07 09:30",
         "assessment_due": "2026-12-08 09:30", "first_response_due": "2026-12-08 18:00",
-        "assigned_by": _localize("李主管", "Sam Chen", lang), "kind_name": _localize("人身危险", "danger", lang),
-        "emergency_contact": _localize("110 / 120，保安值班室分机 8110", "110 / 120, security desk ext. 8110", lang),
-        "alert_message": _localize("24 小时内 6 起相似投诉", "6 similar complaints within 24 hours", lang),
+        "assigned_by": localize("李主管", "Sam Chen", lang), "kind_name": localize("人身危险", "danger", lang),
+        "emergency_contact": localize("110 / 120，保安值班室分机 8110", "110 / 120, security desk ext. 8110", lang),
+        "alert_message": localize("24 小时内 6 起相似投诉", "6 similar complaints within 24 hours", lang),
         "count": 3, "numbers": "TS-2026-000040, TS-2026-000041, TS-2026-000042", "rating": 1,
-        "new_status": _localize("重新处理", "Reopened", lang), "limit_name": limits["first_response"],
-        "due_at": "2026-12-08 18:00", "hours_overdue": 5, "handler": _localize("张三", "Jo Park", lang),
+        "new_status": localize("重新处理", "Reopened", lang), "limit_name": limits["first_response"],
+        "due_at": "2026-12-08 18:00", "hours_overdue": 5, "handler": localize("张三", "Jo Park", lang),
         "items": [
-            {"number": "TS-2026-000042", "category": _localize("食堂餐饮", "Canteen", lang), "level": 2,
+            {"number": "TS-2026-000042", "category": localize("食堂餐饮", "Canteen", lang), "level": 2,
              "next_due": "2026-12-08 18:00", "overdue": False},
-            {"number": "TS-2026-000017", "category": _localize("班车", "Shuttle bus", lang), "level": 3,
+            {"number": "TS-2026-000017", "category": localize("班车", "Shuttle bus", lang), "level": 3,
              "next_due": "2026-12-06 18:00", "overdue": True},
         ],
-        "period": "2026 Q4", "report": _localize("本季度共受理 120 起投诉。", "120 complaints this quarter.", lang),
+        "period": "2026 Q4", "report": localize("本季度共受理 120 起投诉。", "120 complaints this quarter.", lang),
         "code": "K7QD-M2XP-9RTA", "result_days": 7,
-        "question": _localize("请问是哪一栋楼？", "Which building was it?", lang),
-        "response": _localize("已安排维修，周五前完成。", "A repair is booked for Friday.", lang),
+        "question": localize("请问是哪一栋楼？", "Which building was it?", lang),
+        "response": localize("已安排维修，周五前完成。", "A repair is booked for Friday.", lang),
         "rating_link": "https://kb.example.com/status/#rate",
-        "note": _localize("主管将复核处理结果。", "A supervisor will review the result.", lang),
+        "note": localize("主管将复核处理结果。", "A supervisor will review the result.", lang),
     }
     return {name: values[name] for name in KINDS[kind].variables}
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import notices
 from .models import Alert, Complaint, ComplaintEvent, NotificationSwitch, StaffUser
 from .outbox import Planned, put
-from .workflow import Role
+from .workflow import LABELS, Role
 
 STAFF_KINDS = ("new_complaint", "assigned", "urgent", "emergency_alert", "complainant_replied", "low_rating",
                "due_soon", "overdue", "escalation", "digest")
@@ -63,9 +63,7 @@ class Words:
         return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
     def named(self, zh: str, en: str) -> str:
-        if self.language == "en":
-            return en
-        return notices.traditional(zh) if self.language == "zh-Hant" else zh
+        return notices.localize(zh, en, self.language)
 
     def category(self, cat_id: str) -> str:
         cat = next((c for c in self.kb.categories if c.id == cat_id), None)
@@ -74,6 +72,9 @@ class Words:
     def team(self, team_id: str | None) -> str:
         team = self.kb.process.team(team_id) if team_id else None
         return self.named(team.zh, team.en) if team else (team_id or "—")
+
+    def status(self, status: str) -> str:
+        return self.named(*LABELS[status]) if status in LABELS else status
 
     def level(self, level: int) -> str:
         return notices.level_names(self.language)[level]
@@ -90,7 +91,7 @@ def status_link(kb) -> str:
 def staff_context(words: Words, c: Complaint, recipient: str) -> dict[str, Any]:
     """The variables every staff template may use: nothing the complainant wrote or who they are."""
     return {"number": c.number, "category": words.category(c.category), "level": c.level,
-            "level_name": words.level(c.level), "team": words.team(c.team), "status": c.status,
+            "level_name": words.level(c.level), "team": words.team(c.team), "status": words.status(c.status),
             "link": staff_link(words.kb, c), "recipient": recipient}
 
 
