@@ -40,7 +40,7 @@ class Worker:
         self.templates = notices.load(kb.path("notifications"))
         self._next_schedule = 0.0
 
-    def channels(self) -> list[str]:
+    def deliverable(self) -> list[str]:
         """The channels this worker can deliver on; messages for others wait (an admin sees them)."""
         out = [f"webhook:{w.id}" for w in self.settings.webhooks] + ["url"]
         if self.settings.smtp.host:
@@ -55,7 +55,7 @@ class Worker:
         """Claim and deliver up to BATCH due messages; return how many were tried."""
         lease = dt.timedelta(seconds=self.settings.lease_seconds)
         with self.sessions() as session:
-            batch = outbox.claim(session, self.name, BATCH, lease, now, channels=self.channels())
+            batch = outbox.claim(session, self.name, BATCH, lease, now, channels=self.deliverable())
             for message in batch:
                 self._deliver(session, message)
             return len(batch)
@@ -108,7 +108,7 @@ class Worker:
 
     def run(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
-        log.info("worker %s delivering over %s", self.name, ", ".join(self.channels()))
+        log.info("worker %s delivering over %s", self.name, ", ".join(self.deliverable()))
         while not stop.is_set():
             try:
                 self.run_once()
