@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -40,6 +40,10 @@ class Outgoing:
     # Stable across retries (the outbox row): the e-mail's Message-ID and the webhooks' X-KB-Delivery,
     # so that a receiver can drop the copy a crash between its acceptance and our commit would resend.
     delivery_id: str
+    # The kind and its template variables (never a confidential complainant's identity or text): the json
+    # webhook carries them for receivers that act on the message rather than show it.
+    kind: str = ""
+    data: Mapping[str, Any] | None = None
 
 
 class DeliveryError(Exception):
@@ -158,7 +162,8 @@ def post_webhook(hook: WebhookChannel, msg: Outgoing, now: float | None = None) 
     headers = {"Content-Type": "application/json; charset=utf-8", "X-KB-Delivery": msg.delivery_id}
     if hook.type == "json":
         url = hook.url
-        body = _json({"delivery_id": msg.delivery_id, "subject": msg.subject, "text": msg.text, "html": msg.html})
+        body = _json({"delivery_id": msg.delivery_id, "kind": msg.kind, "subject": msg.subject, "text": msg.text,
+                      "html": msg.html, "data": dict(msg.data or {})})
         stamp = str(int(now))
         headers["X-KB-Timestamp"] = stamp
         if secret:  # over the timestamp too, so that a captured request cannot be replayed later

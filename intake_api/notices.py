@@ -228,7 +228,8 @@ class Notices:
         if len(subject) > MAX_SUBJECT:
             subject = subject[:MAX_SUBJECT - 1] + "…"
         text = _tidy(pair.body.render(values))
-        return Outgoing(subject=subject, text=text, html=to_html(text, lang, subject), delivery_id=delivery_id)
+        return Outgoing(subject=subject, text=text, html=to_html(text, lang, subject), delivery_id=delivery_id,
+                        kind=kind, data=values)
 
 
 def _tidy(text: str) -> str:

@@ -388,7 +388,8 @@ def test_json_receiver_gets_our_payload_signed_over_timestamp_and_body(receiver)
     receiver.reply(204)
     post_webhook(hook("json", f"{receiver.base}/hooks/kb?token=t0ken", SECRET), MSG, now=NOW)
     [hit] = receiver.hits
-    assert hit.json() == {"delivery_id": "d-7f3a9c", "subject": SUBJECT, "text": TEXT, "html": HTML}
+    assert hit.json() == {"delivery_id": "d-7f3a9c", "kind": "", "subject": SUBJECT, "text": TEXT, "html": HTML,
+                          "data": {}}
     assert hit.headers["Content-Type"] == "application/json; charset=utf-8"
     assert hit.headers["X-KB-Delivery"] == "d-7f3a9c" and hit.headers["X-KB-Timestamp"] == "1700000000"
     expected = hmac.new(SECRET.encode(), b"1700000000." + hit.body, hashlib.sha256).hexdigest()
