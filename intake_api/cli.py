@@ -107,9 +107,23 @@ def serve(project: Project, host: str, port: int, workers: int, with_worker: boo
 
 
 def _start_worker(project: Project):
-    """`kb worker` as a child process: its own database connections, stopped with the server."""
+    """`kb worker` as a child process: its own database connections, stopped with the server.
+
+    On Linux the kernel stops it too if `kb serve` itself is killed (no orphan sending on its own).
+    """
+    import signal
     import subprocess
-    return subprocess.Popen([sys.executable, "-m", "kb_builder.cli", "--config", str(project.config_file), "worker"])
+
+    def die_with_parent() -> None:
+        try:
+            import ctypes
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    # Not `-m kb_builder.cli`: as __main__ its Project class would not be the one the commands look for.
+    command = [sys.executable, "-c", "from kb_builder.cli import main; main()"]
+    return subprocess.Popen([*command, "--config", str(project.config_file), "worker"],
+                            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
 
 
 @click.command()

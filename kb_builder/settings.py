@@ -46,6 +46,8 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("KB_RATELIMIT_PREFIX", "Prefix of the counters' keys in a shared store.", key="rate_limits.key_prefix"),
     EnvVar("KB_SMTP_HOST", "The SMTP server notifications are e-mailed through.", key="notifications.smtp.host"),
     EnvVar("KB_SMTP_PORT", "Its port.", key="notifications.smtp.port"),
+    EnvVar("KB_SMTP_SECURITY", "starttls, ssl or none (a relay on the local network).", key="notifications.smtp.security"),
+    EnvVar("KB_SMTP_SENDER", "The From address of notifications.", key="notifications.smtp.sender"),
     EnvVar("KB_SMTP_USERNAME", "Login for the SMTP server.", key="notifications.smtp.username"),
     EnvVar("KB_SMTP_PASSWORD", "Password for the SMTP server.", key="notifications.smtp.password", secret=True),
     EnvVar("KB_PUBLIC_URL", "Where links in notifications point (the workspace and the status page).",

@@ -217,10 +217,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, **env_changes):
+def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, notifications: bool = False, **env_changes):
     """`kb serve` (gunicorn, 2 workers) on a free port, once it answers: (process, base URL).
 
     output: where its log goes (a pipe, or an open file the test reads later);
+    notifications: also run its notification worker (off unless a test looks at messages: it is a process more);
     env_changes: variables to set, or to remove when given as None.
     """
     port = free_port()
@@ -231,7 +232,8 @@ def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, **env_chan
         else:
             env[name] = value
     kb = Path(sys.executable).with_name("kb")
-    proc = subprocess.Popen([str(kb), "serve", "--port", str(port), "--workers", "2"], env=env,
+    worker = [] if notifications else ["--no-notifications"]
+    proc = subprocess.Popen([str(kb), "serve", "--port", str(port), "--workers", "2", *worker], env=env,
                             stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60  # a loaded 2-core machine takes its time to load the encoder

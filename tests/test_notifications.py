@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import COMPLAINT, PASSWORD, api_login, free_port, query_db
+from conftest import COMPLAINT, PASSWORD, api_login, free_port, query_db, start_kb_serve, stop_kb_serve
 
 
 class Mailbox:
@@ -332,6 +332,27 @@ def test_a_team_robot_gets_the_teams_messages(built_kb, db_url, mailbox):
     assert len(received) == 1
     content = received[0]["body"]["markdown"]["content"]
     assert got["number"] in content and "王五" not in content and COMPLAINT["description"][:6] not in content
+
+
+def test_kb_serve_with_an_smtp_setting_sends_the_receipt_and_the_handlers_notice(built_kb, db_url, mailbox):
+    """`make run` plus an SMTP setting: the worker runs inside `kb serve`, nothing else to start."""
+    import urllib.request
+    env = {"KB_SMTP_HOST": "127.0.0.1", "KB_SMTP_PORT": str(mailbox.port), "KB_SMTP_SECURITY": "none"}
+    kb = Path(sys.executable).with_name("kb")
+    made = subprocess.run([str(kb), "staff", "create", "fac", "--team", "facilities", "--email", "fac@example.org"],
+                          env=dict(os.environ, KB_CONFIG=str(built_kb / "kb.yml"), KB_DATABASE_URL=db_url,
+                                   KB_STAFF_PASSWORD=PASSWORD), capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    proc, url = start_kb_serve(built_kb / "kb.yml", db_url, notifications=True, **env)
+    try:
+        request = urllib.request.Request(url + "/api/v1/complaints", method="POST", headers={
+            "Content-Type": "application/json"}, data=json.dumps(dict(COMPLAINT, notify_email="me@example.org")).encode())
+        got = json.loads(urllib.request.urlopen(request, timeout=10).read())
+        assert wait_until(lambda: mailbox.to("me@example.org") and any(
+            got["number"] in Mailbox.text(m) for m in mailbox.to("fac@example.org")), 60)
+    finally:
+        stop_kb_serve(proc)
+    assert got["tracking_code"] in Mailbox.text(mailbox.to("me@example.org")[0])
 
 
 # -- Workers as real processes ------------------------------------------------------------------------------
