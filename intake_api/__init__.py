@@ -60,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         headers,
         health,
         limits,
+        notices,
         openapi,
         sensitive,
         site,
@@ -80,6 +81,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     boundary.init_app(app)
     limits.init_app(app)
     sensitive.init_app(app)
+    if kb.notifications.enabled:  # HR's message templates, checked now: a broken one names its file and line
+        app.extensions["kb_notices"] = notices.load(kb.path("notifications"))
     csrf = CSRFProtect(app)
     # The public API uses no cookies, so cross-site requests cannot ride on a session.
     for public in (suggest.bp, complaints.bp, deflections.bp, events.bp, health.bp):

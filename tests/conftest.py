@@ -33,6 +33,7 @@ def copy_project(dest: Path, content: bool = True) -> Path:
             (dest / "content" / "sops").mkdir(parents=True)
             # HR's examples of danger and harassment are settings, not articles: always there.
             shutil.copy(ROOT / "content" / "recognise.yml", dest / "content" / "recognise.yml")
+            shutil.copytree(ROOT / "content" / "notifications", dest / "content" / "notifications")
             continue
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("faq", "sop", "__pycache__"))
     return dest

@@ -450,3 +450,65 @@ def test_nothing_is_lost_or_doubled_while_the_mail_server_is_down(notifying_app,
     ids, rows = message_ids(mailbox), outbox_rows(db_url)
     assert len(rows) >= total
     assert len(ids) == len(rows) and len(set(ids)) == len(rows)
+
+
+# -- The workspace: switches and dead letters ---------------------------------------------------------------
+
+def workspace_login(client, username: str) -> str:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/staff/login").get_data(as_text=True))
+    res = client.post("/staff/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)})
+    assert res.status_code == 302
+    return re.search(r'name="csrf_token" value="([^"]+)"',
+                     client.get("/staff/notifications").get_data(as_text=True)).group(1)
+
+
+def test_a_kind_switched_off_in_the_workspace_is_not_sent(built_kb, db_url, mailbox):
+    from intake_api import create_app
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {
+        "database_url": db_url, "notifications": notification_settings(
+            mailbox, teams=[{"team": "facilities", "email": ["fac-team@example.org"]}])}})
+    add_staff(app, "fac", teams=("facilities",))
+    add_staff(app, "boss", role="admin")
+    staff, admin = app.test_client(), app.test_client()
+    token = workspace_login(staff, "fac")
+    # Everything but new complaints, at an address given on the page, in English.
+    kinds = ["assigned", "urgent", "emergency_alert", "complainant_replied", "low_rating", "due_soon", "overdue"]
+    res = staff.post("/staff/notifications", data={"csrf_token": token, "email": "fac@example.org", "language": "en",
+                                                   **{f"kind_{k}": "on" for k in kinds}})
+    assert res.status_code == 302
+    page = staff.get("/staff/notifications").get_data(as_text=True)
+    assert 'value="fac@example.org"' in page and 'name="kind_new_complaint" >' in page.replace("  ", " ")
+    bad = staff.post("/staff/notifications", data={"csrf_token": token, "email": "not-an-address"})
+    assert bad.status_code == 302 and "邮箱格式不对" in staff.get("/staff/notifications").get_data(as_text=True)
+    # A handler cannot change a team's switches; an admin can.
+    assert staff.post("/staff/notifications", data={"csrf_token": token, "team": "facilities"}).status_code == 302
+    admin_token = workspace_login(admin, "boss")
+    admin.post("/staff/notifications", data={"csrf_token": admin_token, "team": "facilities",
+                                             "kind_assigned": "on"})
+    got = submit(app.test_client())
+    admin.post(f"/staff/complaints/{got['number']}/assign", data={"csrf_token": admin_token, "handler": "fac"})
+    deliver(app)
+    app.extensions["db_engine"].dispose()
+    assert [m["Subject"] for m in mailbox.to("fac-team@example.org")] == []  # the team's new_complaint: off
+    fac = mailbox.to("fac@example.org")
+    assert len(fac) == 1 and "assigned" in Mailbox.text(fac[0]).lower()  # assigned on, new complaint off, English
+
+
+def test_admins_see_dead_letters_and_send_them_again(built_kb, db_url, mailbox):
+    from intake_api import create_app
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {
+        "database_url": db_url, "notifications": notification_settings(mailbox)}})
+    add_staff(app, "fac", teams=("facilities",), email_address="bounce@example.org")
+    add_staff(app, "boss", role="admin")
+    submit(app.test_client())
+    deliver(app)
+    staff, admin = app.test_client(), app.test_client()
+    workspace_login(staff, "fac")
+    assert staff.get("/staff/outbox").status_code == 403
+    token = workspace_login(admin, "boss")
+    page = admin.get("/staff/outbox").get_data(as_text=True)
+    assert "550" in page and "bounce@example.org" in page
+    message_id = re.search(r'/staff/outbox/(\d+)/resend', page).group(1)
+    assert admin.post(f"/staff/outbox/{message_id}/resend", data={"csrf_token": token}).status_code == 302
+    app.extensions["db_engine"].dispose()
+    assert query_db(db_url, "SELECT status FROM outbox") == [("pending",)]
