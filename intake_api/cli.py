@@ -139,8 +139,7 @@ def worker(project: Project, once: bool) -> None:
     config = project.config()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with domain_errors(config):
-        from .alerts import TermWeights
-        w = Worker(config, prepare(config), make_clock(config), term_weights=TermWeights(config.index_dir))
+        w = Worker(config, prepare(config), make_clock(config))
         if once:
             w.schedule()
             n = w.run_once()

@@ -132,7 +132,7 @@ def plan_review(session: Session, kb, clock: Clock, now: dt.datetime, term_weigh
         return 0  # already planned: the report is not computed again every minute
     from . import metrics, report  # matplotlib and the review's queries: only once a quarter
     data = report.collect(session, kb, metrics.Period.quarter(quarter, clock.zone), term_weights)
-    text = report.markdown(data, {})
+    text = report.markdown(data, None)
     link = f"{kb.notifications.base_url.rstrip('/')}/staff/report?quarter={quarter}"
     language = kb.notifications.staff_language
     return put(session, [Planned(f"review:{quarter}:{address}", "review", "management", "email", address, language,

@@ -124,8 +124,13 @@ def _table(title: str, counts: dict[str, int], k: int) -> list[str]:
     return [f"| {title} | 件 |", "| --- | ---: |", *[f"| {_t(key)} | {n if n else '<' + str(k)} |" for key, n in counts.items()], ""]
 
 
-def markdown(data: dict, images: dict[str, str]) -> str:
+def markdown(data: dict, images: dict[str, str] | None) -> str:
+    """The review as Markdown; images: the charts' addresses, or None for text only (the review e-mailed)."""
     s, d, sat = data["sla"], data["deflection"], data["satisfaction"]
+
+    def chart(name: str) -> list[str]:
+        return [f"![{data['period']} {name}]({images[name]})", ""] if images is not None else []
+
     rate = f"{d['rate']:.0%}" if d["rate"] is not None else "—"
     lines = [
         f"# 投诉季度报告 · Quarterly complaint review {data['period']}", "",
@@ -135,20 +140,20 @@ def markdown(data: dict, images: dict[str, str]) -> str:
         f"- 首次答复按时率 **{_pct(s['first_response_in_time'], s['first_response_measured'])}**，结果反馈按时率 **{_pct(s['result_in_time'], s['result_measured'])}**，超时 {len(s['breaches'])} 次。",
         f"- 满意度平均 **{sat['average'] if sat['average'] is not None else '—'}** / 5（{sat['count']} 份评价）。",
         f"- 应急预警 {sum(a['kind'] == 'emergency' for a in data['alerts'])} 次，安全预警 {sum(a['kind'] == 'safety' for a in data['alerts'])} 次。", "",
-        f"![{data['period']} categories]({images['categories']})", "",
-        f"![{data['period']} deflection]({images['deflection']})", "",
+        *chart("categories"),
+        *chart("deflection"),
         "## 分类、级别、渠道、部门 · Counts", "",
         *_table("分类 · Category", data["by_category"], data["min_group_size"]),
         *_table("级别 · Level", data["by_level"], data["min_group_size"]),
         *_table("渠道 · Channel", data["by_channel"], data["min_group_size"]),
         *_table(f"部门 · Department（少于 {data['min_group_size']} 件的合并为“其他”）", data["by_department"], data["min_group_size"]),
-        "## 时限 · Time limits", "", f"![{data['period']} sla]({images['sla']})", "",
+        "## 时限 · Time limits", "", *chart("sla"),
         f"首次答复中位数 {s['median_first_response_hours']} 小时；从受理到反馈结果中位数 {s['median_resolution_hours']} 小时。", "",
     ]
     if s["breaches"]:
         lines += ["| 超时投诉 · Breach | 时限 | 超出 |", "| --- | --- | --- |",
                   *[f"| {_t(n)} | {_t(w)} | {_t(late)} |" for n, w, late in s["breaches"][:15]], ""]
-    lines += ["## 满意度 · Satisfaction", "", f"![{data['period']} satisfaction]({images['satisfaction']})", "",
+    lines += ["## 满意度 · Satisfaction", "", *chart("satisfaction"),
               "## 最有用的文章 · Articles that deflected most", "", "| 文章 · Article | 分流 | 投票 | 有帮助 |", "| --- | ---: | ---: | ---: |",
               *[f"| {_t(a['article'])} | {a['deflections']} | {a['votes']} | {a['helpful'] if a['helpful'] is not None else '—'} |" for a in data["articles"]], "",
               "## 内容缺口 · Content gaps", "", "没有结果的搜索 · Searches with no result:", "",

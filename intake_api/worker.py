@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -26,6 +27,17 @@ BATCH = 20
 SCHEDULE_SECONDS = 60  # how often the clock's notifications are planned
 
 
+ADDRESS = re.compile(r"[^\s<>\"',;:()]+@[^\s<>\"',;:()]+")
+
+
+def private(message: OutboxMessage, error: str) -> str:
+    """A receiver's error as logs and the admins' outbox page may keep it: no complainant's address.
+
+    Mail servers quote the address they refused; a complainant's is personal data.
+    """
+    return ADDRESS.sub("<complainant's address>", error) if message.audience == "complainant" else error
+
+
 class Worker:
     """One delivery loop over one database; several may run at once, on any number of machines."""
 
@@ -35,6 +47,9 @@ class Worker:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.clock = clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        if term_weights is None:  # the review's recurring themes weigh terms by the index
+            from .alerts import TermWeights
+            term_weights = TermWeights(kb.index_dir)
         self.term_weights = term_weights
         # Validated now: a template HR broke stops the worker at start, naming the file and line.
         self.templates = notices.load(kb.path("notifications"))
@@ -66,10 +81,11 @@ class Worker:
                                              delivery_id=outbox.delivery_id(message))
             self._send(message, rendered)
         except channels.DeliveryError as exc:
-            state = outbox.failed(session, message, self.name, str(exc), exc.permanent, self.settings.max_attempts,
+            error = private(message, str(exc))
+            state = outbox.failed(session, message, self.name, error, exc.permanent, self.settings.max_attempts,
                                   dt.timedelta(seconds=self.settings.backoff_seconds))
             (log.error if state == outbox.DEAD else log.warning)(
-                "outbox %s (%s over %s): %s%s", message.id, message.kind, message.channel, exc,
+                "outbox %s (%s over %s): %s%s", message.id, message.kind, message.channel, error,
                 " - dead letter" if state == outbox.DEAD else " - will retry")
         except Exception as exc:  # a template or context the code did not foresee: not worth retrying
             log.exception("outbox %s (%s) cannot be rendered", message.id, message.kind)

@@ -271,6 +271,14 @@ def test_dead_letters_are_kept_and_can_be_sent_again(notifying_app, mailbox, db_
     assert query_db(db_url, "SELECT status, attempts FROM outbox") == [("pending", 0)]
 
 
+def test_a_refused_complainant_address_is_not_kept_in_errors_or_logs(notifying_app, mailbox, db_url, caplog):
+    submit(notifying_app.test_client(), notify_email="bounce.me@example.org")
+    deliver(notifying_app)
+    (error,) = query_db(db_url, "SELECT last_error FROM outbox WHERE audience = 'complainant'")[0]
+    assert "550" in error and "bounce.me" not in error
+    assert "bounce.me" not in caplog.text
+
+
 def test_sla_reminders_are_sent_once_however_often_workers_look(notifying_app, mailbox, db_url):
     add_staff(notifying_app, "fac", teams=("facilities",), email_address="fac@example.org")
     add_staff(notifying_app, "boss", role="admin", email_address="boss@example.org")
@@ -512,3 +520,21 @@ def test_admins_see_dead_letters_and_send_them_again(built_kb, db_url, mailbox):
     assert admin.post(f"/staff/outbox/{message_id}/resend", data={"csrf_token": token}).status_code == 302
     app.extensions["db_engine"].dispose()
     assert query_db(db_url, "SELECT status FROM outbox") == [("pending",)]
+
+
+def test_the_quarterly_review_goes_to_management_once_after_the_quarter(built_kb, db_url, mailbox):
+    from intake_api import create_app
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {
+        "database_url": db_url, "notifications": notification_settings(
+            mailbox, review={"to": ["board@example.org", "hr-head@example.org"], "day": 2})}})
+    worker = worker_for(app)
+    worker.schedule(now=dt.datetime(2026, 10, 1, 4, tzinfo=dt.UTC))  # 12:00 in Shanghai, the day before
+    assert query_db(db_url, "SELECT count(*) FROM outbox WHERE kind = 'review'") == [(0,)]
+    for hour in (4, 5):  # 2 October, twice: planned once
+        worker.schedule(now=dt.datetime(2026, 10, 2, hour, tzinfo=dt.UTC))
+    deliver(app)
+    app.extensions["db_engine"].dispose()
+    for address in ("board@example.org", "hr-head@example.org"):
+        (review,) = mailbox.to(address)
+        assert "2026Q3" in review["Subject"] + Mailbox.text(review)
+        assert "https://kb.example.org/staff/report?quarter=2026Q3" in Mailbox.text(review)
