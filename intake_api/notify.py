@@ -45,6 +45,10 @@ def watch(session: Session) -> None:
     def _forget(sess) -> None:
         sess.info.pop("kb_new_events", None)
 
+    @sa_event.listens_for(session, "after_commit")
+    def _done(sess) -> None:  # committed without `plan` (demo data): those events notify nobody, later either
+        sess.info.pop("kb_new_events", None)
+
 
 def take_events(session: Session) -> list[ComplaintEvent]:
     session.flush()

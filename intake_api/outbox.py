@@ -51,8 +51,17 @@ def put(session: Session, messages: list[Planned], now: dt.datetime | None = Non
     from sqlalchemy.dialects import postgresql, sqlite
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     now = now or utcnow()
+    # Most repeated keys are already there (a reminder planned every minute): one query finds them, instead
+    # of an insert each that does nothing.
+    keys = [m.dedupe_key[:200] for m in messages]
+    there: set[str] = set()
+    for i in range(0, len(keys), 500):
+        there.update(session.scalars(select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.dedupe_key.in_(keys[i:i + 500]))))
     added = 0
     for m in messages:
+        if m.dedupe_key[:200] in there:
+            continue
         row = OutboxMessage(dedupe_key=m.dedupe_key[:200], kind=m.kind, audience=m.audience, channel=m.channel,
                             recipient=m.recipient, language=m.language, context=m.context,
                             complaint_id=m.complaint_id, status=PENDING, attempts=0, next_attempt_at=now,

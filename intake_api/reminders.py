@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from . import notices
 from .models import Complaint, OutboxMessage, utcnow
@@ -29,6 +29,11 @@ LIMITS = (
     ("result", "result_due_at", "resolved_at"),
 )
 DONE = ("resolved", "closed")
+# What reminders and digests read of a complaint: never the identity columns, which would be decrypted
+# for every open complaint every minute.
+COLUMNS = (Complaint.id, Complaint.number, Complaint.category, Complaint.level, Complaint.team, Complaint.status,
+           Complaint.handler_id, Complaint.disclosure, Complaint.purged_at, Complaint.received_at,
+           *(getattr(Complaint, col) for _, due, done in LIMITS for col in (due, done)))
 
 
 def reminder_kind(hours: float, to: list[str]) -> str:
@@ -46,8 +51,8 @@ def plan_sla(session: Session, kb, clock: Clock, now: dt.datetime) -> int:
     earliest = min(s.hours for s in steps)  # the first step fires this long after a limit (negative: before)
     horizon = now - dt.timedelta(hours=earliest)
     dues = [getattr(Complaint, col) for _, col, _ in LIMITS]
-    open_work = session.scalars(select(Complaint).where(Complaint.status.notin_(DONE), Complaint.purged_at.is_(None),
-                                                        or_(*(d <= horizon for d in dues))))
+    open_work = session.scalars(select(Complaint).options(load_only(*COLUMNS)).where(
+        Complaint.status.notin_(DONE), Complaint.purged_at.is_(None), or_(*(d <= horizon for d in dues))))
     p = Plan(session, kb, clock.zone)
     names = {lang: notices.limit_names(lang) for lang in ("zh-Hans", "zh-Hant", "en")}
     for c in open_work:
@@ -94,9 +99,8 @@ def plan_digests(session: Session, kb, clock: Clock, now: dt.datetime) -> int:
     if not kb.notifications.enabled or local.hour < kb.notifications.digest_hour:
         return 0
     p = Plan(session, kb, clock.zone)
-    open_work = list(session.scalars(select(Complaint).where(Complaint.status.notin_(DONE),
-                                                             Complaint.purged_at.is_(None))
-                                     .order_by(Complaint.level, Complaint.received_at)))
+    open_work = list(session.scalars(select(Complaint).options(load_only(*COLUMNS)).where(
+        Complaint.status.notin_(DONE), Complaint.purged_at.is_(None)).order_by(Complaint.level, Complaint.received_at)))
     for user in p.people.users:
         mine = [c for c in open_work if c.handler_id == user.id
                 or (c.handler_id is None and c.team in (user.teams or []))]
