@@ -538,3 +538,22 @@ def test_the_quarterly_review_goes_to_management_once_after_the_quarter(built_kb
         (review,) = mailbox.to(address)
         assert "2026Q3" in review["Subject"] + Mailbox.text(review)
         assert "https://kb.example.org/staff/report?quarter=2026Q3" in Mailbox.text(review)
+
+
+def test_the_daily_digest_lists_my_open_work_once_a_day(notifying_app, mailbox, db_url):
+    add_staff(notifying_app, "fac", teams=("facilities",), email_address="fac@example.org")
+    add_staff(notifying_app, "it", teams=("it",), email_address="it@example.org")
+    numbers = [submit(notifying_app.test_client(), description=f"{COMPLAINT['description']} {i}")["number"]
+               for i in range(3)]
+    worker = worker_for(notifying_app)
+    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    worker.schedule(now=dt.datetime(day.year, day.month, day.day, 0, tzinfo=dt.UTC))  # 08:00 in Shanghai
+    worker.schedule(now=dt.datetime(day.year, day.month, day.day, 5, tzinfo=dt.UTC))  # the same day again
+    assert query_db(db_url, "SELECT count(*) FROM outbox WHERE kind = 'digest'") == [(1,)]  # nobody in IT has work
+    deliver(notifying_app)
+    (digest,) = [m for m in mailbox.to("fac@example.org") if "每日" in m["Subject"]]
+    assert all(n in Mailbox.text(digest) for n in numbers)
+    worker.schedule(now=dt.datetime(day.year, day.month, day.day, 23, tzinfo=dt.UTC))  # the next day, 07:00
+    assert query_db(db_url, "SELECT count(*) FROM outbox WHERE kind = 'digest'") == [(1,)]  # before digest_hour
+    worker.schedule(now=dt.datetime(day.year, day.month, day.day, 23, 30, tzinfo=dt.UTC) + dt.timedelta(hours=1))
+    assert query_db(db_url, "SELECT count(*) FROM outbox WHERE kind = 'digest'") == [(2,)]
