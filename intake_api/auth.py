@@ -34,7 +34,8 @@ def hash_password(password: str) -> str:
 
 def create_staff(session: Session, username: str, password: str, role: str, teams: list[str],
                  display_name: str | None = None, known_teams: list[str] | None = None,
-                 email: str | None = None) -> StaffUser:
+                 email: str | None = None, department: str | None = None,
+                 known_departments: list[str] | None = None) -> StaffUser:
     if role not in ROLES:
         raise StaffError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < 10:
@@ -48,11 +49,15 @@ def create_staff(session: Session, username: str, password: str, role: str, team
         raise StaffError("the username must not be empty")
     if session.scalar(select(StaffUser).where(StaffUser.username == username)):
         raise StaffError(f"a staff account '{username}' already exists")
+    if department and known_departments is not None and department not in known_departments:
+        raise StaffError(f"unknown department '{department}' (see process.departments in kb.yml: "
+                         f"{', '.join(known_departments)})")
     from .schemas import EMAIL
     if email and not EMAIL.fullmatch(email.strip()):
         raise StaffError(f"'{email}' is not an e-mail address (use one like name@example.com)")
     user = StaffUser(username=username, display_name=display_name or username, password_hash=hash_password(password),
-                     role=role, teams=list(teams), active=True, email=(email or "").strip() or None)
+                     role=role, teams=list(teams), active=True, email=(email or "").strip() or None,
+                     department=department or None)
     session.add(user)
     session.flush()
     return user

@@ -233,17 +233,20 @@ def staff() -> None:
                    "relations): also every confidential complaint and its complainant's identity.")
 @click.option("--team", "teams", multiple=True, help="A team id from process.teams in kb.yml (repeatable).")
 @click.option("--name", "display_name", help="Name shown in the workspace (default: the username).")
+@click.option("--department", help="The department they belong to (process.departments): they are never assigned "
+                                   "complaints about it.")
 @click.option("--email", help="Where this person's notifications are e-mailed (they can change it in the workspace).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="KB_STAFF_PASSWORD",
               help="At least 10 characters; asked for when not given (env KB_STAFF_PASSWORD).")
 @pass_project
 def staff_create(project: Project, username: str, role: str, teams: tuple[str, ...], display_name: str | None,
-                 email: str | None, password: str) -> None:
+                 department: str | None, email: str | None, password: str) -> None:
     """Create a staff account (the password is stored as an argon2 hash)."""
     from .auth import create_staff
     with open_desk(project) as d:
         create_staff(d.session, username, password, role, list(teams), display_name,
-                     known_teams=[t.id for t in d.kb.process.teams], email=email)
+                     known_teams=[t.id for t in d.kb.process.teams], email=email, department=department,
+                     known_departments=d.kb.process.department_ids)
     click.echo(f"Created {role} '{username}'" + (f" in teams {', '.join(teams)}" if teams else "") + ".")
 
 

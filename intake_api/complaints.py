@@ -45,6 +45,7 @@ def meta():
 
     return jsonify({
         "categories": [category(c) for c in kb.categories],
+        "departments": [{"id": d.id, "zh": d.zh, "en": d.en} for d in kb.process.departments],
         "channels": [{"id": k, "label": v} for k, v in CHANNEL_LABELS.items()],
         "levels": [{"id": k, "label": " · ".join(v)} for k, v in LEVELS.items()],
     })
@@ -81,7 +82,8 @@ def receipt(c: Complaint, code: str) -> dict:
 @doc(json=ComplaintIn, ok=(201, ReceiptOut), fail=(400, 409, 413, 429), tags=["public"])
 def submit():
     kb = current_app.config["KB"]
-    data = parse(ComplaintIn, request.get_json(silent=True), categories=kb.category_ids, zone=desk().clock.zone)
+    data = parse(ComplaintIn, request.get_json(silent=True), categories=kb.category_ids,
+                 departments=kb.process.department_ids, zone=desk().clock.zone)
     if data.channel != "online_form" and data.channel != "anonymous_platform":
         raise ApiError("参数有误 · Invalid parameters", [{"field": "channel", "message":
                        "线下渠道的投诉由工作人员在工作台录入 · Offline complaints are recorded by staff in the workspace"}])

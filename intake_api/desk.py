@@ -197,7 +197,12 @@ def _assign(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
         if handler is None:
             raise Conflict(f"没有这个员工账号 · No staff account '{name}'",
                            [{"field": "handler", "message": "choose an existing staff account"}])
-    process.assign(desk.session, desk.kb, c, who.label, team=f.get("team") or None, handler=handler)
+    process.assign(desk.session, desk.kb, c, who.label, team=f.get("team") or None, handler=handler,
+                   override=f.get("override_reason") or None, admin=who.is_admin)
+
+
+def _about(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    process.set_about(desk.session, desk.kb, c, f.get("department") or None, f.get("role") or None, who.label)
 
 
 def _level(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
@@ -231,7 +236,10 @@ def _message(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("status", ("status", "note"), _status, "Move the complaint to the next status."),
-    Action("assign", ("team", "handler"), _assign, "Route to a team and/or a handler of that team."),
+    Action("assign", ("team", "handler", "override_reason"), _assign,
+           "Route to a team and/or a handler of that team (an admin may override a conflict of interest with a "
+           "reason)."),
+    Action("about", ("department", "role"), _about, "Who the complaint is about: a department and, optionally, a role."),
     Action("level", ("level", "note"), _level, "Set the level (1 urgent, 2 important, 3 general)."),
     Action("responsibility", ("responsibility",), _responsibility, "Whose fault: own, third_party, outside."),
     Action("response", ("text",), _response, "Write the response the complainant sees."),
@@ -370,6 +378,11 @@ class Desk:
         """Who may be assigned: active accounts of the complaint's team, and admins."""
         staff = self.session.scalars(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username))
         return [u for u in staff if u.is_admin or c.team in (u.teams or [])]
+
+    def conflicts(self, c: Complaint, users: list[StaffUser]) -> dict[str, str]:
+        """Why each of these people may not handle the complaint (conflict of interest), by username."""
+        from .conflicts import handler_conflict
+        return {u.username: why for u in users if (why := handler_conflict(self.kb, c, u))}
 
     def alerts(self, who: Actor, limit: int = 200) -> list[AlertView]:
         """Recent alerts with the complaints of each that this person may see (none: the alert is not shown)."""

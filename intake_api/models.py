@@ -60,6 +60,10 @@ class Complaint(Base):
     # The language they wrote in (zh-Hans, zh-Hant, en): their notifications use it.
     language: Mapped[str | None] = mapped_column(String(8))
     category: Mapped[str] = mapped_column(String(40), index=True)
+    # Who the complaint is about: a department of process.departments (not the complainant's own department,
+    # which is identity) and, optionally, the service or role (a shuttle driver, the front desk).
+    about_department: Mapped[str | None] = mapped_column(String(40), index=True)
+    about_role: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text)
     request: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -130,6 +134,8 @@ class StaffUser(Base):
     # Where this person's notifications go (none: only the team's mailboxes and robots), and in which language.
     email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str | None] = mapped_column(String(8))
+    # The department this person belongs to: they may not handle complaints about it (conflict of interest).
+    department: Mapped[str | None] = mapped_column(String(40))
 
     # Flask-Login's user protocol.
     is_authenticated = True

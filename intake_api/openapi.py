@@ -46,6 +46,7 @@ class StatusOut(_Out):
 
 class MetaOut(_Out):
     categories: list[dict]
+    departments: list[dict]
 
 
 class OkOut(_Out):

@@ -10,7 +10,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from . import sensitive, tracking
+from . import conflicts, sensitive, tracking
 from .dispatch import dispatch
 from .models import Complaint, ComplaintEvent, Message, StaffUser, utcnow
 from .publish import language_of
@@ -53,7 +53,10 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
         asked = sensitive.assess(kb, data.request)
         sens = asked if asked.sensitive else sens
     routed = dispatch(kb.process, data.category, data.description, sens.verdict)
-    team = routed.team
+    team, rule = routed.team, routed.rule
+    conflict = conflicts.team_conflict(kb, data.category, data.about_department, team)
+    if conflict:
+        team, rule = kb.process.conflicts.route_to, f"conflict of interest: {conflict}"
     urgent = sens.urgent or data.category in kb.process.urgent_categories
     c = Complaint(
         tracking_hash=tracking.code_hash(code), channel=str(data.channel), anonymous=data.anonymous,
@@ -62,6 +65,7 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
         position=who.position if who else None, contact=who.contact if who else None,
         notify_email=None if data.anonymous else data.notify_email, language=language_of(data.description),
         category=data.category, description=data.description, request=data.request,
+        about_department=data.about_department, about_role=data.about_role,
         occurred_at=data.occurred_at, location=data.location,
         level=1 if urgent else 3, status="received", team=team, safety_flag=urgent,
         recognised_kind=sens.verdict.kind, recognised_reason=sens.verdict.reason or None,
@@ -76,7 +80,7 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
            note=f"channel={c.channel}", at=received)
     if sens.sensitive:
         record(session, c, SYSTEM, "recognised", None, sens.verdict.kind, note=sens.verdict.reason, at=received)
-    record(session, c, SYSTEM, "team", None, c.team, note=f"rule: {routed.rule}", at=received)
+    record(session, c, SYSTEM, "team", None, c.team, note=f"rule: {rule}", at=received)
     if urgent:
         why = (f"recognised as {sens.verdict.kind}" if sens.urgent else f"category {c.category}")
         record(session, c, SYSTEM, "level", 3, 1, note=why, at=received)
@@ -157,18 +161,60 @@ def set_responsibility(session: Session, c: Complaint, value: str, actor: str) -
         c.updated_at = utcnow()
 
 
+def _override(conflict: str, override: str | None, admin: bool) -> str:
+    """A conflict of interest stands unless an admin overrides it with a reason; returns the history's note."""
+    reason = (override or "").strip()
+    if not reason:
+        raise TransitionError(f"{conflict}（管理员可填写理由后强制分派 · an admin may override with a reason）")
+    if not admin:
+        raise TransitionError("只有管理员可以忽略利益冲突 · Only an admin can override a conflict of interest")
+    return f"conflict of interest overridden: {reason[:500]} ({conflict})"
+
+
 def assign(session: Session, kb, c: Complaint, actor: str, team: str | None = None,
-           handler: StaffUser | None = None) -> None:
+           handler: StaffUser | None = None, override: str | None = None, admin: bool = False) -> None:
     if team is not None and team != c.team:
         if kb.process.team(team) is None:
             raise TransitionError(f"未知团队 · Unknown team '{team}'")
-        record(session, c, actor, "team", c.team, team)
+        conflict = conflicts.team_conflict(kb, c.category, c.about_department, team)
+        record(session, c, actor, "team", c.team, team, note=_override(conflict, override, admin) if conflict else None)
         c.team = team
     if handler is not None and handler.id != c.handler_id:
         if not handler.active or (not handler.is_admin and c.team not in handler.teams):
             raise TransitionError(f"{handler.username} 不属于团队 {c.team} · {handler.username} is not in team {c.team}")
-        record(session, c, actor, "handler", c.handler_id, handler.username)
+        conflict = conflicts.handler_conflict(kb, c, handler)
+        record(session, c, actor, "handler", c.handler_id, handler.username,
+               note=_override(conflict, override, admin) if conflict else None)
         c.handler_id = handler.id
+    c.updated_at = utcnow()
+
+
+MAX_ROLE = 100
+
+
+def set_about(session: Session, kb, c: Complaint, department: str | None, role: str | None, actor: str) -> None:
+    """Who the complaint is about; a conduct complaint now about its own team's department leaves that team."""
+    department = (department or "").strip() or None
+    role = (role or "").strip() or None
+    if department is not None and kb.process.department(department) is None:
+        known = ", ".join(d.id for d in kb.process.departments)
+        raise TransitionError(f"未知部门 · Unknown department '{department}': use one of {known}")
+    if role is not None and len(role) > MAX_ROLE:
+        raise TransitionError(f"岗位太长，最多 {MAX_ROLE} 字 · Role: at most {MAX_ROLE} characters")
+    if (department, role) == (c.about_department, c.about_role):
+        return
+    record(session, c, actor, "about", " / ".join(filter(None, (c.about_department, c.about_role))) or None,
+           " / ".join(filter(None, (department, role))) or None)
+    c.about_department, c.about_role = department, role
+    conflict = conflicts.team_conflict(kb, c.category, department, c.team)
+    if conflict:
+        target = kb.process.conflicts.route_to
+        record(session, c, SYSTEM, "team", c.team, target, note=f"rule: conflict of interest: {conflict}")
+        c.team = target
+    handler = session.get(StaffUser, c.handler_id) if c.handler_id else None
+    if handler is not None and (conflict or conflicts.handler_conflict(kb, c, handler)):
+        record(session, c, SYSTEM, "handler", handler.username, None, note="conflict of interest: unassigned")
+        c.handler_id = None
     c.updated_at = utcnow()
 
 

@@ -96,6 +96,9 @@ class ComplaintIn(_In):
     disclosure: Literal[DISCLOSURES] | None = None  # type: ignore[valid-type]
     anonymous: bool = Field(default=False, validate_default=True)
     identity: Identity | None = None  # validated after channel, disclosure and anonymous (declaration order)
+    # Who the complaint is about: a department id of process.departments (the form offers them), and a role.
+    about_department: str | None = Field(default=None, max_length=40)
+    about_role: str | None = Field(default=None, max_length=100)
     # Where a named or confidential complainant wants progress e-mailed (stored encrypted, erased with the identity).
     notify_email: str | None = Field(default=None, max_length=254)
     shown_articles: list[str] = Field(default_factory=list, max_length=50)
@@ -154,6 +157,16 @@ class ComplaintIn(_In):
             raise ValueError("匿名投诉不能填写身份信息 · Leave identity empty when anonymous is true")
         return value
 
+
+    @field_validator("about_department")
+    @classmethod
+    def _known_department(cls, value: str | None, info: ValidationInfo) -> str | None:
+        known = (info.context or {}).get("departments")
+        if not value:
+            return None
+        if known is not None and value not in known:
+            raise ValueError(f"未知部门 · Unknown department '{value}': use one of {', '.join(known)}")
+        return value
 
     @field_validator("notify_email")
     @classmethod

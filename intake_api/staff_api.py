@@ -39,6 +39,8 @@ def summary(v: ComplaintView) -> dict:
         "number": c.number, "status": c.status, "status_label": " · ".join(LABELS[c.status]),
         "level": c.level, "level_label": " · ".join(LEVELS[c.level]), "category": c.category,
         "team": c.team, "handler": v.handler, "channel": c.channel, "anonymous": c.anonymous,
+        "about": {"department": c.about_department, "role": c.about_role} if c.about_department or c.about_role
+        else None,
         "safety_flag": c.safety_flag, "received_at": iso(desk().local(c.received_at)),
         "recognised": {"kind": c.recognised_kind, "reason": c.recognised_reason} if c.recognised_kind else None,
         "temporary_measures": c.temporary_measures,
@@ -137,6 +139,9 @@ class ActionIn(_In):
     level: int | None = None
     responsibility: str | None = None
     text: str | None = Field(default=None, max_length=5000)
+    override_reason: str | None = Field(default=None, max_length=500)
+    department: str | None = Field(default=None, max_length=40)
+    role: str | None = Field(default=None, max_length=100)
 
 
 @staff_required
@@ -164,6 +169,7 @@ class OfflineComplaintIn(ComplaintIn):
 def record_offline():
     kb = current_app.config["KB"]
     data = parse(OfflineComplaintIn, request.get_json(silent=True), categories=kb.category_ids,
+                 departments=kb.process.department_ids,
                  zone=desk().clock.zone)
     done = desk().register(data, entered_by=actor().user)
     return jsonify(receipt(done.complaint, done.code)), 201

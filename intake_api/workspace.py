@@ -88,6 +88,10 @@ TEXT = {
     "n_due_soon": ("即将到期", "Due soon"), "n_overdue": ("已超时", "Overdue"),
     "n_escalation": ("超时升级（组长和管理员）", "Overdue escalation (team lead and admins)"),
     "n_digest": ("每日待办汇总", "Daily digest of my open work"),
+    "about": ("被投诉部门", "Department complained about"), "about_role": ("被投诉的岗位或服务（可选）",
+                                                                    "Role or service complained about (optional)"),
+    "conflict": ("利益冲突", "conflict of interest"),
+    "override_reason": ("强制分派的理由（仅管理员，记入处理记录）", "Reason to override a conflict (admins; kept in the history)"),
 }
 DATE_FIELDS = ("assessment_due_at", "first_response_due_at", "resolution_due_at", "result_due_at", "assessed_at",
                "first_responded_at", "investigation_started_at", "investigation_ended_at", "resolved_at", "closed_at")
@@ -201,7 +205,9 @@ def index():
 def complaint(number: str):
     who = actor()
     v = desk().view(who, desk().find(who, number))
-    return render_template("staff/complaint.html", c=v.complaint, v=v, handlers=desk().handlers_for(v.complaint),
+    handlers = desk().handlers_for(v.complaint)
+    return render_template("staff/complaint.html", c=v.complaint, v=v, handlers=handlers,
+                           conflicts=desk().conflicts(v.complaint, handlers),
                            date_labels=DATE_LABELS, why=_why_these_articles(v.complaint.description))
 
 
@@ -276,7 +282,8 @@ def new():
         else:
             kb = current_app.config["KB"]
             try:
-                parsed = ComplaintIn.model_validate(data, context={"categories": kb.category_ids, "zone": desk().clock.zone})
+                parsed = ComplaintIn.model_validate(data, context={"categories": kb.category_ids, "zone": desk().clock.zone,
+                                                             "departments": kb.process.department_ids})
             except ValidationError as exc:
                 errors = {e["field"]: e["message"] for e in field_errors(exc)}
             else:

@@ -243,6 +243,9 @@ class KbConfig(_Strict):
         unknown = [c for c in self.process.urgent_categories if c not in known]
         if unknown:
             raise ValueError(f"process.urgent_categories: unknown categories {', '.join(unknown)}")
+        unknown = [c for c in self.process.conflicts.conduct_categories if c not in known]
+        if unknown:
+            raise ValueError(f"process.conflicts.conduct_categories: unknown categories {', '.join(unknown)}")
         unknown = [c for c in self.process.category_kinds if c not in known]
         if unknown:
             raise ValueError(f"process.category_kinds: unknown categories {', '.join(unknown)}")

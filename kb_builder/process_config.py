@@ -98,6 +98,29 @@ class Team(_Strict):
     """Username of the team lead, who is told when the team's complaints stay overdue (sla.reminders)."""
 
 
+class Department(_Strict):
+    """A department of the organisation, which a complaint may be about (and a staff member may belong to)."""
+
+    id: str = Field(pattern=SLUG)
+    """Used in staff accounts (`kb staff create --department`), the API and reports."""
+    zh: str
+    """Chinese name."""
+    en: str
+    """English name."""
+    team: str | None = None
+    """The desk team made of this department's people, if any: it does not handle complaints about how its
+    own people behave (conflicts.conduct_categories)."""
+
+
+class ConflictSettings(_Strict):
+    """Conflicts of interest (PROCESS.md: the investigation team has none with the matter)."""
+
+    conduct_categories: list[str] = ["service", "harassment", "discrimination", "misconduct"]
+    """Complaints about how a department's people behave: they never go to that department's own team."""
+    route_to: str = "relations"
+    """Where such a complaint goes instead (a team id)."""
+
+
 class DispatchRule(_Strict):
     """Route to `team` when the category is one of `categories`, or when a keyword appears.
 
@@ -192,6 +215,19 @@ class ProcessSettings(_Strict):
         Team(id="hazards", zh="安全隐患处置组", en="Safety and hazards team"),
     ]
     """The teams complaints are routed to."""
+    departments: list[Department] = [
+        Department(id="hr", zh="人力资源部", en="Human resources", team="hr-desk"),
+        Department(id="admin", zh="行政部", en="Administration", team="facilities"),
+        Department(id="it", zh="信息技术部", en="IT department", team="it"),
+        Department(id="finance", zh="财务部", en="Finance department", team="finance"),
+        Department(id="canteen", zh="餐饮中心", en="Catering", team="canteen"),
+        Department(id="security", zh="安保部", en="Security", team="hazards"),
+        Department(id="production", zh="生产部", en="Production"),
+        Department(id="sales", zh="销售部", en="Sales"),
+        Department(id="logistics", zh="物流部", en="Logistics"),
+    ]
+    """The departments a complaint may be about (the complainant's own department is part of their identity)."""
+    conflicts: ConflictSettings = ConflictSettings()
     default_team: str = "hr-desk"
     """The team of a complaint no dispatch rule routes."""
     dispatch: list[DispatchRule] = [
@@ -225,7 +261,23 @@ class ProcessSettings(_Strict):
         for i, rule in enumerate(self.dispatch):
             if rule.team not in ids:
                 raise ValueError(f"dispatch rule {i + 1} names unknown team '{rule.team}'")
+        if self.conflicts.route_to not in ids:
+            raise ValueError(f"conflicts.route_to '{self.conflicts.route_to}' is not one of the teams")
+        seen: set[str] = set()
+        for d in self.departments:
+            if d.team is not None and d.team not in ids:
+                raise ValueError(f"department {d.id} names unknown team '{d.team}'")
+            if d.id in seen:
+                raise ValueError(f"department id '{d.id}' appears twice")
+            seen.add(d.id)
         return self
+
+    @property
+    def department_ids(self) -> list[str]:
+        return [d.id for d in self.departments]
+
+    def department(self, dept_id: str | None) -> Department | None:
+        return next((d for d in self.departments if d.id == dept_id), None) if dept_id else None
 
     def team(self, team_id: str) -> Team | None:
         return next((t for t in self.teams if t.id == team_id), None)

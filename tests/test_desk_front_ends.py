@@ -23,6 +23,10 @@ STEPS = [
     ("assign", {"handler": "fac"}, True),
     ("level", {"level": 9}, False),
     ("level", {"level": 2, "note": "影响整层楼"}, True),
+    ("about", {"department": "nowhere"}, False),                  # no such department
+    ("about", {"department": "admin", "role": "保洁 <i>班组</i>"}, True),  # fac is of admin's team: unassigned
+    ("assign", {"handler": "fac"}, False),                         # a conflict of interest
+    ("assign", {"handler": "fac", "override_reason": "只有他懂"}, False),  # only an admin may override
     ("responsibility", {"responsibility": "nobody"}, False),
     ("responsibility", {"responsibility": "third_party"}, True),
     ("temporary-measures", {"text": "   "}, False),
@@ -69,7 +73,7 @@ def two_front_ends(built_kb, db_url):
 def _state(api, number: str) -> dict:
     """What a complaint is after a step, without what differs between any two complaints (number, times)."""
     d = api.get(f"/api/v1/staff/complaints/{number}").get_json()
-    keep = ("status", "level", "team", "handler", "responsibility", "response", "temporary_measures")
+    keep = ("status", "level", "team", "handler", "responsibility", "response", "temporary_measures", "about")
     return {
         **{k: d[k] for k in keep},
         "messages": [(m["author"], m["body"]) for m in d["messages"]],
@@ -106,7 +110,9 @@ def test_every_staff_action_gives_the_same_result_in_the_api_and_the_workspace(t
             # The same reason, in the workspace page's language (Chinese by default).
             reason = res.get_json()["error"]
             assert refused.group(1).strip() == reason.partition(" · ")[0].replace("<", "&lt;").replace(">", "&gt;")
-    assert _state(api, through_api)["handler"] == "fac"
+    final = _state(api, through_api)
+    assert final["handler"] is None  # unassigned once the complaint was about fac's own department
+    assert final["about"] == {"department": "admin", "role": "保洁 <i>班组</i>"}
 
 
 def test_assigning_to_an_account_that_does_not_exist_is_not_saved_in_the_workspace(two_front_ends):

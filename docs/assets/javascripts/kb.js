@@ -80,6 +80,10 @@
         if (c.sensitive) sensitiveCategories[c.id] = true;
         if (c.emergency_contact) categoryContacts[c.id] = c.emergency_contact;
       });
+      var departments = form.querySelector("#kb-about-department");
+      (r.body.departments || []).forEach(function (d) {
+        departments.appendChild(el("option", { value: d.id }, d.zh + " · " + d.en));
+      });
     });
 
     function render(items) {
@@ -246,6 +250,8 @@
         request: v("#kb-request"),
         occurred_at: v("#kb-occurred-at"),
         location: v("#kb-location"),
+        about_department: v("#kb-about-department") || null,
+        about_role: v("#kb-about-role") || null,
         disclosure: disclosure(),
         channel: "online_form",
         shown_articles: shown()

@@ -1,0 +1,41 @@
+"""Conflicts of interest: who may not handle a complaint, and where a complaint about a team's conduct goes.
+
+The SOP wants an investigation team with no conflict of interest in the
+matter. A complaint records the department it is about (process.departments);
+a staff member belongs to a department (their account's `department`, or, when
+none is recorded, the team that department staffs). Such a member is not
+assigned the complaint, and a complaint about how a department's people
+behave (conflicts.conduct_categories) is not routed to that department's own
+team. An admin may override either, with a reason the history keeps.
+"""
+
+from __future__ import annotations
+
+from .models import Complaint, StaffUser
+
+
+def belongs(kb, user: StaffUser, dept_id: str | None) -> bool:
+    dept = kb.process.department(dept_id)
+    if dept is None:
+        return False
+    if user.department:
+        return user.department == dept.id
+    return dept.team is not None and dept.team in (user.teams or [])
+
+
+def handler_conflict(kb, c: Complaint, user: StaffUser) -> str | None:
+    """Why this person may not handle the complaint, or None."""
+    if not belongs(kb, user, c.about_department):
+        return None
+    dept = kb.process.department(c.about_department)
+    return (f"{user.username} 属于被投诉部门“{dept.zh}”，存在利益冲突 · {user.username} belongs to {dept.en}, the "
+            f"department complained about: a conflict of interest")
+
+
+def team_conflict(kb, category: str, about_department: str | None, team: str | None) -> str | None:
+    """Why a conduct complaint may not go to this team (its own people are complained about), or None."""
+    dept = kb.process.department(about_department)
+    if dept is None or dept.team is None or dept.team != team or category not in kb.process.conflicts.conduct_categories:
+        return None
+    return (f"投诉针对“{dept.zh}”人员的行为，不能由其本部门团队处理 · the complaint is about the conduct of "
+            f"{dept.en}'s people: not for its own team")
