@@ -143,7 +143,7 @@ class AlertView:
 
 DATE_FIELDS = ("assessment_due_at", "first_response_due_at", "resolution_due_at", "result_due_at", "assessed_at",
                "first_responded_at", "investigation_started_at", "investigation_ended_at", "resolved_at",
-               "closed_at")
+               "promise_due_at", "promise_kept_at", "review_due_at", "reviewed_at", "closed_at")
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,47 @@ def _responsibility(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) 
 
 
 def _response(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
-    process.respond(desk.session, c, str(f.get("text") or ""), who.label)
+    parts = {f"response_{k}": str(f.get(k) or "") for k in ("basis", "result", "followup") if f.get(k)}
+    process.respond(desk.session, c, str(f.get("text") or ""), who.label, parts=parts)
+
+
+def _listed(value: Any) -> list[str]:
+    """A list field as the API sends it (a list) or a form does (comma-separated, or repeated)."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def _outcome(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    raw = str(f.get("promise_date") or "").strip()
+    try:
+        promised = dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise Invalid("日期格式应为 YYYY-MM-DD · Use a date such as 2026-12-20",
+                      [{"field": "promise_date", "message": "YYYY-MM-DD"}]) from None
+    process.set_outcome(desk.session, desk.clock, c, _listed(f.get("solutions")), promised,
+                        f.get("promise_text") or None, who.label)
+
+
+def _promise_kept(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    process.keep_promise(desk.session, c, who.label, f.get("note") or None)
+
+
+def _follow_up(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    raw = f.get("score")
+    try:
+        score = int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        raise Invalid("满意度应为 1 到 5 · Satisfaction must be 1 to 5",
+                      [{"field": "score", "message": "1-5"}]) from None
+    process.record_follow_up(desk.session, c, str(f.get("method") or ""), score, f.get("note") or None, who.user,
+                             who.label)
+
+
+def _review(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    if not desk.may_review(who, c):
+        raise Forbidden("主管复核由主管、团队负责人或管理员进行 · A supervisor, the team lead or an admin reviews")
+    process.review(desk.session, desk.clock, c, str(f.get("outcome") or ""), who.label, f.get("note") or None,
+                   f.get("arbitrator") or None, f.get("arbitration_result") or None)
 
 
 def _end_investigation(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
@@ -242,7 +282,15 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("about", ("department", "role"), _about, "Who the complaint is about: a department and, optionally, a role."),
     Action("level", ("level", "note"), _level, "Set the level (1 urgent, 2 important, 3 general)."),
     Action("responsibility", ("responsibility",), _responsibility, "Whose fault: own, third_party, outside."),
-    Action("response", ("text",), _response, "Write the response the complainant sees."),
+    Action("response", ("text", "basis", "result", "followup"), _response,
+           "Write the response the complainant sees: one text, or basis, result and follow-up measures."),
+    Action("outcome", ("solutions", "promise_date", "promise_text"), _outcome,
+           "The solution by type (repair, delivery... ); a repair or delivery promises a date (its own clock)."),
+    Action("promise-kept", ("note",), _promise_kept, "The promised repair or delivery is done."),
+    Action("follow-up", ("method", "score", "note"), _follow_up,
+           "Record a 回访 (phone, in person, e-mail) and the satisfaction the complainant gave."),
+    Action("review", ("outcome", "note", "arbitrator", "arbitration_result"), _review,
+           "Supervisor review of an escalated complaint: upheld, reinvestigate or arbitration."),
     Action("investigation-ended", (), _end_investigation, "End the investigation: the result clock starts."),
     Action("temporary-measures", ("text",), _temporary_measures, "What was done at once (urgent complaints)."),
     Action("messages", ("text",), _message, "Ask the complainant a question (they answer by tracking code)."),
@@ -378,6 +426,14 @@ class Desk:
         """Who may be assigned: active accounts of the complaint's team, and admins."""
         staff = self.session.scalars(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username))
         return [u for u in staff if u.is_admin or c.team in (u.teams or [])]
+
+    def may_review(self, who: Actor, c: Complaint) -> bool:
+        """Supervisor reviews: admins, supervisors of the complaint's team, and its team lead."""
+        if who.is_admin:
+            return True
+        team = self.kb.process.team(c.team) if c.team else None
+        lead = team is not None and who.user is not None and team.lead == who.user.username
+        return lead or (who.role == Role.SUPERVISOR and self.can_see(who, c))
 
     def conflicts(self, c: Complaint, users: list[StaffUser]) -> dict[str, str]:
         """Why each of these people may not handle the complaint (conflict of interest), by username."""

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from kb_builder.redact import Redactor
 
 from .alerts import TermWeights, features, similarity
-from .models import Alert, AnalyticsEvent, Complaint, Deflection
+from .models import Alert, AnalyticsEvent, Complaint, Deflection, FollowUp
 from .privacy import suppress_small
 
 ONLINE = ("online_form", "anonymous_platform")
@@ -112,11 +112,20 @@ def _hours(later: dt.datetime | None, earlier: dt.datetime | None) -> float:
 
 
 def satisfaction(session: Session, period: Period) -> dict:
-    """Ratings given to complaints received in the period."""
+    """Ratings complainants gave to complaints received in the period; apart, what staff recorded at 回访.
+
+    A score a handler wrote down on the complainant's behalf is not the complainant's own: the two are
+    never averaged together.
+    """
     ratings = [r for (r,) in session.execute(select(Complaint.rating).where(
         _in(period, Complaint.received_at), Complaint.rating.is_not(None))) if r is not None]
+    recorded = [r for (r,) in session.execute(select(FollowUp.score).join(Complaint, Complaint.id == FollowUp.complaint_id)
+                                              .where(_in(period, Complaint.received_at), FollowUp.score.is_not(None)))
+                if r is not None]
     return {"count": len(ratings), "average": round(statistics.mean(ratings), 2) if ratings else None,
-            "distribution": {s: ratings.count(s) for s in range(1, 6)}}
+            "distribution": {s: ratings.count(s) for s in range(1, 6)},
+            "staff_recorded": {"count": len(recorded),
+                               "average": round(statistics.mean(recorded), 2) if recorded else None}}
 
 
 def deflection(session: Session, period: Period, zone: ZoneInfo) -> dict:

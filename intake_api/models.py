@@ -99,6 +99,23 @@ class Complaint(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
+    # The outcome (the SOP's solution by type): what was decided, and a promised repair or delivery date,
+    # which runs as its own clock until it is kept.
+    solutions: Mapped[list] = mapped_column(JSON, default=list)
+    promise_text: Mapped[str | None] = mapped_column(String(200))
+    promise_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    promise_kept_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The response in the SOP's three parts (basis, result, follow-up measures); `response` is their text.
+    response_basis: Mapped[str | None] = mapped_column(Text)
+    response_result: Mapped[str | None] = mapped_column(Text)
+    response_followup: Mapped[str | None] = mapped_column(Text)
+    # Supervisor review after escalation (a low rating, a dispute), with its own limit, and arbitration.
+    review_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    review_outcome: Mapped[str | None] = mapped_column(String(20))
+    arbitration_by: Mapped[str | None] = mapped_column(String(200))
+    arbitration_result: Mapped[str | None] = mapped_column(Text)
+
     # Satisfaction, given by the complainant through the tracking code.
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
@@ -329,3 +346,20 @@ class NotificationSwitch(Base):
     owner: Mapped[str] = mapped_column(String(80))  # user:<id> or team:<team id>
     kind: Mapped[str] = mapped_column(String(30))
     enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+class FollowUp(Base):
+    """A 回访: staff called or met the complainant and recorded their satisfaction on their behalf.
+
+    Kept apart from the complainant's own rating: figures show the two separately.
+    """
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    staff_username: Mapped[str] = mapped_column(String(60))
+    method: Mapped[str] = mapped_column(String(20))  # phone, in_person, email
+    score: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)

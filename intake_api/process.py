@@ -12,10 +12,19 @@ from sqlalchemy.orm import Session
 
 from . import conflicts, sensitive, tracking
 from .dispatch import dispatch
-from .models import Complaint, ComplaintEvent, Message, StaffUser, utcnow
+from .models import Complaint, ComplaintEvent, FollowUp, Message, StaffUser, utcnow
 from .publish import language_of
 from .sla import Clock
-from .workflow import LEVELS, RESPONSIBILITY, TransitionError, check_transition
+from .workflow import (
+    FOLLOW_UP_METHODS,
+    LEVELS,
+    PROMISED,
+    RESPONSIBILITY,
+    REVIEW_OUTCOMES,
+    SOLUTIONS,
+    TransitionError,
+    check_transition,
+)
 
 SYSTEM = "system"
 COMPLAINANT = "complainant"
@@ -105,7 +114,14 @@ def change_status(session: Session, clock: Clock, c: Complaint, target: str, act
             end_investigation(session, clock, c, actor, now=now)
         c.resolved_at = now
     elif target == "closed":
+        if c.promise_due_at is not None and c.promise_kept_at is None:
+            raise TransitionError("承诺的维修或配送尚未完成，不能结案 · The promised repair or delivery is not done yet: "
+                                  "record it as kept before closing")
         c.closed_at = now
+    elif target == "escalated":
+        # A supervisor reviews within its own limit (PROCESS.md: 上级复核 / 第三方仲裁).
+        c.review_due_at = clock.end_of_workdays(now, clock.sla.review_working_days)
+        c.reviewed_at = c.review_outcome = None
     elif target == "reopened":
         # A new round: the result must be fed back again within the limit.
         c.investigation_ended_at = c.result_due_at = c.resolved_at = c.closed_at = None
@@ -218,8 +234,24 @@ def set_about(session: Session, kb, c: Complaint, department: str | None, role: 
     c.updated_at = utcnow()
 
 
-def respond(session: Session, c: Complaint, text: str, actor: str, now: dt.datetime | None = None) -> None:
-    """Write what the complainant sees; the first one stops the first-response clock."""
+RESPONSE_PARTS = (("response_basis", "依据", "Basis"), ("response_result", "处理结果", "Result"),
+                  ("response_followup", "后续措施", "Follow-up measures"))
+
+
+def respond(session: Session, c: Complaint, text: str, actor: str, now: dt.datetime | None = None,
+            parts: dict[str, str] | None = None) -> None:
+    """Write what the complainant sees; the first one stops the first-response clock.
+
+    Either one text, or the SOP's three parts (basis, result, follow-up measures), kept apart and joined
+    into the text the complainant reads.
+    """
+    parts = {k: (v or "").strip() for k, v in (parts or {}).items() if (v or "").strip()}
+    if parts:
+        if "response_result" not in parts:
+            raise TransitionError("请写明处理结果 · Write the result (basis and follow-up measures are optional)")
+        text = "\n".join(f"{zh} · {en}：{parts[key]}" for key, zh, en in RESPONSE_PARTS if key in parts)
+        for key, _, _ in RESPONSE_PARTS:
+            setattr(c, key, parts.get(key))
     text = (text or "").strip()
     if not text:
         raise TransitionError("答复不能为空 · The response cannot be empty")
@@ -275,3 +307,76 @@ def post_message(session: Session, c: Complaint, text: str, staff: StaffUser | N
            None, text, at=now)
     c.updated_at = now
     return msg
+
+
+def set_outcome(session: Session, clock: Clock, c: Complaint, solutions: list[str], promise_date: dt.date | None,
+                promise_text: str | None, actor: str) -> None:
+    """The solution by type; a repair or a delivery promises a date, which runs as its own clock."""
+    unknown = [s for s in solutions if s not in SOLUTIONS]
+    if not solutions or unknown:
+        raise TransitionError(f"解决方式应为 {', '.join(SOLUTIONS)} · Solutions must be among {', '.join(SOLUTIONS)}")
+    promised = [s for s in solutions if s in PROMISED]
+    if promised and promise_date is None:
+        raise TransitionError("维修或配送需要承诺完成日期 · A repair or delivery needs the promised date")
+    due = None
+    if promise_date is not None:
+        due = dt.datetime.combine(promise_date, dt.time(23, 59, 59), tzinfo=clock.zone).astimezone(dt.UTC)
+        if due < utcnow():
+            raise TransitionError("承诺日期不能早于今天 · The promised date cannot be in the past")
+    record(session, c, actor, "outcome", ",".join(c.solutions or []) or None, ",".join(solutions),
+           note=f"promised by {promise_date.isoformat()}: {promise_text or ''}".strip() if promise_date else None)
+    c.solutions = list(dict.fromkeys(solutions))
+    if due != c.promise_due_at:
+        c.promise_due_at, c.promise_kept_at = due, None
+    c.promise_text = (promise_text or "").strip()[:200] or None
+    c.updated_at = utcnow()
+
+
+def keep_promise(session: Session, c: Complaint, actor: str, note: str | None) -> None:
+    if c.promise_due_at is None or c.promise_kept_at is not None:
+        raise TransitionError("没有待完成的承诺 · There is no open promise to mark as kept")
+    now = utcnow()
+    c.promise_kept_at = c.updated_at = now
+    record(session, c, actor, "promise_kept", None, "kept", note=note, at=now)
+
+
+def record_follow_up(session: Session, c: Complaint, method: str, score: int | None, note: str | None,
+                     staff: StaffUser | None, actor: str) -> FollowUp:
+    """A 回访 recorded by staff, with the satisfaction the complainant gave them (kept apart from ratings)."""
+    if method not in FOLLOW_UP_METHODS:
+        raise TransitionError(f"回访方式应为 {', '.join(FOLLOW_UP_METHODS)} · Method must be one of "
+                              f"{', '.join(FOLLOW_UP_METHODS)}")
+    if score is not None and not 1 <= score <= 5:
+        raise TransitionError("满意度应为 1 到 5 · Satisfaction must be 1 to 5")
+    if c.status not in ("resolved", "closed"):
+        raise TransitionError("反馈结果后才能回访 · Follow up once the result has been fed back")
+    note = (note or "").strip()[:MAX_MESSAGE] or None
+    row = FollowUp(complaint_id=c.id, staff_username=staff.username if staff else actor, method=method, score=score,
+                   note=note)
+    session.add(row)
+    record(session, c, actor, "follow_up", None, f"{method} {score if score is not None else '-'}/5", note=note)
+    c.updated_at = utcnow()
+    return row
+
+
+def review(session: Session, clock: Clock, c: Complaint, outcome: str, actor: str, note: str | None,
+           arbitrator: str | None = None, arbitration_result: str | None = None) -> None:
+    """A supervisor's decision on an escalated complaint: the result stands, a new investigation, or arbitration."""
+    if c.status != "escalated":
+        raise TransitionError("只有已升级的投诉需要主管复核 · Only an escalated complaint is reviewed")
+    if outcome not in REVIEW_OUTCOMES:
+        raise TransitionError(f"复核结论应为 {', '.join(REVIEW_OUTCOMES)} · Outcome must be one of "
+                              f"{', '.join(REVIEW_OUTCOMES)}")
+    now = utcnow()
+    if outcome == "arbitration":
+        if not (arbitrator or "").strip() or not (arbitration_result or "").strip():
+            raise TransitionError("请写明仲裁方和仲裁结果 · Name the arbitrator and write the arbitration's result")
+        c.arbitration_by, c.arbitration_result = arbitrator.strip()[:200], arbitration_result.strip()  # type: ignore[union-attr]
+    if outcome in ("upheld", "arbitration") and not (c.response or "").strip():
+        raise TransitionError("维持或仲裁结果前需要有给投诉人的答复 · Write the response to the complainant first")
+    record(session, c, actor, "review", None, outcome, note=note, at=now)
+    c.reviewed_at, c.review_outcome = now, outcome
+    if outcome == "reinvestigate":  # a new round: the result must be fed back again within the limit
+        c.investigation_ended_at = c.result_due_at = c.resolved_at = None
+    change_status(session, clock, c, "investigating" if outcome == "reinvestigate" else "resolved", actor,
+                  note=f"supervisor review: {outcome}", now=now)

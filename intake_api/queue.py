@@ -23,7 +23,19 @@ DEADLINE_LABELS = {
     "first_response": ("首次答复", "First response"),
     "resolution": ("紧急处理完毕", "Urgent: handled"),
     "result": ("反馈结果", "Result fed back"),
+    "promise": ("承诺的维修或配送", "Promised repair or delivery"),
+    "review": ("主管复核", "Supervisor review"),
 }
+# Every time limit of the process, once: its kind, the column it is due at, the column that says it was
+# met. The queue's order, its filters (in SQL), the SLA reminders and the review all read this table.
+LIMITS = (
+    ("assessment", "assessment_due_at", "assessed_at"),
+    ("first_response", "first_response_due_at", "first_responded_at"),
+    ("resolution", "resolution_due_at", "resolved_at"),
+    ("result", "result_due_at", "resolved_at"),
+    ("promise", "promise_due_at", "promise_kept_at"),
+    ("review", "review_due_at", "reviewed_at"),
+)
 
 
 @dataclass(frozen=True)
@@ -37,18 +49,14 @@ class Deadline:
 
 def pending_deadlines(c: Complaint) -> list[Deadline]:
     """The time limits this complaint has not met yet, soonest first."""
-    if c.status not in OPEN_STATUSES:
-        return []
-    out = []
-    if c.assessed_at is None:
-        out.append(Deadline("assessment", c.assessment_due_at))
-    if c.first_responded_at is None and c.first_response_due_at is not None:
-        out.append(Deadline("first_response", c.first_response_due_at))
-    if c.resolved_at is None and c.resolution_due_at is not None:
-        out.append(Deadline("resolution", c.resolution_due_at))
-    if c.resolved_at is None and c.result_due_at is not None:
-        out.append(Deadline("result", c.result_due_at))
+    out = [Deadline(kind, getattr(c, due)) for kind, due, done in LIMITS
+           if getattr(c, due) is not None and getattr(c, done) is None and limit_open(kind, c.status)]
     return sorted(out, key=lambda d: d.due_at)
+
+
+def limit_open(kind: str, status: str) -> bool:
+    """Whether a limit still runs in this status: a promised repair outlives the result, until closing."""
+    return status != "closed" if kind == "promise" else status in OPEN_STATUSES
 
 
 def next_deadline(c: Complaint) -> Deadline | None:
@@ -86,10 +94,12 @@ def _pending_columns():
     """pending_deadlines() as SQL: each limit's due time while it is unmet, else FAR."""
     far = literal(FAR, UTCDateTime())
     c = Complaint
-    pairs = ((c.assessment_due_at, c.assessed_at), (c.first_response_due_at, c.first_responded_at),
-             (c.resolution_due_at, c.resolved_at), (c.result_due_at, c.resolved_at))
-    is_open = c.status.in_(OPEN_STATUSES)
-    return [case((is_open & done.is_(None) & due.is_not(None), due), else_=far) for due, done in pairs]
+    columns = []
+    for kind, due_name, done_name in LIMITS:
+        due, done = getattr(c, due_name), getattr(c, done_name)
+        runs = c.status != "closed" if kind == "promise" else c.status.in_(OPEN_STATUSES)  # limit_open in SQL
+        columns.append(case((runs & done.is_(None) & due.is_not(None), due), else_=far))
+    return columns
 
 
 def next_due_column():
@@ -120,8 +130,10 @@ def queue(session: Session, visible: Callable, status: str | None = None, level:
     """
     now = now or utcnow()
     query = visible(select(Complaint))
-    if status == "open":
-        query = query.where(Complaint.status.in_(OPEN_STATUSES))
+    if status == "open":  # open work: an unkept promise keeps a resolved complaint in it
+        query = query.where(Complaint.status.in_(OPEN_STATUSES) | (
+            (Complaint.status == "resolved") & Complaint.promise_due_at.is_not(None)
+            & Complaint.promise_kept_at.is_(None)))
     elif status:
         query = query.where(Complaint.status == status)
     if level:

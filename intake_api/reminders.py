@@ -18,16 +18,9 @@ from . import notices
 from .models import Complaint, OutboxMessage, utcnow
 from .notify import Plan, Words
 from .outbox import Planned, put
-from .queue import is_overdue, next_deadline
+from .queue import LIMITS, is_overdue, limit_open, next_deadline
 from .sla import Clock
 
-# Each SLA limit: the column it is due at, and the column that says it was met.
-LIMITS = (
-    ("assessment", "assessment_due_at", "assessed_at"),
-    ("first_response", "first_response_due_at", "first_responded_at"),
-    ("resolution", "resolution_due_at", "resolved_at"),
-    ("result", "result_due_at", "resolved_at"),
-)
 DONE = ("resolved", "closed")
 # What reminders and digests read of a complaint: never the identity columns, which would be decrypted
 # for every open complaint every minute.
@@ -52,13 +45,13 @@ def plan_sla(session: Session, kb, clock: Clock, now: dt.datetime) -> int:
     horizon = now - dt.timedelta(hours=earliest)
     dues = [getattr(Complaint, col) for _, col, _ in LIMITS]
     open_work = session.scalars(select(Complaint).options(load_only(*COLUMNS)).where(
-        Complaint.status.notin_(DONE), Complaint.purged_at.is_(None), or_(*(d <= horizon for d in dues))))
+        Complaint.status != "closed", Complaint.purged_at.is_(None), or_(*(d <= horizon for d in dues))))
     p = Plan(session, kb, clock.zone)
     names = {lang: notices.limit_names(lang) for lang in ("zh-Hans", "zh-Hant", "en")}
     for c in open_work:
         for limit, due_col, done_col in LIMITS:
             due, done = getattr(c, due_col), getattr(c, done_col)
-            if due is None or done is not None:
+            if due is None or done is not None or not limit_open(limit, c.status):
                 continue
             for step in steps:
                 at = due + dt.timedelta(hours=step.hours)

@@ -41,6 +41,12 @@ def summary(v: ComplaintView) -> dict:
         "team": c.team, "handler": v.handler, "channel": c.channel, "anonymous": c.anonymous,
         "about": {"department": c.about_department, "role": c.about_role} if c.about_department or c.about_role
         else None,
+        "solutions": list(c.solutions or []),
+        "promise": {"text": c.promise_text, "due_at": iso(desk().local(c.promise_due_at)),
+                    "kept_at": iso(desk().local(c.promise_kept_at))} if c.promise_due_at else None,
+        "review": {"due_at": iso(desk().local(c.review_due_at)), "outcome": c.review_outcome,
+                   "arbitration_by": c.arbitration_by, "arbitration_result": c.arbitration_result}
+        if c.review_due_at else None,
         "safety_flag": c.safety_flag, "received_at": iso(desk().local(c.received_at)),
         "recognised": {"kind": c.recognised_kind, "reason": c.recognised_reason} if c.recognised_kind else None,
         "temporary_measures": c.temporary_measures,
@@ -140,6 +146,17 @@ class ActionIn(_In):
     responsibility: str | None = None
     text: str | None = Field(default=None, max_length=5000)
     override_reason: str | None = Field(default=None, max_length=500)
+    basis: str | None = Field(default=None, max_length=5000)
+    result: str | None = Field(default=None, max_length=5000)
+    followup: str | None = Field(default=None, max_length=5000)
+    solutions: list[str] | str | None = None
+    promise_date: str | None = Field(default=None, max_length=10)
+    promise_text: str | None = Field(default=None, max_length=200)
+    method: str | None = Field(default=None, max_length=20)
+    score: int | None = None
+    outcome: str | None = Field(default=None, max_length=20)
+    arbitrator: str | None = Field(default=None, max_length=200)
+    arbitration_result: str | None = Field(default=None, max_length=5000)
     department: str | None = Field(default=None, max_length=40)
     role: str | None = Field(default=None, max_length=100)
 

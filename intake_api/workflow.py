@@ -23,6 +23,8 @@ class Role(StrEnum):
     HANDLER = "handler"
     ADMIN = "admin"
     RELATIONS = "relations"
+    # Sees their teams' complaints like a handler, and decides supervisor reviews (as team leads do).
+    SUPERVISOR = "supervisor"
 
 
 class Channel(StrEnum):
@@ -67,6 +69,22 @@ LABELS = {
 }
 
 LEVELS = {1: ("紧急", "Urgent"), 2: ("重要", "Important"), 3: ("一般", "General")}
+
+# The SOP's solution types; a promised one (a repair, a delivery) carries a date that runs as its own clock.
+SOLUTIONS = {
+    "repair": ("维修", "Repair"), "delivery": ("补发或配送", "Delivery or replacement"),
+    "compensation": ("补偿", "Compensation"), "apology": ("道歉", "Apology"),
+    "process_change": ("流程改进", "Process change"), "explanation": ("解释说明", "Explanation"),
+    "no_action": ("无需处理", "No action needed"),
+}
+PROMISED = ("repair", "delivery")
+FOLLOW_UP_METHODS = {"phone": ("电话", "Phone"), "in_person": ("当面", "In person"), "email": ("邮件", "E-mail")}
+# A supervisor review ends the original result standing, a new investigation, or a third party's arbitration.
+REVIEW_OUTCOMES = {
+    "upheld": ("维持原处理结果", "The result stands"),
+    "reinvestigate": ("重新调查", "Investigate again"),
+    "arbitration": ("第三方仲裁", "Third-party arbitration"),
+}
 
 RESPONSIBILITY = {
     "own": ("本部门责任", "Own team's fault"),

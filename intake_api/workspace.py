@@ -19,7 +19,7 @@ from .models import utcnow
 from .queue import DEADLINE_LABELS
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
 from .web import actor, desk
-from .workflow import LABELS, LEVELS, RESPONSIBILITY, STATUSES
+from .workflow import FOLLOW_UP_METHODS, LABELS, LEVELS, RESPONSIBILITY, REVIEW_OUTCOMES, SOLUTIONS, STATUSES
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff", template_folder="templates")
 
@@ -91,17 +91,25 @@ TEXT = {
     "about": ("被投诉部门", "Department complained about"), "about_role": ("被投诉的岗位或服务（可选）",
                                                                     "Role or service complained about (optional)"),
     "conflict": ("利益冲突", "conflict of interest"),
+    "response_basis": ("依据", "Basis"), "response_result": ("处理结果（必填）", "Result (required)"),
+    "response_followup": ("后续措施", "Follow-up measures"), "solutions": ("解决方式", "Solution"),
+    "promise_date": ("承诺完成日期（维修或配送必填）", "Promised date (required for a repair or delivery)"),
+    "promise_text": ("承诺内容", "What was promised"), "promise_kept": ("承诺已完成", "Promise kept"),
+    "follow_up": ("回访方式", "Follow-up (回访) by"), "follow_up_score": ("投诉人给出的满意度（1-5）",
+                                                                     "Satisfaction the complainant gave (1-5)"),
+    "review": ("主管复核", "Supervisor review"), "arbitrator": ("仲裁方（仅第三方仲裁）", "Arbitrator (arbitration only)"),
+    "arbitration_result": ("仲裁结果", "Arbitration result"),
     "override_reason": ("强制分派的理由（仅管理员，记入处理记录）", "Reason to override a conflict (admins; kept in the history)"),
 }
-DATE_FIELDS = ("assessment_due_at", "first_response_due_at", "resolution_due_at", "result_due_at", "assessed_at",
-               "first_responded_at", "investigation_started_at", "investigation_ended_at", "resolved_at", "closed_at")
 DATE_LABELS = {
     "assessment_due_at": ("评估期限", "Assessment due"), "first_response_due_at": ("首次答复期限", "First response due"),
     "resolution_due_at": ("紧急处理期限", "Urgent handling due"), "result_due_at": ("结果反馈期限", "Result due"),
     "assessed_at": ("评估于", "Assessed"), "first_responded_at": ("首次答复于", "First responded"),
     "investigation_started_at": ("开始调查", "Investigation started"),
     "investigation_ended_at": ("结束调查", "Investigation ended"), "resolved_at": ("反馈结果于", "Resolved"),
-    "closed_at": ("结案于", "Closed"),
+    "closed_at": ("结案于", "Closed"), "promise_due_at": ("承诺完成期限", "Promised by"),
+    "promise_kept_at": ("承诺完成于", "Promise kept"), "review_due_at": ("主管复核期限", "Supervisor review due"),
+    "reviewed_at": ("主管复核于", "Reviewed"),
 }
 OFFLINE_CHANNELS = ("hotline", "reception", "email")
 
@@ -132,6 +140,7 @@ def init_app(app: Flask) -> None:
         return {"t": t, "pick": pick, "LABELS": LABELS, "LEVELS": LEVELS, "RESPONSIBILITY": RESPONSIBILITY,
                 "STATUSES": STATUSES, "CHANNEL_LABELS": CHANNEL_LABELS, "kb": kb, "local": _local,
                 "lang": g.get("lang", "zh"), "DEADLINE_LABELS": DEADLINE_LABELS, "TEXT_KEYS": TEXT,
+                "SOLUTIONS": SOLUTIONS, "FOLLOW_UP_METHODS": FOLLOW_UP_METHODS, "REVIEW_OUTCOMES": REVIEW_OUTCOMES,
                 "calendar_notice": _calendar_notice()}
 
 
@@ -207,7 +216,7 @@ def complaint(number: str):
     v = desk().view(who, desk().find(who, number))
     handlers = desk().handlers_for(v.complaint)
     return render_template("staff/complaint.html", c=v.complaint, v=v, handlers=handlers,
-                           conflicts=desk().conflicts(v.complaint, handlers),
+                           conflicts=desk().conflicts(v.complaint, handlers), may_review=desk().may_review(who, v.complaint),
                            date_labels=DATE_LABELS, why=_why_these_articles(v.complaint.description))
 
 
@@ -231,7 +240,9 @@ def _why_these_articles(text: str) -> tuple[float | None, list]:
 def act(number: str, action: str):
     """One staff action of the desk's table, from the complaint page's forms (the staff API runs the same)."""
     go_back_to(url_for("workspace.complaint", number=number))
-    desk().act(actor(), number, action, {k: v for k, v in request.form.items() if k != "csrf_token"})
+    form = {k: ",".join(v) if len(v) > 1 else v[0] for k, v in request.form.to_dict(flat=False).items()
+            if k != "csrf_token"}  # repeated fields (checkboxes) as the API's comma-separated list
+    desk().act(actor(), number, action, form)
     flash(t("saved"), "ok")
     return redirect(url_for("workspace.complaint", number=number))
 

@@ -63,6 +63,9 @@ class SlaSettings(_Strict):
     """Initial assessment within this many hours of receipt."""
     result_working_days: int = Field(default=7, ge=1)
     """Result fed back within this many working days after the investigation ends (receipts promise it)."""
+    review_working_days: int = Field(default=3, ge=1)
+    """A supervisor review (after a low rating or a disputed report escalates a complaint) within this many
+    working days."""
     due_soon_hours: int = Field(default=8, ge=1)
     """The queue warns "due soon" this many hours before a limit."""
     levels: dict[int, LevelLimit] = {

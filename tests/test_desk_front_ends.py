@@ -6,6 +6,7 @@ account that does not exist was 409 in the API while the workspace said
 "Saved" and changed nothing.
 """
 
+import datetime as dt
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import COMPLAINT, PASSWORD, api_login
 
 # (action, fields, accepted?) run in this order on two identical complaints, one per front end.
 # Refused steps must be refused by both, with the same reason, and change nothing.
+PROMISED = (dt.date.today() + dt.timedelta(days=30)).isoformat()
 STEPS = [
     ("status", {"status": "closed"}, False),                       # not allowed from received
     ("investigation-ended", {}, False),                            # not under investigation
@@ -38,8 +40,19 @@ STEPS = [
     ("status", {"status": "resolved"}, False),                     # no response yet
     ("response", {"text": "  "}, False),
     ("response", {"text": "已更换加热模块，恢复热水。"}, True),
+    ("response", {"basis": "查看了设备记录"}, False),                # no result
+    ("response", {"basis": "查看了设备记录", "result": "已更换加热模块", "followup": "每月巡检"}, True),
+    ("outcome", {"solutions": "repair"}, False),                   # a repair promises a date
+    ("outcome", {"solutions": "bribe"}, False),
+    ("outcome", {"solutions": "repair,apology", "promise_date": PROMISED, "promise_text": "换新饮水机"}, True),
     ("investigation-ended", {}, True),
     ("status", {"status": "resolved"}, True),
+    ("follow-up", {"method": "fax"}, False),
+    ("follow-up", {"method": "phone", "score": 4, "note": "基本满意"}, True),
+    ("status", {"status": "closed"}, False),                       # the promise is not kept yet
+    ("promise-kept", {"note": "新饮水机已安装"}, True),
+    ("promise-kept", {}, False),                                   # nothing left to keep
+    ("review", {"outcome": "upheld"}, False),                      # not escalated, and fac is no supervisor
     ("assign", {"team": "it"}, True),
 ]
 

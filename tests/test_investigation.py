@@ -1,0 +1,144 @@
+"""The investigation's outcome: solutions and a promised date (its own clock), the response in three parts,
+staff follow-ups kept apart from ratings, and the supervisor review after escalation."""
+
+import datetime as dt
+
+import pytest
+
+from conftest import COMPLAINT, PASSWORD, api_login
+
+
+@pytest.fixture
+def desk_app(built_kb, db_url):
+    from intake_api import create_app
+    from intake_api.auth import create_staff
+    from intake_api.db import get_session
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True, "KB_OVERRIDES": {
+        "database_url": db_url, "process.satisfaction": {"low_rating": 2, "on_low": "escalate"}}})
+    with app.app_context():
+        s = get_session()
+        create_staff(s, "fac", PASSWORD, "handler", ["facilities"], email="fac@example.org")
+        create_staff(s, "sup", PASSWORD, "supervisor", ["facilities"])
+        create_staff(s, "other-sup", PASSWORD, "supervisor", ["it"])
+        s.commit()
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+def resolved_complaint(client, token, **outcome):
+    got = client.post("/api/v1/complaints", json=COMPLAINT).get_json()
+    number, headers = got["number"], {"X-CSRFToken": token}
+
+    def act(action, expect=200, **body):
+        res = client.post(f"/api/v1/staff/complaints/{number}/{action}", json=body, headers=headers)
+        assert res.status_code == expect, (action, res.get_json())
+        return res.get_json()
+
+    act("status", status="assessed")
+    act("status", status="investigating")
+    act("response", basis="查看了维修记录", result="已更换加热模块", followup="每月巡检一次")
+    if outcome:
+        act("outcome", **outcome)
+    act("status", status="resolved")
+    return got, act
+
+
+def test_the_response_in_three_parts_is_kept_apart_and_read_as_one(desk_app):
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    got, act = resolved_complaint(client, token)
+    status = client.get(f"/api/v1/complaints/{got['tracking_code']}").get_json()
+    assert "依据 · Basis：查看了维修记录" in status["response"] and "后续措施 · Follow-up measures：每月巡检一次" in status["response"]
+    detail = client.get(f"/api/v1/staff/complaints/{got['number']}").get_json()
+    assert detail["response"] == status["response"]
+
+
+def test_a_promised_repair_runs_its_own_clock_until_kept(desk_app):
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    when = dt.date.today() + dt.timedelta(days=2)
+    got, act = resolved_complaint(client, token, solutions=["repair", "apology"], promise_date=when.isoformat(),
+                                  promise_text="更换整台饮水机")
+    number = got["number"]
+    row = client.get(f"/api/v1/staff/complaints/{number}").get_json()
+    assert row["status"] == "resolved" and row["next_deadline"]["kind"] == "promise"
+    assert row["promise"]["due_at"].startswith(when.isoformat())
+    queue = client.get("/api/v1/staff/complaints").get_json()  # open work keeps a resolved, unkept promise
+    assert number in [c["number"] for c in queue["complaints"]]
+    act("status", expect=409, status="closed")
+    act("promise-kept", note="已安装新饮水机")
+    assert client.get(f"/api/v1/staff/complaints/{number}").get_json()["next_deadline"] is None
+    act("status", status="closed")
+
+
+def test_a_promise_past_its_date_is_reminded(desk_app):
+    from intake_api.worker import Worker
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    when = dt.date.today() + dt.timedelta(days=1)
+    resolved_complaint(client, token, solutions="delivery", promise_date=when.isoformat())
+    worker = Worker(desk_app.config["KB"], desk_app.extensions["db_engine"], desk_app.extensions["kb_clock"])
+    worker.schedule(now=dt.datetime.now(dt.UTC) + dt.timedelta(days=3))
+    from conftest import query_db
+    url = desk_app.config["KB"].db_url
+    keys = [k for (k,) in query_db(url, "SELECT dedupe_key FROM outbox WHERE kind = 'overdue'")]
+    assert any(":promise:" in k for k in keys), keys
+
+
+def test_staff_follow_ups_are_counted_apart_from_ratings(desk_app):
+    from intake_api import metrics
+    from intake_api.db import get_session
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    got, act = resolved_complaint(client, token)
+    act("follow-up", expect=409, method="carrier-pigeon")
+    act("follow-up", method="phone", score=3, note="电话回访，基本满意")
+    client.post(f"/api/v1/complaints/{got['tracking_code']}/rating", json={"score": 5})
+    with desk_app.app_context():
+        now = dt.datetime.now(dt.UTC)
+        period = metrics.Period("test", now - dt.timedelta(days=1), now + dt.timedelta(days=1))
+        sat = metrics.satisfaction(get_session(), period)
+    assert sat["count"] == 1 and sat["average"] == 5
+    assert sat["staff_recorded"] == {"count": 1, "average": 3}
+
+
+def test_a_low_rating_starts_a_supervisor_review_with_its_own_limit(desk_app):
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    got, act = resolved_complaint(client, token)
+    number, code = got["number"], got["tracking_code"]
+    res = client.post(f"/api/v1/complaints/{code}/rating", json={"score": 1, "comment": "根本没修好"})
+    assert res.status_code == 200
+    row = client.get(f"/api/v1/staff/complaints/{number}").get_json()
+    assert row["status"] == "escalated" and row["next_deadline"]["kind"] == "review"
+    act("review", expect=403, outcome="upheld")  # a handler does not review their own work
+    client.post("/api/v1/staff/logout", headers={"X-CSRFToken": token})
+
+    other = desk_app.test_client()
+    assert other.post(f"/api/v1/staff/complaints/{number}/review", json={"outcome": "upheld"},
+                      headers={"X-CSRFToken": api_login(other, "other-sup")}).status_code == 404  # not their team
+
+    sup = desk_app.test_client()
+    headers = {"X-CSRFToken": api_login(sup, "sup")}
+    res = sup.post(f"/api/v1/staff/complaints/{number}/review", json={"outcome": "arbitration"}, headers=headers)
+    assert res.status_code == 409  # who arbitrated, and what they decided
+    res = sup.post(f"/api/v1/staff/complaints/{number}/review", headers=headers, json={
+        "outcome": "arbitration", "arbitrator": "区劳动争议调解中心", "arbitration_result": "维持原处理，另补偿 200 元"})
+    assert res.status_code == 200, res.get_json()
+    d = res.get_json()
+    assert d["status"] == "resolved" and d["review"]["outcome"] == "arbitration"
+    assert d["review"]["arbitration_by"] == "区劳动争议调解中心"
+    assert [h["action"] for h in d["history"]][-2:] == ["review", "status"]
+
+
+def test_reinvestigation_starts_a_new_round(desk_app):
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    got, act = resolved_complaint(client, token)
+    client.post(f"/api/v1/complaints/{got['tracking_code']}/rating", json={"score": 2})
+    sup = desk_app.test_client()
+    res = sup.post(f"/api/v1/staff/complaints/{got['number']}/review", json={"outcome": "reinvestigate"},
+                   headers={"X-CSRFToken": api_login(sup, "sup")})
+    d = res.get_json()
+    assert d["status"] == "investigating"
+    assert d["dates"]["resolved_at"] is None and d["dates"]["reviewed_at"] is not None
