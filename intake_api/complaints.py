@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from typing import Literal
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
@@ -119,6 +120,10 @@ def public_view(c: Complaint) -> dict:
         "rating": c.rating,
         "can_reply": c.status != "closed" and c.purged_at is None,
         "messages": [{"author": m.author, "body": m.body, "at": local(m.at)} for m in desk().thread(c)],
+        # The written report (case_report.py): downloadable once the result is fed back, then confirmed or not.
+        "report_available": c.status in ("resolved", "closed") and bool((c.response or "").strip()),
+        "report_confirmation": c.report_confirmation,
+        "can_answer_report": c.status == "resolved" and c.report_confirmation != "confirmed",
     }
 
 
@@ -153,3 +158,36 @@ class RatingIn(_In):
 def rate(code: str):
     data = parse(RatingIn, request.get_json(silent=True))
     return jsonify(public_view(desk().rate(code, data.score, data.comment)))
+
+
+@bp.get("/complaints/<code>/report.pdf")
+@limit("lookup")
+@doc(fail=(404, 409, 429), tags=["public"])
+def report_pdf(code: str):
+    """The written 《投诉处理报告》 as PDF, for the complainant (no identity, no staff names)."""
+    from .case_report import pdf
+    report = desk().complainant_report(code)
+    return pdf_response(pdf(report), report.title)
+
+
+class ReportAnswerIn(_In):
+    decision: Literal["confirmed", "disputed"]
+    comment: str | None = Field(default=None, max_length=process.MAX_MESSAGE)
+
+
+@bp.post("/complaints/<code>/report")
+@limit("reply")
+@doc(json=ReportAnswerIn, ok=(200, StatusOut), fail=(400, 404, 409, 429), tags=["public"])
+def answer_report(code: str):
+    """The complainant confirms the written report, or disputes it (a supervisor then reviews the complaint)."""
+    data = parse(ReportAnswerIn, request.get_json(silent=True))
+    return jsonify(public_view(desk().answer_report(code, data.decision, data.comment)))
+
+
+def pdf_response(body: bytes, title: str):
+    """A PDF download: never cached, never shown inline by a browser that might sniff it."""
+    from flask import Response
+    number = title.rsplit("·", 1)[-1].strip()
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="report-{number}.pdf"', "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff"})

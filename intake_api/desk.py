@@ -625,6 +625,33 @@ class Desk:
                 raise Conflict(str(exc)) from None
         return c
 
+    def case_report(self, who: Actor, number: str):
+        """The written report for staff who may see the complaint (with the handler's name)."""
+        from . import case_report
+        c = self.find(who, number)
+        return case_report.build(self.kb, c, self.clock.zone, self._display_name(c.handler_id), for_staff=True)
+
+    def complainant_report(self, code: str):
+        """The written report for the complainant: no identity, no staff names; once the result is fed back."""
+        from . import case_report
+        c = self.by_code(code)
+        if c.status not in ("resolved", "closed") or not (c.response or "").strip() or c.purged_at is not None:
+            raise Conflict("结果反馈后才有处理报告 · The report exists once the result is fed back")
+        return case_report.build(self.kb, c, self.clock.zone, None, for_staff=False)
+
+    def answer_report(self, code: str, decision: str, comment: str | None) -> Complaint:
+        c = self.by_code(code)
+        with self._transaction():
+            try:
+                process.answer_report(self.session, self.clock, c, decision, comment)
+            except process.TransitionError as exc:
+                raise Conflict(str(exc)) from None
+        return c
+
+    def _display_name(self, user_id: int | None) -> str | None:
+        user = self.session.get(StaffUser, user_id) if user_id is not None else None
+        return user.display_name if user else None
+
     def emergency_contact(self, c: Complaint) -> str | None:
         """The emergency contact for a complaint about danger (recognised, or filed under a danger category)."""
         from .sensitive import emergency_contact

@@ -115,6 +115,9 @@ class Complaint(Base):
     review_outcome: Mapped[str | None] = mapped_column(String(20))
     arbitration_by: Mapped[str | None] = mapped_column(String(200))
     arbitration_result: Mapped[str | None] = mapped_column(Text)
+    # The complainant's answer to the written report (case_report.py): confirmed or disputed, and when.
+    report_confirmation: Mapped[str | None] = mapped_column(String(12))
+    report_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     # Satisfaction, given by the complainant through the tracking code.
     rating: Mapped[int | None] = mapped_column(Integer)

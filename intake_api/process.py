@@ -380,3 +380,20 @@ def review(session: Session, clock: Clock, c: Complaint, outcome: str, actor: st
         c.investigation_ended_at = c.result_due_at = c.resolved_at = None
     change_status(session, clock, c, "investigating" if outcome == "reinvestigate" else "resolved", actor,
                   note=f"supervisor review: {outcome}", now=now)
+
+
+def answer_report(session: Session, clock: Clock, c: Complaint, decision: str, comment: str | None) -> None:
+    """The complainant confirms the written report, or disputes it: a dispute goes to supervisor review."""
+    if c.status != "resolved" or not (c.response or "").strip():
+        raise TransitionError("结果反馈后才能确认处理报告 · The report can be confirmed once the result is fed back")
+    if decision not in ("confirmed", "disputed"):
+        raise TransitionError("请选择确认或有异议 · Choose confirmed or disputed")
+    if c.report_confirmation == "confirmed":
+        raise TransitionError("已经确认过了 · The report is already confirmed")
+    comment = (comment or "").strip()[:MAX_MESSAGE] or None
+    now = utcnow()
+    c.report_confirmation, c.report_confirmed_at = decision, now
+    record(session, c, COMPLAINANT, "report_" + decision, None, decision, note=comment, at=now)
+    if decision == "disputed":
+        change_status(session, clock, c, "escalated", COMPLAINANT, note="the complainant disputed the report",
+                      now=now)

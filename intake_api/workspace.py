@@ -98,7 +98,7 @@ TEXT = {
     "follow_up": ("回访方式", "Follow-up (回访) by"), "follow_up_score": ("投诉人给出的满意度（1-5）",
                                                                      "Satisfaction the complainant gave (1-5)"),
     "review": ("主管复核", "Supervisor review"), "arbitrator": ("仲裁方（仅第三方仲裁）", "Arbitrator (arbitration only)"),
-    "arbitration_result": ("仲裁结果", "Arbitration result"),
+    "arbitration_result": ("仲裁结果", "Arbitration result"), "case_report": ("处理报告", "Handling report"),
     "override_reason": ("强制分派的理由（仅管理员，记入处理记录）", "Reason to override a conflict (admins; kept in the history)"),
 }
 DATE_LABELS = {
@@ -370,3 +370,19 @@ def resend(message_id: int):
     desk().resend(actor(), message_id)
     flash(t("saved"), "ok")
     return redirect(url_for("workspace.outbox"))
+
+
+@bp.get("/complaints/<number>/report")
+@staff_required
+def case_report(number: str):
+    """The written 《投诉处理报告》, printable (the browser's print makes paper or PDF of it too)."""
+    return render_template("staff/case_report.html", report=desk().case_report(actor(), number), number=number)
+
+
+@bp.get("/complaints/<number>/report.pdf")
+@staff_required
+def case_report_pdf(number: str):
+    from .case_report import pdf
+    from .complaints import pdf_response
+    report = desk().case_report(actor(), number)
+    return pdf_response(pdf(report), report.title)

@@ -142,3 +142,60 @@ def test_reinvestigation_starts_a_new_round(desk_app):
     d = res.get_json()
     assert d["status"] == "investigating"
     assert d["dates"]["resolved_at"] is None and d["dates"]["reviewed_at"] is not None
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF, read back as a reader would (pypdf, in the test extra)."""
+    import io
+
+    import pypdf
+    return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def test_the_written_report_for_staff_and_for_the_complainant(desk_app):
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    got, act = resolved_complaint(client, token, solutions=["repair"],
+                                  promise_date=(dt.date.today() + dt.timedelta(days=5)).isoformat(),
+                                  promise_text="<script>alert(1)</script> 换新机")
+    number, code = got["number"], got["tracking_code"]
+    res = client.get(f"/api/v1/complaints/{code}/report.pdf")
+    assert res.status_code == 200 and res.mimetype == "application/pdf"
+    assert res.headers["Content-Disposition"].startswith("attachment") and res.data[:5] == b"%PDF-"
+    text = pdf_text(res.data)
+    assert "投诉处理报告" in text and number in text and "已更换加热模块" in text
+    assert "fac" not in text  # the complainant's copy names the team, not the handler
+
+    # Staff: printable HTML, escaped.
+    page = client.get(f"/staff/complaints/{number}/report")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
+    assert client.get(f"/staff/complaints/{number}/report.pdf").data[:5] == b"%PDF-"
+
+    # Confirmed on the status page: in the history, and once only.
+    res = client.post(f"/api/v1/complaints/{code}/report", json={"decision": "confirmed"})
+    assert res.status_code == 200 and res.get_json()["report_confirmation"] == "confirmed"
+    assert client.post(f"/api/v1/complaints/{code}/report", json={"decision": "disputed"}).status_code == 409
+    history = client.get(f"/api/v1/staff/complaints/{number}").get_json()["history"]
+    assert history[-1]["action"] == "report_confirmed" and history[-1]["actor"] == "complainant"
+
+
+def test_a_disputed_report_goes_to_supervisor_review(desk_app):
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    got, act = resolved_complaint(client, token)
+    res = client.post(f"/api/v1/complaints/{got['tracking_code']}/report",
+                      json={"decision": "disputed", "comment": "饮水机还是没有热水"})
+    assert res.status_code == 200
+    row = client.get(f"/api/v1/staff/complaints/{got['number']}").get_json()
+    assert row["status"] == "escalated" and row["next_deadline"]["kind"] == "review"
+    assert row["history"][-2]["note"] == "饮水机还是没有热水"
+
+
+def test_no_report_before_the_result(desk_app):
+    client = desk_app.test_client()
+    got = client.post("/api/v1/complaints", json=COMPLAINT).get_json()
+    assert client.get(f"/api/v1/complaints/{got['tracking_code']}/report.pdf").status_code == 409
+    assert client.post(f"/api/v1/complaints/{got['tracking_code']}/report",
+                       json={"decision": "confirmed"}).status_code == 409

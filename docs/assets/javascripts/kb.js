@@ -316,7 +316,41 @@
       });
       out.appendChild(dl);
       if ((c.messages || []).length || c.can_reply) out.appendChild(threadView(c));
+      if (c.report_available) out.appendChild(reportView(c));
       if (c.can_rate) out.appendChild(ratingForm());
+    }
+
+    /* The written report: download it, then confirm it or dispute it (a supervisor then reviews). */
+    function reportView(c) {
+      var box = el("section", { id: "kb-report", "class": "kb-report" });
+      box.appendChild(el("h3", {}, "投诉处理报告 · Complaint handling report"));
+      var link = el("a", { href: apiBase() + "/api/v1/complaints/" + encodeURIComponent(current) + "/report.pdf",
+                          id: "kb-report-pdf" }, "下载 PDF · Download the PDF");
+      box.appendChild(link);
+      var states = { confirmed: "你已确认这份报告 · You confirmed this report",
+                     disputed: "你对报告提出了异议，主管正在复核 · You disputed it: a supervisor is reviewing" };
+      if (c.report_confirmation) box.appendChild(el("p", { id: "kb-report-state" }, states[c.report_confirmation]));
+      if (!c.can_answer_report) return box;
+      var comment = el("textarea", { id: "kb-report-comment", rows: "2", maxlength: "2000",
+                                     placeholder: "有异议请说明原因 · If you disagree, say why" });
+      box.appendChild(comment);
+      var msg = el("p", { "class": "kb-error" });
+      ["confirmed", "disputed"].forEach(function (decision) {
+        var label = decision === "confirmed" ? "确认报告 · Confirm" : "有异议 · Dispute";
+        var button = el("button", { type: "button", "class": "md-button", id: "kb-report-" + decision }, label);
+        button.addEventListener("click", function () {
+          api("/api/v1/complaints/" + encodeURIComponent(current) + "/report", {
+            method: "POST", headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ decision: decision, comment: comment.value.trim() || null })
+          }).then(function (r) {
+            if (r.status !== 200) { msg.textContent = r.body.error || "提交失败 · Failed"; return; }
+            show(r.body);
+          });
+        });
+        box.appendChild(button);
+      });
+      box.appendChild(msg);
+      return box;
     }
 
     function threadView(c) {

@@ -1,5 +1,5 @@
 """The outcome (solutions, a promised date), the response in three parts, supervisor review and arbitration,
-staff follow-ups (回访).
+staff follow-ups (回访), the complainant's confirmation of the written report.
 
 Revision ID: 0012
 Revises: 0009
@@ -18,6 +18,7 @@ COLUMNS = [
     ("promise_kept_at", sa.DateTime), ("response_basis", sa.Text), ("response_result", sa.Text),
     ("response_followup", sa.Text), ("review_due_at", sa.DateTime), ("reviewed_at", sa.DateTime),
     ("review_outcome", sa.String(20)), ("arbitration_by", sa.String(200)), ("arbitration_result", sa.Text),
+    ("report_confirmation", sa.String(12)), ("report_confirmed_at", sa.DateTime),
 ]
 
 
