@@ -38,6 +38,7 @@ from .models import (
     NotificationSwitch,
     OutboxMessage,
     StaffUser,
+    Task,
     utcnow,
 )
 from .queue import PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, queue
@@ -158,6 +159,7 @@ class ComplaintView:
     dates: dict[str, dt.datetime | None]
     messages: list[MessageView] = field(default_factory=list)
     history: list[EventView] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
     next_statuses: tuple[str, ...] = ()
 
     @property
@@ -255,6 +257,21 @@ def _follow_up(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> No
                              who.label)
 
 
+def _step(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    process.set_step(desk.session, desk.kb, c, str(f.get("step") or ""), who.label)
+
+
+def _task(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
+    raw = str(f.get("due_date") or "").strip()
+    try:
+        due = dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise Invalid("日期格式应为 YYYY-MM-DD · Use a date such as 2026-12-20",
+                      [{"field": "due_date", "message": "YYYY-MM-DD"}]) from None
+    process.add_task(desk.session, desk.kb, desk.clock, c, str(f.get("team") or ""), str(f.get("text") or ""), due,
+                     who.label)
+
+
 def _review(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
     if not desk.may_review(who, c):
         raise Forbidden("主管复核由主管、团队负责人或管理员进行 · A supervisor, the team lead or an admin reviews")
@@ -289,6 +306,9 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("promise-kept", ("note",), _promise_kept, "The promised repair or delivery is done."),
     Action("follow-up", ("method", "score", "note"), _follow_up,
            "Record a 回访 (phone, in person, e-mail) and the satisfaction the complainant gave."),
+    Action("step", ("step",), _step, "Which step of the investigation it is at (process.investigation_steps)."),
+    Action("task", ("team", "text", "due_date"), _task, "Hand part of the investigation to another team, with a "
+           "due date (it appears in that team's task list)."),
     Action("review", ("outcome", "note", "arbitrator", "arbitration_result"), _review,
            "Supervisor review of an escalated complaint: upheld, reinvestigate or arbitration."),
     Action("investigation-ended", (), _end_investigation, "End the investigation: the result clock starts."),
@@ -420,12 +440,38 @@ class Desk:
             complaint=c, identity=self.identity_for(who, c), handler=base.handler,
             next_deadline=base.next_deadline, overdue=base.overdue,
             dates={k: self.local(getattr(c, k)) for k in DATE_FIELDS},
-            messages=self.thread(c), history=self.history(c), next_statuses=TRANSITIONS[c.status])
+            messages=self.thread(c), history=self.history(c), next_statuses=TRANSITIONS[c.status],
+            tasks=list(self.session.scalars(select(Task).where(Task.complaint_id == c.id).order_by(Task.id))))
 
     def handlers_for(self, c: Complaint) -> list[StaffUser]:
         """Who may be assigned: active accounts of the complaint's team, and admins."""
         staff = self.session.scalars(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username))
         return [u for u in staff if u.is_admin or c.team in (u.teams or [])]
+
+    def tasks(self, who: Actor, include_done: bool = False) -> list[tuple[Task, Complaint]]:
+        """Tasks for this person's teams (admins: all), soonest due first, with their complaint's number.
+
+        A team sees its tasks, not the complaint behind them, unless it may see the complaint anyway.
+        """
+        query = select(Task, Complaint).join(Complaint, Complaint.id == Task.complaint_id)
+        if not who.is_admin:
+            query = query.where(Task.team.in_((who.user.teams if who.user is not None else None) or []))
+        if not include_done:
+            query = query.where(Task.done_at.is_(None))
+        return [(t, c) for t, c in self.session.execute(query.order_by(Task.due_at, Task.id).limit(500))]
+
+    def finish_task(self, who: Actor, task_id: int, note: str | None) -> Task:
+        task = self.session.get(Task, task_id)
+        c = self.session.get(Complaint, task.complaint_id) if task is not None else None
+        mine = task is not None and (who.is_admin or task.team in ((who.user.teams if who.user else None) or []))
+        if task is None or c is None or not (mine or self.can_see(who, c)):
+            raise NotFound(f"没有这个任务 · No task {task_id} for your teams")
+        with self._transaction():
+            try:
+                process.finish_task(self.session, c, task, who.label, note)
+            except process.TransitionError as exc:
+                raise Conflict(str(exc)) from None
+        return task
 
     def may_review(self, who: Actor, c: Complaint) -> bool:
         """Supervisor reviews: admins, supervisors of the complaint's team, and its team lead."""

@@ -99,6 +99,8 @@ class Complaint(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
+    # Which step of the investigation it is at (process.investigation_steps).
+    investigation_step: Mapped[str | None] = mapped_column(String(40))
     # The outcome (the SOP's solution by type): what was decided, and a promised repair or delivery date,
     # which runs as its own clock until it is kept.
     solutions: Mapped[list] = mapped_column(JSON, default=list)
@@ -365,4 +367,25 @@ class FollowUp(Base):
     staff_username: Mapped[str] = mapped_column(String(60))
     method: Mapped[str] = mapped_column(String(20))  # phone, in_person, email
     score: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Task(Base):
+    """Work an investigation hands to another team, with its own deadline (第三方核实, a repair...).
+
+    The other team sees the task in its task list, not the complaint: the
+    text is what the handler wrote for them, never the complainant's words.
+    """
+
+    __tablename__ = "complaint_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    team: Mapped[str] = mapped_column(String(40), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(Text)

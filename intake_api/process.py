@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from . import conflicts, sensitive, tracking
 from .dispatch import dispatch
-from .models import Complaint, ComplaintEvent, FollowUp, Message, StaffUser, utcnow
+from .models import Complaint, ComplaintEvent, FollowUp, Message, StaffUser, Task, utcnow
 from .publish import language_of
 from .sla import Clock
 from .workflow import (
@@ -397,3 +397,48 @@ def answer_report(session: Session, clock: Clock, c: Complaint, decision: str, c
     if decision == "disputed":
         change_status(session, clock, c, "escalated", COMPLAINANT, note="the complainant disputed the report",
                       now=now)
+
+
+
+def set_step(session: Session, kb, c: Complaint, step: str, actor: str) -> None:
+    """Which step of the investigation the complaint is at (process.investigation_steps)."""
+    steps = [s.id for s in kb.process.investigation_steps]
+    if c.status not in ("investigating", "escalated"):
+        raise TransitionError("调查中的投诉才有调查步骤 · Only a complaint under investigation has steps")
+    if step not in steps:
+        raise TransitionError(f"调查步骤应为 {', '.join(steps)} · The step must be one of {', '.join(steps)}")
+    if step != c.investigation_step:
+        record(session, c, actor, "step", c.investigation_step, step)
+        c.investigation_step = step
+        c.updated_at = utcnow()
+
+
+def add_task(session: Session, kb, clock: Clock, c: Complaint, team: str, text: str, due: dt.date | None,
+             actor: str) -> Task:
+    """Hand part of the investigation to another team, due by the end of a day (its own deadline)."""
+    text = (text or "").strip()
+    if kb.process.team(team) is None:
+        raise TransitionError(f"未知团队 · Unknown team '{team}'")
+    if not text or len(text) > MAX_MESSAGE:
+        raise TransitionError(f"请写明任务内容（最多 {MAX_MESSAGE} 字） · Describe the task (at most {MAX_MESSAGE} characters)")
+    if due is None:
+        raise TransitionError("请给出任务期限 · Give the task a due date")
+    due_at = dt.datetime.combine(due, dt.time(23, 59, 59), tzinfo=clock.zone).astimezone(dt.UTC)
+    if due_at < utcnow():
+        raise TransitionError("任务期限不能早于今天 · The due date cannot be in the past")
+    if c.status in ("resolved", "closed"):
+        raise TransitionError("已反馈结果的投诉不再分派任务 · A resolved complaint gets no new tasks")
+    task = Task(complaint_id=c.id, team=team, text=text, due_at=due_at, created_by=actor, created_at=utcnow())
+    session.add(task)
+    session.flush()
+    record(session, c, actor, "task", None, team, note=f"due {due.isoformat()}: {text}")
+    c.updated_at = utcnow()
+    return task
+
+
+def finish_task(session: Session, c: Complaint, task: Task, actor: str, note: str | None) -> None:
+    if task.done_at is not None:
+        raise TransitionError(f"任务 #{task.id} 已完成 · Task #{task.id} is already done")
+    task.done_at, task.done_by, task.note = utcnow(), actor, (note or "").strip()[:MAX_MESSAGE] or None
+    record(session, c, actor, "task_done", None, task.team, note=f"#{task.id}: {task.note or ''}".strip())
+    c.updated_at = utcnow()

@@ -44,6 +44,7 @@ def summary(v: ComplaintView) -> dict:
         "solutions": list(c.solutions or []),
         "promise": {"text": c.promise_text, "due_at": iso(desk().local(c.promise_due_at)),
                     "kept_at": iso(desk().local(c.promise_kept_at))} if c.promise_due_at else None,
+        "investigation_step": c.investigation_step,
         "review": {"due_at": iso(desk().local(c.review_due_at)), "outcome": c.review_outcome,
                    "arbitration_by": c.arbitration_by, "arbitration_result": c.arbitration_result}
         if c.review_due_at else None,
@@ -70,8 +71,14 @@ def detail(v: ComplaintView) -> dict:
         "history": [{"at": iso(e.at), "actor": e.actor, "action": e.action, "from": e.from_value,
                      "to": e.to_value, "note": e.note} for e in v.history],
         "next_statuses": list(v.next_statuses),
+        "tasks": [task_json(t) for t in v.tasks],
     })
     return data
+
+
+def task_json(t) -> dict:
+    return {"id": t.id, "team": t.team, "text": t.text, "due_at": iso(desk().local(t.due_at)),
+            "done_at": iso(desk().local(t.done_at)), "done_by": t.done_by, "note": t.note}
 
 
 class LoginIn(_In):
@@ -157,6 +164,8 @@ class ActionIn(_In):
     outcome: str | None = Field(default=None, max_length=20)
     arbitrator: str | None = Field(default=None, max_length=200)
     arbitration_result: str | None = Field(default=None, max_length=5000)
+    step: str | None = Field(default=None, max_length=40)
+    due_date: str | None = Field(default=None, max_length=10)
     department: str | None = Field(default=None, max_length=40)
     role: str | None = Field(default=None, max_length=100)
 
@@ -218,3 +227,23 @@ def acknowledge_alert(alert_id: int):
     return jsonify({"ok": True, "id": alert.id, "acknowledged_by": alert.acknowledged_by,
                     "acknowledged_at": iso(desk().local(alert.acknowledged_at)),
                     "acknowledged_note": alert.acknowledged_note})
+
+
+@bp.get("/tasks")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401,), tags=["staff"])
+def tasks():
+    """Open tasks for my teams (admins: all), soonest due first, with the complaint's number."""
+    return jsonify({"tasks": [dict(task_json(t), complaint=c.number) for t, c in desk().tasks(actor())]})
+
+
+class TaskDoneIn(_In):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@bp.post("/tasks/<int:task_id>/done")
+@staff_required
+@doc(json=TaskDoneIn, ok=(200, OkOut), fail=(400, 401, 404, 409), tags=["staff"])
+def task_done(task_id: int):
+    data = parse(TaskDoneIn, request.get_json(silent=True) or {})
+    return jsonify(task_json(desk().finish_task(actor(), task_id, data.note)))

@@ -99,6 +99,10 @@ TEXT = {
                                                                      "Satisfaction the complainant gave (1-5)"),
     "review": ("主管复核", "Supervisor review"), "arbitrator": ("仲裁方（仅第三方仲裁）", "Arbitrator (arbitration only)"),
     "arbitration_result": ("仲裁结果", "Arbitration result"), "case_report": ("处理报告", "Handling report"),
+    "step": ("调查步骤", "Investigation step"), "tasks": ("任务", "Tasks"),
+    "new_task": ("交给其他团队的任务", "Task for another team"), "task_text": ("任务内容（不要写投诉人信息）",
+                                                                  "What to do (no complainant details)"),
+    "due_date": ("期限", "Due"), "done": ("完成", "Done"), "no_tasks": ("没有待办任务", "No open tasks"),
     "override_reason": ("强制分派的理由（仅管理员，记入处理记录）", "Reason to override a conflict (admins; kept in the history)"),
 }
 DATE_LABELS = {
@@ -386,3 +390,19 @@ def case_report_pdf(number: str):
     from .complaints import pdf_response
     report = desk().case_report(actor(), number)
     return pdf_response(pdf(report), report.title)
+
+
+@bp.get("/tasks")
+@staff_required
+def tasks():
+    return render_template("staff/tasks.html", tasks=desk().tasks(actor()), now=utcnow())
+
+
+@bp.post("/tasks/<int:task_id>/done")
+@staff_required
+def task_done(task_id: int):
+    go_back_to(url_for("workspace.tasks"))
+    desk().finish_task(actor(), task_id, request.form.get("note"))
+    flash(t("saved"), "ok")
+    back = request.form.get("back") or ""
+    return redirect(back if back.startswith("/staff/") and not back.startswith("//") else url_for("workspace.tasks"))

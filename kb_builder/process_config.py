@@ -115,6 +115,15 @@ class Department(_Strict):
     own people behave (conflicts.conduct_categories)."""
 
 
+class InvestigationStep(_Strict):
+    id: str = Field(pattern=SLUG)
+    """Stored with the complaint and shown in its history."""
+    zh: str
+    """Chinese name."""
+    en: str
+    """English name."""
+
+
 class ConflictSettings(_Strict):
     """Conflicts of interest (PROCESS.md: the investigation team has none with the matter)."""
 
@@ -231,6 +240,12 @@ class ProcessSettings(_Strict):
     ]
     """The departments a complaint may be about (the complainant's own department is part of their identity)."""
     conflicts: ConflictSettings = ConflictSettings()
+    investigation_steps: list[InvestigationStep] = [
+        InvestigationStep(id="collect", zh="资料收集", en="Gathering evidence"),
+        InvestigationStep(id="verify", zh="第三方核实", en="Third-party verification"),
+        InvestigationStep(id="summarise", zh="结果汇总", en="Summing up"),
+    ]
+    """The steps of an investigation (PROCESS.md), in order; staff mark which one a complaint is at."""
     default_team: str = "hr-desk"
     """The team of a complaint no dispatch rule routes."""
     dispatch: list[DispatchRule] = [

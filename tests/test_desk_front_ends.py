@@ -37,6 +37,10 @@ STEPS = [
     ("messages", {"text": "请问是哪台饮水机？<b>编号</b>"}, True),
     ("status", {"status": "assessed", "note": "已核实"}, True),
     ("status", {"status": "investigating"}, True),
+    ("step", {"step": "guessing"}, False),
+    ("step", {"step": "verify"}, True),
+    ("task", {"team": "it", "text": "核对门禁记录"}, False),          # no due date
+    ("task", {"team": "it", "text": "核对门禁记录", "due_date": PROMISED}, True),
     ("status", {"status": "resolved"}, False),                     # no response yet
     ("response", {"text": "  "}, False),
     ("response", {"text": "已更换加热模块，恢复热水。"}, True),

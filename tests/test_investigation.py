@@ -199,3 +199,34 @@ def test_no_report_before_the_result(desk_app):
     assert client.get(f"/api/v1/complaints/{got['tracking_code']}/report.pdf").status_code == 409
     assert client.post(f"/api/v1/complaints/{got['tracking_code']}/report",
                        json={"decision": "confirmed"}).status_code == 409
+
+
+def test_a_task_for_another_team_shows_in_its_list_not_the_complaint(desk_app):
+    from intake_api.auth import create_staff
+    from intake_api.db import get_session
+    with desk_app.app_context():
+        create_staff(get_session(), "itguy", PASSWORD, "handler", ["it"])
+        get_session().commit()
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    got = client.post("/api/v1/complaints", json=COMPLAINT).get_json()
+    number, headers = got["number"], {"X-CSRFToken": token}
+    for action, body in (("status", {"status": "assessed"}), ("status", {"status": "investigating"}),
+                         ("step", {"step": "verify"}),
+                         ("task", {"team": "it", "text": "查一下门禁记录", "due_date": (
+                             dt.date.today() + dt.timedelta(days=2)).isoformat()})):
+        res = client.post(f"/api/v1/staff/complaints/{number}/{action}", json=body, headers=headers)
+        assert res.status_code == 200, res.get_json()
+    task_id = res.get_json()["tasks"][0]["id"]
+    assert res.get_json()["investigation_step"] == "verify"
+
+    it = desk_app.test_client()
+    it_headers = {"X-CSRFToken": api_login(it, "itguy")}
+    listed = it.get("/api/v1/staff/tasks").get_json()["tasks"]
+    assert [(t["id"], t["complaint"], t["text"]) for t in listed] == [(task_id, number, "查一下门禁记录")]
+    assert it.get(f"/api/v1/staff/complaints/{number}").status_code == 404  # the task, not the complaint
+    assert it.post(f"/api/v1/staff/tasks/{task_id}/done", json={"note": "记录已导出"}, headers=it_headers).status_code == 200
+    assert it.post(f"/api/v1/staff/tasks/{task_id}/done", json={}, headers=it_headers).status_code == 409
+    history = client.get(f"/api/v1/staff/complaints/{number}").get_json()["history"]
+    assert [h["action"] for h in history][-3:] == ["step", "task", "task_done"]
+    assert it.get("/api/v1/staff/tasks").get_json()["tasks"] == []

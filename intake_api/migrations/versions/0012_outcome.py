@@ -1,5 +1,5 @@
 """The outcome (solutions, a promised date), the response in three parts, supervisor review and arbitration,
-staff follow-ups (回访), the complainant's confirmation of the written report.
+staff follow-ups (回访), investigation steps and tasks for other teams, the complainant's confirmation of the written report.
 
 Revision ID: 0012
 Revises: 0009
@@ -14,6 +14,7 @@ branch_labels = None
 depends_on = None
 
 COLUMNS = [
+    ("investigation_step", sa.String(40)),
     ("solutions", sa.JSON), ("promise_text", sa.String(200)), ("promise_due_at", sa.DateTime),
     ("promise_kept_at", sa.DateTime), ("response_basis", sa.Text), ("response_result", sa.Text),
     ("response_followup", sa.Text), ("review_due_at", sa.DateTime), ("reviewed_at", sa.DateTime),
@@ -36,9 +37,23 @@ def upgrade() -> None:
         sa.Column("score", sa.Integer),
         sa.Column("note", sa.Text),
     )
+    op.create_table(
+        "complaint_tasks",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("complaint_id", sa.Integer, sa.ForeignKey("complaints.id"), nullable=False, index=True),
+        sa.Column("team", sa.String(40), nullable=False, index=True),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("due_at", sa.DateTime, nullable=False, index=True),
+        sa.Column("created_by", sa.String(80), nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("done_at", sa.DateTime),
+        sa.Column("done_by", sa.String(80)),
+        sa.Column("note", sa.Text),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("complaint_tasks")
     op.drop_table("follow_ups")
     with op.batch_alter_table("complaints") as batch:
         for name, _ in reversed(COLUMNS):
