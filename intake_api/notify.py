@@ -25,7 +25,7 @@ from .outbox import Planned, put
 from .workflow import LABELS, Role
 
 STAFF_KINDS = ("new_complaint", "assigned", "urgent", "emergency_alert", "complainant_replied", "low_rating",
-               "due_soon", "overdue", "escalation", "digest")
+               "due_soon", "overdue", "escalation", "task", "review_needed", "digest")
 COMPLAINANT_KINDS = ("receipt", "question", "response", "result", "reopened", "escalated")
 
 
@@ -127,11 +127,16 @@ class Recipients:
     def by_id(self, user_id: int | None) -> StaffUser | None:
         return next((u for u in self.users if u.id == user_id), None) if user_id else None
 
-    def members(self, c: Complaint) -> list[StaffUser]:
-        """Who works the complaint's team; employee relations too when it is routed to them."""
+    def members(self, c: Complaint, team: str | None = None) -> list[StaffUser]:
+        """Who works the complaint's team (or `team`); employee relations too when it is routed to them."""
+        team = team or c.team
         relations = self.kb.process.sensitive.team
-        return [u for u in self.users if c.team in (u.teams or [])
-                or (u.role == Role.RELATIONS and c.team == relations)]
+        return [u for u in self.users if team in (u.teams or [])
+                or (u.role == Role.RELATIONS and team == relations)]
+
+    def reviewers(self, c: Complaint) -> list[StaffUser]:
+        """Who decides a supervisor review: the team's lead and supervisors, and admins (desk.may_review)."""
+        return [*self.lead(c.team), *(u for u in self.members(c) if u.role == Role.SUPERVISOR), *self.admins()]
 
     def admins(self) -> list[StaffUser]:
         return [u for u in self.users if u.role == Role.ADMIN]
@@ -170,14 +175,19 @@ class Plan:
             self.messages.append(Planned(f"{key}:{kind}:u{u.id}", kind, "staff", "email", u.email, words.language,
                                          _localise(words, context), c.id if c else None))
 
-    def to_team(self, key: str, kind: str, c: Complaint, extra: dict[str, Any] | None = None) -> None:
-        """The team's members, and its shared mailboxes and robots (per-team switches apply to those)."""
-        self.to_users(key, kind, c, self.people.members(c), extra)
-        route = self.kb.notifications.route(c.team)
-        if route is None or not self.people.enabled(f"team:{c.team}", kind):
+    def to_team(self, key: str, kind: str, c: Complaint, extra: dict[str, Any] | None = None,
+                team: str | None = None) -> None:
+        """The team's members, and its shared mailboxes and robots (per-team switches apply to those).
+
+        `team`: another team than the complaint's (a task handed to it).
+        """
+        team = team or c.team
+        self.to_users(key, kind, c, self.people.members(c, team), extra)
+        route = self.kb.notifications.route(team)
+        if route is None or not self.people.enabled(f"team:{team}", kind):
             return
         words = self.words(None)
-        team_name = words.team(c.team)
+        team_name = words.team(team)
         context = _localise(words, {**staff_context(words, c, team_name), **(extra or {})})
         for address in route.email:
             self.messages.append(Planned(f"{key}:{kind}:m{_hash(address)}", kind, "staff", "email", address,
@@ -256,13 +266,19 @@ def plan(session: Session, kb, zone, events: list[ComplaintEvent], code: str | N
             p.to_complainant(key, "response", c, {"response": e.to_value or ""})
         elif e.action == "status":
             _status(p, key, c, e)
+        elif e.action == "task" and e.to_value:
+            tasks_link = f"{kb.notifications.base_url.rstrip('/')}/staff/tasks"
+            due = e.note.split(":", 1)[0].removeprefix("due ").strip() if e.note else "—"
+            p.to_team(key, "task", c, {"due_at": due, "link": tasks_link}, team=e.to_value)
     return p.commit()
 
 
 def _status(p: Plan, key: str, c: Complaint, e: ComplaintEvent) -> None:
     if e.to_value == "resolved":
         p.to_complainant(key, "result", c, {"response": c.response or "", "rating_link": status_link(p.kb)})
-    elif e.to_value in ("reopened", "escalated"):
+    if e.to_value == "escalated" and c.review_due_at is not None:
+        p.to_users(key, "review_needed", c, p.people.reviewers(c), {"due_at": c.review_due_at})
+    if e.to_value in ("reopened", "escalated"):
         p.to_complainant(key, e.to_value, c, {"note": "" if e.actor.startswith("staff:") else (e.note or "")})
         if e.note and e.note.startswith("low satisfaction rating"):
             p.to_handler_or_team(key, "low_rating", c, {"rating": c.rating, "new_status": e.to_value})

@@ -88,6 +88,8 @@ TEXT = {
     "n_due_soon": ("即将到期", "Due soon"), "n_overdue": ("已超时", "Overdue"),
     "n_escalation": ("超时升级（组长和管理员）", "Overdue escalation (team lead and admins)"),
     "n_digest": ("每日待办汇总", "Daily digest of my open work"),
+    "n_task": ("交给本团队的调查任务", "A task for my team"),
+    "n_review_needed": ("待主管复核的升级投诉", "An escalated complaint to review"),
     "about": ("被投诉部门", "Department complained about"), "about_role": ("被投诉的岗位或服务（可选）",
                                                                     "Role or service complained about (optional)"),
     "conflict": ("利益冲突", "conflict of interest"),

@@ -230,3 +230,36 @@ def test_a_task_for_another_team_shows_in_its_list_not_the_complaint(desk_app):
     history = client.get(f"/api/v1/staff/complaints/{number}").get_json()["history"]
     assert [h["action"] for h in history][-3:] == ["step", "task", "task_done"]
     assert it.get("/api/v1/staff/tasks").get_json()["tasks"] == []
+
+
+def test_tasks_and_reviews_are_notified_to_who_acts_on_them(desk_app):
+    from intake_api.auth import create_staff
+    from intake_api.db import get_session
+
+    from conftest import query_db
+    with desk_app.app_context():
+        create_staff(get_session(), "itguy", PASSWORD, "handler", ["it"], email="it@example.org")
+        create_staff(get_session(), "sup2", PASSWORD, "supervisor", ["facilities"], email="sup@example.org")
+        get_session().commit()
+    client = desk_app.test_client()
+    token = api_login(client, "fac")
+    got, act = resolved_complaint(client, token)
+    client.post(f"/api/v1/complaints/{got['tracking_code']}/rating", json={"score": 1})
+    url = desk_app.config["KB"].db_url
+    rows = query_db(url, "SELECT kind, dedupe_key FROM outbox WHERE kind = 'review_needed'")
+    assert len(rows) == 1 and rows[0][1].endswith(":review_needed:u" + str(query_db(
+        url, "SELECT id FROM staff_users WHERE username = 'sup2'")[0][0]))
+    other = client.post("/api/v1/complaints", json=COMPLAINT).get_json()["number"]
+    for action, body in (("status", {"status": "assessed"}), ("status", {"status": "investigating"}),
+                         ("task", {"team": "it", "text": "导出门禁记录",
+                                   "due_date": (dt.date.today() + dt.timedelta(days=1)).isoformat()})):
+        assert client.post(f"/api/v1/staff/complaints/{other}/{action}", json=body,
+                           headers={"X-CSRFToken": token}).status_code == 200
+    assert len(query_db(url, "SELECT id FROM outbox WHERE kind = 'task'")) == 1
+    from sqlalchemy import select
+
+    from intake_api.models import OutboxMessage
+    with desk_app.app_context():
+        message = get_session().scalar(select(OutboxMessage).where(OutboxMessage.kind == "task"))
+        assert message.recipient == "it@example.org" and message.context["link"].endswith("/staff/tasks")
+        assert "导出门禁记录" not in str(message.context)  # the task's text stays in the task list
