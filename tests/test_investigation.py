@@ -4,7 +4,6 @@ staff follow-ups kept apart from ratings, and the supervisor review after escala
 import datetime as dt
 
 import pytest
-
 from conftest import COMPLAINT, PASSWORD, api_login
 
 
@@ -233,10 +232,10 @@ def test_a_task_for_another_team_shows_in_its_list_not_the_complaint(desk_app):
 
 
 def test_tasks_and_reviews_are_notified_to_who_acts_on_them(desk_app):
+    from conftest import query_db
+
     from intake_api.auth import create_staff
     from intake_api.db import get_session
-
-    from conftest import query_db
     with desk_app.app_context():
         create_staff(get_session(), "itguy", PASSWORD, "handler", ["it"], email="it@example.org")
         create_staff(get_session(), "sup2", PASSWORD, "supervisor", ["facilities"], email="sup@example.org")
