@@ -606,7 +606,7 @@ class Desk:
             problems.append(("department", f"未知部门 '{department}'，可选：{', '.join(departments)}",
                              f"unknown department '{department}': use one of {', '.join(departments)} "
                              "(process.departments in kb.yml)"))
-        if email and not EMAIL.fullmatch(email):
+        if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
             problems.append(("email", f"'{email}' 不是邮箱地址", f"'{email}' is not an e-mail address: use one like "
                                                                "name@example.com"))
         if password is not None and len(password) < PASSWORD_LENGTH:
@@ -941,11 +941,13 @@ def _day(name: str, value: str | dt.date | None, problems: list[tuple[str, str, 
     """A YYYY-MM-DD day of a search filter; a bad one joins the problems."""
     if value is None or value == "":
         return None
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
     except ValueError:
         problems.append((name, f"日期格式应为 YYYY-MM-DD：'{str(value)[:20]}'",
                          f"write the date as YYYY-MM-DD, not '{str(value)[:20]}'"))
         return None
+    if not 1970 <= day.year <= 9998:  # beyond, a day's bounds in UTC would overflow
+        problems.append((name, "日期应在 1970 至 9998 年之间", "give a date between 1970 and 9998"))
+        return None
+    return day
