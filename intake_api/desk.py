@@ -362,9 +362,10 @@ class Desk:
                page: int = 1, per_page: int | None = None) -> QueuePage:
         """Every complaint this person may see, closed ones included, that matches, newest first, by pages.
 
-        `q` is a number (TS-2026-000123, or part of one) or words, Traditional or
-        Simplified, all of which must occur in the description, request or
-        location (finding.py); `about` is the department complained about;
+        `q` is a number (TS-2026-000123: that complaint; part of one is
+        looked for in the text) or words, Traditional or Simplified, all of
+        which must occur in the description, request or location
+        (finding.py); `about` is the department complained about;
         `since` and `until` are days (YYYY-MM-DD, both included) in the
         configured zone on which complaints were received.
         """
@@ -389,8 +390,10 @@ class Desk:
         if problems:
             raise invalid(problems)
         zone = self.clock.zone
+        number = finding.as_number(q)
         return finding.search(
-            self.session, lambda query: self.visible(query, who), finding.query_terms(q) if q else [],
+            self.session, lambda query: self.visible(query, who),
+            finding.query_terms(q) if q and number is None else [], number=number,
             category=category or None, about=about or None, status=status or None,
             since=dt.datetime.combine(first, dt.time(), zone) if first else None,
             before=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone) if last else None,

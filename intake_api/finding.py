@@ -5,9 +5,10 @@ The text of a complaint and a query are folded the same way (kb_builder's
 饮水机 and ＴＳ-2026 finds ts-2026. Each complaint keeps its folded number,
 description, request and location in `complaints.search_text` (models.py
 refreshes it on every insert and update; a purged complaint keeps only its
-number). A query becomes terms (ASCII words and numbers whole, Chinese
-segmented by jieba, stop words dropped) that must all occur in it: one
-`LIKE '%term%'` each, escaped, in SQLite and PostgreSQL alike. Why not full
+number). A whole complaint number is looked up by its index; any other
+query becomes terms (ASCII words and numbers whole, Chinese segmented by
+jieba, stop words dropped) that must all occur in it: one `LIKE '%term%'`
+each, escaped, in SQLite and PostgreSQL alike. Why not full
 text search: CHANGELOG.md, issue 20; the figures: benchmarks/search.py.
 
 Permission is the caller's: `search` only ever starts from `visible`
@@ -35,6 +36,7 @@ MAX_TERMS = 12   # each term is one LIKE; beyond a dozen words a query says noth
 SEARCH_PAGE_SIZE = 50
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_NUMBER = re.compile(r"ts-\d{4}-\d{6,}")
 _WORD = re.compile(r"\w")
 
 
@@ -48,6 +50,12 @@ def search_text(number: str | None, description: str | None, request: str | None
     """What `complaints.search_text` holds: the folded text, or only the number once purged."""
     parts = (number,) if purged else (number, description, request, location)
     return fold("\n".join(p for p in parts if p))
+
+
+def as_number(q: str) -> str | None:
+    """The complaint number a query is, if it is exactly one (any case, full-width too): looked up by its index."""
+    folded = fold(q).strip()
+    return folded.upper() if _NUMBER.fullmatch(folded) else None
 
 
 def query_terms(q: str) -> list[str]:
@@ -73,15 +81,19 @@ def query_terms(q: str) -> list[str]:
     return terms[:MAX_TERMS]
 
 
-def search(session: Session, visible: Callable, terms: list[str], *, category: str | None = None,
+def search(session: Session, visible: Callable, terms: list[str], *, number: str | None = None,
+           category: str | None = None,
            about: str | None = None, status: str | None = None, since: dt.datetime | None = None,
            before: dt.datetime | None = None, page: int = 1, per_page: int = SEARCH_PAGE_SIZE) -> QueuePage:
     """The complaints `visible` lets through that contain every term and match the filters, newest first.
 
-    `status` is a status or 'open'; `since` and `before` bound the time received (UTC, `before` excluded).
-    Closed (archived) complaints are included unless a status says otherwise.
+    `number` is a whole complaint number (`as_number`); `status` is a status or 'open'; `since` and
+    `before` bound the time received (UTC, `before` excluded). Closed (archived) complaints are included
+    unless a status says otherwise.
     """
     query = visible(select(Complaint))
+    if number is not None:
+        query = query.where(Complaint.number == number)
     for term in terms:
         query = query.where(Complaint.search_text.contains(term, autoescape=True))
     if category:

@@ -83,6 +83,10 @@ def test_a_number_finds_its_complaint(desk_app):
         assert found(boss, q=number) == [number]
         assert found(boss, q=number.lower()) == [number]
         assert found(boss, q=f" {number.replace('TS', 'ＴＳ')} ") == [number]  # full-width, spaces
+    prefix = numbers[0][:-1]  # part of a number is looked for in the text, where the number is too
+    assert found(boss, q=prefix) == [n for n in reversed(numbers) if n.startswith(prefix)]
+    assert found(boss, q=numbers[1][-6:]) == [numbers[1]]
+    assert found(boss, q="TS-2026-999999") == []
 
 
 def test_a_handler_does_not_find_another_teams_complaint(desk_app):
