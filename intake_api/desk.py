@@ -621,21 +621,29 @@ class Desk:
         """Every login of this person ends: the cookies name server-side rows (login_guard.py) that are gone."""
         self.session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
 
-    def _keep_an_admin(self, user: StaffUser, role: str, active: bool) -> None:
-        """Refuse a change that would leave no active admin.
+    @contextmanager
+    def _keeping_an_admin(self, user: StaffUser, role: str, active: bool) -> Iterator[None]:
+        """Refuse the change made inside the block if it leaves no active admin.
 
         Only an admin manages accounts in the workspace, sees every complaint
         and overrides a conflict of interest: without one, only someone with a
-        shell on the server (`kb staff`) could repair it. The active admins'
-        rows are locked first (PostgreSQL), so two admins demoting each other at
-        once cannot both succeed.
+        shell on the server (`kb staff`) could repair it. Two admins demoting
+        each other at once must not both succeed. PostgreSQL: the active
+        admins' rows are locked before the change, so the second waits and
+        then counts without the first. SQLite: the count comes after the
+        change is flushed, inside the write transaction the flush began, and a
+        second writer waits for the first to commit before its own change.
         """
         if not (user.active and user.role == Role.ADMIN) or (active and role == Role.ADMIN):
+            yield
             return
-        admins = self.session.scalars(select(StaffUser.id).where(
+        self.session.scalars(select(StaffUser.id).where(
             StaffUser.role == Role.ADMIN.value, StaffUser.active.is_(True)).order_by(StaffUser.id)
             .with_for_update()).all()
-        if not [i for i in admins if i != user.id]:
+        yield
+        self.session.flush()
+        if self.session.scalar(select(StaffUser.id).where(
+                StaffUser.role == Role.ADMIN.value, StaffUser.active.is_(True)).limit(1)) is None:
             raise Conflict(f"{user.username} 是最后一个在用的管理员：请先让另一个账号成为管理员 · {user.username} is the "
                            "last active admin: make another account admin first (without an admin nobody could "
                            "manage accounts or see every complaint)",
@@ -698,26 +706,31 @@ class Desk:
             raise invalid(problems)
         with self._transaction():
             user = self._account(username)
-            self._keep_an_admin(user, role if role is not None else user.role,
-                                active if active is not None else user.active)
-            if active is not None and active != user.active:
-                user.active = active
-                self._audit(who, user, "reactivated" if active else "deactivated")
-                if not active:
-                    self._end_sessions(user)
-            if role is not None and role != user.role:
-                self._audit(who, user, "role", user.role, role)
-                user.role = role
-            if new_teams is not None and new_teams != list(user.teams or []):
-                self._audit(who, user, "teams", ", ".join(user.teams or []), ", ".join(new_teams))
-                user.teams = new_teams
-            if department is not None and (department or None) != user.department:
-                self._audit(who, user, "department", user.department, department or None)
-                user.department = department or None
-            if email is not None and (email or None) != user.email:
-                self._audit(who, user, "email", user.email, email or None)
-                user.email = email or None
+            with self._keeping_an_admin(user, role if role is not None else user.role,
+                                        active if active is not None else user.active):
+                self._apply(who, user, active, role, new_teams, department, email)
         return user
+
+    def _apply(self, who: Actor, user: StaffUser, active: bool | None, role: str | None,
+               teams: list[str] | None, department: str | None, email: str | None) -> None:
+        """Change what differs, one audit row per change."""
+        if active is not None and active != user.active:
+            user.active = active
+            self._audit(who, user, "reactivated" if active else "deactivated")
+            if not active:
+                self._end_sessions(user)
+        if role is not None and role != user.role:
+            self._audit(who, user, "role", user.role, role)
+            user.role = role
+        if teams is not None and teams != list(user.teams or []):
+            self._audit(who, user, "teams", ", ".join(user.teams or []), ", ".join(teams))
+            user.teams = teams
+        if department is not None and (department or None) != user.department:
+            self._audit(who, user, "department", user.department, department or None)
+            user.department = department or None
+        if email is not None and (email or None) != user.email:
+            self._audit(who, user, "email", user.email, email or None)
+            user.email = email or None
 
     def reset_password(self, who: Actor, username: str, new_password: str) -> StaffUser:
         """Set a new password (audited, never recorded); the account's sessions end, so it logs in again."""

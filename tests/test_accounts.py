@@ -181,6 +181,53 @@ def test_the_last_active_admin_stays(desk_app, db_url):
     assert li.patch("/api/v1/staff/accounts/li", json={"role": "handler"}).status_code == 409
 
 
+def test_two_admins_demoting_each_other_at_once_leave_one(desk_app, db_url):
+    """Each in its own transaction at the same moment: one wins, the other is refused (409), never both."""
+    import threading
+
+    from intake_api.desk import Actor, Conflict, Desk
+    from intake_api.models import StaffUser
+    make = desk_app.extensions["db_sessionmaker"]
+    kb, clock = desk_app.config["KB"], desk_app.extensions["kb_clock"]
+    execute = staff(desk_app, "boss")
+    assert execute.patch("/api/v1/staff/accounts/li", json={"role": "admin"}).status_code == 200
+    for round_ in range(4):
+        barrier, outcomes = threading.Barrier(2), []
+
+        def demote(me: str, other: str, field: str) -> None:
+            with make() as session:
+                desk = Desk(session, kb, clock)
+                who = Actor.staff(session.query(StaffUser).filter_by(username=me).one())
+                barrier.wait()
+                try:
+                    desk.update_staff(who, other, **({"active": False} if field == "active" else {"role": "handler"}))
+                    outcomes.append("done")
+                except Conflict:
+                    outcomes.append("refused")
+
+        field = ("active", "role")[round_ % 2]
+        threads = [threading.Thread(target=demote, args=pair + (field,)) for pair in (("boss", "li"), ("li", "boss"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(outcomes) == ["done", "refused"], (round_, outcomes)
+        admins = query_db(db_url, "SELECT username FROM staff_users WHERE role = 'admin' AND active")
+        assert len(admins) == 1, admins
+        # Both admins again for the next round.
+        query_db_execute(db_url, "UPDATE staff_users SET role = 'admin', active = true WHERE username IN ('boss', 'li')")
+
+
+def query_db_execute(db_url: str, sql: str) -> None:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
 def run_kb(built_kb, *args, **kwargs):
     from kb_builder.cli import main
     return CliRunner().invoke(main, ["--config", str(built_kb / "kb.yml"), "staff", *args], **kwargs)
