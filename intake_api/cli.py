@@ -242,12 +242,96 @@ def staff() -> None:
 def staff_create(project: Project, username: str, role: str, teams: tuple[str, ...], display_name: str | None,
                  department: str | None, email: str | None, password: str) -> None:
     """Create a staff account (the password is stored as an argon2 hash)."""
-    from .auth import create_staff
     with open_desk(project) as d:
-        create_staff(d.session, username, password, role, list(teams), display_name,
-                     known_teams=[t.id for t in d.kb.process.teams], email=email, department=department,
-                     known_departments=d.kb.process.department_ids)
-    click.echo(f"Created {role} '{username}'" + (f" in teams {', '.join(teams)}" if teams else "") + ".")
+        user = d.create_staff(OPERATOR, username, password, role, list(teams), display_name, department, email)
+    click.echo(f"Created {role} '{user.username}'" + (f" in teams {', '.join(teams)}" if teams else "") + ".")
+
+
+@staff.command("list")
+@pass_project
+def staff_list(project: Project) -> None:
+    """Every staff account: role, teams, department, e-mail, and whether it is active."""
+    with open_desk(project) as d:
+        users = d.staff_accounts(OPERATOR)
+    if not users:
+        click.echo("No staff account yet: `kb staff create admin --role admin` makes the first one.")
+        return
+    rows = [("username", "name", "role", "teams", "department", "email", "active")]
+    rows += [(u.username, u.display_name, u.role, ",".join(u.teams or []) or "-", u.department or "-",
+              u.email or "-", "yes" if u.active else "no") for u in users]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+
+
+@staff.command("deactivate")
+@click.argument("username")
+@pass_project
+def staff_deactivate(project: Project, username: str) -> None:
+    """Stop an account: it can no longer log in and its open sessions end at once (the history keeps its name)."""
+    with open_desk(project) as d:
+        user = d.update_staff(OPERATOR, username, active=False)
+    click.echo(f"Deactivated '{user.username}'; its sessions have ended.")
+
+
+@staff.command("reactivate")
+@click.argument("username")
+@pass_project
+def staff_reactivate(project: Project, username: str) -> None:
+    """Let a deactivated account log in again (with its old password, or reset it first)."""
+    with open_desk(project) as d:
+        user = d.update_staff(OPERATOR, username, active=True)
+    click.echo(f"Reactivated '{user.username}'.")
+
+
+@staff.command("reset-password")
+@click.argument("username")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True,
+              envvar="KB_STAFF_PASSWORD", help="At least 10 characters; asked for twice when not given "
+                                               "(env KB_STAFF_PASSWORD).")
+@pass_project
+def staff_reset_password(project: Project, username: str, password: str) -> None:
+    """Set a new password for an account; its open sessions end (the password is never recorded)."""
+    with open_desk(project) as d:
+        user = d.reset_password(OPERATOR, username, password)
+    click.echo(f"New password set for '{user.username}'; its sessions have ended.")
+
+
+@staff.command("set")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), help="The new role.")
+@click.option("--team", "teams", multiple=True, help="The account's teams from now on (repeatable; replaces them).")
+@click.option("--no-teams", is_flag=True, help="Remove the account from every team.")
+@click.option("--department", help="The department they belong to (process.departments); '' for none.")
+@click.option("--email", help="Where their notifications go; '' for none.")
+@pass_project
+def staff_set(project: Project, username: str, role: str | None, teams: tuple[str, ...], no_teams: bool,
+              department: str | None, email: str | None) -> None:
+    """Change an account's role, teams, department or e-mail; each change is audited."""
+    if teams and no_teams:
+        raise click.UsageError("give --team or --no-teams, not both")
+    new_teams = [] if no_teams else list(teams) if teams else None
+    if role is None and new_teams is None and department is None and email is None:
+        raise click.UsageError("nothing to change: give --role, --team, --no-teams, --department or --email")
+    with open_desk(project) as d:
+        user = d.update_staff(OPERATOR, username, role=role, teams=new_teams, department=department, email=email)
+    click.echo(f"'{user.username}': role {user.role}, teams {', '.join(user.teams or []) or '-'}, "
+               f"department {user.department or '-'}, e-mail {user.email or '-'}.")
+
+
+@staff.command("audit")
+@click.option("--user", "username", help="Only the changes to this account.")
+@click.option("--limit", default=50, show_default=True, help="How many changes, newest first.")
+@pass_project
+def staff_audit(project: Project, username: str | None, limit: int) -> None:
+    """Who changed which account, when, and from what to what (never a password)."""
+    with open_desk(project) as d:
+        rows = d.staff_audit(OPERATOR, username, limit)
+    if not rows:
+        click.echo("No changes to staff accounts recorded yet.")
+    for a in rows:
+        change = f": {a.from_value or '-'} -> {a.to_value or '-'}" if a.from_value or a.to_value else ""
+        click.echo(f"{a.at:%Y-%m-%d %H:%M}  {a.actor}  {a.username}  {a.action}{change}")
 
 
 @click.group()

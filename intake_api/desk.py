@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
-from . import alerts, notify, privacy, process, publish, tracking
+from . import alerts, finding, notify, privacy, process, publish, tracking
 from .models import (
     Alert,
     AnalyticsEvent,
@@ -37,13 +37,15 @@ from .models import (
     Message,
     NotificationSwitch,
     OutboxMessage,
+    StaffAudit,
+    StaffSession,
     StaffUser,
     Task,
     utcnow,
 )
 from .queue import PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, queue
 from .sla import Clock
-from .workflow import LEVELS, TRANSITIONS, Role, Status
+from .workflow import LEVELS, STATUSES, TRANSITIONS, Role, Status
 
 log = logging.getLogger("kb.desk")
 
@@ -81,6 +83,13 @@ class Conflict(DeskError):
     """The process does not allow this now (a status change out of order, a rating twice...)."""
 
     status = 409
+
+
+def invalid(problems: list[tuple[str, str, str]]) -> Invalid:
+    """One Invalid for several bad fields, each given as (field, Chinese, English): every one is named."""
+    en = "; ".join(en for _, _, en in problems)
+    return Invalid("；".join(zh for _, zh, _ in problems) + " · " + en[:1].upper() + en[1:],
+                   [{"field": name, "message": en} for name, _, en in problems])
 
 
 # -- Who is acting --------------------------------------------------------------------------------------
@@ -134,6 +143,18 @@ class EventView:
     from_value: str | None
     to_value: str | None
     note: str | None
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """One change to a staff account (`staff_audit`), its time in the configured zone."""
+
+    at: dt.datetime
+    actor: str
+    username: str
+    action: str
+    from_value: str | None
+    to_value: str | None
 
 
 @dataclass(frozen=True)
@@ -404,6 +425,48 @@ class Desk:
                      due_soon_hours=self.kb.process.sla.due_soon_hours, page=page,
                      per_page=per_page or PAGE_SIZE)
 
+    def search(self, who: Actor, q: str | None = None, *, category: str | None = None, about: str | None = None,
+               status: str | None = None, since: str | dt.date | None = None, until: str | dt.date | None = None,
+               page: int = 1, per_page: int | None = None) -> QueuePage:
+        """Every complaint this person may see, closed ones included, that matches, newest first, by pages.
+
+        `q` is a number (TS-2026-000123: that complaint; part of one is
+        looked for in the text) or words, Traditional or Simplified, all of
+        which must occur in the description, request or location
+        (finding.py); `about` is the department complained about;
+        `since` and `until` are days (YYYY-MM-DD, both included) in the
+        configured zone on which complaints were received.
+        """
+        q = (q or "").strip()
+        problems: list[tuple[str, str, str]] = []
+        if len(q) > finding.MAX_QUERY:
+            problems.append(("q", f"搜索词太长，最多 {finding.MAX_QUERY} 个字",
+                             f"the search text is too long: at most {finding.MAX_QUERY} characters"))
+        if category and category not in self.kb.category_ids:
+            problems.append(("category", f"未知分类 '{category}'，可选：{', '.join(self.kb.category_ids)}",
+                             f"unknown category '{category}': use one of {', '.join(self.kb.category_ids)}"))
+        departments = self.kb.process.department_ids
+        if about and about not in departments:
+            problems.append(("about", f"未知部门 '{about}'，可选：{', '.join(departments)}",
+                             f"unknown department '{about}': use one of {', '.join(departments)}"))
+        if status and status not in (*STATUSES, "open"):
+            problems.append(("status", f"未知状态 '{status}'，可选：{', '.join(STATUSES)}, open",
+                             f"unknown status '{status}': use one of {', '.join(STATUSES)}, open"))
+        first, last = _day("since", since, problems), _day("until", until, problems)
+        if first and last and first > last:
+            problems.append(("until", "结束日期早于开始日期", "until is before since"))
+        if problems:
+            raise invalid(problems)
+        zone = self.clock.zone
+        number = finding.as_number(q)
+        return finding.search(
+            self.session, lambda query: self.visible(query, who),
+            finding.query_terms(q) if q and number is None else [], number=number,
+            category=category or None, about=about or None, status=status or None,
+            since=dt.datetime.combine(first, dt.time(), zone) if first else None,
+            before=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone) if last else None,
+            page=max(1, page), per_page=per_page or finding.SEARCH_PAGE_SIZE)
+
     # Reads --------------------------------------------------------------------------------------------
 
     def local(self, moment: dt.datetime | None) -> dt.datetime | None:
@@ -578,6 +641,10 @@ class Desk:
             if team is None:
                 user = self.session.get(StaffUser, who.user.id)
                 assert user is not None
+                if email != user.email:
+                    self._audit(who, user, "email", user.email, email)
+                if (language or user.language) != user.language:
+                    self._audit(who, user, "language", user.language, language)
                 user.email, user.language = email, language or user.language
             current = {s.kind: s for s in self.session.scalars(select(NotificationSwitch).where(
                 NotificationSwitch.owner == owner))}
@@ -603,6 +670,183 @@ class Desk:
         with self._transaction():
             if not outbox.resend(self.session, message_id):
                 raise NotFound(f"没有这封退信 · No dead letter #{message_id}")
+
+    # Staff accounts (admins) --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _admins_only(who: Actor) -> None:
+        if not who.is_admin:
+            raise Forbidden("只有管理员可以管理员工账号 · Only admins manage staff accounts")
+
+    def _account(self, username: str) -> StaffUser:
+        from .login_guard import normalise_username
+        user = self.session.scalar(select(StaffUser).where(StaffUser.username == normalise_username(username)))
+        if user is None:
+            raise NotFound(f"没有这个员工账号 · No staff account '{username}' (the accounts page and `kb staff list` "
+                           "list them)")
+        return user
+
+    def _audit(self, who: Actor, user: StaffUser, action: str, before: str | None = None,
+               after: str | None = None) -> None:
+        self.session.add(StaffAudit(actor=who.label, username=user.username, action=action, from_value=before,
+                                    to_value=after))
+
+    def _account_problems(self, role: str | None, teams: list[str] | None, department: str | None,
+                          email: str | None, password: str | None = None) -> list[tuple[str, str, str]]:
+        """What is wrong with these account fields (None: not given), each naming what to give instead."""
+        from .schemas import EMAIL
+        problems = []
+        roles = [r.value for r in Role]
+        if role is not None and role not in roles:
+            problems.append(("role", f"未知角色 '{role}'，可选：{', '.join(roles)}",
+                             f"unknown role '{role}': use one of {', '.join(roles)}"))
+        known = [t.id for t in self.kb.process.teams]
+        unknown = [t for t in teams or [] if t not in known]
+        if unknown:
+            problems.append(("teams", f"未知团队 {', '.join(unknown)}，可选：{', '.join(known)}",
+                             f"unknown team{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: use "
+                             f"{', '.join(known)} (process.teams in kb.yml)"))
+        departments = self.kb.process.department_ids
+        if department and department not in departments:
+            problems.append(("department", f"未知部门 '{department}'，可选：{', '.join(departments)}",
+                             f"unknown department '{department}': use one of {', '.join(departments)} "
+                             "(process.departments in kb.yml)"))
+        if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
+            problems.append(("email", f"'{email}' 不是邮箱地址", f"'{email}' is not an e-mail address: use one like "
+                                                               "name@example.com"))
+        if password is not None and len(password) < PASSWORD_LENGTH:
+            problems.append(("password", f"密码至少要 {PASSWORD_LENGTH} 个字符",
+                             f"the password needs at least {PASSWORD_LENGTH} characters"))
+        return problems
+
+    def _end_sessions(self, user: StaffUser) -> None:
+        """Every login of this person ends: the cookies name server-side rows (login_guard.py) that are gone."""
+        self.session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+
+    @contextmanager
+    def _keeping_an_admin(self, user: StaffUser, role: str, active: bool) -> Iterator[None]:
+        """Refuse the change made inside the block if it leaves no active admin.
+
+        Only an admin manages accounts in the workspace, sees every complaint
+        and overrides a conflict of interest: without one, only someone with a
+        shell on the server (`kb staff`) could repair it. Two admins demoting
+        each other at once must not both succeed. PostgreSQL: the active
+        admins' rows are locked before the change, so the second waits and
+        then counts without the first. SQLite: the count comes after the
+        change is flushed, inside the write transaction the flush began, and a
+        second writer waits for the first to commit before its own change.
+        """
+        if not (user.active and user.role == Role.ADMIN) or (active and role == Role.ADMIN):
+            yield
+            return
+        self.session.scalars(select(StaffUser.id).where(
+            StaffUser.role == Role.ADMIN.value, StaffUser.active.is_(True)).order_by(StaffUser.id)
+            .with_for_update()).all()
+        yield
+        self.session.flush()
+        if self.session.scalar(select(StaffUser.id).where(
+                StaffUser.role == Role.ADMIN.value, StaffUser.active.is_(True)).limit(1)) is None:
+            raise Conflict(f"{user.username} 是最后一个在用的管理员：请先让另一个账号成为管理员 · {user.username} is the "
+                           "last active admin: make another account admin first (without an admin nobody could "
+                           "manage accounts or see every complaint)",
+                           [{"field": "role" if active else "active", "message": "the last active admin"}])
+
+    def staff_accounts(self, who: Actor) -> list[StaffUser]:
+        """Every staff account, active or not, by username."""
+        self._admins_only(who)
+        return list(self.session.scalars(select(StaffUser).order_by(StaffUser.username)))
+
+    def staff_audit(self, who: Actor, username: str | None = None, limit: int = 200) -> list[AuditView]:
+        """The latest changes to staff accounts (of one account if named), newest first."""
+        self._admins_only(who)
+        query = select(StaffAudit).order_by(StaffAudit.id.desc()).limit(max(1, min(limit, 5000)))
+        if username:
+            query = query.where(StaffAudit.username == self._account(username).username)
+        return [AuditView(self.local(a.at), a.actor, a.username, a.action, a.from_value, a.to_value)  # type: ignore[arg-type]
+                for a in self.session.scalars(query)]
+
+    def create_staff(self, who: Actor, username: str, password: str, role: str = "handler",
+                     teams: list[str] | tuple[str, ...] = (), display_name: str | None = None,
+                     department: str | None = None, email: str | None = None) -> StaffUser:
+        """A new account (the password stored as an argon2 hash), audited as created."""
+        from .auth import create_staff
+        from .login_guard import normalise_username
+        self._admins_only(who)
+        email = (email or "").strip() or None
+        problems = self._account_problems(role, list(teams), department, email, password)
+        if not normalise_username(username):
+            problems.insert(0, ("username", "用户名不能为空", "the username must not be empty"))
+        elif len(normalise_username(username)) > 60:
+            problems.insert(0, ("username", "用户名最多 60 个字符", "the username has at most 60 characters"))
+        if problems:
+            raise invalid(problems)
+        with self._transaction():
+            name = normalise_username(username)
+            if self.session.scalar(select(StaffUser.id).where(StaffUser.username == name)) is not None:
+                raise Conflict(f"已有员工账号 '{name}' · A staff account '{name}' already exists",
+                               [{"field": "username", "message": "already exists"}])
+            user = create_staff(self.session, name, password, role, list(dict.fromkeys(teams)),
+                                (display_name or "").strip()[:100] or None, email=email,
+                                department=department or None)
+            self._audit(who, user, "created", None, _describe(user))
+        return user
+
+    def update_staff(self, who: Actor, username: str, *, active: bool | None = None, role: str | None = None,
+                     teams: list[str] | tuple[str, ...] | None = None, department: str | None = None,
+                     email: str | None = None) -> StaffUser:
+        """Change an account; None leaves a field as it is, '' clears the department or the e-mail.
+
+        Each change is one audit row (from → to). Deactivating ends every
+        session of the account at once; it can no longer log in.
+        """
+        self._admins_only(who)
+        if email is not None:
+            email = email.strip()
+        new_teams = list(dict.fromkeys(teams)) if teams is not None else None
+        problems = self._account_problems(role, new_teams, department, email)
+        if problems:
+            raise invalid(problems)
+        with self._transaction():
+            user = self._account(username)
+            with self._keeping_an_admin(user, role if role is not None else user.role,
+                                        active if active is not None else user.active):
+                self._apply(who, user, active, role, new_teams, department, email)
+        return user
+
+    def _apply(self, who: Actor, user: StaffUser, active: bool | None, role: str | None,
+               teams: list[str] | None, department: str | None, email: str | None) -> None:
+        """Change what differs, one audit row per change."""
+        if active is not None and active != user.active:
+            user.active = active
+            self._audit(who, user, "reactivated" if active else "deactivated")
+            if not active:
+                self._end_sessions(user)
+        if role is not None and role != user.role:
+            self._audit(who, user, "role", user.role, role)
+            user.role = role
+        if teams is not None and teams != list(user.teams or []):
+            self._audit(who, user, "teams", ", ".join(user.teams or []), ", ".join(teams))
+            user.teams = teams
+        if department is not None and (department or None) != user.department:
+            self._audit(who, user, "department", user.department, department or None)
+            user.department = department or None
+        if email is not None and (email or None) != user.email:
+            self._audit(who, user, "email", user.email, email or None)
+            user.email = email or None
+
+    def reset_password(self, who: Actor, username: str, new_password: str) -> StaffUser:
+        """Set a new password (audited, never recorded); the account's sessions end, so it logs in again."""
+        from .auth import hash_password
+        self._admins_only(who)
+        problems = self._account_problems(None, None, None, None, new_password or "")
+        if problems:
+            raise invalid(problems)
+        with self._transaction():
+            user = self._account(username)
+            user.password_hash = hash_password(new_password)
+            self._end_sessions(user)
+            self._audit(who, user, "password_reset")
+        return user
 
     # The complainant's side -----------------------------------------------------------------------------
 
@@ -823,3 +1067,32 @@ class Desk:
             self.session.rollback()
             raise
         self.session.commit()
+
+
+PASSWORD_LENGTH = 10
+
+
+def _describe(user: StaffUser) -> str:
+    """An account as its audit row's "to" on creation: everything but the password."""
+    parts = [f"role={user.role}", f"teams={','.join(user.teams or [])}"]
+    if user.department:
+        parts.append(f"department={user.department}")
+    if user.email:
+        parts.append(f"email={user.email}")
+    return "; ".join(parts)
+
+
+def _day(name: str, value: str | dt.date | None, problems: list[tuple[str, str, str]]) -> dt.date | None:
+    """A YYYY-MM-DD day of a search filter; a bad one joins the problems."""
+    if value is None or value == "":
+        return None
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        problems.append((name, f"日期格式应为 YYYY-MM-DD：'{str(value)[:20]}'",
+                         f"write the date as YYYY-MM-DD, not '{str(value)[:20]}'"))
+        return None
+    if not 1970 <= day.year <= 9998:  # beyond, a day's bounds in UTC would overflow
+        problems.append((name, "日期应在 1970 至 9998 年之间", "give a date between 1970 and 9998"))
+        return None
+    return day

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .crypto import EncryptedJSON, EncryptedText
@@ -127,6 +139,23 @@ class Complaint(Base):
     rated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Retention: when the text and identity were removed (`kb purge`).
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What staff search matches (finding.py): the number, description, request and location folded the way a
+    # query is (Traditional to Simplified, NFKC, lower case); only the number once purged. Kept by the
+    # listener below on every insert and update, so no writer can forget it.
+    search_text: Mapped[str | None] = mapped_column(Text)
+
+
+_SEARCHED = ("number", "description", "request", "location", "purged_at")
+
+
+@event.listens_for(Complaint, "before_insert")
+@event.listens_for(Complaint, "before_update")
+def _keep_search_text(_mapper, _connection, c: Complaint) -> None:
+    state = inspect(c)
+    if state.persistent and not any(state.attrs[name].history.has_changes() for name in _SEARCHED):
+        return  # a status change, an assignment...: the text is what it was
+    from .finding import search_text
+    c.search_text = search_text(c.number, c.description, c.request, c.location, purged=c.purged_at is not None)
 
 
 class Deflection(Base):
@@ -173,6 +202,21 @@ class StaffUser(Base):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+class StaffAudit(Base):
+    """One change to a staff account: who changed what from what to what. Never a password or its hash."""
+
+    __tablename__ = "staff_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))  # staff:<username> or admin:cli
+    username: Mapped[str] = mapped_column(String(60), index=True)  # the account changed
+    # created, deactivated, reactivated, password_reset, role, teams, department, email, language
+    action: Mapped[str] = mapped_column(String(30))
+    from_value: Mapped[str | None] = mapped_column(Text)
+    to_value: Mapped[str | None] = mapped_column(Text)
 
 
 class ComplaintEvent(Base):

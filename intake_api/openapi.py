@@ -61,6 +61,21 @@ class ListOut(_Out):
     per_page: int
 
 
+class AccountOut(_Out):
+    username: str
+    role: str
+    teams: list[str]
+    active: bool
+
+
+class AccountsOut(_Out):
+    accounts: list[dict]
+
+
+class AuditOut(_Out):
+    audit: list[dict]
+
+
 class AlertsOut(_Out):
     alerts: list[dict]
 

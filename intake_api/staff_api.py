@@ -18,8 +18,8 @@ from .db import get_session
 from .desk import ACTIONS, ComplaintView
 from .errors import ApiError
 from .login_guard import log_in, log_out
-from .models import utcnow
-from .openapi import AlertsOut, ListOut, OkOut, ReceiptOut, doc
+from .models import StaffUser, utcnow
+from .openapi import AccountOut, AccountsOut, AlertsOut, AuditOut, ListOut, OkOut, ReceiptOut, doc
 from .queue import PAGE_SIZE
 from .schemas import ComplaintIn, _In, parse
 from .web import actor, desk
@@ -247,3 +247,103 @@ class TaskDoneIn(_In):
 def task_done(task_id: int):
     data = parse(TaskDoneIn, request.get_json(silent=True) or {})
     return jsonify(task_json(desk().finish_task(actor(), task_id, data.note)))
+
+
+# -- Search -------------------------------------------------------------------------------------------------
+
+@bp.get("/search")
+@staff_required
+@doc(ok=(200, ListOut), fail=(400, 401), tags=["staff"])
+def search():
+    """The complaints this person may see, closed ones too: q (number or words), category, about (department
+    complained about), status (or open), since and until (YYYY-MM-DD), page and per_page."""
+    args = request.args
+    result = desk().search(actor(), args.get("q"), category=args.get("category") or None,
+                           about=args.get("about") or None, status=args.get("status") or None,
+                           since=args.get("since") or None, until=args.get("until") or None,
+                           page=_positive(args, "page", 1), per_page=_positive(args, "per_page", 50))
+    now = utcnow()
+    return jsonify({"complaints": [summary(desk().summary(actor(), c, now)) for c in result.items],
+                    "total": result.total, "page": result.page, "pages": result.pages, "per_page": result.per_page})
+
+
+# -- Staff accounts (admins) --------------------------------------------------------------------------------
+
+def account(u: StaffUser) -> dict:
+    """An account as admins see it: never the password hash."""
+    return {"username": u.username, "name": u.display_name, "role": u.role, "teams": list(u.teams or []),
+            "department": u.department, "email": u.email, "active": u.active,
+            "created_at": iso(desk().local(u.created_at))}
+
+
+@bp.get("/accounts")
+@staff_required
+@doc(ok=(200, AccountsOut), fail=(401, 403), tags=["staff"])
+def list_accounts():
+    return jsonify({"accounts": [account(u) for u in desk().staff_accounts(actor())]})
+
+
+class NewAccountIn(_In):
+    username: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=1, max_length=200)
+    role: str = "handler"
+    teams: list[str] = Field(default_factory=list, max_length=50)
+    name: str | None = Field(default=None, max_length=100)
+    department: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+
+
+@bp.post("/accounts")
+@staff_required
+@doc(json=NewAccountIn, ok=(201, AccountOut), fail=(400, 401, 403, 409), tags=["staff"])
+def create_account():
+    data = parse(NewAccountIn, request.get_json(silent=True))
+    user = desk().create_staff(actor(), data.username, data.password, data.role, data.teams, data.name,
+                               data.department, data.email)
+    return jsonify(account(user)), 201
+
+
+class AccountChangeIn(_In):
+    """Only the fields given change; "" clears the department or the e-mail."""
+
+    active: bool | None = None
+    role: str | None = Field(default=None, max_length=20)
+    teams: list[str] | None = Field(default=None, max_length=50)
+    department: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+
+
+@bp.patch("/accounts/<username>")
+@staff_required
+@doc(json=AccountChangeIn, ok=(200, AccountOut), fail=(400, 401, 403, 404, 409), tags=["staff"])
+def update_account(username: str):
+    """Deactivate or reactivate (active), change the role, teams, department or e-mail; each change audited."""
+    data = parse(AccountChangeIn, request.get_json(silent=True))
+    user = desk().update_staff(actor(), username, active=data.active, role=data.role, teams=data.teams,
+                               department=data.department, email=data.email)
+    return jsonify(account(user))
+
+
+class PasswordIn(_In):
+    password: str = Field(min_length=1, max_length=200)
+
+
+@bp.post("/accounts/<username>/password")
+@staff_required
+@doc(json=PasswordIn, ok=(200, OkOut), fail=(400, 401, 403, 404), tags=["staff"])
+def reset_password(username: str):
+    """A new password; the account's sessions end."""
+    data = parse(PasswordIn, request.get_json(silent=True))
+    user = desk().reset_password(actor(), username, data.password)
+    return jsonify({"ok": True, "username": user.username})
+
+
+@bp.get("/accounts/audit")
+@staff_required
+@doc(ok=(200, AuditOut), fail=(400, 401, 403, 404), tags=["staff"])
+def account_audit():
+    """Changes to staff accounts, newest first (user= one account's; limit= how many, 200 by default)."""
+    args = request.args
+    rows = desk().staff_audit(actor(), args.get("user") or None, _positive(args, "limit", 200))
+    return jsonify({"audit": [{"at": iso(a.at), "actor": a.actor, "username": a.username, "action": a.action,
+                               "from": a.from_value, "to": a.to_value} for a in rows]})

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from kb_builder.official_calendar import calendar_warning
 
-from .auth import staff_required
+from .auth import ROLES, staff_required
 from .db import get_session
 from .desk import Invalid
 from .errors import go_back_to
@@ -106,6 +106,25 @@ TEXT = {
                                                                   "What to do (no complainant details)"),
     "due_date": ("期限", "Due"), "done": ("完成", "Done"), "no_tasks": ("没有待办任务", "No open tasks"),
     "override_reason": ("强制分派的理由（仅管理员，记入处理记录）", "Reason to override a conflict (admins; kept in the history)"),
+    "search": ("搜索", "Search"), "search_all": ("搜索投诉（含已结案）", "Search complaints (closed ones too)"),
+    "search_q": ("编号或关键词（繁简皆可）", "Number or words (Traditional or Simplified)"),
+    "since": ("受理日期从", "Received from"), "until": ("到", "to"),
+    "no_results": ("没有找到符合条件的投诉", "No complaint you can see matches"),
+    "accounts": ("员工账号", "Staff accounts"), "new_account": ("新建账号", "New account"),
+    "role": ("角色", "Role"), "teams": ("团队", "Teams"), "active": ("在用", "Active"),
+    "inactive": ("已停用", "Deactivated"), "deactivate": ("停用（立即退出登录）", "Deactivate (logs out at once)"),
+    "reactivate": ("恢复启用", "Reactivate"), "reset_password": ("重置密码", "Reset password"),
+    "new_password": ("新密码（至少 10 个字符）", "New password (10 characters or more)"),
+    "repeat_password": ("再输入一次", "Repeat it"), "display_name": ("显示名称", "Display name"),
+    "passwords_differ": ("两次输入的密码不一致", "The two passwords differ"),
+    "audit": ("账号变更记录", "Changes to accounts"), "account": ("账号", "Account"),
+    "role_handler": ("受理人（本团队的投诉）", "Handler (their teams' complaints)"),
+    "role_admin": ("管理员（全部投诉、账号管理）", "Admin (every complaint, accounts)"),
+    "role_relations": ("员工关系（另含保密投诉及身份）", "Employee relations (also confidential complaints)"),
+    "a_created": ("创建", "created"), "a_deactivated": ("停用", "deactivated"), "a_reactivated": ("恢复启用", "reactivated"),
+    "a_password_reset": ("重置密码", "password reset"), "a_role": ("角色", "role"), "a_teams": ("团队", "teams"),
+    "a_department": ("所属部门", "department"), "a_email": ("邮箱", "e-mail"), "a_language": ("语言", "language"),
+    "own_department": ("所属部门", "Own department"),
 }
 DATE_LABELS = {
     "assessment_due_at": ("评估期限", "Assessment due"), "first_response_due_at": ("首次答复期限", "First response due"),
@@ -213,6 +232,31 @@ def index():
     rows = [desk().summary(actor(), c, now) for c in result.items]
     keep = {k: v for k, v in args.items() if k != "page" and v}
     return render_template("staff/queue.html", rows=rows, filters=args, status=status, result=result, keep=keep)
+
+
+SEARCH_FIELDS = ("q", "category", "about", "status", "since", "until")
+
+
+@bp.get("/search")
+@staff_required
+def search():
+    """Every complaint this person may see, closed ones too, by number, words and filters, by pages."""
+    args = request.args
+    page = args.get("page", "1")
+    errors: list[str] = []
+    result = None
+    try:
+        result = desk().search(actor(), args.get("q"), category=args.get("category") or None,
+                               about=args.get("about") or None, status=args.get("status") or None,
+                               since=args.get("since") or None, until=args.get("until") or None,
+                               page=int(page) if page.isdigit() and len(page) < 7 else 1)
+    except Invalid as exc:
+        errors = [exc.message]
+    now = utcnow()
+    rows = [desk().summary(actor(), c, now) for c in result.items] if result else []
+    keep = {k: args[k] for k in SEARCH_FIELDS if args.get(k)}
+    return render_template("staff/search.html", rows=rows, result=result, filters=args, keep=keep,
+                           errors=errors), 400 if errors else 200
 
 
 @bp.get("/complaints/<number>")
@@ -408,3 +452,62 @@ def task_done(task_id: int):
     flash(t("saved"), "ok")
     back = request.form.get("back") or ""
     return redirect(back if back.startswith("/staff/") and not back.startswith("//") else url_for("workspace.tasks"))
+
+
+# -- Staff accounts (admins; the desk refuses everyone else) ------------------------------------------------
+
+@bp.get("/accounts")
+@staff_required
+def accounts():
+    who = actor()
+    return render_template("staff/accounts.html", accounts=desk().staff_accounts(who), audit=desk().staff_audit(who),
+                           roles=ROLES)
+
+
+@bp.post("/accounts")
+@staff_required
+def create_account():
+    go_back_to(url_for("workspace.accounts"))
+    form = request.form
+    if form.get("password", "") != form.get("password2", ""):
+        raise Invalid(f"{TEXT['passwords_differ'][0]} · {TEXT['passwords_differ'][1]}",
+                      [{"field": "password2", "message": "the two passwords differ"}])
+    desk().create_staff(actor(), form.get("username", ""), form.get("password", ""), form.get("role", "handler"),
+                        form.getlist("teams"), form.get("name") or None, form.get("department") or None,
+                        form.get("email") or None)
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.accounts"))
+
+
+@bp.post("/accounts/<username>")
+@staff_required
+def update_account(username: str):
+    """The account's form: role, teams, department and e-mail as shown (unticked teams are removed)."""
+    go_back_to(url_for("workspace.accounts"))
+    form = request.form
+    desk().update_staff(actor(), username, role=form.get("role") or None, teams=form.getlist("teams"),
+                        department=form.get("department", ""), email=form.get("email", ""))
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.accounts"))
+
+
+@bp.post("/accounts/<username>/active")
+@staff_required
+def set_active(username: str):
+    go_back_to(url_for("workspace.accounts"))
+    desk().update_staff(actor(), username, active=request.form.get("active") == "1")
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.accounts"))
+
+
+@bp.post("/accounts/<username>/password")
+@staff_required
+def reset_password(username: str):
+    go_back_to(url_for("workspace.accounts"))
+    form = request.form
+    if form.get("password", "") != form.get("password2", ""):
+        raise Invalid(f"{TEXT['passwords_differ'][0]} · {TEXT['passwords_differ'][1]}",
+                      [{"field": "password2", "message": "the two passwords differ"}])
+    desk().reset_password(actor(), username, form.get("password", ""))
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.accounts"))

@@ -129,7 +129,7 @@ def _env_row(var: EnvVar, keys: dict[str, Key]) -> str:
         default = var.default or f"kb.yml's `{var.key}` ({keys[var.key].default})"
         reads = f"`{var.key}`"
     else:
-        default, reads = var.default, f"`{var.option}`" if var.option else "—"
+        default, reads = var.default, ", ".join(f"`{o}`" for o in var.option.split(", ")) if var.option else "—"
     return f"| `{var.name}` | {_cell(default)} | {reads} | {_cell(var.help)} |"
 
 

@@ -21,7 +21,7 @@ class EnvVar:
     key: str | None = None
     # What happens when it is not set (for a variable with a key: that key's value, unless said here).
     default: str = ""
-    # Who reads it when it is not load_config: a click option ("kb serve --port").
+    # Who reads it when it is not load_config: a click option ("kb serve --port"), or several joined by ", ".
     option: str | None = None
     # A secret: never echoed in an error message.
     secret: bool = False
@@ -55,8 +55,9 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("KB_PORT", "Port `kb serve` listens on.", default="8000", option="kb serve --port"),
     EnvVar("KB_STRICT", "1: `kb build` treats warnings as errors, as --strict does (CI).", default="0",
            option="kb build --strict"),
-    EnvVar("KB_STAFF_PASSWORD", "Password of the account `kb staff create` makes, instead of asking for it.",
-           default="asked for", option="kb staff create --password", secret=True),
+    EnvVar("KB_STAFF_PASSWORD", "Password of the account `kb staff create` makes, or that `kb staff reset-password` "
+           "sets, instead of asking for it.", default="asked for",
+           option="kb staff create --password, kb staff reset-password --password", secret=True),
 )
 
 # Read by libraries, not by kb: listed so that nobody declares them again.

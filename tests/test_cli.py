@@ -105,9 +105,10 @@ def test_desk_commands_fail_in_one_line_saying_what_to_do(app, client, built_kb,
                               "resolved complaint with a response can be published"),
         (["erase-identity", "TS-2026-999999", "--reason", "request"],
          "Error: 没有这个投诉 · No complaint TS-2026-999999 (numbers look like TS-2026-000123)"),
-        (["staff", "create", "li", "--password", "short"], "Error: the password needs at least 10 characters"),
+        (["staff", "create", "li", "--password", "short"],
+         "Error: 密码至少要 10 个字符 · The password needs at least 10 characters"),
         (["staff", "create", "li", "--team", "nope", "--password", "long enough"],
-         "Error: unknown teams: nope (see process.teams in kb.yml)"),
+         "Error: 未知团队 nope，可选：hr-desk, "),  # every team follows, in Chinese and English
         (["report", "--quarter", "2026Q5"],  # a usage error: click adds the usage line above
          "Error: Invalid value for --quarter: quarter '2026Q5': write it as YYYYQn, e.g. 2026Q4"),
     ]

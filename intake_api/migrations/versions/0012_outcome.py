@@ -2,14 +2,14 @@
 staff follow-ups (回访), investigation steps and tasks for other teams, the complainant's confirmation of the written report.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
