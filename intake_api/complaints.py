@@ -10,12 +10,13 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
 
 from . import process
+from .desk import COMPLAINANT, AttachmentView
 from .errors import ApiError
 from .limits import limit
 from .models import Complaint
 from .openapi import MetaOut, ReceiptOut, StatusOut, doc
 from .schemas import CHANNEL_LABELS, ComplaintIn, _In, parse
-from .web import desk
+from .web import accepts_files, desk, send_attachment, uploads
 from .workflow import LABELS, LEVELS
 
 bp = Blueprint("complaints", __name__, url_prefix="/api/v1")
@@ -119,7 +120,16 @@ def public_view(c: Complaint) -> dict:
         "rating": c.rating,
         "can_reply": c.status != "closed" and c.purged_at is None,
         "messages": [{"author": m.author, "body": m.body, "at": local(m.at)} for m in desk().thread(c)],
+        # Their own files only (staff's interview notes are internal); fetched with the code, by id.
+        "attachments": [attachment_json(a) for a in desk().attachments(COMPLAINANT, c)],
+        "can_attach": c.status != "closed" and c.purged_at is None and desk().kb.attachments.max_files > 0,
+        "attachment_limits": {"max_bytes": desk().kb.attachments.max_bytes,
+                              "max_files": desk().kb.attachments.max_files},
     }
+
+
+def attachment_json(a: AttachmentView) -> dict:
+    return {"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size, "at": local(a.at)}
 
 
 @bp.get("/complaints/<code>")
@@ -153,3 +163,28 @@ class RatingIn(_In):
 def rate(code: str):
     data = parse(RatingIn, request.get_json(silent=True))
     return jsonify(public_view(desk().rate(code, data.score, data.comment)))
+
+
+@bp.post("/complaints/<code>/attachments")
+@accepts_files
+@limit("upload")
+@doc(ok=(201, StatusOut), fail=(400, 404, 409, 413, 429), tags=["public"])
+def attach(code: str):
+    """The complainant attaches photos and files (multipart, field `file`, repeatable; optional `text`).
+
+    Right after submitting (the form has the tracking code from the 201) or
+    later from the status page, with a message when `text` is given. Images are
+    re-encoded without EXIF or GPS. Answers the status as GET does, with `added`.
+    """
+    c = desk().by_code(code)
+    text = request.form.get("text")
+    added = desk().attach(COMPLAINANT, c, uploads(), text=text if text and text.strip() else None)
+    return jsonify({**public_view(c), "added": [attachment_json(a) for a in added]}), 201
+
+
+@bp.get("/complaints/<code>/attachments/<int:attachment_id>")
+@limit("lookup")
+@doc(fail=(404, 429), tags=["public"])
+def attachment(code: str, attachment_id: int):
+    """One of the complainant's own files: images inline, anything else as a download."""
+    return send_attachment(*desk().attachment_file(COMPLAINANT, desk().by_code(code), attachment_id))

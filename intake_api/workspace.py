@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from kb_builder.official_calendar import calendar_warning
 
+from .attachments import ACCEPT, human
 from .auth import staff_required
 from .db import get_session
 from .desk import Invalid
@@ -18,7 +19,7 @@ from .login_guard import TooManyAttempts, WrongPassword, log_in, log_out
 from .models import utcnow
 from .queue import DEADLINE_LABELS
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
-from .web import actor, desk
+from .web import accepts_files, actor, desk, send_attachment, uploads
 from .workflow import LABELS, LEVELS, RESPONSIBILITY, STATUSES
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff", template_folder="templates")
@@ -92,6 +93,15 @@ TEXT = {
                                                                     "Role or service complained about (optional)"),
     "conflict": ("利益冲突", "conflict of interest"),
     "override_reason": ("强制分派的理由（仅管理员，记入处理记录）", "Reason to override a conflict (admins; kept in the history)"),
+    "attachments": ("附件与证据", "Attachments and evidence"),
+    "attach": ("上传附件（访谈记录、文件、照片；仅工作人员可见）",
+               "Attach files (interview notes, documents, photos; seen by staff only)"),
+    "attach_limits": ("允许：JPEG、PNG、GIF、WebP、PDF、纯文本；每次上传合计最多 {size}，每个投诉最多 {count} 个；"
+                      "照片会去除位置和相机信息",
+                      "Allowed: JPEG, PNG, GIF, WebP, PDF, plain text; at most {size} per upload, {count} per "
+                      "complaint; photos lose their location and camera data"),
+    "upload": ("上传", "Upload"), "no_attachments": ("没有附件", "No attachments"),
+    "by_complainant": ("投诉人", "complainant"),
 }
 DATE_FIELDS = ("assessment_due_at", "first_response_due_at", "resolution_due_at", "result_due_at", "assessed_at",
                "first_responded_at", "investigation_started_at", "investigation_ended_at", "resolved_at", "closed_at")
@@ -208,6 +218,7 @@ def complaint(number: str):
     handlers = desk().handlers_for(v.complaint)
     return render_template("staff/complaint.html", c=v.complaint, v=v, handlers=handlers,
                            conflicts=desk().conflicts(v.complaint, handlers),
+                           files=desk().attachments(who, v.complaint), accept=ACCEPT, human=human,
                            date_labels=DATE_LABELS, why=_why_these_articles(v.complaint.description))
 
 
@@ -234,6 +245,25 @@ def act(number: str, action: str):
     desk().act(actor(), number, action, {k: v for k, v in request.form.items() if k != "csrf_token"})
     flash(t("saved"), "ok")
     return redirect(url_for("workspace.complaint", number=number))
+
+
+@bp.post("/complaints/<number>/attachments")
+@accepts_files
+@staff_required
+def attach(number: str):
+    """The complaint page's upload form: the desk checks and cleans each file, as for the staff API."""
+    go_back_to(url_for("workspace.complaint", number=number))
+    who = actor()
+    added = desk().attach(who, desk().find(who, number), uploads())
+    flash(f"{t('saved')}: {', '.join(a.name for a in added)}", "ok")
+    return redirect(url_for("workspace.complaint", number=number))
+
+
+@bp.get("/complaints/<number>/attachments/<int:attachment_id>")
+@staff_required
+def attachment(number: str, attachment_id: int):
+    who = actor()
+    return send_attachment(*desk().attachment_file(who, desk().find(who, number), attachment_id))
 
 
 @bp.route("/complaints/<number>/article", methods=["GET", "POST"])
