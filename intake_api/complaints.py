@@ -9,7 +9,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
 
-from . import process
+from . import attachments, process
 from .desk import COMPLAINANT, AttachmentView
 from .errors import ApiError
 from .limits import limit
@@ -49,6 +49,9 @@ def meta():
         "departments": [{"id": d.id, "zh": d.zh, "en": d.en} for d in kb.process.departments],
         "channels": [{"id": k, "label": v} for k, v in CHANNEL_LABELS.items()],
         "levels": [{"id": k, "label": " · ".join(v)} for k, v in LEVELS.items()],
+        # What the form's file input offers; the server still judges every file by its content.
+        "attachments": {"max_bytes": kb.attachments.max_bytes, "max_files": kb.attachments.max_files,
+                        "accept": attachments.ACCEPT, "types": attachments.ALLOWED_TEXT},
     })
 
 

@@ -14,7 +14,8 @@ import shutil
 
 import pytest
 
-from conftest import COMPLAINT, PASSWORD, api_login, query_db
+from conftest import COMPLAINT, PASSWORD, api_login, query_db, start_kb_serve, stop_kb_serve
+from test_browser import browser, page  # noqa: F401  (Debian's chromium, as the other browser tests drive it)
 
 MAKE, MODEL, DATETIME, ORIENTATION, GPS_IFD = 0x010F, 0x0110, 0x0132, 0x0112, 0x8825
 MAX_BYTES = 256 * 1024
@@ -446,3 +447,62 @@ def test_kb_publish_never_takes_an_attachment_into_the_article(att, built_kb, tm
     for leak in ("dispenser-leak-evidence", "interview-wang", "attachments", ".jpg", "/api/v1/"):
         assert leak not in text, leak
     app.extensions["db_engine"].dispose()
+
+
+# -- In a browser ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_an_anonymous_complainant_attaches_a_gps_tagged_photo_in_the_form_and_it_is_stored_without_exif(
+        page, built_kb, db_url, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import expect
+    folder = tmp_path / "attachments"
+    proc, url = start_kb_serve(built_kb / "kb.yml", db_url, KB_ATTACHMENTS_DIR=str(folder))
+    try:
+        page.goto(url + "/complaint/")
+        page.fill("#kb-description", "三楼茶水间的饮水机面板碎了，照片里能看到裂缝")
+        page.select_option("#kb-category", "facilities")
+        page.fill("#kb-request", "请更换面板")
+        page.fill("#kb-occurred-at", "2026-11-20")
+        page.fill("#kb-location", "A 栋 3 楼")
+        page.check("#kb-disclosure-anonymous")
+        expect(page.locator("#kb-files-limits")).to_contain_text("10 MB")
+        page.set_input_files("#kb-files", files=[
+            {"name": "IMG_20261120_081500.jpg", "mimeType": "image/jpeg", "buffer": gps_jpeg(size=(640, 480))}])
+        expect(page.locator("#kb-file-list li")).to_contain_text("IMG_20261120_081500.jpg")
+        page.click("#kb-submit")
+        expect(page.locator("#kb-upload-list li .kb-file-done")).to_have_text("已上传 · Uploaded", timeout=15_000)
+        expect(page.locator("#kb-upload-note")).to_contain_text("All files uploaded")
+        page.screenshot(path=str(tmp_path / "form-uploaded.png"))
+        code = page.locator("#kb-tracking-code-value").inner_text()
+
+        [stored] = files_in(folder)
+        raw = stored.read_bytes()
+        assert b"Exif" not in raw and b"PhoneMaker" not in raw and b"Pocket X12" not in raw
+        img = Image.open(stored)
+        assert not img.getexif() and not img.getexif().get_ifd(GPS_IFD) and img.size == (480, 640)
+        assert query_db(db_url, "SELECT c.anonymous, a.name, a.content_type, a.uploaded_by FROM attachments a "
+                                "JOIN complaints c ON c.id = a.complaint_id") == [
+            (1, "IMG_20261120_081500.jpg", "image/jpeg", "complainant")]
+
+        # The status page lists it (the complainant's own), and a reply can bring another file.
+        page.goto(url + "/status/")
+        page.fill("#kb-tracking-code", code)
+        page.click("#kb-status-form button[type=submit]")
+        expect(page.locator("#kb-my-files li a")).to_have_text("IMG_20261120_081500.jpg", timeout=10_000)
+        page.fill("#kb-reply-text", "补充一张工资条截图")
+        page.set_input_files("#kb-reply-files", files=[
+            {"name": "payslip.png", "mimeType": "image/png", "buffer": png()},
+            {"name": "tool.jpg", "mimeType": "image/jpeg", "buffer": b"\x7fELF" + bytes(100)}])
+        page.click("#kb-reply-form button[type=submit]")
+        expect(page.locator("#kb-my-files li a")).to_have_count(2, timeout=10_000)
+        expect(page.locator("#kb-thread")).to_contain_text("补充一张工资条截图")
+        expect(page.locator("#kb-reply-uploads .kb-file-error")).to_contain_text("tool.jpg")
+        page.screenshot(path=str(tmp_path / "status-files.png"), full_page=True)
+        with page.expect_popup() as popup:
+            page.locator("#kb-my-files li a").first.click()
+        assert popup.value.evaluate("document.contentType") == "image/jpeg"
+        assert len(files_in(folder)) == 2
+    finally:
+        stop_kb_serve(proc)
