@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from conftest import COMPLAINT, PASSWORD, api_login, query_db, start_kb_serve, stop_kb_serve
-from test_browser import browser, page  # noqa: F401  (Debian's chromium, as the other browser tests drive it)
+from test_browser import ARGS, CHROMIUM
 
 MAKE, MODEL, DATETIME, ORIENTATION, GPS_IFD = 0x010F, 0x0110, 0x0132, 0x0112, 0x8825
 MAX_BYTES = 256 * 1024
@@ -351,29 +351,29 @@ def test_the_workspace_lists_uploads_and_downloads(att):
     upload(client, f"/api/v1/complaints/{code}/attachments", ("<img src=x onerror=alert(1)>漏水.jpg", gps_jpeg()))
     staff(att, "fac")
     web = att.test_client()
-    page = web.get("/staff/login").get_data(as_text=True)
-    web.post("/staff/login", data={"username": "fac", "password": PASSWORD, "csrf_token": _token(page)})
-    page = web.get(f"/staff/complaints/{number}").get_data(as_text=True)
-    assert 'id="form-attach"' in page and 'enctype="multipart/form-data"' in page
-    assert "&lt;img src=x onerror=alert(1)&gt;漏水.jpg" in page and "<img src=x" not in page  # a name is text
+    html = web.get("/staff/login").get_data(as_text=True)
+    web.post("/staff/login", data={"username": "fac", "password": PASSWORD, "csrf_token": _token(html)})
+    html = web.get(f"/staff/complaints/{number}").get_data(as_text=True)
+    assert 'id="form-attach"' in html and 'enctype="multipart/form-data"' in html
+    assert "&lt;img src=x onerror=alert(1)&gt;漏水.jpg" in html and "<img src=x" not in html  # a name is text
     res = web.post(f"/staff/complaints/{number}/attachments", content_type="multipart/form-data", data={
-        "csrf_token": _token(page), "file": [(io.BytesIO(PDF), "谈话记录.pdf"), (io.BytesIO(b"notes\n"), "n.txt")]})
+        "csrf_token": _token(html), "file": [(io.BytesIO(PDF), "谈话记录.pdf"), (io.BytesIO(b"notes\n"), "n.txt")]})
     assert res.status_code == 302
-    page = web.get(res.headers["Location"]).get_data(as_text=True)
-    assert 'class="flash-ok"' in page and "谈话记录.pdf" in page and "staff" not in re.sub(r"<[^>]+>", "", page).split(
+    html = web.get(res.headers["Location"]).get_data(as_text=True)
+    assert 'class="flash-ok"' in html and "谈话记录.pdf" in html and "staff" not in re.sub(r"<[^>]+>", "", html).split(
         "谈话记录.pdf")[0][-200:]
-    links = re.findall(r'href="(/staff/complaints/[^"]+/attachments/\d+)"', page)
+    links = re.findall(r'href="(/staff/complaints/[^"]+/attachments/\d+)"', html)
     assert len(links) == 3
     photo, pdf = web.get(links[0]), web.get(links[1])
     assert photo.headers["Content-Disposition"].startswith("inline") and photo.headers["Content-Type"] == "image/jpeg"
     assert pdf.headers["Content-Disposition"].startswith("attachment") and pdf.data == PDF
-    # A refused file is said on the page, in the page's language, and nothing is kept.
-    page = web.get(f"/staff/complaints/{number}").get_data(as_text=True)
+    # A refused file is said on the html, in the html's language, and nothing is kept.
+    html = web.get(f"/staff/complaints/{number}").get_data(as_text=True)
     res = web.post(f"/staff/complaints/{number}/attachments", content_type="multipart/form-data", data={
-        "csrf_token": _token(page), "file": (io.BytesIO(b"\x7fELF" + bytes(64)), "tool.pdf")}, follow_redirects=True)
+        "csrf_token": _token(html), "file": (io.BytesIO(b"\x7fELF" + bytes(64)), "tool.pdf")}, follow_redirects=True)
     assert 'class="flash-error"' in res.get_data(as_text=True) and "tool.pdf" in res.get_data(as_text=True)
     res = web.post(f"/staff/complaints/{number}/attachments", content_type="multipart/form-data", data={
-        "csrf_token": _token(page), "file": (io.BytesIO(bytes(MAX_BYTES * 2)), "huge.pdf")}, follow_redirects=True)
+        "csrf_token": _token(html), "file": (io.BytesIO(bytes(MAX_BYTES * 2)), "huge.pdf")}, follow_redirects=True)
     assert res.status_code == 200 and "256 KB" in res.get_data(as_text=True)
     assert len(files_in(att.folder)) == 3
 
@@ -451,31 +451,42 @@ def test_kb_publish_never_takes_an_attachment_into_the_article(att, built_kb, tm
 
 # -- In a browser ---------------------------------------------------------------------------------------------
 
+@pytest.fixture
+def chromium():
+    """A page in Debian's chromium, launched as tests/test_browser.py launches it."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = b.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        yield context.new_page()
+        b.close()
+
+
 
 @pytest.mark.browser
 def test_an_anonymous_complainant_attaches_a_gps_tagged_photo_in_the_form_and_it_is_stored_without_exif(
-        page, built_kb, db_url, tmp_path):
+        chromium, built_kb, db_url, tmp_path):
     from PIL import Image
     from playwright.sync_api import expect
     folder = tmp_path / "attachments"
     proc, url = start_kb_serve(built_kb / "kb.yml", db_url, KB_ATTACHMENTS_DIR=str(folder))
     try:
-        page.goto(url + "/complaint/")
-        page.fill("#kb-description", "三楼茶水间的饮水机面板碎了，照片里能看到裂缝")
-        page.select_option("#kb-category", "facilities")
-        page.fill("#kb-request", "请更换面板")
-        page.fill("#kb-occurred-at", "2026-11-20")
-        page.fill("#kb-location", "A 栋 3 楼")
-        page.check("#kb-disclosure-anonymous")
-        expect(page.locator("#kb-files-limits")).to_contain_text("10 MB")
-        page.set_input_files("#kb-files", files=[
+        chromium.goto(url + "/complaint/")
+        chromium.fill("#kb-description", "三楼茶水间的饮水机面板碎了，照片里能看到裂缝")
+        chromium.select_option("#kb-category", "facilities")
+        chromium.fill("#kb-request", "请更换面板")
+        chromium.fill("#kb-occurred-at", "2026-11-20")
+        chromium.fill("#kb-location", "A 栋 3 楼")
+        chromium.check("#kb-disclosure-anonymous")
+        expect(chromium.locator("#kb-files-limits")).to_contain_text("10 MB")
+        chromium.set_input_files("#kb-files", files=[
             {"name": "IMG_20261120_081500.jpg", "mimeType": "image/jpeg", "buffer": gps_jpeg(size=(640, 480))}])
-        expect(page.locator("#kb-file-list li")).to_contain_text("IMG_20261120_081500.jpg")
-        page.click("#kb-submit")
-        expect(page.locator("#kb-upload-list li .kb-file-done")).to_have_text("已上传 · Uploaded", timeout=15_000)
-        expect(page.locator("#kb-upload-note")).to_contain_text("All files uploaded")
-        page.screenshot(path=str(tmp_path / "form-uploaded.png"))
-        code = page.locator("#kb-tracking-code-value").inner_text()
+        expect(chromium.locator("#kb-file-list li")).to_contain_text("IMG_20261120_081500.jpg")
+        chromium.click("#kb-submit")
+        expect(chromium.locator("#kb-upload-list li .kb-file-done")).to_have_text("已上传 · Uploaded", timeout=15_000)
+        expect(chromium.locator("#kb-upload-note")).to_contain_text("All files uploaded")
+        chromium.screenshot(path=str(tmp_path / "form-uploaded.png"))
+        code = chromium.locator("#kb-tracking-code-value").inner_text()
 
         [stored] = files_in(folder)
         raw = stored.read_bytes()
@@ -487,21 +498,21 @@ def test_an_anonymous_complainant_attaches_a_gps_tagged_photo_in_the_form_and_it
             (1, "IMG_20261120_081500.jpg", "image/jpeg", "complainant")]
 
         # The status page lists it (the complainant's own), and a reply can bring another file.
-        page.goto(url + "/status/")
-        page.fill("#kb-tracking-code", code)
-        page.click("#kb-status-form button[type=submit]")
-        expect(page.locator("#kb-my-files li a")).to_have_text("IMG_20261120_081500.jpg", timeout=10_000)
-        page.fill("#kb-reply-text", "补充一张工资条截图")
-        page.set_input_files("#kb-reply-files", files=[
+        chromium.goto(url + "/status/")
+        chromium.fill("#kb-tracking-code", code)
+        chromium.click("#kb-status-form button[type=submit]")
+        expect(chromium.locator("#kb-my-files li a")).to_have_text("IMG_20261120_081500.jpg", timeout=10_000)
+        chromium.fill("#kb-reply-text", "补充一张工资条截图")
+        chromium.set_input_files("#kb-reply-files", files=[
             {"name": "payslip.png", "mimeType": "image/png", "buffer": png()},
             {"name": "tool.jpg", "mimeType": "image/jpeg", "buffer": b"\x7fELF" + bytes(100)}])
-        page.click("#kb-reply-form button[type=submit]")
-        expect(page.locator("#kb-my-files li a")).to_have_count(2, timeout=10_000)
-        expect(page.locator("#kb-thread")).to_contain_text("补充一张工资条截图")
-        expect(page.locator("#kb-reply-uploads .kb-file-error")).to_contain_text("tool.jpg")
-        page.screenshot(path=str(tmp_path / "status-files.png"), full_page=True)
-        with page.expect_popup() as popup:
-            page.locator("#kb-my-files li a").first.click()
+        chromium.click("#kb-reply-form button[type=submit]")
+        expect(chromium.locator("#kb-my-files li a")).to_have_count(2, timeout=10_000)
+        expect(chromium.locator("#kb-thread")).to_contain_text("补充一张工资条截图")
+        expect(chromium.locator("#kb-reply-uploads .kb-file-error")).to_contain_text("tool.jpg")
+        chromium.screenshot(path=str(tmp_path / "status-files.png"), full_page=True)
+        with chromium.expect_popup() as popup:
+            chromium.locator("#kb-my-files li a").first.click()
         assert popup.value.evaluate("document.contentType") == "image/jpeg"
         assert len(files_in(folder)) == 2
     finally:
