@@ -126,8 +126,6 @@ def public_view(c: Complaint) -> dict:
         # Their own files only (staff's interview notes are internal); fetched with the code, by id.
         "attachments": [attachment_json(a) for a in desk().attachments(COMPLAINANT, c)],
         "can_attach": c.status != "closed" and c.purged_at is None and desk().kb.attachments.max_files > 0,
-        "attachment_limits": {"max_bytes": desk().kb.attachments.max_bytes,
-                              "max_files": desk().kb.attachments.max_files},
     }
 
 

@@ -582,14 +582,7 @@ class Desk:
                                                                      "message"}])
         if c.purged_at is not None or (who is COMPLAINANT and c.status == "closed"):
             raise Conflict("这个投诉已结案，不能再添加附件 · This complaint is closed: no more attachments")
-        mine = Attachment.uploaded_by == process.COMPLAINANT
-        count = self.session.scalar(select(func.count(Attachment.id)).where(
-            Attachment.complaint_id == c.id, mine if who is COMPLAINANT else ~mine)) or 0
-        if count + len(uploads) > settings.max_files:
-            left = max(settings.max_files - count, 0)
-            why = f"at most {settings.max_files} files per complaint ({left} more allowed)"
-            raise Invalid(f"附件太多：每个投诉最多 {settings.max_files} 个，还可以再传 {left} 个 · Too many files: "
-                          f"{why}", [{"field": field, "message": why}])
+        self._check_count(who, c, len(uploads))
         cleaned = []
         for upload in uploads:
             try:
@@ -602,6 +595,9 @@ class Desk:
         rows: list[Attachment] = []
         try:
             with self._transaction():
+                # Two uploads at once wait for each other here (PostgreSQL; SQLite writes one at a time).
+                self.session.execute(select(Complaint.id).where(Complaint.id == c.id).with_for_update())
+                self._check_count(who, c, len(uploads))
                 message = None
                 if text is not None and text.strip():
                     try:
@@ -621,6 +617,18 @@ class Desk:
             self.store.delete(stored)  # nothing was committed: no file stays without its row
             raise
         return [self._view(who, a) for a in rows]
+
+    def _check_count(self, who: Actor, c: Complaint, adding: int) -> None:
+        """Each side (the complainant, staff) may attach attachments.max_files files to a complaint."""
+        limit = self.kb.attachments.max_files
+        mine = Attachment.uploaded_by == process.COMPLAINANT
+        count = self.session.scalar(select(func.count(Attachment.id)).where(
+            Attachment.complaint_id == c.id, mine if who is COMPLAINANT else ~mine)) or 0
+        if count + adding > limit:
+            left = max(limit - count, 0)
+            why = f"at most {limit} files per complaint ({left} more allowed)"
+            raise Invalid(f"附件太多：每个投诉最多 {limit} 个，还可以再传 {left} 个 · Too many files: {why}",
+                          [{"field": attachments.FIELD, "message": why}])
 
     # The complainant's side -----------------------------------------------------------------------------
 

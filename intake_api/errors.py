@@ -116,9 +116,12 @@ def init_app(app: Flask) -> None:
             message = (f"文件太大：每次上传最多 {human(files)} · Too large: at most {human(files)} per upload "
                        "(send large files one at a time)")
             errors = [{"field": "file", "message": f"at most {human(files)} per upload"}]
-        else:
+        elif limit and (request.content_length is None or request.content_length > limit):
             message = f"请求太大：最多 {human(limit)} · The request is too large: at most {human(limit)}"
             errors = [{"field": "_form", "message": f"at most {human(limit)}"}]
+        else:  # a form field over MAX_FORM_MEMORY_SIZE, or too many parts
+            message = "表单中的字段太大或太多 · A form field is too large, or the form has too many parts"
+            errors = [{"field": "_form", "message": "a field too large or too many parts"}]
         if request.path.startswith("/api/"):
             return jsonify(_body(message, errors)), 413
         if _accepts_files() and request.view_args and "number" in request.view_args:

@@ -338,6 +338,32 @@ def test_a_name_with_a_path_or_tricks_is_only_display_text(att, db_url, tmp_path
     assert download_name("noext", "text/plain") == "noext.txt"
 
 
+def test_files_sent_later_tell_the_handler_once_and_files_sent_with_the_complaint_do_not(built_kb, db_url, tmp_path):
+    from intake_api import create_app
+    from intake_api.auth import create_staff
+    from intake_api.db import get_session
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True, "KB_OVERRIDES": {
+        "database_url": db_url, "paths.attachments": str(tmp_path / "files"),
+        "notifications": {"smtp": {"host": "127.0.0.1", "port": 2525, "security": "none",
+                                   "sender": "kb@example.org"}, "base_url": "https://kb.example.org"}}})
+    with app.app_context():
+        create_staff(get_session(), "fac", PASSWORD, "handler", ["facilities"], email="fac@example.org")
+        get_session().commit()
+    client = app.test_client()
+    receipt = submit(client)
+    code, url = receipt["tracking_code"], f"/api/v1/complaints/{receipt['tracking_code']}/attachments"
+    replied = "SELECT count(*) FROM outbox WHERE kind = 'complainant_replied'"
+    assert upload(client, url, ("photo.jpg", gps_jpeg())).status_code == 201  # the form, right after submitting
+    assert query_db(db_url, replied) == [(0,)]
+    fac = staff(app, "fac")
+    assert fac.post(f"/api/v1/staff/complaints/{receipt['number']}/status", json={"status": "assessed"}).status_code == 200
+    assert upload(client, url, ("a.pdf", PDF), ("b.pdf", PDF), text="补充材料").status_code == 201
+    assert query_db(db_url, replied) == [(1,)]
+    assert upload(fac, f"/api/v1/staff/complaints/{receipt['number']}/attachments", ("n.pdf", PDF)).status_code == 201
+    assert query_db(db_url, replied) == [(1,)]
+    app.extensions["db_engine"].dispose()
+
+
 # -- The workspace ------------------------------------------------------------------------------------------------
 
 def _token(html: str) -> str:
