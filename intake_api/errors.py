@@ -111,12 +111,13 @@ def init_app(app: Flask) -> None:
     def _too_large(exc: RequestEntityTooLarge):
         from .attachments import human
         limit = request.max_content_length or 0
-        if _accepts_files():
+        over = bool(limit) and (request.content_length is None or request.content_length > limit)
+        if over and _accepts_files():
             files = current_app.config["KB"].attachments.max_bytes
             message = (f"文件太大：每次上传最多 {human(files)} · Too large: at most {human(files)} per upload "
                        "(send large files one at a time)")
             errors = [{"field": "file", "message": f"at most {human(files)} per upload"}]
-        elif limit and (request.content_length is None or request.content_length > limit):
+        elif over:
             message = f"请求太大：最多 {human(limit)} · The request is too large: at most {human(limit)}"
             errors = [{"field": "_form", "message": f"at most {human(limit)}"}]
         else:  # a form field over MAX_FORM_MEMORY_SIZE, or too many parts

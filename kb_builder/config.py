@@ -93,6 +93,9 @@ class ServerSettings(_Strict):
     request_timeout: float = Field(default=10, gt=0, le=300)
     """Seconds a client has to send a whole request (head and body) before it gets 408 and its connection
     is closed: slow and idle clients are let go."""
+    upload_timeout: float = Field(default=120, gt=0, le=3600)
+    """Seconds a client has to send a whole upload (a photo or file, up to attachments.max_bytes) before it
+    gets 408. Uploads are collected without a thread, like other requests (intake_api/buffered_worker.py)."""
 
 
 class RateLimitSettings(_Strict):
