@@ -15,6 +15,13 @@ cost a file descriptor and a few bytes for a bounded time, never a thread.
 Kept-alive connections go through the same collection for their next
 request.
 
+Uploads (a POST to a path ending in /attachments) are collected the same
+way up to the upload limit (attachments.max_bytes and the framing), with
+`upload_timeout` seconds to arrive instead of `request_timeout`: a slow
+upload never holds a thread either. At most `max_uploads` are collected at
+once per worker, which bounds the memory they take; one more gets 503 with
+Retry-After. An upload that asks for "100 Continue" gets it from the worker.
+
 A worker whose threads are all answering stops accepting new connections
 until one is free, as a sync worker does: gthread accepts whatever
 arrives, and a busy worker would queue requests behind its own work while
@@ -37,27 +44,39 @@ from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 # over about 800 KiB (100 fields of 8 KiB); past this the parser in the
 # thread answers (413/431) without waiting for more.
 MAX_BUFFERED = 1024 * 1024
-_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d{1,12})[ \t]*$", re.I | re.M)
+# Lines end in CRLF: the header is found wherever it stands, not only as the last one.
+_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d{1,12})[ \t]*\r?$", re.I | re.M)
 _CHUNKED = re.compile(rb"^transfer-encoding[ \t]*:.*$", re.I | re.M)
 # The client sends its body only after "100 Continue", which gunicorn writes when the thread reads it.
 _EXPECT = re.compile(rb"^expect[ \t]*:[ \t]*100-continue", re.I | re.M)
 _TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+_BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\n"
+                  b"Content-Length: 0\r\n\r\n")
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# The request line of an upload (intake_api/web.py's accepts_files views all end in /attachments).
+_UPLOAD = re.compile(rb"POST [^ ]*/attachments(?:\?[^ ]*)? HTTP/1\.[01]\r\n")
 
 
-def request_complete(data: bytes) -> bool:
-    """Whether data holds a whole request (head and body), or enough that the parser must decide."""
+def is_upload(data: bytes) -> bool:
+    """Whether the request that starts with data is an upload (known once its first line is in)."""
+    return bool(_UPLOAD.match(data))
+
+
+def request_complete(data: bytes, limit: int = MAX_BUFFERED, expect: bool = True) -> bool:
+    """Whether data holds a whole request (head and body), or enough (`limit` bytes) that the parser must
+    decide. `expect`: a head asking for "100 Continue" is complete (the thread's parser answers it)."""
     end = data.find(b"\r\n\r\n")
     if end < 0:
         return len(data) >= MAX_BUFFERED
     head, body = data[:end], data[end + 4:]
-    if _EXPECT.search(head):
+    if expect and _EXPECT.search(head):
         return True
     if _CHUNKED.search(head):
-        return body.endswith(b"0\r\n\r\n") or len(data) >= MAX_BUFFERED
+        return body.endswith(b"0\r\n\r\n") or len(data) >= limit
     lengths = _LENGTH.findall(head)
     if not lengths:
         return True  # no body, or a malformed header the parser rejects
-    return len(body) >= min(int(lengths[0]), MAX_BUFFERED)
+    return len(body) >= min(int(lengths[0]), limit)
 
 
 class BufferedThreadWorker(ThreadWorker):
@@ -65,11 +84,16 @@ class BufferedThreadWorker(ThreadWorker):
 
     # Seconds a request may take to arrive in full (server.request_timeout; set by serve.run before the fork).
     request_timeout: float = 10.0
+    # Uploads: the largest collected, the seconds one may take, and how many are collected at once (serve.run).
+    upload_buffered: int = MAX_BUFFERED
+    upload_timeout: float = 120.0
+    max_uploads: int = 8
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.arriving: deque = deque()  # connections whose request is still coming, oldest first
         self.answering = 0  # requests handed to the thread pool and not finished yet
+        self.uploading = 0  # uploads among the arriving
 
     def enqueue_req(self, conn):
         self.answering += 1
@@ -104,7 +128,10 @@ class BufferedThreadWorker(ThreadWorker):
     def collect(self, conn) -> None:
         conn.sock.setblocking(False)
         conn.early = b""
-        conn.deadline = time.monotonic() + self.request_timeout
+        conn.started = time.monotonic()
+        conn.deadline = conn.started + self.request_timeout
+        conn.limit = MAX_BUFFERED
+        conn.upload = None  # not known until the request line is in
         self.arriving.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_request_bytes, conn))
 
@@ -119,13 +146,38 @@ class BufferedThreadWorker(ThreadWorker):
             self.drop(conn)
             return
         conn.early += data
-        if request_complete(conn.early):
+        if conn.upload is None and b"\r\n" in conn.early:
+            conn.upload = is_upload(conn.early)
+            if conn.upload:
+                if self.uploading >= self.max_uploads:
+                    conn.upload = False
+                    self.drop(conn, _BUSY_RESPONSE)
+                    return
+                self.uploading += 1
+                conn.limit = self.upload_buffered
+                conn.deadline = conn.started + self.upload_timeout
+        if conn.upload and not getattr(conn, "continued", False) and b"\r\n\r\n" in conn.early:
+            conn.continued = True
+            if _EXPECT.search(conn.early[:conn.early.find(b"\r\n\r\n")]):
+                try:
+                    sock.send(_CONTINUE)
+                except OSError:
+                    pass
+        if request_complete(conn.early, conn.limit, expect=not conn.upload):
+            self._collected(conn)
             self.poller.unregister(sock)
             self.arriving.remove(conn)
             conn.data_ready = True
             self.enqueue_req(conn)
 
+    def _collected(self, conn) -> None:
+        """The connection leaves the arriving: it no longer counts as an upload being collected."""
+        if getattr(conn, "upload", False):
+            conn.upload = False
+            self.uploading -= 1
+
     def drop(self, conn, answer: bytes = b"") -> None:
+        self._collected(conn)
         try:
             self.poller.unregister(conn.sock)
         except (KeyError, ValueError, OSError):
@@ -153,8 +205,9 @@ class BufferedThreadWorker(ThreadWorker):
         if not self.alive:  # stopping: a request on its way gets as long as gunicorn gives kept-alive ones
             for conn in self.arriving:
                 conn.deadline = min(conn.deadline, now + STOP_KEEPALIVE_LINGER)
-        while self.arriving and self.arriving[0].deadline <= now:
-            self.drop(self.arriving[0], _TIMEOUT_RESPONSE)
+        # Uploads get longer than other requests, so the oldest is not always the first due: look at all.
+        for conn in [c for c in self.arriving if c.deadline <= now]:
+            self.drop(conn, _TIMEOUT_RESPONSE)
 
     def handle(self, conn):
         """Feed the collected bytes to the connection's parser, then let gunicorn answer."""

@@ -10,13 +10,14 @@ from typing import Literal
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
 
-from . import process
+from . import attachments, process
+from .desk import COMPLAINANT, AttachmentView
 from .errors import ApiError
 from .limits import limit
 from .models import Complaint
 from .openapi import MetaOut, ReceiptOut, StatusOut, doc
 from .schemas import CHANNEL_LABELS, ComplaintIn, _In, parse
-from .web import desk
+from .web import accepts_files, desk, send_attachment, uploads
 from .workflow import LABELS, LEVELS
 
 bp = Blueprint("complaints", __name__, url_prefix="/api/v1")
@@ -49,6 +50,9 @@ def meta():
         "departments": [{"id": d.id, "zh": d.zh, "en": d.en} for d in kb.process.departments],
         "channels": [{"id": k, "label": v} for k, v in CHANNEL_LABELS.items()],
         "levels": [{"id": k, "label": " · ".join(v)} for k, v in LEVELS.items()],
+        # What the form's file input offers; the server still judges every file by its content.
+        "attachments": {"max_bytes": kb.attachments.max_bytes, "max_files": kb.attachments.max_files,
+                        "accept": attachments.ACCEPT, "types": attachments.ALLOWED_TEXT},
     })
 
 
@@ -124,7 +128,14 @@ def public_view(c: Complaint) -> dict:
         "report_available": c.status in ("resolved", "closed") and bool((c.response or "").strip()),
         "report_confirmation": c.report_confirmation,
         "can_answer_report": c.status == "resolved" and c.report_confirmation != "confirmed",
+        # Their own files only (staff's interview notes are internal); fetched with the code, by id.
+        "attachments": [attachment_json(a) for a in desk().attachments(COMPLAINANT, c)],
+        "can_attach": c.status != "closed" and c.purged_at is None and desk().kb.attachments.max_files > 0,
     }
+
+
+def attachment_json(a: AttachmentView) -> dict:
+    return {"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size, "at": local(a.at)}
 
 
 @bp.get("/complaints/<code>")
@@ -191,3 +202,28 @@ def pdf_response(body: bytes, title: str):
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="report-{number}.pdf"', "Cache-Control": "private, no-store",
         "X-Content-Type-Options": "nosniff"})
+
+
+@bp.post("/complaints/<code>/attachments")
+@accepts_files
+@limit("upload")
+@doc(ok=(201, StatusOut), fail=(400, 404, 409, 413, 429), tags=["public"])
+def attach(code: str):
+    """The complainant attaches photos and files (multipart, field `file`, repeatable; optional `text`).
+
+    Right after submitting (the form has the tracking code from the 201) or
+    later from the status page, with a message when `text` is given. Images are
+    re-encoded without EXIF or GPS. Answers the status as GET does, with `added`.
+    """
+    c = desk().by_code(code)
+    text = request.form.get("text")
+    added = desk().attach(COMPLAINANT, c, uploads(), text=text if text and text.strip() else None)
+    return jsonify({**public_view(c), "added": [attachment_json(a) for a in added]}), 201
+
+
+@bp.get("/complaints/<code>/attachments/<int:attachment_id>")
+@limit("lookup")
+@doc(fail=(404, 429), tags=["public"])
+def attachment(code: str, attachment_id: int):
+    """One of the complainant's own files: images inline, anything else as a download."""
+    return send_attachment(*desk().attachment_file(COMPLAINANT, desk().by_code(code), attachment_id))

@@ -19,17 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
-from . import alerts, finding, notify, privacy, process, publish, tracking
+from . import alerts, attachments, finding, notify, privacy, process, publish, tracking
+from .attachments import Refused, Upload
 from .models import (
     Alert,
     AnalyticsEvent,
+    Attachment,
     Complaint,
     ComplaintEvent,
     Deflection,
@@ -186,6 +188,22 @@ class ComplaintView:
     @property
     def c(self) -> Complaint:
         return self.complaint
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """One attached file as a list shows it (the bytes come from Desk.attachment_file)."""
+
+    id: int
+    name: str
+    content_type: str
+    size: int
+    uploaded_by: str  # complainant, or staff:<username> (staff names are never shown to the complainant)
+    at: dt.datetime
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type in attachments.IMAGES
 
 
 @dataclass(frozen=True)
@@ -848,6 +866,117 @@ class Desk:
             self._audit(who, user, "password_reset")
         return user
 
+
+    # Attachments -------------------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> attachments.Store:
+        return attachments.Store(self.kb.path("attachments"))
+
+    def _may_see_files(self, who: Actor, c: Complaint) -> None:
+        if who is not COMPLAINANT and not self.can_see(who, c):
+            raise NotFound("没有这个投诉 · No such complaint that you can see")
+
+    def _files_of(self, who: Actor, c: Complaint):
+        query = select(Attachment).where(Attachment.complaint_id == c.id)
+        if who is COMPLAINANT:  # their own evidence only: staff's interview notes are internal
+            query = query.where(Attachment.uploaded_by == process.COMPLAINANT)
+        return query
+
+    def _view(self, who: Actor, a: Attachment) -> AttachmentView:
+        return AttachmentView(a.id, a.name, a.content_type, a.size,
+                              a.uploaded_by if who is not COMPLAINANT else process.COMPLAINANT,
+                              self.local(a.created_at))  # type: ignore[arg-type]
+
+    def attachments(self, who: Actor, c: Complaint) -> list[AttachmentView]:
+        """The files of a complaint this person may see, oldest first.
+
+        Staff: every file of a complaint they may see (can_see). The complainant
+        (`who` is COMPLAINANT, `c` found by tracking code with by_code): the
+        files they attached themselves, never staff's.
+        """
+        self._may_see_files(who, c)
+        return [self._view(who, a) for a in self.session.scalars(self._files_of(who, c).order_by(Attachment.id))]
+
+    def attachment_file(self, who: Actor, c: Complaint, attachment_id: int) -> tuple[AttachmentView, Path]:
+        """One file and where its bytes are; NotFound unless this person may see it (never says it exists)."""
+        self._may_see_files(who, c)
+        row = self.session.scalar(self._files_of(who, c).where(Attachment.id == attachment_id))
+        if row is not None and self.store.path(row.storage_id).is_file():
+            return self._view(who, row), self.store.path(row.storage_id)
+        if row is not None:
+            log.error("attachment %s of %s is missing from %s", row.id, c.number, self.store.folder)
+        raise NotFound(f"没有这个附件 · No attachment {attachment_id} on this complaint")
+
+    def attach(self, who: Actor, c: Complaint, uploads: list[Upload], text: str | None = None) -> list[AttachmentView]:
+        """Check, clean and store files for a complaint; one history entry "attachment" per file.
+
+        Staff attach to a complaint they may see (found with `find`): interview
+        notes, documents. The complainant (`who` is COMPLAINANT) attaches to the
+        one their tracking code opens (`by_code`) while it is open, optionally
+        with `text`, a thread message the files come with. Every file is checked
+        before any is kept: one refused file refuses the request, naming it and
+        why. Each side may attach kb.yml's attachments.max_files per complaint.
+        """
+        self._may_see_files(who, c)
+        settings, field = self.kb.attachments, attachments.FIELD
+        if not uploads:
+            raise Invalid("请选择要上传的文件 · Choose a file to upload",
+                          [{"field": field, "message": f"send one or more files in the '{field}' field"}])
+        if text is not None and who is not COMPLAINANT:
+            raise Invalid("工作人员的附件不随消息发给投诉人 · Staff attachments are internal: send the message "
+                          "on its own", [{"field": "text", "message": "only the complainant's files come with a "
+                                                                     "message"}])
+        if c.purged_at is not None or (who is COMPLAINANT and c.status == "closed"):
+            raise Conflict("这个投诉已结案，不能再添加附件 · This complaint is closed: no more attachments")
+        self._check_count(who, c, len(uploads))
+        cleaned = []
+        for upload in uploads:
+            try:
+                cleaned.append(attachments.check(upload, settings.max_bytes, settings.max_pixels))
+            except Refused as exc:
+                error = Invalid(exc.message, [{"field": field, "message": exc.message}])
+                error.status = exc.status
+                raise error from None
+        stored: list[str] = []
+        rows: list[Attachment] = []
+        try:
+            with self._transaction():
+                # Two uploads at once wait for each other here (PostgreSQL; SQLite writes one at a time).
+                self.session.execute(select(Complaint.id).where(Complaint.id == c.id).with_for_update())
+                self._check_count(who, c, len(uploads))
+                message = None
+                if text is not None and text.strip():
+                    try:
+                        message = process.post_message(self.session, c, text)
+                    except process.TransitionError as exc:
+                        raise Conflict(str(exc)) from None
+                    self.session.flush()
+                for f in cleaned:
+                    stored.append(self.store.put(f.data))
+                    rows.append(Attachment(complaint_id=c.id, storage_id=stored[-1], name=f.name,
+                                           content_type=f.content_type, size=len(f.data), uploaded_by=who.label,
+                                           created_at=utcnow(), message_id=message.id if message else None))
+                    process.record(self.session, c, who.label, "attachment", None, f.name, note=f.content_type)
+                self.session.add_all(rows)
+                c.updated_at = utcnow()
+        except BaseException:
+            self.store.delete(stored)  # nothing was committed: no file stays without its row
+            raise
+        return [self._view(who, a) for a in rows]
+
+    def _check_count(self, who: Actor, c: Complaint, adding: int) -> None:
+        """Each side (the complainant, staff) may attach attachments.max_files files to a complaint."""
+        limit = self.kb.attachments.max_files
+        mine = Attachment.uploaded_by == process.COMPLAINANT
+        count = self.session.scalar(select(func.count(Attachment.id)).where(
+            Attachment.complaint_id == c.id, mine if who is COMPLAINANT else ~mine)) or 0
+        if count + adding > limit:
+            left = max(limit - count, 0)
+            why = f"at most {limit} files per complaint ({left} more allowed)"
+            raise Invalid(f"附件太多：每个投诉最多 {limit} 个，还可以再传 {left} 个 · Too many files: {why}",
+                          [{"field": attachments.FIELD, "message": why}])
+
     # The complainant's side -----------------------------------------------------------------------------
 
     def register(self, data, entered_by: StaffUser | None = None, idempotency_key: str | None = None,
@@ -1039,7 +1168,11 @@ class Desk:
     # Privacy ----------------------------------------------------------------------------------------------
 
     def erase_identity(self, who: Actor, number: str, reason: str) -> Complaint:
-        """Forget who complained (the complainant's request); the history says that it happened."""
+        """Forget who complained (the complainant's request); the history says that it happened.
+
+        Attachments stay: they are evidence about the matter, not the complainant's identity (photos are
+        stripped of EXIF and GPS when they arrive). They go with the complaint's text at retention (purge).
+        """
         if not who.is_admin:
             raise Forbidden("只有管理员可以清除身份 · Only an admin can erase an identity")
         if not (reason or "").strip():
@@ -1050,9 +1183,18 @@ class Desk:
         return c
 
     def purge(self, days: int | None = None, dry_run: bool = False) -> tuple[int, list[str]]:
+        """Strip closed complaints past retention (privacy.purge), then delete their attachments' files.
+
+        The files go once the rows' deletion is committed; files that no row names (a crash between
+        writing and committing) are swept too, once an hour old.
+        """
         days = days or self.kb.process.privacy.retention_days
+        files: list[str] = []
         with self._transaction():
-            numbers = privacy.purge(self.session, days, dry_run=dry_run)
+            numbers = privacy.purge(self.session, days, dry_run=dry_run, removed_files=files)
+        if not dry_run:
+            self.store.delete(files)
+            self.store.sweep(set(self.session.scalars(select(Attachment.storage_id))))
         return days, numbers
 
     # The one commit -------------------------------------------------------------------------------------

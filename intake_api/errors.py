@@ -7,9 +7,9 @@ page (datasette's handle_exception plays this role).
 
 from __future__ import annotations
 
-from flask import Flask, flash, g, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request
 from flask.wrappers import Request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .desk import Conflict, DeskError, Forbidden, Invalid, NotFound
 
@@ -66,8 +66,20 @@ class SafeRequest(Request):
                            [{"field": "_form", "message": "JSON nested too deeply"}]) from None
 
 
+def _accepts_files() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "kb_accepts_files", False))
+
+
 def init_app(app: Flask) -> None:
     app.request_class = SafeRequest
+
+    @app.before_request
+    def _upload_limit():
+        # Before anything reads the body (the NUL check below parses forms): uploads may be larger.
+        if request.method == "POST" and _accepts_files():
+            from .web import upload_limit
+            request.max_content_length = upload_limit()
 
     @app.before_request
     def _refuse_nul_characters():
@@ -94,6 +106,29 @@ def init_app(app: Flask) -> None:
             return redirect(back)
         return render_template("staff/error.html", message=in_language(exc.message, lang), status=exc.status,
                                lang=lang), exc.status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge):
+        from .attachments import human
+        limit = request.max_content_length or 0
+        over = bool(limit) and (request.content_length is None or request.content_length > limit)
+        if over and _accepts_files():
+            files = current_app.config["KB"].attachments.max_bytes
+            message = (f"文件太大：每次上传最多 {human(files)} · Too large: at most {human(files)} per upload "
+                       "(send large files one at a time)")
+            errors = [{"field": "file", "message": f"at most {human(files)} per upload"}]
+        elif over:
+            message = f"请求太大：最多 {human(limit)} · The request is too large: at most {human(limit)}"
+            errors = [{"field": "_form", "message": f"at most {human(limit)}"}]
+        else:  # a form field over MAX_FORM_MEMORY_SIZE, or too many parts
+            message = "表单中的字段太大或太多 · A form field is too large, or the form has too many parts"
+            errors = [{"field": "_form", "message": "a field too large or too many parts"}]
+        if request.path.startswith("/api/"):
+            return jsonify(_body(message, errors)), 413
+        if _accepts_files() and request.view_args and "number" in request.view_args:
+            flash(in_language(message, g.get("lang", "zh")), "error")  # the workspace's upload form
+            return redirect(request.path.rsplit("/attachments", 1)[0])
+        return exc
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

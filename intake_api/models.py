@@ -433,3 +433,25 @@ class Task(Base):
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     done_by: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A photo or file attached to a complaint (intake_api/attachments.py keeps the bytes on disk).
+
+    The file is named by `storage_id`, a random id, never by what was uploaded; `name` is the uploaded
+    name as display text only (sanitised). `content_type` is what the content was found to be, never what
+    the client said. `uploaded_by`: complainant, or staff:<username>. Purged with the complaint.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    storage_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The thread message it came with (a complainant's reply with a photo), if any.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("complaint_messages.id"))

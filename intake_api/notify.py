@@ -234,6 +234,7 @@ def plan(session: Session, kb, zone, events: list[ComplaintEvent], code: str | N
     p = Plan(session, kb, zone)
     complaints = {c.id: c for c in session.scalars(select(Complaint).where(
         Complaint.id.in_({e.complaint_id for e in events})))}
+    replied: set[int] = set()  # a reply with three photos tells the handler once
     for e in events:
         c = complaints.get(e.complaint_id)
         if c is None:
@@ -258,8 +259,12 @@ def plan(session: Session, kb, zone, events: list[ComplaintEvent], code: str | N
                        {"assigned_by": e.actor.split(":", 1)[-1], "first_response_due": c.first_response_due_at})
         elif e.action == "level" and e.to_value == "1" and e.from_value is not None and e.actor != "system":
             _urgent(p, key, c)
-        elif e.action == "answer":
-            p.to_handler_or_team(key, "complainant_replied", c)
+        elif e.action == "answer" or (e.action == "attachment" and e.actor == "complainant"
+                                       and c.status != "received"):
+            # Files sent with the complaint itself (the form uploads right after it) are no reply.
+            if c.id not in replied:
+                replied.add(c.id)
+                p.to_handler_or_team(key, "complainant_replied", c)
         elif e.action == "question":
             p.to_complainant(key, "question", c, {"question": e.to_value or ""})
         elif e.action == "response":

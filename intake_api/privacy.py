@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from . import crypto, outbox
-from .models import Complaint, ComplaintEvent, IdempotencyKey, Message, utcnow
+from .models import Attachment, Complaint, ComplaintEvent, IdempotencyKey, Message, utcnow
 from .process import SYSTEM, record
 
 IDENTITY = ("name", "department", "position", "contact", "notify_email")
@@ -48,11 +48,14 @@ def erase_identity(session: Session, c: Complaint, actor: str, reason: str) -> N
     record(session, c, actor, "identity_erased", None, None, note=reason)
 
 
-def purge(session: Session, retention_days: int, now: dt.datetime | None = None, dry_run: bool = False) -> list[str]:
+def purge(session: Session, retention_days: int, now: dt.datetime | None = None, dry_run: bool = False,
+          removed_files: list[str] | None = None) -> list[str]:
     """Strip text and identity from closed complaints older than the retention period.
 
     What the aggregate figures need stays: category, level, channel, team,
-    status, dates and the rating.
+    status, dates and the rating. Attachments are deleted: their rows here,
+    and the storage ids are added to `removed_files`, whose files the caller
+    deletes once this is committed (Desk.purge).
     """
     cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
     old = session.scalars(select(Complaint).where(Complaint.status == "closed", Complaint.closed_at < cutoff,
@@ -72,11 +75,16 @@ def purge(session: Session, retention_days: int, now: dt.datetime | None = None,
         c.shown_articles = []
         c.purged_at = now or utcnow()
         outbox.forget_complainant(session, c.id)
+        for a in session.scalars(select(Attachment).where(Attachment.complaint_id == c.id)):
+            if removed_files is not None:
+                removed_files.append(a.storage_id)
+            session.delete(a)
+        session.flush()  # the attachments first: they may point at a message
         for m in session.scalars(select(Message).where(Message.complaint_id == c.id)):
             session.delete(m)
         for e in session.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)):
             # Keep who did what when; drop the free text that may describe people.
-            if e.action in ("response", "question", "answer"):
+            if e.action in ("response", "question", "answer", "attachment"):
                 e.from_value = e.to_value = None
             e.note = None
         record(session, c, SYSTEM, "purged", None, None, note=f"retention {retention_days} days")

@@ -35,11 +35,14 @@ def run(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, timeou
     """Serve app with `workers` processes; the app is loaded once (jieba's dictionary and the encoder shared)."""
     from .buffered_worker import BufferedThreadWorker
     from .server_log import PrivateLogger
+    from .web import UPLOAD_OVERHEAD
 
     server = app.config["KB"].server
     app.extensions["kb_searcher"].preload()
     # Read by the workers forked from this process.
     BufferedThreadWorker.request_timeout = server.request_timeout
+    BufferedThreadWorker.upload_timeout = server.upload_timeout
+    BufferedThreadWorker.upload_buffered = app.config["KB"].attachments.max_bytes + UPLOAD_OVERHEAD
     _Gunicorn(app, {
         "bind": f"{host}:{port}",
         "workers": workers,

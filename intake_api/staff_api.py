@@ -15,14 +15,14 @@ from pydantic import Field
 from .auth import staff_required
 from .complaints import receipt
 from .db import get_session
-from .desk import ACTIONS, ComplaintView
+from .desk import ACTIONS, AttachmentView, ComplaintView
 from .errors import ApiError
 from .login_guard import log_in, log_out
 from .models import StaffUser, utcnow
 from .openapi import AccountOut, AccountsOut, AlertsOut, AuditOut, ListOut, OkOut, ReceiptOut, doc
 from .queue import PAGE_SIZE
 from .schemas import ComplaintIn, _In, parse
-from .web import actor, desk
+from .web import accepts_files, actor, desk, send_attachment, uploads
 from .workflow import LABELS, LEVELS, STATUSES
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
@@ -72,6 +72,7 @@ def detail(v: ComplaintView) -> dict:
                      "to": e.to_value, "note": e.note} for e in v.history],
         "next_statuses": list(v.next_statuses),
         "tasks": [task_json(t) for t in v.tasks],
+        "attachments": [attachment_json(c.number, a) for a in desk().attachments(actor(), c)],
     })
     return data
 
@@ -79,6 +80,12 @@ def detail(v: ComplaintView) -> dict:
 def task_json(t) -> dict:
     return {"id": t.id, "team": t.team, "text": t.text, "due_at": iso(desk().local(t.due_at)),
             "done_at": iso(desk().local(t.done_at)), "done_by": t.done_by, "note": t.note}
+
+
+def attachment_json(number: str, a: AttachmentView) -> dict:
+    return {"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
+            "uploaded_by": a.uploaded_by, "at": iso(a.at),
+            "url": f"/api/v1/staff/complaints/{number}/attachments/{a.id}"}
 
 
 class LoginIn(_In):
@@ -183,6 +190,35 @@ def act(number: str, action: str):
 for _name in ACTIONS:  # one URL per action, so the OpenAPI document lists each
     bp.add_url_rule(f"/complaints/<number>/{_name}", endpoint=f"act_{_name.replace('-', '_')}", view_func=act,
                     methods=["POST"], defaults={"action": _name})
+
+
+@bp.get("/complaints/<number>/attachments")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401, 404), tags=["staff"])
+def list_attachments(number: str):
+    who = actor()
+    c = desk().find(who, number)
+    return jsonify({"attachments": [attachment_json(c.number, a) for a in desk().attachments(who, c)]})
+
+
+@bp.post("/complaints/<number>/attachments")
+@accepts_files
+@staff_required
+@doc(ok=(201, OkOut), fail=(400, 401, 404, 409, 413), tags=["staff"])
+def attach(number: str):
+    """Interview notes, documents, photos (multipart, field `file`, repeatable): internal to staff."""
+    who = actor()
+    c = desk().find(who, number)
+    added = desk().attach(who, c, uploads())
+    return jsonify({**detail(desk().view(who, c)), "added": [attachment_json(c.number, a) for a in added]}), 201
+
+
+@bp.get("/complaints/<number>/attachments/<int:attachment_id>")
+@staff_required
+@doc(fail=(401, 404), tags=["staff"])
+def attachment(number: str, attachment_id: int):
+    who = actor()
+    return send_attachment(*desk().attachment_file(who, desk().find(who, number), attachment_id))
 
 
 class OfflineComplaintIn(ComplaintIn):

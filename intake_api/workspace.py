@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from kb_builder.official_calendar import calendar_warning
 
+from .attachments import ACCEPT, human
 from .auth import ROLES, staff_required
 from .db import get_session
 from .desk import Invalid
@@ -18,7 +19,7 @@ from .login_guard import TooManyAttempts, WrongPassword, log_in, log_out
 from .models import utcnow
 from .queue import DEADLINE_LABELS
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
-from .web import actor, desk
+from .web import accepts_files, actor, desk, send_attachment, uploads
 from .workflow import FOLLOW_UP_METHODS, LABELS, LEVELS, RESPONSIBILITY, REVIEW_OUTCOMES, SOLUTIONS, STATUSES
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff", template_folder="templates")
@@ -125,6 +126,15 @@ TEXT = {
     "a_password_reset": ("重置密码", "password reset"), "a_role": ("角色", "role"), "a_teams": ("团队", "teams"),
     "a_department": ("所属部门", "department"), "a_email": ("邮箱", "e-mail"), "a_language": ("语言", "language"),
     "own_department": ("所属部门", "Own department"),
+    "attachments": ("附件与证据", "Attachments and evidence"),
+    "attach": ("上传附件（访谈记录、文件、照片；仅工作人员可见）",
+               "Attach files (interview notes, documents, photos; seen by staff only)"),
+    "attach_limits": ("允许：JPEG、PNG、GIF、WebP、PDF、纯文本；每次上传合计最多 {size}，每个投诉最多 {count} 个；"
+                      "照片会去除位置和相机信息",
+                      "Allowed: JPEG, PNG, GIF, WebP, PDF, plain text; at most {size} per upload, {count} per "
+                      "complaint; photos lose their location and camera data"),
+    "upload": ("上传", "Upload"), "no_attachments": ("没有附件", "No attachments"),
+    "by_complainant": ("投诉人", "complainant"),
 }
 DATE_LABELS = {
     "assessment_due_at": ("评估期限", "Assessment due"), "first_response_due_at": ("首次答复期限", "First response due"),
@@ -267,6 +277,7 @@ def complaint(number: str):
     handlers = desk().handlers_for(v.complaint)
     return render_template("staff/complaint.html", c=v.complaint, v=v, handlers=handlers,
                            conflicts=desk().conflicts(v.complaint, handlers), may_review=desk().may_review(who, v.complaint),
+                           files=desk().attachments(who, v.complaint), accept=ACCEPT, human=human,
                            date_labels=DATE_LABELS, why=_why_these_articles(v.complaint.description))
 
 
@@ -295,6 +306,25 @@ def act(number: str, action: str):
     desk().act(actor(), number, action, form)
     flash(t("saved"), "ok")
     return redirect(url_for("workspace.complaint", number=number))
+
+
+@bp.post("/complaints/<number>/attachments")
+@accepts_files
+@staff_required
+def attach(number: str):
+    """The complaint page's upload form: the desk checks and cleans each file, as for the staff API."""
+    go_back_to(url_for("workspace.complaint", number=number))
+    who = actor()
+    added = desk().attach(who, desk().find(who, number), uploads())
+    flash(f"{t('saved')}: {', '.join(a.name for a in added)}", "ok")
+    return redirect(url_for("workspace.complaint", number=number))
+
+
+@bp.get("/complaints/<number>/attachments/<int:attachment_id>")
+@staff_required
+def attachment(number: str, attachment_id: int):
+    who = actor()
+    return send_attachment(*desk().attachment_file(who, desk().find(who, number), attachment_id))
 
 
 @bp.route("/complaints/<number>/article", methods=["GET", "POST"])

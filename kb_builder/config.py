@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,10 @@ class Paths(_Strict):
     """HR's example phrasings of danger, harassment... (kb_builder/recognise.py)."""
     notifications: Path = Path("content/notifications")
     """HR's message templates, one folder per language (intake_api/notices.py)."""
+    attachments: Path = Path("instance/attachments")
+    """Photos and files attached to complaints, named by random ids (intake_api/attachments.py). Keep it
+    outside the web root (never under paths.site): files are served only through the API, to those who may
+    see the complaint. Several nodes need one shared folder."""
 
 
 class SiteSettings(_Strict):
@@ -88,6 +93,9 @@ class ServerSettings(_Strict):
     request_timeout: float = Field(default=10, gt=0, le=300)
     """Seconds a client has to send a whole request (head and body) before it gets 408 and its connection
     is closed: slow and idle clients are let go."""
+    upload_timeout: float = Field(default=120, gt=0, le=3600)
+    """Seconds a client has to send a whole upload (a photo or file, up to attachments.max_bytes) before it
+    gets 408. Uploads are collected without a thread, like other requests (intake_api/buffered_worker.py)."""
 
 
 class RateLimitSettings(_Strict):
@@ -110,8 +118,10 @@ class RateLimitSettings(_Strict):
     """Staff login attempts per address (counted in the database, intake_api/login_guard.py); one limit."""
     login_user: str = "5/minute"
     """Staff login attempts per username from any address: slows brute force from many addresses; one limit."""
+    upload: str = "30/minute;200/hour"
+    """Complainants' file uploads per address (one request may carry several files)."""
 
-    @field_validator("submit", "lookup", "reply", "deflect", "login", "login_user")
+    @field_validator("submit", "lookup", "reply", "deflect", "login", "login_user", "upload")
     @classmethod
     def _a_rate(cls, value: str, info: ValidationInfo) -> str:
         from limits import parse_many
@@ -185,6 +195,33 @@ class BuildSettings(_Strict):
     build holds every file in memory."""
 
 
+_UNITS = {"": 1, "b": 1, "kb": 1024, "kib": 1024, "mb": 1024 ** 2, "mib": 1024 ** 2}
+
+
+class AttachmentSettings(_Strict):
+    """Photos and files attached to complaints by employees and staff (operations/desk.md, "Attachments")."""
+
+    max_bytes: int = Field(default=10 * 1024 ** 2, ge=1024, le=100 * 1024 ** 2)
+    """Largest file accepted, in bytes (or written as 512 KB, 10 MB). It also bounds one upload request:
+    bigger ones get 413 naming the limit. The form sends one file per request."""
+    max_files: int = Field(default=10, ge=0, le=100)
+    """Files one complaint may have from the complainant, and as many again from staff. 0: no attachments."""
+    max_pixels: int = Field(default=50_000_000, ge=10_000, le=89_000_000)
+    """Largest image, in pixels (width x height), decoded for re-encoding: a small file that unpacks into a
+    huge picture (a decompression bomb) is refused before it is decoded. 50 million: a 50-megapixel photo."""
+
+    @field_validator("max_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
+            unit = m.group(2).lower() if m else ""
+            if m is None or unit not in _UNITS:
+                raise ValueError(f"'{value}' is not a size (write bytes, or e.g. 512 KB, 10 MB)")
+            return int(float(m.group(1)) * _UNITS[unit])
+        return value
+
+
 class SearchSettings(_Strict):
     semantic: bool = True
     """Sentence vectors beside the lexical index (kb_builder/encoder.py)."""
@@ -206,6 +243,7 @@ class KbConfig(_Strict):
     secrets: SecretSettings = SecretSettings()
     build: BuildSettings = BuildSettings()
     search: SearchSettings = SearchSettings()
+    attachments: AttachmentSettings = AttachmentSettings()
     categories: list[Category] = Field(min_length=1)
     """The categories HR files articles under and employees choose in the form."""
     database_url: str = ""

@@ -174,3 +174,65 @@ def test_the_searcher_answers_the_same_from_many_threads_at_once(app):
     with ThreadPoolExecutor(8) as pool:
         together = list(pool.map(searcher.suggest, queries))
     assert together == [alone[q] for q in queries]
+
+
+def test_request_complete_collects_uploads_up_to_their_own_limit():
+    from intake_api.buffered_worker import MAX_BUFFERED, is_upload, request_complete
+    assert is_upload(b"POST /api/v1/complaints/ABCD-EFGH-JKLM-NPQR/attachments HTTP/1.1\r\nHost: x\r\n")
+    assert is_upload(b"POST /staff/complaints/TS-2026-000001/attachments HTTP/1.1\r\n")
+    assert not is_upload(b"POST /api/v1/complaints HTTP/1.1\r\n")
+    assert not is_upload(b"GET /api/v1/complaints/X/attachments/1 HTTP/1.1\r\n")
+    head = b"POST /x/attachments HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (3 * MAX_BUFFERED)
+    assert request_complete(head + b"a" * MAX_BUFFERED)  # an ordinary request: the parser decides past the cap
+    assert not request_complete(head + b"a" * MAX_BUFFERED, limit=4 * MAX_BUFFERED)
+    assert request_complete(head + b"a" * 3 * MAX_BUFFERED, limit=4 * MAX_BUFFERED)
+    # Content-Length anywhere in the head (browsers send it before other headers), not only last.
+    early = b"POST /x HTTP/1.1\r\nContent-Length: 5\r\nOrigin: http://kb\r\n\r\n"
+    assert not request_complete(early + b"abcd") and request_complete(early + b"abcde")
+    expect = b"POST /x/attachments HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    assert request_complete(expect) and not request_complete(expect, expect=False)
+
+
+def test_large_and_slow_uploads_hold_no_thread(live_server, live_db_url):
+    """Photos of several MB are collected by the worker's loop like any request (issue 20): four slow ones,
+    more than the two workers' threads, leave the health check answering; a whole one is stored."""
+    port = port_of(live_server)
+    mb = 1024 * 1024
+    head = (b"POST /api/v1/complaints/AAAA-BBBB-CCCC-DDDD/attachments HTTP/1.1\r\nHost: kb\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n" % (5 * mb) +
+            b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n\r\n%PDF-1.4\n")
+    slow = []
+    try:
+        for _ in range(4):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(head + b"a" * (2 * mb))  # past the 1 MiB of an ordinary request, and never finished
+            slow.append(sock)
+        time.sleep(1)
+        took, status, body = timed_get(live_server + "/api/v1/health")
+        assert status == 200 and body["ok"] and took < 2, took
+    finally:
+        for sock in slow:
+            sock.close()
+
+    # A whole 3 MB PDF, sent the way curl sends large bodies (Expect: 100-continue), arrives and is kept.
+    complaint = json.dumps({"category": "payroll", "description": "工资条上的加班费少算了", "request": "补发",
+                            "occurred_at": "2026-11-24", "location": "财务部"}, ensure_ascii=False).encode()
+    req = urllib.request.Request(live_server + "/api/v1/complaints", data=complaint,
+                                 headers={"Content-Type": "application/json"})
+    code = json.loads(urllib.request.urlopen(req, timeout=10).read())["tracking_code"]
+    pdf = b"%PDF-1.4\n" + b"0" * (3 * mb) + b"\n%%EOF\n"
+    body = (b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"payslip.pdf\"\r\n"
+            b"Content-Type: application/pdf\r\n\r\n" + pdf + b"\r\n--x--\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(b"POST /api/v1/complaints/%s/attachments HTTP/1.1\r\nHost: kb\r\nConnection: close\r\n"
+                     b"Content-Type: multipart/form-data; boundary=x\r\nExpect: 100-continue\r\n"
+                     b"Content-Length: %d\r\n\r\n" % (code.encode(), len(body)))
+        assert read_some(sock).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    final = data[data.find(b"HTTP/1.1 2"):]
+    assert final.startswith(b"HTTP/1.1 201"), data[:300]
+    from conftest import query_db
+    assert query_db(live_db_url, "SELECT name, size FROM attachments") == [("payslip.pdf", len(pdf))]

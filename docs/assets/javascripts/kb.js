@@ -1,5 +1,6 @@
 /* The complaint form and the status page: suggestions while typing,
- * "this solved my problem" deflections, submission, tracking-code look-up.
+ * "this solved my problem" deflections, submission, tracking-code look-up,
+ * photos and files sent with the tracking code (after submitting, and in the thread).
  * Server data is only ever inserted with textContent, never as HTML. */
 (function () {
   "use strict";
@@ -46,6 +47,98 @@
     return new URL(url.replace(/^\/+/, ""), siteRoot()).href;
   }
 
+  /* --------------------------------------------------------------- files */
+
+  // The API's limits (GET /api/v1/meta): checked here to save a wasted upload; the server decides.
+  var fileLimits = { max_bytes: 10 * 1024 * 1024, max_files: 10, types: "JPEG, PNG, GIF, WebP, PDF, plain text" };
+  var fileLimitsLoaded = null;
+
+  function loadFileLimits() {
+    if (!fileLimitsLoaded) {
+      fileLimitsLoaded = api("/api/v1/meta").then(function (r) {
+        if (r.body && r.body.attachments) fileLimits = r.body.attachments;
+        return r;
+      }).catch(function () { return { status: 0, body: {} }; });
+    }
+    return fileLimitsLoaded;
+  }
+
+  function sizeText(n) {
+    if (n >= 1048576) return (Math.round(n / 104857.6) / 10) + " MB";
+    return Math.max(1, Math.round(n / 1024)) + " KB";
+  }
+
+  function limitsText() {
+    return "每个最多 " + sizeText(fileLimits.max_bytes) + "，最多 " + fileLimits.max_files + " 个 · At most " +
+      sizeText(fileLimits.max_bytes) + " each, " + fileLimits.max_files + " files (" + fileLimits.types + ").";
+  }
+
+  // One file, one request (so each stays within the limit), with upload progress: fetch has none.
+  function uploadFile(code, file, text, onProgress) {
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", apiBase() + "/api/v1/complaints/" + encodeURIComponent(code) + "/attachments");
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = function (e) { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+      xhr.onload = function () {
+        var body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
+        resolve({ status: xhr.status, body: body });
+      };
+      xhr.onerror = function () { resolve({ status: 0, body: {} }); };
+      var data = new FormData();
+      data.append("file", file, file.name);
+      if (text) data.append("text", text);
+      xhr.send(data);
+    });
+  }
+
+  // A line per file: its name (as text), a progress bar, then "uploaded" or why not.
+  function fileRow(file) {
+    var li = el("li", { "class": "kb-file" });
+    li.appendChild(el("span", { "class": "kb-file-name" }, file.name + " (" + sizeText(file.size) + ")"));
+    var bar = el("progress", { max: "100", value: "0" });
+    li.appendChild(bar);
+    var state = el("span", { "class": "kb-file-state" }, "等待 · Waiting");
+    li.appendChild(state);
+    return {
+      li: li,
+      progress: function (f) { bar.value = Math.round(f * 100); state.textContent = bar.value + "%"; },
+      done: function () { bar.value = 100; state.className = "kb-file-done"; state.textContent = "已上传 · Uploaded"; },
+      fail: function (message) { bar.hidden = true; state.className = "kb-file-error"; state.textContent = message; }
+    };
+  }
+
+  // Files one after another into `list`; `text` goes with the first that arrives.
+  // Resolves with how many arrived and failed, the last status view and the text if no file took it.
+  function uploadAll(code, files, list, text) {
+    var outcome = { sent: 0, failed: 0, last: null, text: text || null };
+    var rows = files.map(function (f) { var row = fileRow(f); list.appendChild(row.li); return row; });
+    return files.reduce(function (chain, file, i) {
+      return chain.then(function () {
+        var row = rows[i];
+        if (file.size > fileLimits.max_bytes) {
+          outcome.failed++;
+          row.fail("太大：每个最多 " + sizeText(fileLimits.max_bytes) + " · Too large: at most " +
+                   sizeText(fileLimits.max_bytes));
+          return null;
+        }
+        return uploadFile(code, file, outcome.text, row.progress).then(function (r) {
+          if (r.status === 201) {
+            outcome.sent++;
+            outcome.last = r.body;
+            outcome.text = null;
+            row.done();
+          } else {
+            outcome.failed++;
+            row.fail(r.body.error || (r.status ? "上传失败 · Upload failed (" + r.status + ")"
+                                                : "网络错误 · Network error"));
+          }
+        });
+      });
+    }, Promise.resolve()).then(function () { return outcome; });
+  }
+
   /* ---------------------------------------------------------------- form */
 
   function initComplaintForm(form) {
@@ -73,7 +166,7 @@
     var timer = null;
     var seq = 0;
 
-    api("/api/v1/meta").then(function (r) {
+    loadFileLimits().then(function (r) {
       var select = form.querySelector("#kb-category");
       (r.body.categories || []).forEach(function (c) {
         select.appendChild(el("option", { value: c.id }, c.zh + " · " + c.en));
@@ -85,6 +178,40 @@
         departments.appendChild(el("option", { value: d.id }, d.zh + " · " + d.en));
       });
     });
+
+    var fileInput = form.querySelector("#kb-files");
+    var fileList = form.querySelector("#kb-file-list");
+    var fileLimitsNote = form.querySelector("#kb-files-limits");
+    function chosenFiles() {
+      return fileInput ? Array.prototype.slice.call(fileInput.files || []) : [];
+    }
+    function checkFiles() {
+      var slot = form.querySelector('.kb-error[data-for="file"]');
+      var files = chosenFiles();
+      fileList.textContent = "";
+      files.forEach(function (f) {
+        var big = f.size > fileLimits.max_bytes;
+        var li = el("li", {}, f.name + " (" + sizeText(f.size) + ")");
+        if (big) li.appendChild(el("span", { "class": "kb-file-error" }, " 太大 · too large"));
+        fileList.appendChild(li);
+      });
+      var problem = "";
+      if (files.length > fileLimits.max_files) {
+        problem = "最多 " + fileLimits.max_files + " 个文件 · At most " + fileLimits.max_files + " files";
+      } else if (files.some(function (f) { return f.size > fileLimits.max_bytes; })) {
+        problem = "每个文件最多 " + sizeText(fileLimits.max_bytes) + " · At most " + sizeText(fileLimits.max_bytes) +
+          " per file";
+      }
+      if (slot) slot.textContent = problem;
+      return !problem;
+    }
+    if (fileInput) {
+      loadFileLimits().then(function () {
+        if (fileLimitsNote) fileLimitsNote.textContent = limitsText();
+        if (!fileLimits.max_files) form.querySelector("#kb-attach").hidden = true;
+      });
+      fileInput.addEventListener("change", checkFiles);
+    }
 
     function render(items) {
       list.textContent = "";
@@ -240,6 +367,24 @@
       form.querySelector('.kb-error[data-for="_form"]').textContent = generic.join("；");
     }
 
+    // After the complaint is stored: its tracking code is the key the files are sent with.
+    function sendFiles(code, files) {
+      var box = el("section", { id: "kb-uploads", "class": "kb-uploads" });
+      box.appendChild(el("h4", {}, "附件 · Files"));
+      var list = el("ul", { id: "kb-upload-list", "class": "kb-files" });
+      box.appendChild(list);
+      var note = el("p", { id: "kb-upload-note", "class": "kb-help" }, "正在上传，请不要关闭页面 · Uploading: keep this page open");
+      box.appendChild(note);
+      result.appendChild(box);
+      uploadAll(code, files, list).then(function (done) {
+        note.textContent = done.failed
+          ? "有 " + done.failed + " 个文件没有上传：投诉已经提交，可以凭查询码在进度页补传 · " + done.failed +
+            " file(s) were not uploaded: the complaint is in, add them from the status page with your tracking code"
+          : "全部文件已上传 · All files uploaded";
+        note.className = done.failed ? "kb-error" : "kb-help kb-file-done";
+      });
+    }
+
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       clearErrors();
@@ -263,6 +408,8 @@
         if (Object.keys(who).length) payload.identity = who;
         if (v("#kb-notify-email")) payload.notify_email = v("#kb-notify-email");
       }
+      if (!checkFiles()) { form.querySelector("#kb-files").focus(); return; }
+      var files = chosenFiles();
       var button = form.querySelector("#kb-submit");
       button.disabled = true;
       api("/api/v1/complaints", {
@@ -283,6 +430,7 @@
         result.appendChild(el("p", {}, r.body.acknowledgement));
         var link = el("a", { href: new URL("status/", siteRoot()).href }, "查询进度 · Check status");
         result.appendChild(link);
+        if (files.length) sendFiles(r.body.tracking_code, files);
       }).catch(function () {
         button.disabled = false;
         showErrors(null, "网络错误，投诉未提交，请重试 · Network error: not submitted, please retry");
@@ -315,7 +463,7 @@
         dl.appendChild(el("dd", { "data-field": row[0].split(" · ")[1].toLowerCase().replace(/ /g, "-") }, row[1]));
       });
       out.appendChild(dl);
-      if ((c.messages || []).length || c.can_reply) out.appendChild(threadView(c));
+      if ((c.messages || []).length || c.can_reply || (c.attachments || []).length) out.appendChild(threadView(c));
       if (c.report_available) out.appendChild(reportView(c));
       if (c.can_rate) out.appendChild(ratingForm());
     }
@@ -364,16 +512,64 @@
         p.appendChild(document.createTextNode(m.body));
         box.appendChild(p);
       });
+      if ((c.attachments || []).length) {
+        box.appendChild(el("h4", {}, "我发送的文件 · My files"));
+        var mine = el("ul", { id: "kb-my-files", "class": "kb-files" });
+        c.attachments.forEach(function (a) {
+          var li = el("li", {});
+          li.appendChild(el("a", { href: apiBase() + "/api/v1/complaints/" + encodeURIComponent(current) +
+                                         "/attachments/" + encodeURIComponent(a.id),
+                                   target: "_blank", rel: "noopener noreferrer" }, a.name));
+          li.appendChild(el("span", { "class": "kb-msg-at" }, " " + sizeText(a.size) + " · " + a.at));
+          mine.appendChild(li);
+        });
+        box.appendChild(mine);
+      }
       if (!c.can_reply) return box;
       var f = el("form", { id: "kb-reply-form" });
       var text = el("textarea", { id: "kb-reply-text", rows: "3", maxlength: "2000",
                                   placeholder: "回答处理人的问题或补充情况（不需要留下姓名） · Answer or add details (no name needed)" });
       f.appendChild(text);
+      var files = null;
+      if (c.can_attach) {
+        var label = el("label", { "for": "kb-reply-files", "class": "kb-help" },
+                       "附上照片或文件（照片会去除位置信息） · Attach photos or files (photos lose their location) ");
+        f.appendChild(label);
+        files = el("input", { id: "kb-reply-files", type: "file", multiple: "multiple",
+                              accept: fileLimits.accept || "image/*,application/pdf,text/plain" });
+        f.appendChild(files);
+        loadFileLimits().then(function () {
+          label.appendChild(el("span", {}, limitsText()));
+          if (fileLimits.accept) files.setAttribute("accept", fileLimits.accept);
+        });
+      }
       f.appendChild(el("button", { type: "submit", "class": "md-button" }, "发送 · Send"));
       var msg = el("p", { "class": "kb-error" });
       f.appendChild(msg);
+      var sending = el("ul", { id: "kb-reply-uploads", "class": "kb-files" });
+      f.appendChild(sending);
       f.addEventListener("submit", function (ev) {
         ev.preventDefault();
+        var chosen = files ? Array.prototype.slice.call(files.files || []) : [];
+        if (chosen.length) {
+          sending.textContent = "";
+          uploadAll(current, chosen, sending, text.value.trim()).then(function (done) {
+            var finish = function () {
+              if (done.last) show(done.last);
+              if (done.failed) {  // the rows say which file and why
+                var thread = document.getElementById("kb-thread") || out;
+                thread.appendChild(sending);
+              }
+            };
+            if (!done.text) { finish(); return; }
+            // No file arrived: the words still do.
+            api("/api/v1/complaints/" + encodeURIComponent(current) + "/messages", {
+              method: "POST", headers: { "Content-Type": "application/json" },
+              body: JSON.stringify({ text: done.text })
+            }).then(function (r) { if (r.status === 201) done.last = r.body; finish(); });
+          });
+          return;
+        }
         if (!text.value.trim()) return;
         api("/api/v1/complaints/" + encodeURIComponent(current) + "/messages", {
           method: "POST", headers: { "Content-Type": "application/json" },
