@@ -7,6 +7,19 @@ database exactly once.
     python benchmarks/load.py                      # SQLite and PostgreSQL, sample knowledge base
     python benchmarks/load.py --db postgresql --seconds 20 --suggest-clients 6 --submit-clients 3
     python benchmarks/load.py --slow-clients 0     # without the slow-client phase
+    python benchmarks/load.py --notifications on --repeat 3   # three runs, notifications on only
+
+With --notifications both (the default) each database gets the same load
+twice, on a fresh database each time: first with notifications off (a
+kb.yml copy with `notifications.enabled: false`), then on (the copy with
+`enabled: true`, and KB_SMTP_* pointing `kb serve`'s embedded worker at an
+aiosmtpd server this process runs on loopback). Both runs have a staff
+account with an e-mail in the team the complaints go to, and every
+complaint leaves a notify_email, so with notifications on each submission
+queues a receipt and the team's notice in its transaction while the worker
+delivers meanwhile. Printed: submissions/s off and on and the ratio, then
+what the SMTP server received by the end of the load and once the outbox
+drained, against the outbox's rows.
 
 The slow-client phase runs the same load again while --slow-clients idle
 connections and as many sending one byte a second are open, and times
@@ -15,6 +28,9 @@ cost no worker thread).
 
 Rate limits are switched off for the run (KB_RATELIMIT_ENABLED=0): one
 loopback address would otherwise be throttled as a single client.
+
+The `kb` processes started here import this checkout (its folder is put
+first on their PYTHONPATH), whichever checkout the virtualenv was installed from.
 """
 
 from __future__ import annotations
@@ -39,6 +55,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
+KB = str(Path(sys.executable).with_name("kb"))
+STAFF_PASSWORD = "load-bench-password"
 PG_ADMIN = os.environ.get("KB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 QUERIES = ["饮水机坏了", "VPN 连不上", "报销单被退回", "班车晚点", "加班费没发", "宿舍没有热水", "食堂饭菜太咸",
@@ -62,10 +80,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def child_env(**changes: str) -> dict[str, str]:
+    """The environment of a `kb` process started here: this checkout first on its path, plus changes."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return dict(os.environ, PYTHONPATH=path, NO_MKDOCS_2_WARNING="1", **changes)
+
+
 def new_database(kind: str, folder: Path) -> tuple[str, callable]:
     """A fresh database URL and a function that removes it."""
     if kind == "sqlite":
-        return f"sqlite:///{folder / 'load.db'}", lambda: None
+        return f"sqlite:///{folder / f'load-{uuid.uuid4().hex[:8]}.db'}", lambda: None
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
     name = f"kbload_{uuid.uuid4().hex[:12]}"
@@ -86,22 +110,57 @@ def build_sample(folder: Path) -> Path:
         shutil.copy(ROOT / name, folder / name)
     for name in ("docs", "overrides", "content"):
         shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("faq", "sop"))
-    subprocess.run([str(Path(sys.executable).with_name("kb")), "--config", str(folder / "kb.yml"), "build"],
-                   check=True, capture_output=True)
+    subprocess.run([KB, "--config", str(folder / "kb.yml"), "build"], check=True, capture_output=True,
+                   env=child_env())
     return folder / "kb.yml"
+
+
+def notifications_config(kb_yml: Path, folder: Path, enabled: bool) -> Path:
+    """A copy of kb.yml with notifications.enabled set (paths made absolute: same content, index and keys)."""
+    import yaml
+
+    from kb_builder.config import Paths, load_config
+    data = yaml.safe_load(kb_yml.read_text(encoding="utf-8"))
+    built = load_config(kb_yml, environ={})
+    data["paths"] = {name: str(built.path(name)) for name in Paths.model_fields}
+    data["notifications"] = {**(data.get("notifications") or {}), "enabled": enabled}
+    path = folder / f"kb-notifications-{'on' if enabled else 'off'}.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def load_teams(kb_yml: Path) -> list[str]:
+    """The teams the load's complaints are dispatched to (category facilities, the texts of TEXTS)."""
+    from intake_api.dispatch import dispatch
+    from kb_builder.config import load_config
+    process = load_config(kb_yml, environ={}).process
+    return sorted({dispatch(process, "facilities", text).team for text in TEXTS})
+
+
+def create_staff(kb_yml: Path, db_url: str, teams: list[str]) -> str:
+    """`kb staff create` of one handler in these teams, with an e-mail address; returns the address."""
+    address = "load-team@example.org"
+    made = subprocess.run([KB, "staff", "create", "loadbench", *(f"--team={t}" for t in teams), "--email", address],
+                          env=child_env(KB_CONFIG=str(kb_yml), KB_DATABASE_URL=db_url,
+                                        KB_STAFF_PASSWORD=STAFF_PASSWORD),
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        raise RuntimeError(f"kb staff create failed: {made.stderr or made.stdout}")
+    return address
 
 
 class Server:
     """`kb serve` in its own process group (so a crash test can kill -9 all of it)."""
 
-    def __init__(self, kb_yml: Path, db_url: str, workers: int = 2, rate_limits: bool = False):
+    def __init__(self, kb_yml: Path, db_url: str, workers: int = 2, rate_limits: bool = False,
+                 env: dict[str, str] | None = None):
         self.port = free_port()
-        env = dict(os.environ, KB_CONFIG=str(kb_yml), KB_DATABASE_URL=db_url, NO_MKDOCS_2_WARNING="1",
-                   KB_RATELIMIT_ENABLED="1" if rate_limits else "0")
+        env = child_env(KB_CONFIG=str(kb_yml), KB_DATABASE_URL=db_url,
+                        KB_RATELIMIT_ENABLED="1" if rate_limits else "0", **(env or {}))
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([str(Path(sys.executable).with_name("kb")), "serve", "--port", str(self.port),
-                                      "--workers", str(workers)], env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        # With its embedded notification worker (`kb worker`, a child in the same process group).
+        self.proc = subprocess.Popen([KB, "serve", "--port", str(self.port), "--workers", str(workers)], env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 60
         while True:
             try:
@@ -115,6 +174,20 @@ class Server:
                 self.log.seek(0)
                 raise RuntimeError("kb serve did not start:\n" + self.log.read().decode(errors="replace"))
             time.sleep(0.2)
+
+    def log_text(self) -> str:
+        """What the server (and its notification worker) logged so far; pread leaves the writers' offset alone."""
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
+    def wait_for_worker(self, timeout: float = 60) -> float:
+        """Seconds until the embedded `kb worker` said it is delivering (it starts after the web workers)."""
+        start = time.perf_counter()
+        while "delivering over" not in self.log_text():
+            if self.proc.poll() is not None or time.perf_counter() - start > timeout:
+                raise RuntimeError("the notification worker did not start:\n" + self.log_text()[-3000:])
+            time.sleep(0.2)
+        return time.perf_counter() - start
 
     def kill9(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
@@ -130,9 +203,10 @@ class Server:
 
 
 def complaint_body(i: int) -> bytes:
+    """A named complaint (no identity fields) that asks for progress by e-mail: with notifications on, a receipt."""
     return json.dumps({"category": "facilities", "description": f"{random.choice(TEXTS)}（第 {i} 号）",
                        "request": "请尽快处理", "occurred_at": "2026-11-20", "location": "A 栋",
-                       "disclosure": "anonymous"}, ensure_ascii=False).encode()
+                       "disclosure": "named", "notify_email": f"load-{i}@example.org"}, ensure_ascii=False).encode()
 
 
 def exchange(port: int, request: bytes) -> tuple[int, bytes]:
@@ -301,7 +375,7 @@ def health_latencies(port: int, stop_at: float) -> list[float]:
     return took
 
 
-def slow_phase(server: "Server", args, db_url: str, label: str) -> None:
+def slow_phase(server: Server, args, db_url: str, label: str) -> None:
     """The same load while 2 x --slow-clients slow and idle connections are open."""
     with SlowClients(server.port, args.slow_clients) as slow:
         time.sleep(2)  # every slow connection has been accepted and has sent something
@@ -325,6 +399,42 @@ def stored_numbers(db_url: str) -> list[str]:
         rows = [r[0] for r in conn.execute(text("SELECT number FROM complaints"))]
     engine.dispose()
     return rows
+
+
+def query(db_url: str, sql: str) -> list[tuple]:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql))]
+    engine.dispose()
+    return rows
+
+
+def outbox_counts(db_url: str) -> dict[str, int]:
+    """Outbox rows per status (pending, sent, dead)."""
+    return dict(query(db_url, "SELECT status, count(*) FROM outbox GROUP BY status"))
+
+
+def notifications_tally(sink, db_url: str) -> str:
+    """What the SMTP server received against the outbox: rows per status and per kind, Message-IDs."""
+    counts = outbox_counts(db_url)
+    kinds = dict(query(db_url, "SELECT kind, count(*) FROM outbox GROUP BY kind"))
+    ids = sink.message_ids() if sink is not None else []
+    return (f"SMTP received {len(ids)} ({len(set(ids))} distinct Message-IDs) | outbox {sum(counts.values())} rows "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none'}; "
+            f"{', '.join(f'{k} {v}' for k, v in sorted(kinds.items())) or 'no kinds'})")
+
+
+def wait_for_drain(sink, db_url: str, timeout: float) -> float | None:
+    """Seconds until every outbox row is sent and the SMTP server holds as many messages; None on timeout."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        counts = outbox_counts(db_url)
+        total = sum(counts.values())
+        if counts.get("sent", 0) == total and sink.count() >= total:
+            return time.perf_counter() - start
+        time.sleep(0.25)
+    return None
 
 
 def check_exactly_once(acknowledged: list[str], stored: list[str]) -> tuple[int, int]:
@@ -418,6 +528,73 @@ def machine_reference() -> float:
     return time.perf_counter() - start
 
 
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def one_run(kind: str, notify: str, kb_yml: Path, tmp: Path, args, teams: list[str], last: bool) -> dict:
+    """A fresh database, `kb serve` with notifications on or off, the load; the extra phases when `last`."""
+    from smtp_sink import SmtpSink
+    db_url, drop = new_database(kind, tmp)
+    config = notifications_config(kb_yml, tmp, enabled=notify == "on")
+    sink = SmtpSink().start() if notify == "on" else None
+    server = None
+    try:
+        create_staff(config, db_url, teams)  # both runs: the same accounts, the same database size
+        server = Server(config, db_url, args.workers, env=sink.env() if sink else None)
+        server.wait_for_worker()  # both runs: the load starts once the worker's start-up is over
+        stats, wall = run_load(server.port, args.seconds, args.suggest_clients, args.submit_clients,
+                               args.max_requests, args.max_requests)
+        label = f"{kind}, notifications {notify}"
+        row = report(label, stats, wall, db_url)
+        if sink is not None:
+            print(f"{'':<28} at the end of the load: {notifications_tally(sink, db_url)}", flush=True)
+            took = wait_for_drain(sink, db_url, args.drain_seconds)
+            row["drained_after"] = took
+            print(f"{'':<28} " + (f"outbox drained {took:.1f} s after the load" if took is not None else
+                                   f"outbox NOT drained within {args.drain_seconds:.0f} s after the load") +
+                  f": {notifications_tally(sink, db_url)}", flush=True)
+            ids = sink.message_ids()
+            row["smtp_received"], row["smtp_distinct"] = len(ids), len(set(ids))
+            row["outbox_rows"] = sum(outbox_counts(db_url).values())
+        else:
+            print(f"{'':<28} outbox rows: {sum(outbox_counts(db_url).values())}", flush=True)
+        if last and args.slow_clients > 0:
+            slow_phase(server, args, db_url, label)
+        if last and args.cost_seconds > 0 and Path("/proc/self/stat").exists():
+            costs = request_costs(server, args.cost_seconds, args.suggest_clients, args.submit_clients)
+            report_costs(costs)
+            lost, dup = check_exactly_once(stats.acknowledged + costs["acknowledged"], stored_numbers(db_url))
+            print(f"{'':<28} all {len(stats.acknowledged) + len(costs['acknowledged'])} acknowledged "
+                  f"in the run: lost {lost} duplicated {dup}", flush=True)
+        return row
+    finally:
+        if server is not None:
+            server.stop()
+        if sink is not None:
+            sink.stop()
+        drop()
+
+
+def summary(kind: str, rows: dict[str, list[dict]]) -> None:
+    """Submissions/s (and suggestions/s) off and on, medians of the runs, and the ratio on/off."""
+    med = {mode: {k: median([r[k]["rps"] for r in runs]) for k in ("submit", "suggest")}
+           for mode, runs in rows.items() if runs}
+    for mode, runs in rows.items():
+        if runs:
+            subs = ", ".join(str(r["submit"]["rps"]) for r in runs)
+            sugg = ", ".join(str(r["suggest"]["rps"]) for r in runs)
+            print(f"{kind}: notifications {mode}: submissions/s {subs} (median {med[mode]['submit']:.1f}); "
+                  f"suggest/s {sugg} (median {med[mode]['suggest']:.1f})", flush=True)
+    if "on" in med and "off" in med:
+        print(f"{kind}: ratio on/off of the medians: submissions {med['on']['submit'] / med['off']['submit']:.2f}, "
+              f"suggest {med['on']['suggest'] / med['off']['suggest']:.2f}", flush=True)
+    for r in rows.get("on", []):
+        print(f"{kind}: notifications on: SMTP received {r['smtp_received']} messages "
+              f"({r['smtp_distinct']} distinct Message-IDs) of {r['outbox_rows']} outbox rows "
+              f"for {r['acknowledged']} submissions", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
@@ -427,36 +604,33 @@ def main() -> None:
     ap.add_argument("--suggest-clients", type=int, default=8)
     ap.add_argument("--submit-clients", type=int, default=3)
     ap.add_argument("--max-requests", type=int, default=20000, help="per kind")
+    ap.add_argument("--notifications", choices=["on", "off", "both"], default="both",
+                    help="off: notifications.enabled false; on: enabled, e-mailed to a local SMTP server; "
+                         "both: off then on, each on a fresh database")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each setting per database (interleaved)")
+    ap.add_argument("--drain-seconds", type=float, default=120,
+                    help="with notifications on: how long to wait after the load for the outbox to drain")
     ap.add_argument("--slow-clients", type=int, default=50,
                     help="then the load again with this many idle and as many 1-byte-a-second connections (0: skip)")
     ap.add_argument("--cost-seconds", type=float, default=5,
                     help="then each kind alone for this long, to measure CPU per request (0: skip)")
     args = ap.parse_args()
     print(f"machine reference: sum(range(10**8)) took {machine_reference():.2f} s", flush=True)
+    modes = ["off", "on"] if args.notifications == "both" else [args.notifications]
     with tempfile.TemporaryDirectory(prefix="kb-load-") as tmp:
         tmp = Path(tmp)
         kb_yml = args.kb or build_sample(tmp)
         label_kb = args.kb.parent.name if args.kb else "sample"
+        teams = load_teams(kb_yml)
+        print(f"{label_kb} knowledge base, {args.workers} workers; the load's complaints go to "
+              f"{', '.join(teams)}: one staff account there with an e-mail", flush=True)
+        runs = [mode for _ in range(args.repeat) for mode in modes]
         for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
-            db_url, drop = new_database(kind, tmp)
-            server = Server(kb_yml, db_url, args.workers)
-            try:
-                stats, wall = run_load(server.port, args.seconds, args.suggest_clients, args.submit_clients,
-                                       args.max_requests, args.max_requests)
-                label = f"{kind}, {args.workers} workers, {label_kb}"
-                report(label, stats, wall, db_url)
-                if args.slow_clients > 0:
-                    slow_phase(server, args, db_url, label)
-                if args.cost_seconds > 0 and Path("/proc/self/stat").exists():
-                    costs = request_costs(server, args.cost_seconds, args.suggest_clients, args.submit_clients)
-                    report_costs(costs)
-                    lost, dup = check_exactly_once(stats.acknowledged + costs["acknowledged"],
-                                                   stored_numbers(db_url))
-                    print(f"{'':<28} all {len(stats.acknowledged) + len(costs['acknowledged'])} acknowledged "
-                          f"in the run: lost {lost} duplicated {dup}", flush=True)
-            finally:
-                server.stop()
-                drop()
+            rows: dict[str, list[dict]] = {mode: [] for mode in modes}
+            for i, mode in enumerate(runs):
+                # The slow-client and cost phases follow the last run only (notifications on, with both).
+                rows[mode].append(one_run(kind, mode, kb_yml, tmp, args, teams, last=i == len(runs) - 1))
+            summary(kind, rows)
 
 
 if __name__ == "__main__":
