@@ -189,6 +189,26 @@ class Server:
             time.sleep(0.2)
         return time.perf_counter() - start
 
+    def worker_pid(self) -> int | None:
+        """The embedded notification worker's process (`... kb_builder.cli ... worker`, child of kb serve)."""
+        for pid in os.listdir("/proc") if Path("/proc/self/stat").exists() else []:
+            try:
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                parent = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == self.proc.pid and b"worker" in args:
+                return int(pid)
+        return None
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds so far of (the web server: master and its workers, the notification worker)."""
+        if not Path("/proc/self/stat").exists():
+            return float("nan"), float("nan")
+        group, worker = self.proc.pid, self.worker_pid()
+        web = _cpu_seconds(lambda pid, comm, pgrp: pgrp == group and pid != worker)
+        return web, _cpu_seconds(lambda pid, comm, pgrp: pid == worker)
+
     def kill9(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
@@ -482,25 +502,33 @@ def _cpu_seconds(wanted) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def request_costs(server: Server, seconds: float, suggest_clients: int, submit_clients: int) -> dict:
-    """CPU per request of each kind alone: the server's (master and workers) and PostgreSQL's.
+def request_costs(server: Server, seconds: float, suggest_clients: int, submit_clients: int,
+                  settle=None, postgresql: bool = True) -> dict:
+    """CPU per request of each kind alone: the web server's (master and workers), the notification worker's
+    and PostgreSQL's.
 
     Throughput depends on the day's machine speed; these costs say why a
     mixed run reaches what it reaches: at c_s ms per suggestion and c_b per
     submission, N suggestions and M submissions a second need N*c_s + M*c_b
     ms of CPU per second, and the machine has 2,000 (less the load generator).
+    `settle`, when given, is called after each kind's load and before the
+    CPU is read: with notifications on it waits until the outbox is drained,
+    so a submission's cost includes the delivery of its messages. PostgreSQL's
+    CPU is that of all its processes (other databases' work too, on a shared
+    machine); 0 when the run is on SQLite.
     """
-    group = server.proc.pid  # kb serve runs in its own process group (start_new_session)
-    mine = lambda pid, comm, pgrp: pgrp == group  # noqa: E731
-    postgres = lambda pid, comm, pgrp: comm == "postgres"  # noqa: E731
+    postgres = (lambda pid, comm, pgrp: comm == "postgres") if postgresql else (lambda pid, comm, pgrp: False)
     costs: dict = {"acknowledged": []}
     for kind, clients in (("suggest", (suggest_clients, 0)), ("submit", (0, submit_clients))):
-        server0, pg0 = _cpu_seconds(mine), _cpu_seconds(postgres)
+        (web0, worker0), pg0 = server.cpu(), _cpu_seconds(postgres)
         stats, _ = run_load(server.port, seconds, *clients, 10**6, 10**6)
+        if settle is not None:
+            settle()
         costs["acknowledged"] += stats.acknowledged
         done = len(stats.latencies[kind])
         if done:
-            costs[kind] = {"server_ms": (_cpu_seconds(mine) - server0) / done * 1000,
+            web, worker = server.cpu()
+            costs[kind] = {"server_ms": (web - web0) / done * 1000, "worker_ms": (worker - worker0) / done * 1000,
                            "postgres_ms": (_cpu_seconds(postgres) - pg0) / done * 1000}
     return costs
 
@@ -509,10 +537,10 @@ def report_costs(costs: dict) -> None:
     if "suggest" not in costs or "submit" not in costs:
         return
     s, b = costs["suggest"], costs["submit"]
-    need = 300 * (s["server_ms"] + s["postgres_ms"]) + 100 * (b["server_ms"] + b["postgres_ms"])
+    need = sum(n * (c["server_ms"] + c["worker_ms"] + c["postgres_ms"]) for n, c in ((300, s), (100, b)))
     print(f"{'':<28} CPU per request alone: suggest {s['server_ms']:.2f} ms server"
           f" + {s['postgres_ms']:.2f} ms PostgreSQL | submit {b['server_ms']:.2f} ms server"
-          f" + {b['postgres_ms']:.2f} ms PostgreSQL", flush=True)
+          f" + {b['worker_ms']:.2f} ms notification worker + {b['postgres_ms']:.2f} ms PostgreSQL", flush=True)
     print(f"{'':<28} 300 suggest/s + 100 submissions/s would need {need:,.0f} ms of CPU per second"
           f" (2 cores: 2,000, less the load generator)", flush=True)
 
@@ -532,21 +560,29 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def one_run(kind: str, notify: str, kb_yml: Path, tmp: Path, args, teams: list[str], last: bool) -> dict:
-    """A fresh database, `kb serve` with notifications on or off, the load; the extra phases when `last`."""
+def one_run(kind: str, notify: str, kb_yml: Path, tmp: Path, args, teams: list[str], slow: bool,
+            costs: bool) -> dict:
+    """A fresh database, `kb serve` with notifications on or off, the load; then the slow-client and cost phases
+    when asked."""
     from smtp_sink import SmtpSink
     db_url, drop = new_database(kind, tmp)
     config = notifications_config(kb_yml, tmp, enabled=notify == "on")
     sink = SmtpSink().start() if notify == "on" else None
     server = None
+    reference = machine_reference()  # before each run: the machine is often shared
     try:
         create_staff(config, db_url, teams)  # both runs: the same accounts, the same database size
         server = Server(config, db_url, args.workers, env=sink.env() if sink else None)
         server.wait_for_worker()  # both runs: the load starts once the worker's start-up is over
+        cpu0 = server.cpu()
         stats, wall = run_load(server.port, args.seconds, args.suggest_clients, args.submit_clients,
                                args.max_requests, args.max_requests)
+        cpu = [(after - before) / wall for after, before in zip(server.cpu(), cpu0)]
         label = f"{kind}, notifications {notify}"
         row = report(label, stats, wall, db_url)
+        row["web_cpu"], row["worker_cpu"], row["reference"] = *cpu, reference
+        print(f"{'':<28} reference {reference:.2f} s; CPU during the load: web server {cpu[0]:.2f} s a second, "
+              f"notification worker {cpu[1]:.2f} s a second (2 cores: 2.00)", flush=True)
         if sink is not None:
             print(f"{'':<28} at the end of the load: {notifications_tally(sink, db_url)}", flush=True)
             took = wait_for_drain(sink, db_url, args.drain_seconds)
@@ -559,14 +595,21 @@ def one_run(kind: str, notify: str, kb_yml: Path, tmp: Path, args, teams: list[s
             row["outbox_rows"] = sum(outbox_counts(db_url).values())
         else:
             print(f"{'':<28} outbox rows: {sum(outbox_counts(db_url).values())}", flush=True)
-        if last and args.slow_clients > 0:
+        if slow and args.slow_clients > 0:
             slow_phase(server, args, db_url, label)
-        if last and args.cost_seconds > 0 and Path("/proc/self/stat").exists():
-            costs = request_costs(server, args.cost_seconds, args.suggest_clients, args.submit_clients)
-            report_costs(costs)
-            lost, dup = check_exactly_once(stats.acknowledged + costs["acknowledged"], stored_numbers(db_url))
-            print(f"{'':<28} all {len(stats.acknowledged) + len(costs['acknowledged'])} acknowledged "
+            if sink is not None:
+                wait_for_drain(sink, db_url, args.drain_seconds)  # the cost phase starts with an empty outbox
+        if costs and args.cost_seconds > 0 and Path("/proc/self/stat").exists():
+            settle = (lambda: wait_for_drain(sink, db_url, args.drain_seconds)) if sink is not None else None
+            spent = request_costs(server, args.cost_seconds, args.suggest_clients, args.submit_clients, settle,
+                                  postgresql=kind == "postgresql")
+            report_costs(spent)
+            row["costs"] = spent
+            lost, dup = check_exactly_once(stats.acknowledged + spent["acknowledged"], stored_numbers(db_url))
+            print(f"{'':<28} all {len(stats.acknowledged) + len(spent['acknowledged'])} acknowledged "
                   f"in the run: lost {lost} duplicated {dup}", flush=True)
+            if sink is not None:
+                print(f"{'':<28} at the end: {notifications_tally(sink, db_url)}", flush=True)
         return row
     finally:
         if server is not None:
@@ -584,11 +627,20 @@ def summary(kind: str, rows: dict[str, list[dict]]) -> None:
         if runs:
             subs = ", ".join(str(r["submit"]["rps"]) for r in runs)
             sugg = ", ".join(str(r["suggest"]["rps"]) for r in runs)
+            worker = ", ".join(f"{r['worker_cpu']:.2f}" for r in runs)
             print(f"{kind}: notifications {mode}: submissions/s {subs} (median {med[mode]['submit']:.1f}); "
-                  f"suggest/s {sugg} (median {med[mode]['suggest']:.1f})", flush=True)
+                  f"suggest/s {sugg} (median {med[mode]['suggest']:.1f}); notification worker CPU s/s {worker}",
+                  flush=True)
     if "on" in med and "off" in med:
         print(f"{kind}: ratio on/off of the medians: submissions {med['on']['submit'] / med['off']['submit']:.2f}, "
               f"suggest {med['on']['suggest'] / med['off']['suggest']:.2f}", flush=True)
+    for mode, runs in rows.items():
+        for r in runs:
+            if "submit" in r.get("costs", {}):
+                c = r["costs"]["submit"]
+                print(f"{kind}: notifications {mode}: CPU per submission alone {c['server_ms']:.1f} ms web server "
+                      f"+ {c['worker_ms']:.1f} ms notification worker + {c['postgres_ms']:.1f} ms PostgreSQL",
+                      flush=True)
     for r in rows.get("on", []):
         print(f"{kind}: notifications on: SMTP received {r['smtp_received']} messages "
               f"({r['smtp_distinct']} distinct Message-IDs) of {r['outbox_rows']} outbox rows "
@@ -628,8 +680,9 @@ def main() -> None:
         for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
             rows: dict[str, list[dict]] = {mode: [] for mode in modes}
             for i, mode in enumerate(runs):
-                # The slow-client and cost phases follow the last run only (notifications on, with both).
-                rows[mode].append(one_run(kind, mode, kb_yml, tmp, args, teams, last=i == len(runs) - 1))
+                # The cost phase follows the last run of each setting; the slow-client phase the last run only.
+                rows[mode].append(one_run(kind, mode, kb_yml, tmp, args, teams, slow=i == len(runs) - 1,
+                                          costs=i >= len(runs) - len(modes)))
             summary(kind, rows)
 
 
