@@ -430,6 +430,14 @@ def query(db_url: str, sql: str) -> list[tuple]:
     return rows
 
 
+def backend_pids(db_url: str) -> set[int]:
+    """The PostgreSQL server processes serving this database (the load's, not other databases' on the machine)."""
+    if not db_url.startswith("postgresql"):
+        return set()
+    return {pid for pid, in query(db_url, "SELECT pid FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")}
+
+
 def outbox_counts(db_url: str) -> dict[str, int]:
     """Outbox rows per status (pending, sent, dead)."""
     return dict(query(db_url, "SELECT status, count(*) FROM outbox GROUP BY status"))
@@ -503,7 +511,7 @@ def _cpu_seconds(wanted) -> float:
 
 
 def request_costs(server: Server, seconds: float, suggest_clients: int, submit_clients: int,
-                  settle=None, postgresql: bool = True) -> dict:
+                  settle=None, db_url: str = "") -> dict:
     """CPU per request of each kind alone: the web server's (master and workers), the notification worker's
     and PostgreSQL's.
 
@@ -514,13 +522,16 @@ def request_costs(server: Server, seconds: float, suggest_clients: int, submit_c
     `settle`, when given, is called after each kind's load and before the
     CPU is read: with notifications on it waits until the outbox is drained,
     so a submission's cost includes the delivery of its messages. PostgreSQL's
-    CPU is that of all its processes (other databases' work too, on a shared
-    machine); 0 when the run is on SQLite.
+    CPU is that of the processes serving db_url (the server's and the
+    worker's pooled connections; other databases on the machine left out),
+    0 on SQLite or when db_url is not given.
     """
-    postgres = (lambda pid, comm, pgrp: comm == "postgres") if postgresql else (lambda pid, comm, pgrp: False)
+    def postgres() -> float:
+        pids = backend_pids(db_url) if db_url else set()
+        return _cpu_seconds(lambda pid, comm, pgrp: pid in pids)
     costs: dict = {"acknowledged": []}
     for kind, clients in (("suggest", (suggest_clients, 0)), ("submit", (0, submit_clients))):
-        (web0, worker0), pg0 = server.cpu(), _cpu_seconds(postgres)
+        (web0, worker0), pg0 = server.cpu(), postgres()
         stats, _ = run_load(server.port, seconds, *clients, 10**6, 10**6)
         if settle is not None:
             settle()
@@ -529,7 +540,7 @@ def request_costs(server: Server, seconds: float, suggest_clients: int, submit_c
         if done:
             web, worker = server.cpu()
             costs[kind] = {"server_ms": (web - web0) / done * 1000, "worker_ms": (worker - worker0) / done * 1000,
-                           "postgres_ms": (_cpu_seconds(postgres) - pg0) / done * 1000}
+                           "postgres_ms": (postgres() - pg0) / done * 1000}
     return costs
 
 
@@ -602,7 +613,7 @@ def one_run(kind: str, notify: str, kb_yml: Path, tmp: Path, args, teams: list[s
         if costs and args.cost_seconds > 0 and Path("/proc/self/stat").exists():
             settle = (lambda: wait_for_drain(sink, db_url, args.drain_seconds)) if sink is not None else None
             spent = request_costs(server, args.cost_seconds, args.suggest_clients, args.submit_clients, settle,
-                                  postgresql=kind == "postgresql")
+                                  db_url=db_url)
             report_costs(spent)
             row["costs"] = spent
             lost, dup = check_exactly_once(stats.acknowledged + spent["acknowledged"], stored_numbers(db_url))
