@@ -19,7 +19,11 @@ complaint leaves a notify_email, so with notifications on each submission
 queues a receipt and the team's notice in its transaction while the worker
 delivers meanwhile. Printed: submissions/s off and on and the ratio, then
 what the SMTP server received by the end of the load and once the outbox
-drained, against the outbox's rows.
+drained, against the outbox's rows, and the CPU the web server and the
+notification worker used. The cost phase (--cost-seconds) follows the last
+run of each setting; with notifications on it waits for the outbox to drain,
+so a submission's CPU includes the delivery of its e-mails. benchmarks/
+notify_drain.py times the worker alone.
 
 The slow-client phase runs the same load again while --slow-clients idle
 connections and as many sending one byte a second are open, and times
