@@ -10,6 +10,7 @@ secret: neither the SMTP password, nor a signing secret, nor a robot's key
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import http.client
@@ -56,6 +57,13 @@ class DeliveryError(Exception):
 
 # --- e-mail -------------------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
+def _system_tls() -> ssl.SSLContext:
+    """The system's CAs, loaded once per process: loading them was most of a delivery's CPU (benchmarks/RESULTS.md,
+    notifications), and they do not change while a worker runs."""
+    return ssl.create_default_context()
+
+
 def send_email(smtp: SmtpSettings, to: str, msg: Outgoing, *, context: ssl.SSLContext | None = None) -> None:
     """Hand `msg` to the SMTP server for `to`; returns once the server has accepted it.
 
@@ -70,7 +78,7 @@ def send_email(smtp: SmtpSettings, to: str, msg: Outgoing, *, context: ssl.SSLCo
         mail = _email(smtp, to, msg)
     except ValueError as exc:  # a line break or other garbage in an address: the same on every attempt
         raise DeliveryError(f"cannot address an e-mail to {to!r}: {exc}", permanent=True) from exc
-    tls = context or ssl.create_default_context()
+    tls = context or (_system_tls() if smtp.security != "none" else None)
     client: smtplib.SMTP | None = None
     try:
         if smtp.security == "ssl":

@@ -68,9 +68,9 @@ def put(session: Session, messages: list[Planned], now: dt.datetime | None = Non
                             created_at=now)
         values = {c.key: getattr(row, c.key) for c in OutboxMessage.__table__.columns if c.key != "id"}
         # The ORM's type processing (encryption, UTC) applies to Core inserts of the mapped table too.
-        result = session.execute(dialect.insert(OutboxMessage).values(**values)
-                                 .on_conflict_do_nothing(index_elements=["dedupe_key"]))
-        added += result.rowcount or 0  # type: ignore[attr-defined]
+        inserted = session.scalar(dialect.insert(OutboxMessage).values(**values)
+                                  .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id))
+        added += inserted is not None  # rowcount is -1 on PostgreSQL for this statement
     return added
 
 
