@@ -122,6 +122,7 @@ TEXT = {
     "role_handler": ("受理人（本团队的投诉）", "Handler (their teams' complaints)"),
     "role_admin": ("管理员（全部投诉、账号管理）", "Admin (every complaint, accounts)"),
     "role_relations": ("员工关系（另含保密投诉及身份）", "Employee relations (also confidential complaints)"),
+    "role_supervisor": ("主管（本团队的投诉，并做主管复核）", "Supervisor (their teams' complaints, and reviews)"),
     "a_created": ("创建", "created"), "a_deactivated": ("停用", "deactivated"), "a_reactivated": ("恢复启用", "reactivated"),
     "a_password_reset": ("重置密码", "password reset"), "a_role": ("角色", "role"), "a_teams": ("团队", "teams"),
     "a_department": ("所属部门", "department"), "a_email": ("邮箱", "e-mail"), "a_language": ("语言", "language"),
