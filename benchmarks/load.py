@@ -12,7 +12,7 @@ database exactly once.
 With --notifications both (the default) each database gets the same load
 twice, on a fresh database each time: first with notifications off (a
 kb.yml copy with `notifications.enabled: false`), then on (the copy with
-`enabled: true`, and KB_SMTP_* pointing `kb serve`'s embedded worker at an
+`enabled: true`, and KB_SMTP_HOST, KB_SMTP_PORT and KB_SMTP_SECURITY pointing `kb serve`'s embedded worker at an
 aiosmtpd server this process runs on loopback). Both runs have a staff
 account with an e-mail in the team the complaints go to, and every
 complaint leaves a notify_email, so with notifications on each submission

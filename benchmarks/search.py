@@ -2,7 +2,7 @@
 
     python benchmarks/search.py                       # both databases, 10,000 complaints
     python benchmarks/search.py --db sqlite --complaints 50000
-    KB_BENCH_PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python benchmarks/search.py
+    KB_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python benchmarks/search.py
 
 Each database is created empty, migrated, and filled with complaints written
 through the ORM (so `complaints.search_text` is computed by the same listener
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_URL = os.environ.get("KB_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get("KB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 DETAILS = ["已经好几天了", "一直没有人处理", "影响大家工作", "请尽快解决", "上次反映过也没用", "今天早上又出现",
            "同事们都很有意见", "希望给个说法", "打电话没人接", "下午三点左右"]

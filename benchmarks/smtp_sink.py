@@ -73,7 +73,7 @@ class SmtpSink:
         return ids
 
     def env(self, sender: str = "kb-bench@example.org") -> dict[str, str]:
-        """The KB_SMTP_* variables that point `kb serve` / `kb worker` at this server."""
+        """The KB_SMTP_HOST, KB_SMTP_PORT and KB_SMTP_SECURITY variables that point `kb serve` / `kb worker` at this server."""
         return {"KB_SMTP_HOST": "127.0.0.1", "KB_SMTP_PORT": str(self.port), "KB_SMTP_SECURITY": "none",
                 "KB_SMTP_SENDER": sender}
 

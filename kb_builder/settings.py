@@ -73,7 +73,8 @@ LIBRARY_ENVIRONMENT: tuple[EnvVar, ...] = (
 
 # Read by the test suite and the benchmarks only.
 DEVELOPMENT_ENVIRONMENT: tuple[EnvVar, ...] = (
-    EnvVar("KB_TEST_PG_URL", "PostgreSQL server the tests and benchmarks/load.py make their databases on.",
+    EnvVar("KB_TEST_PG_URL", "PostgreSQL server the tests and the benchmarks (load, notify_drain, search) make their "
+           "databases on.",
            default="postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     EnvVar("KB_BENCH_DIR", "Folder holding the retrieval benchmark's `*_dev.json` task files (optional).",
            default="../shared/bench"),
