@@ -115,7 +115,7 @@ class Complaint(Base):
     investigation_step: Mapped[str | None] = mapped_column(String(40))
     # The outcome (the SOP's solution by type): what was decided, and a promised repair or delivery date,
     # which runs as its own clock until it is kept.
-    solutions: Mapped[list] = mapped_column(JSON, default=list)
+    solutions: Mapped[list | None] = mapped_column(JSON, default=list)
     promise_text: Mapped[str | None] = mapped_column(String(200))
     promise_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     promise_kept_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
