@@ -102,6 +102,21 @@ def claim(session: Session, worker: str, limit: int, lease: dt.timedelta, now: d
         OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker).order_by(OutboxMessage.id)))
 
 
+def renew(session: Session, message: OutboxMessage, worker: str, lease: dt.timedelta,
+          now: dt.datetime | None = None) -> bool:
+    """Extend this worker's claim on a message just before sending it; False: it is no longer ours.
+
+    A batch is claimed at once but sent one message at a time: without this,
+    a slow batch outlives its lease and another worker sends its tail too.
+    """
+    now = now or utcnow()
+    result = session.execute(update(OutboxMessage).where(
+        OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker, OutboxMessage.status == PENDING,
+        OutboxMessage.claimed_until >= now).values(claimed_until=now + lease))
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def delivered(session: Session, message: OutboxMessage, worker: str, now: dt.datetime | None = None) -> None:
     """Record a delivery and commit: the message is sent and never tried again."""
     now = now or utcnow()

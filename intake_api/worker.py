@@ -72,7 +72,8 @@ class Worker:
         with self.sessions() as session:
             batch = outbox.claim(session, self.name, BATCH, lease, now, channels=self.deliverable())
             for message in batch:
-                self._deliver(session, message)
+                if outbox.renew(session, message, self.name, lease):  # still ours: our lease runs on
+                    self._deliver(session, message)
             return len(batch)
 
     def _deliver(self, session, message: OutboxMessage) -> None:

@@ -39,6 +39,7 @@ class Mailbox:
         self.messages: list[email.message.EmailMessage] = []
         self.delay = 0.0
         self.controller: Controller | None = None
+        self.in_data: set[int] = set()  # client ports of the DATA commands under way
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if "bounce" in address:
@@ -48,7 +49,11 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
-            await asyncio.sleep(self.delay)  # a killed client cancels this (aiosmtpd's connection_lost)
+            self.in_data.add(session.peer[1])
+            try:
+                await asyncio.sleep(self.delay)  # a killed client cancels this (aiosmtpd's connection_lost)
+            finally:
+                self.in_data.discard(session.peer[1])
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         msg["X-Test-Rcpt"] = ",".join(envelope.rcpt_tos)
         self.messages.append(msg)
@@ -397,6 +402,20 @@ def message_ids(mailbox: Mailbox) -> list[str]:
     return [m["Message-ID"] for m in mailbox.messages]
 
 
+def owner_of_port(port: int) -> int | None:
+    """The process whose socket has this local TCP port (loopback), from /proc."""
+    inodes = {line.split()[9] for line in open("/proc/net/tcp").read().splitlines()[1:]
+              if int(line.split()[1].split(":")[1], 16) == port}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        except OSError:
+            continue
+        if any(f"socket:[{inode}]" in links for inode in inodes):
+            return int(pid)
+    return None
+
+
 def wait_until(predicate, timeout: float) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -415,7 +434,9 @@ def test_two_workers_and_a_kill_deliver_each_message_exactly_once(notifying_app,
     first, second = start_worker(built_kb, db_url, config), start_worker(built_kb, db_url, config)
     try:
         assert wait_until(lambda: len(mailbox.messages) >= 4, 60), first.stderr
-        first.send_signal(signal.SIGKILL)  # mid-delivery: it held claimed messages
+        # Killed in the middle of sending: while the server holds one of its DATA commands, before any "250".
+        assert wait_until(lambda: any(owner_of_port(p) == first.pid for p in list(mailbox.in_data)), 60)
+        first.send_signal(signal.SIGKILL)
         first.wait()
         held = query_db(db_url, "SELECT id FROM outbox WHERE status = 'pending' AND claimed_by LIKE :me",
                         me=f"%:{first.pid}")
