@@ -109,12 +109,17 @@ def serve(project: Project, host: str, port: int, workers: int, with_worker: boo
 def _start_worker(project: Project):
     """`kb worker` as a child process: its own database connections, stopped with the server.
 
-    On Linux the kernel stops it too if `kb serve` itself is killed (no orphan sending on its own).
+    On Linux the kernel stops it too if `kb serve` itself is killed (no orphan sending on its own). It runs
+    at a lower priority (nice 10) than the web workers, so a burst of submissions is answered first and its
+    notifications follow.
     """
+    import os
     import signal
     import subprocess
 
     def die_with_parent() -> None:
+        # Deliveries can wait a moment, submissions should not: on a busy machine the web workers come first.
+        os.nice(10)
         try:
             import ctypes
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
