@@ -3,9 +3,11 @@
     python benchmarks/sensitivity.py                 # the labelled set, both halves
     python benchmarks/sensitivity.py --show-misses   # and every text it got wrong
     python benchmarks/sensitivity.py --cv            # cross-validation on the examples file, per threshold
+    python benchmarks/sensitivity.py --data benchmarks/sensitivity_dev.yml   # another labelled set
 
 Reads `benchmarks/sensitivity_eval.yml` (written for this benchmark, not
-copied from the examples file) and runs the product's recogniser
+copied from the examples file; `--data` names another set of the same
+format, such as the development set `benchmarks/sensitivity_dev.yml`) and runs the product's recogniser
 (kb_builder/recognise.py, with kb.yml's examples file) on every text, as the
 API does on submit (description only, no category). Prints, per half and in
 total: recall for danger, for harassment/discrimination/retaliation/
@@ -139,7 +141,8 @@ def cross_validate(rec: Recogniser, folds: int = 5) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=str(ROOT / "kb.yml"))
-    parser.add_argument("--eval", default=str(EVAL))
+    parser.add_argument("--data", "--eval", dest="data", default=str(EVAL),
+                        help="labelled set (default: benchmarks/sensitivity_eval.yml)")
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument("--cv", action="store_true", help="cross-validate on the examples file instead")
     args = parser.parse_args()
@@ -157,10 +160,10 @@ def main() -> None:
     if args.cv:
         cross_validate(rec)
         return
-    evaluate(rec, read_eval(Path(args.eval)), args.show_misses)
+    evaluate(rec, read_eval(Path(args.data)), args.show_misses)
     # Nothing of the examples file may be in the labelled set (it would measure memory, not wording).
     examples = {_fold(t) for r in rec.rules.kinds.values() for t in r.examples} | {_fold(t) for t in rec.rules.ordinary}
-    copied = [t for *_, t in read_eval(Path(args.eval)) if _fold(t) in examples]
+    copied = [t for *_, t in read_eval(Path(args.data)) if _fold(t) in examples]
     print(f"labelled texts also in the examples file: {len(copied)}" + (f" ({copied[:3]})" if copied else ""))
 
 
