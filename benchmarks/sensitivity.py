@@ -17,25 +17,28 @@ text.
 
 `--cv` needs no labelled set: each example of the examples file is
 classified by a model learnt from the others, for a grid of thresholds;
-that is how the file's `threshold` is chosen without looking at this set.
+that is how each group's threshold is chosen (by the recogniser itself,
+when it learns the model) without looking at any labelled set.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import yaml
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the product runs (kb_builder/__init__.py), before numpy loads
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb_builder.config import load_config  # noqa: E402
-from kb_builder.recognise import PEOPLE, Model, Recogniser, _fold, load_rules  # noqa: E402
+from kb_builder.recognise import FOLDS, THRESHOLDS, Recogniser, _fold, choose_thresholds, cross_validated, load_rules  # noqa: E402
 
 GROUPS = {"danger": {"danger"}, "hygiene": {"hygiene"},
           "harassment etc.": {"harassment", "discrimination", "retaliation", "misconduct"}}
@@ -101,41 +104,38 @@ def evaluate(rec: Recogniser, rows, show_misses: bool) -> None:
     print(f"time per text: p50 {statistics.median(times):.1f} ms, p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms")
     if show_misses:
         print("\nmisses:")
-        for split, label, lang, text, v in results:
+        for split, label, _lang, text, v in results:
             if group_of(v.kind) != group_of(label):
                 print(f"  [{split} {label} -> {v.kind}] {text}  | {v.reason}")
 
 
-def cross_validate(rec: Recogniser, folds: int = 5) -> None:
-    """Each example classified by a model learnt from the other folds, for a grid of thresholds.
+def cross_validate(rec: Recogniser) -> None:
+    """Each example classified by a model learnt from the other folds, per group and threshold.
 
     Meaning alone (no word lists): how the examples file generalises to
-    wording it does not contain, without looking at the labelled set.
+    wording it does not contain, without looking at a labelled set. The
+    recogniser chooses each group's threshold from these same figures
+    (recognise.choose_thresholds: at most `false_alarms` of the ordinary
+    examples alarm as the group); they are marked with *.
     """
-    rng = np.random.default_rng(18)
-    order = rng.permutation(len(rec._labels))
-    fold_of = np.empty(len(order), int)
-    fold_of[order] = np.arange(len(order)) % folds
-    probs = np.zeros((len(order), len(rec.kinds) + 1))
-    for f in range(folds):
-        train, test = fold_of != f, fold_of == f
-        model = Model.fit(rec, rec._vectors[train], [t for t, m in zip(rec._texts, train) if m], rec._labels[train])
-        probs[test] = model.probabilities(rec._vectors[test], [rec._masked(t) for t, m in zip(rec._texts, test) if m])
-    people = [rec.kinds.index(k) for k in rec.kinds if k in PEOPLE]
+    probs = cross_validated(rec)
+    chosen = rec.thresholds if rec.rules.threshold else choose_thresholds(rec, probs)
     labels = rec._labels
-    print(f"{folds}-fold cross-validation on the examples file (meaning alone), strength {rec.rules.strength}")
-    print(f"{'threshold':>9} {'danger recall':>14} {'people recall':>14} {'hygiene recall':>15} {'false alarms':>13}")
-    for threshold in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
-        flagged = np.zeros(len(labels), bool)
-        for k in range(len(rec.kinds)):
-            if k not in people:
-                flagged |= probs[:, k] >= threshold
-        flagged |= probs[:, people].sum(axis=1) >= threshold
-        cells = []
-        for group in (["danger"], list(PEOPLE), ["hygiene"]):
-            mine = np.isin(labels, [rec.kinds.index(k) for k in group if k in rec.kinds])
-            cells.append(flagged[mine].mean() if mine.any() else float("nan"))
-        print(f"{threshold:>9.2f} {cells[0]:>14.3f} {cells[1]:>14.3f} {cells[2]:>15.3f} {flagged[labels < 0].mean():>13.3f}")
+    print(f"{FOLDS}-fold cross-validation on the examples file (meaning alone), strength {rec.rules.strength}, "
+          f"false_alarms {rec.rules.false_alarms}")
+    print("per group: recall / share of the ordinary examples alarming as the group, at each threshold")
+    print(f"{'group':>8} " + " ".join(f"{t:>13.2f}" for t in THRESHOLDS))
+    for group, threshold in chosen.items():
+        name = "people" if len(group) > 1 else rec.kinds[group[0]]
+        share = probs[:, list(group)].sum(axis=1)
+        mine = np.isin(labels, group)
+        cells = [f"{'*' if t == threshold else ''}{(share[mine] >= t).mean():.3f}/{(share[labels < 0] >= t).mean():.3f}"
+                 for t in THRESHOLDS]
+        print(f"{name:>8} " + " ".join(f"{c:>13}" for c in cells))
+    flagged = np.zeros(len(labels), bool)
+    for group, threshold in chosen.items():
+        flagged |= probs[:, list(group)].sum(axis=1) >= threshold
+    print(f"at the chosen thresholds: any alarm on {flagged[labels < 0].mean():.3f} of the ordinary examples")
 
 
 def main() -> None:
@@ -154,7 +154,11 @@ def main() -> None:
     rec = Recogniser(load_rules(kb.path("recognise")))
     print(f"examples file {kb.path('recognise').relative_to(ROOT)}: "
           f"{sum(len(r.examples) for r in rec.rules.kinds.values())} kind examples, "
-          f"{len(rec.rules.ordinary)} ordinary; loaded and encoded in {time.perf_counter() - t0:.1f} s")
+          f"{len(rec.rules.ordinary)} ordinary; loaded, encoded and learnt in {time.perf_counter() - t0:.1f} s")
+    print("thresholds: " + ", ".join(f"{'people' if len(g) > 1 else rec.kinds[g[0]]} {t:.2f}"
+                                     for g, t in rec.thresholds.items())
+          + (" (fixed in the examples file)" if rec.rules.threshold else
+             f" (cross-validated, false_alarms {rec.rules.false_alarms})"))
     if rec._model is None:
         sys.exit("the sentence encoder is not installed: pip install -e .")
     if args.cv:

@@ -6,11 +6,15 @@ alarms on look-alikes (火锅, "smoking area"). So two signals are combined:
 - **Meaning**: a logistic regression (scikit-learn) learnt at load time
   from HR's example phrasings of each kind and of ordinary near-misses
   (`content/recognise.yml`), over the product's sentence vector of the text
-  (encoder.py) and its words. The nearest example of the kind found is part
-  of the reason staff see.
+  (encoder.py), how close the text is to the nearest examples of each kind
+  and of the near-misses, and its words. The nearest example of the kind
+  found is part of the reason staff see. Each group (danger, hygiene, the
+  people matters) has its own threshold, chosen when the model is learnt by
+  cross-validation on the examples file alone (`choose_thresholds`).
 - **Words**: whole words (the index's own analysis, so 火 is not in 火锅)
-  that are enough on their own, unless a negation stands right before them
-  (没有人受伤) or they sit inside an ignored phrase (吸烟区, fire drill).
+  that are enough on their own, unless a negation governs them in the same
+  clause (没有人受伤, but not 有没有人受伤 or 没多久就着火了) or they sit
+  inside an ignored phrase (吸烟区, fire drill).
 
 Long texts are also read clause by clause, because the encoder reads a
 whole text as one meaning and a single sentence of harassment in a long
@@ -22,6 +26,7 @@ the same `Recogniser`.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -40,6 +45,10 @@ KINDS = ("danger", "hygiene", "harassment", "discrimination", "retaliation", "mi
 # The encoder reads the start of a text (search.MAX_EMBED_CHARS); the same cut keeps its cache shared.
 MAX_EMBED_CHARS = 500
 _CLAUSE = re.compile(r"[。！？!?；;\n]+|(?<=[a-z])\.\s+|，(?=.{6,})")
+# Where a negation stops counting: a clause ends, or the sentence turns (没多久就着火了, no one came but he is bleeding).
+_SCOPE_END = re.compile(r"[，,。.!?！？；;:：\n]|\b(?:but|then|until|and)\b|但|却|可是|结果|就|才")
+# 没 and 无 inside a word that is no negation (淹没, 出没), or asking (有没有人受伤, 是不是, 会不会, 有无).
+_NOT_NEGATION_BEFORE = "有是会能要淹埋出沉吞覆"
 
 
 class _Strict(BaseModel):
@@ -58,9 +67,12 @@ class KindRule(_Strict):
     # The team that handles it; must be one of process.teams in kb.yml.
     team: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     words: list[str] = []
+    # Phrases matched as they stand (script, width and case folded), for wording
+    # the tokeniser splits differently by context: 关在里面, smell of gas.
+    phrases: list[str] = []
     examples: list[str] = Field(min_length=3)
 
-    @field_validator("words", "examples")
+    @field_validator("words", "phrases", "examples")
     @classmethod
     def _no_blank(cls, value: list[str]) -> list[str]:
         if any(not str(v).strip() for v in value):
@@ -74,10 +86,15 @@ class RecogniseFile(_Strict):
     ignore: list[str] = []
     negations: list[str] = []
     # Meaning: a text is of a kind when the model's probability for the kind
-    # (and its group: danger, hygiene, the people matters) reaches
-    # `threshold`. Chosen by cross-validation on this file alone
-    # (benchmarks/sensitivity.py --cv), never on the labelled benchmark set.
-    threshold: float = Field(default=0.5, gt=0, lt=1)
+    # (and its group: danger, hygiene, the people matters) reaches the group's
+    # threshold. Left out (the default), the thresholds are chosen when the
+    # model is learnt, by cross-validation on this file alone: those that
+    # recognise the most kind examples while at most `false_alarms` of the
+    # ordinary examples (HR's near-misses) alarm (choose_thresholds;
+    # benchmarks/sensitivity.py --cv prints the curves). A number here fixes
+    # one threshold for every group instead.
+    threshold: float | None = Field(default=None, gt=0, lt=1)
+    false_alarms: float = Field(default=0.06, gt=0, lt=1)
     # While typing, suggestions are withheld (no articles, no panel yet) when the
     # probability of harassment, discrimination, retaliation or misconduct
     # reaches this: a half-typed 我的主管经… must not flash FAQ articles first.
@@ -159,7 +176,8 @@ class Recogniser:
         self.kinds = list(rules.kinds)
         self._ignore = sorted({_fold(p) for p in rules.ignore}, key=len, reverse=True)
         neg = sorted({_fold(n) for n in rules.negations}, key=len, reverse=True)
-        alternatives = "|".join(map(re.escape, neg))
+        # Latin negations are whole words ("no" is not in "another"); CJK ones not inside a word or a question.
+        alternatives = "|".join(_negation_pattern(n) for n in neg)
         self._negation = re.compile(r"(?:" + alternatives + r")(?:\s*\S{0,3}){0,2}\s*$") if neg else None
         self.encoder = encoder if encoder is not None else get_encoder()
         texts, labels = [], []
@@ -170,14 +188,19 @@ class Recogniser:
         labels += [-1] * len(rules.ordinary)
         self._texts = texts
         self._labels = np.array(labels)
-        self._model = None
+        self._model: Model | None = None
         self._groups = [tuple(self.kinds.index(k) for k in g) for g in _groups(self.kinds)]
+        self.thresholds: dict[tuple[int, ...], float] = {g: rules.threshold or 0.5 for g in self._groups}
         if self.encoder is not None:
             self._vectors = _encode_examples(self.encoder, tuple(to_simplified(t) for t in texts))
-            key = (id(self.encoder), tuple(texts), tuple(labels), rules.strength, tuple(self._ignore))
+            key = (id(self.encoder), tuple(texts), tuple(labels), rules.strength, tuple(self._ignore),
+                   rules.threshold, rules.false_alarms)
             if _MODELS.get("key") != key:  # every app (and test) of a process shares one fit
-                _MODELS.update(key=key, model=Model.fit(self, self._vectors, texts, self._labels))
+                model = Model.fit(self, self._vectors, texts, self._labels)
+                thresholds = self.thresholds if rules.threshold else choose_thresholds(self)
+                _MODELS.update(key=key, model=model, thresholds=thresholds)
             self._model = _MODELS["model"]
+            self.thresholds = _MODELS["thresholds"]
 
     # ------------------------------------------------------------ words
     def _masked(self, text: str) -> str:
@@ -195,16 +218,21 @@ class Recogniser:
         return folded
 
     def _negated(self, folded: str, word: str) -> bool:
-        """Every occurrence of word comes right after a negation (没有人受伤, nobody was injured)."""
+        """Every occurrence of word is governed by a negation (没有人受伤, nobody was injured).
+
+        The negation counts only within a few words before it and in the same
+        clause: 没人管，有人被困 and 没多久就着火了 are not negated, nor is a
+        question (有没有人受伤？).
+        """
         if self._negation is None:
             return False
         starts = [m.start() for m in re.finditer(re.escape(_fold(word)), folded)]
         if not starts:
             return False
-        return all(self._negation.search(folded[max(0, s - 12):s]) for s in starts)
+        return all(self._negation.search(_in_scope(folded[max(0, s - 16):s])) for s in starts)
 
     def words(self, text: str) -> dict[str, list[str]]:
-        """The kinds whose words occur in text (whole words, not negated, outside ignored phrases)."""
+        """The kinds whose words or phrases occur in text (not negated, outside ignored phrases)."""
         masked = self._masked(text)
         present = set(tokens(masked))
         folded = _fold(masked)
@@ -212,6 +240,7 @@ class Recogniser:
         for kind, rule in self.rules.kinds.items():
             hits = [w for w in rule.words if _word_terms(w) and _word_terms(w) <= present
                     and not self._negated(folded, w)]
+            hits += [p for p in rule.phrases if _fold(p) in folded and not self._negated(folded, p)]
             if hits:
                 found[kind] = hits
         return found
@@ -254,12 +283,12 @@ class Recogniser:
         return kind, prob, nearest
 
     def _best(self, probs: np.ndarray) -> tuple[str | None, float, int]:
-        """The most probable group reaching the threshold, over the rows: (kind, probability, row)."""
+        """The most probable group reaching its threshold, over the rows: (kind, probability, row)."""
         best_kind, best_p, best_row = None, 0.0, 0
         for row, p in enumerate(probs):
             for group in self._groups:
                 total = float(sum(p[i] for i in group))
-                if total >= self.rules.threshold and total > best_p:
+                if total >= self.thresholds[group] and total > best_p:
                     best_kind, best_p, best_row = self.kinds[max(group, key=lambda i: p[i])], total, row
         return best_kind, best_p, best_row
 
@@ -304,16 +333,103 @@ def _groups(kinds: list[str]) -> list[tuple[str, ...]]:
     return [(k,) for k in kinds if k not in PEOPLE] + ([people] if people else [])
 
 
-class Model:
-    """Multinomial logistic regression (scikit-learn) over the sentence vector and the text's words.
+def _negation_pattern(negation: str) -> str:
+    """A negation as a pattern: a Latin one a whole word ("no" is not in "another"), a CJK one not in a word or question."""
+    if not negation.isascii():
+        return f"(?<![{_NOT_NEGATION_BEFORE}])" + re.escape(negation)
+    lead = r"\b" if negation[0].isalnum() and "'" not in negation else ""
+    return lead + re.escape(negation) + (r"\b" if negation[-1].isalnum() else "")
 
-    The vector carries meaning across wording and languages; the words
-    (TF-IDF over the index's own analysis) carry the cues a vector blurs
-    (摸, 骂, 困, groped). The classes are the kinds and `ordinary` (last).
+
+def _in_scope(before: str) -> str:
+    """The end of `before` that a negation there would still govern: back to the clause's start or a turn."""
+    ends = list(_SCOPE_END.finditer(before))
+    return before[ends[-1].end():] if ends else before
+
+
+# Nearest examples: the mean similarity of a class's NEAREST closest examples is one feature per class.
+NEAREST = 3
+FOLDS = 5
+# The thresholds tried per group, lowest first (a lower one alarms more).
+THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(11))
+
+
+def _nearest(sims: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
+    """(n, classes): per class, the mean of the NEAREST highest similarities to its examples."""
+    out = np.zeros((sims.shape[0], len(columns)))
+    for c, cols in enumerate(columns):
+        if cols.size:
+            k = min(NEAREST, cols.size)
+            out[:, c] = np.partition(sims[:, cols], cols.size - k, axis=1)[:, cols.size - k:].mean(axis=1)
+    return out
+
+
+def cross_validated(rec: Recogniser, folds: int = FOLDS) -> np.ndarray:
+    """(examples, kinds + 1): each example's probabilities from a model learnt on the other folds.
+
+    Meaning alone (no word lists): how the examples file carries over to
+    wording it does not contain. The folds are fixed (seeded), so the same
+    file always gives the same thresholds.
+    """
+    labels = rec._labels
+    order = np.random.default_rng(18).permutation(len(labels))
+    fold_of = np.empty(len(order), int)
+    fold_of[order] = np.arange(len(order)) % folds
+    probs = np.zeros((len(labels), len(rec.kinds) + 1))
+    for f in range(folds):
+        train, test = fold_of != f, fold_of == f
+        model = Model.fit(rec, rec._vectors[train], [t for t, m in zip(rec._texts, train) if m], labels[train])
+        probs[test] = model.probabilities(rec._vectors[test], [rec._masked(t) for t, m in zip(rec._texts, test) if m])
+    return probs
+
+
+def choose_thresholds(rec: Recogniser, probs: np.ndarray | None = None) -> dict[tuple[int, ...], float]:
+    """One threshold per group: the most kind examples recognised while at most `false_alarms` of the ordinary ones alarm.
+
+    Cross-validated on the examples file alone (never on a labelled
+    benchmark set): the ordinary examples are HR's near-misses, the texts
+    most likely to be mistaken for a kind, so the share is counted over all
+    groups at once (an alarm is an alarm, whichever group raised it). Among
+    equally good choices the higher thresholds win.
+    """
+    probs = cross_validated(rec) if probs is None else probs
+    labels = rec._labels
+    ordinary = labels < 0
+    # flags[g][t]: which examples group g flags at THRESHOLDS[t]
+    flags = [[probs[:, list(g)].sum(axis=1) >= t for t in THRESHOLDS] for g in rec._groups]
+    mine = [np.isin(labels, g) for g in rec._groups]
+    best: tuple[int, tuple[float, ...]] = (-1, ())
+    chosen = {g: THRESHOLDS[-1] for g in rec._groups}
+    for combo in itertools.product(range(len(THRESHOLDS)), repeat=len(rec._groups)):
+        alarms = np.zeros(len(labels), bool)
+        for g, t in enumerate(combo):
+            alarms |= flags[g][t]
+        if alarms[ordinary].mean() > rec.rules.false_alarms:
+            continue
+        found = sum(int(flags[g][t][mine[g]].sum()) for g, t in enumerate(combo))
+        key = tuple(THRESHOLDS[t] for t in combo)
+        if (found, key) > best:
+            best = (found, key)
+            chosen = dict(zip(rec._groups, key))
+    return chosen
+
+
+class Model:
+    """Multinomial logistic regression (scikit-learn) over the sentence vector, the nearest examples and the words.
+
+    The vector carries meaning across wording and languages; how close the
+    nearest examples of each class are carries what a linear reading of the
+    vector averages away (a chair that sinks is near HR's chair examples,
+    not near a railing that gives way); the words (TF-IDF over the index's
+    own analysis) carry the cues a vector blurs (摸, 骂, 困, groped). The
+    classes are the kinds and `ordinary` (last).
     """
 
-    def __init__(self, vectoriser, classifier, n_kinds: int):
+    def __init__(self, vectoriser, classifier, n_kinds: int, examples: np.ndarray, y: np.ndarray,
+                 centre: np.ndarray):
         self.n_kinds = n_kinds
+        self.examples = examples.astype(np.float64).T.copy()  # (DIMENSIONS, examples): one product per call
+        self.columns = [np.flatnonzero(y == c) for c in range(n_kinds + 1)]
         # Inference in numpy: scikit-learn's input checks cost ~4 ms a call, the
         # arithmetic 0.05 ms, and the suggest path runs at every pause in typing.
         self.vocabulary: dict[str, int] = vectoriser.vocabulary_
@@ -325,8 +441,9 @@ class Model:
         missing = np.setdiff1d(np.arange(n_kinds + 1), classifier.classes_)
         intercept[missing] = -1e9  # a kind without examples in this fit is never predicted
         self.dense_coef = coef[:, :DIMENSIONS].T.copy()
-        self.word_coef = coef[:, DIMENSIONS:].T.copy()
-        self.intercept = intercept
+        self.near_coef = coef[:, DIMENSIONS:DIMENSIONS + n_kinds + 1].T.copy()
+        self.word_coef = coef[:, DIMENSIONS + n_kinds + 1:].T.copy()
+        self.intercept = intercept - centre @ self.near_coef
 
     @classmethod
     def fit(cls, rec: Recogniser, vectors: np.ndarray, texts: list[str], labels: np.ndarray) -> Model:
@@ -337,9 +454,13 @@ class Model:
         vectoriser = TfidfVectorizer(analyzer=tokens, sublinear_tf=True)
         words = vectoriser.fit_transform([rec._masked(t) for t in texts])
         y = np.where(labels < 0, len(rec.kinds), labels)
-        classifier = LogisticRegression(C=rec.rules.strength, max_iter=3000)
-        classifier.fit(hstack([csr_matrix(vectors), words]).tocsr(), y)
-        return cls(vectoriser, classifier, len(rec.kinds))
+        sims = vectors @ vectors.T
+        np.fill_diagonal(sims, -1.0)  # an example is not its own nearest example
+        near = _nearest(sims, [np.flatnonzero(y == c) for c in range(len(rec.kinds) + 1)])
+        centre = near.mean(axis=0)  # centred, the fit converges as fast as without them
+        classifier = LogisticRegression(C=rec.rules.strength, max_iter=5000)
+        classifier.fit(hstack([csr_matrix(vectors), csr_matrix(near - centre), words]).tocsr(), y)
+        return cls(vectoriser, classifier, len(rec.kinds), vectors, y, centre)
 
     def _word_scores(self, text: str) -> np.ndarray:
         """TF-IDF of text as the vectoriser computes it (sublinear tf, L2), times the word weights."""
@@ -357,7 +478,9 @@ class Model:
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """(n, kinds + 1): one probability per kind, then ordinary."""
-        logits = vectors.astype(np.float64) @ self.dense_coef + self.intercept
+        vectors = vectors.astype(np.float64)
+        logits = vectors @ self.dense_coef + self.intercept
+        logits += _nearest(vectors @ self.examples, self.columns) @ self.near_coef
         logits += np.stack([self._word_scores(t) for t in texts])
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
