@@ -17,8 +17,8 @@ text.
 
 `--cv` needs no labelled set: each example of the examples file is
 classified by a model learnt from the others, for a grid of thresholds;
-that is how each group's threshold is chosen (by the recogniser itself,
-when it learns the model) without looking at any labelled set.
+that is how the threshold is chosen (by the recogniser itself, when it
+learns the model) without looking at any labelled set.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb_builder.config import load_config  # noqa: E402
-from kb_builder.recognise import FOLDS, THRESHOLDS, Recogniser, _fold, choose_thresholds, cross_validated, load_rules  # noqa: E402
+from kb_builder.recognise import FOLDS, THRESHOLDS, Recogniser, _fold, choose_threshold, cross_validated, load_rules  # noqa: E402
 
 GROUPS = {"danger": {"danger"}, "hygiene": {"hygiene"},
           "harassment etc.": {"harassment", "discrimination", "retaliation", "misconduct"}}
@@ -110,32 +110,31 @@ def evaluate(rec: Recogniser, rows, show_misses: bool) -> None:
 
 
 def cross_validate(rec: Recogniser) -> None:
-    """Each example classified by a model learnt from the other folds, per group and threshold.
+    """Each example classified by a model learnt from the other folds, at each threshold.
 
     Meaning alone (no word lists): how the examples file generalises to
     wording it does not contain, without looking at a labelled set. The
-    recogniser chooses each group's threshold from these same figures
-    (recognise.choose_thresholds: at most `false_alarms` of the ordinary
-    examples alarm as the group); they are marked with *.
+    recogniser chooses its threshold from these same figures
+    (recognise.choose_threshold: the lowest at which at most `false_alarms`
+    of the ordinary examples alarm); it is marked with *.
     """
     probs = cross_validated(rec)
-    chosen = rec.thresholds if rec.rules.threshold else choose_thresholds(rec, probs)
+    chosen = rec.rules.threshold or choose_threshold(rec, probs)
     labels = rec._labels
     print(f"{FOLDS}-fold cross-validation on the examples file (meaning alone), strength {rec.rules.strength}, "
           f"false_alarms {rec.rules.false_alarms}")
-    print("per group: recall / share of the ordinary examples alarming as the group, at each threshold")
-    print(f"{'group':>8} " + " ".join(f"{t:>13.2f}" for t in THRESHOLDS))
-    for group, threshold in chosen.items():
-        name = "people" if len(group) > 1 else rec.kinds[group[0]]
-        share = probs[:, list(group)].sum(axis=1)
-        mine = np.isin(labels, group)
-        cells = [f"{'*' if t == threshold else ''}{(share[mine] >= t).mean():.3f}/{(share[labels < 0] >= t).mean():.3f}"
-                 for t in THRESHOLDS]
-        print(f"{name:>8} " + " ".join(f"{c:>13}" for c in cells))
-    flagged = np.zeros(len(labels), bool)
-    for group, threshold in chosen.items():
-        flagged |= probs[:, list(group)].sum(axis=1) >= threshold
-    print(f"at the chosen thresholds: any alarm on {flagged[labels < 0].mean():.3f} of the ordinary examples")
+    names = ["people" if len(g) > 1 else rec.kinds[g[0]] for g in rec._groups]
+    print(f"{'threshold':>10} " + " ".join(f"{n + ' recall':>15}" for n in names) + f" {'alarms on ordinary':>19}")
+    for t in THRESHOLDS:
+        if round(t * 100) % 5 and t != chosen:
+            continue
+        alarms = np.zeros(len(labels), bool)
+        cells = []
+        for group in rec._groups:
+            flagged = probs[:, list(group)].sum(axis=1) >= t
+            alarms |= flagged
+            cells.append(f"{flagged[np.isin(labels, group)].mean():>15.3f}")
+        print(f"{('*' if t == chosen else '') + f'{t:.2f}':>10} " + " ".join(cells) + f" {alarms[labels < 0].mean():>19.3f}")
 
 
 def main() -> None:
@@ -155,10 +154,9 @@ def main() -> None:
     print(f"examples file {kb.path('recognise').relative_to(ROOT)}: "
           f"{sum(len(r.examples) for r in rec.rules.kinds.values())} kind examples, "
           f"{len(rec.rules.ordinary)} ordinary; loaded, encoded and learnt in {time.perf_counter() - t0:.1f} s")
-    print("thresholds: " + ", ".join(f"{'people' if len(g) > 1 else rec.kinds[g[0]]} {t:.2f}"
-                                     for g, t in rec.thresholds.items())
-          + (" (fixed in the examples file)" if rec.rules.threshold else
-             f" (cross-validated, false_alarms {rec.rules.false_alarms})"))
+    print(f"threshold {next(iter(rec.thresholds.values())):.2f} "
+          + ("(fixed in the examples file)" if rec.rules.threshold else
+             f"(cross-validated, false_alarms {rec.rules.false_alarms})"))
     if rec._model is None:
         sys.exit("the sentence encoder is not installed: pip install -e .")
     if args.cv:
