@@ -172,6 +172,7 @@ class Recogniser:
         self.rules = rules
         self.kinds = list(rules.kinds)
         self._ignore = sorted({_fold(p) for p in rules.ignore}, key=len, reverse=True)
+        self._phrases = {kind: [(p, _fold(p)) for p in rule.phrases] for kind, rule in rules.kinds.items()}
         neg = sorted({_fold(n) for n in rules.negations}, key=len, reverse=True)
         # Latin negations are whole words ("no" is not in "another"); CJK ones not inside a word or a question.
         alternatives = "|".join(_negation_pattern(n) for n in neg)
@@ -241,7 +242,7 @@ class Recogniser:
         for kind, rule in self.rules.kinds.items():
             hits = [w for w in rule.words if _word_terms(w) and _word_terms(w) <= present
                     and not self._negated(folded, w)]
-            hits += [p for p in rule.phrases if _fold(p) in folded and not self._negated(folded, p)]
+            hits += [p for p, f in self._phrases[kind] if f in folded and not self._negated(folded, p)]
             if hits:
                 found[kind] = hits
         return found
@@ -261,12 +262,24 @@ class Recogniser:
         reuses from the encoder's cache), and on submit (`thorough`) each
         sentence of a long text too: a buried sentence of harassment in a long
         complaint is then caught at the latest when it is sent.
+
+        The meaning reads the text without its ignored phrases. While typing,
+        a text that has some is read as typed first (the vector search
+        shares) and re-read without them only if that reading alarms: the
+        suggest path pays a second encoding only to clear a look-alike
+        ("the gas lift on my chair failed").
         """
         if self._model is None or self.encoder is None:
             return None, 0.0, ""
-        whole = self.encoder.encode_cached([to_simplified(self._masked(text)[:MAX_EMBED_CHARS])])
-        probs = self._model.probabilities(whole, [self._masked(text)])
+        masked = self._masked(text)
+        reading = masked if thorough else text
+        whole = self.encoder.encode_cached([to_simplified(reading[:MAX_EMBED_CHARS])])
+        probs = self._model.probabilities(whole, [masked])
         best = self._best(probs)
+        if best[0] is not None and reading is not masked:
+            whole = self.encoder.encode_cached([to_simplified(masked[:MAX_EMBED_CHARS])])
+            probs = self._model.probabilities(whole, [masked])
+            best = self._best(probs)
         clauses = self._clauses(text) if best[0] is None and thorough else []
         if clauses:
             vectors = self.encoder.encode_cached([to_simplified(self._masked(c)) for c in clauses])
@@ -361,7 +374,7 @@ def _nearest(sims: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
     for c, cols in enumerate(columns):
         if cols.size:
             k = min(NEAREST, cols.size)
-            out[:, c] = np.partition(sims[:, cols], cols.size - k, axis=1)[:, cols.size - k:].mean(axis=1)
+            out[:, c] = np.partition(sims[:, cols], cols.size - k, axis=1)[:, cols.size - k:].sum(axis=1) / k
     return out
 
 
@@ -419,7 +432,7 @@ class Model:
     def __init__(self, vectoriser, classifier, n_kinds: int, examples: np.ndarray, y: np.ndarray,
                  centre: np.ndarray):
         self.n_kinds = n_kinds
-        self.examples = examples.astype(np.float64).T.copy()  # (DIMENSIONS, examples): one product per call
+        self.examples = examples.astype(np.float32).T.copy()  # (DIMENSIONS, examples): one product per call
         self.columns = [np.flatnonzero(y == c) for c in range(n_kinds + 1)]
         # Inference in numpy: scikit-learn's input checks cost ~4 ms a call, the
         # arithmetic 0.05 ms, and the suggest path runs at every pause in typing.
@@ -469,9 +482,10 @@ class Model:
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """(n, kinds + 1): one probability per kind, then ordinary."""
+        near = _nearest(vectors.astype(np.float32) @ self.examples, self.columns)
         vectors = vectors.astype(np.float64)
         logits = vectors @ self.dense_coef + self.intercept
-        logits += _nearest(vectors @ self.examples, self.columns) @ self.near_coef
+        logits += near @ self.near_coef
         logits += np.stack([self._word_scores(t) for t in texts])
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
