@@ -121,7 +121,7 @@ def test_phrases_match_as_they_stand_and_ignored_phrases_are_invisible_to_the_me
     from intake_api.sensitive import recogniser
     rec = recogniser(app.config["KB"])
     # jieba splits 人关在里面 differently by context; the phrase 关在里面 does not care.
-    assert rec.words("3楼电梯又把人关在里面了")["danger"] == ["关在里面"]
+    assert rec.words("东区的电梯把两个同事关在里面了")["danger"] == ["关在里面"]
     assert rec.words("there's a strong smell of gas in the basement")["danger"] == ["smell of gas"]
     # "gas lift" is an ignored phrase: neither its words nor its meaning read as a lift.
     assert rec._masked("The gas lift on my chair failed").split() == ["the", "on", "my", "chair", "failed"]
