@@ -3,9 +3,11 @@
     python benchmarks/sensitivity.py                 # the labelled set, both halves
     python benchmarks/sensitivity.py --show-misses   # and every text it got wrong
     python benchmarks/sensitivity.py --cv            # cross-validation on the examples file, per threshold
+    python benchmarks/sensitivity.py --data benchmarks/sensitivity_dev.yml   # another labelled set
 
 Reads `benchmarks/sensitivity_eval.yml` (written for this benchmark, not
-copied from the examples file) and runs the product's recogniser
+copied from the examples file; `--data` names another set of the same
+format, such as the development set `benchmarks/sensitivity_dev.yml`) and runs the product's recogniser
 (kb_builder/recognise.py, with kb.yml's examples file) on every text, as the
 API does on submit (description only, no category). Prints, per half and in
 total: recall for danger, for harassment/discrimination/retaliation/
@@ -15,25 +17,28 @@ text.
 
 `--cv` needs no labelled set: each example of the examples file is
 classified by a model learnt from the others, for a grid of thresholds;
-that is how the file's `threshold` is chosen without looking at this set.
+that is how the threshold is chosen (by the recogniser itself, when it
+learns the model) without looking at any labelled set.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import yaml
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the product runs (kb_builder/__init__.py), before numpy loads
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb_builder.config import load_config  # noqa: E402
-from kb_builder.recognise import PEOPLE, Model, Recogniser, _fold, load_rules  # noqa: E402
+from kb_builder.recognise import FOLDS, THRESHOLDS, Recogniser, _fold, choose_threshold, cross_validated, load_rules  # noqa: E402
 
 GROUPS = {"danger": {"danger"}, "hygiene": {"hygiene"},
           "harassment etc.": {"harassment", "discrimination", "retaliation", "misconduct"}}
@@ -99,47 +104,44 @@ def evaluate(rec: Recogniser, rows, show_misses: bool) -> None:
     print(f"time per text: p50 {statistics.median(times):.1f} ms, p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms")
     if show_misses:
         print("\nmisses:")
-        for split, label, lang, text, v in results:
+        for split, label, _lang, text, v in results:
             if group_of(v.kind) != group_of(label):
                 print(f"  [{split} {label} -> {v.kind}] {text}  | {v.reason}")
 
 
-def cross_validate(rec: Recogniser, folds: int = 5) -> None:
-    """Each example classified by a model learnt from the other folds, for a grid of thresholds.
+def cross_validate(rec: Recogniser) -> None:
+    """Each example classified by a model learnt from the other folds, at each threshold.
 
     Meaning alone (no word lists): how the examples file generalises to
-    wording it does not contain, without looking at the labelled set.
+    wording it does not contain, without looking at a labelled set. The
+    recogniser chooses its threshold from these same figures
+    (recognise.choose_threshold: the lowest at which at most `false_alarms`
+    of the ordinary examples alarm); it is marked with *.
     """
-    rng = np.random.default_rng(18)
-    order = rng.permutation(len(rec._labels))
-    fold_of = np.empty(len(order), int)
-    fold_of[order] = np.arange(len(order)) % folds
-    probs = np.zeros((len(order), len(rec.kinds) + 1))
-    for f in range(folds):
-        train, test = fold_of != f, fold_of == f
-        model = Model.fit(rec, rec._vectors[train], [t for t, m in zip(rec._texts, train) if m], rec._labels[train])
-        probs[test] = model.probabilities(rec._vectors[test], [rec._masked(t) for t, m in zip(rec._texts, test) if m])
-    people = [rec.kinds.index(k) for k in rec.kinds if k in PEOPLE]
+    probs = cross_validated(rec)
+    chosen = rec.rules.threshold or choose_threshold(rec, probs)
     labels = rec._labels
-    print(f"{folds}-fold cross-validation on the examples file (meaning alone), strength {rec.rules.strength}")
-    print(f"{'threshold':>9} {'danger recall':>14} {'people recall':>14} {'hygiene recall':>15} {'false alarms':>13}")
-    for threshold in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
-        flagged = np.zeros(len(labels), bool)
-        for k in range(len(rec.kinds)):
-            if k not in people:
-                flagged |= probs[:, k] >= threshold
-        flagged |= probs[:, people].sum(axis=1) >= threshold
+    print(f"{FOLDS}-fold cross-validation on the examples file (meaning alone), strength {rec.rules.strength}, "
+          f"false_alarms {rec.rules.false_alarms}")
+    names = ["people" if len(g) > 1 else rec.kinds[g[0]] for g in rec._groups]
+    print(f"{'threshold':>10} " + " ".join(f"{n + ' recall':>15}" for n in names) + f" {'alarms on ordinary':>19}")
+    for t in THRESHOLDS:
+        if round(t * 100) % 5 and t != chosen:
+            continue
+        alarms = np.zeros(len(labels), bool)
         cells = []
-        for group in (["danger"], list(PEOPLE), ["hygiene"]):
-            mine = np.isin(labels, [rec.kinds.index(k) for k in group if k in rec.kinds])
-            cells.append(flagged[mine].mean() if mine.any() else float("nan"))
-        print(f"{threshold:>9.2f} {cells[0]:>14.3f} {cells[1]:>14.3f} {cells[2]:>15.3f} {flagged[labels < 0].mean():>13.3f}")
+        for group in rec._groups:
+            flagged = probs[:, list(group)].sum(axis=1) >= t
+            alarms |= flagged
+            cells.append(f"{flagged[np.isin(labels, group)].mean():>15.3f}")
+        print(f"{('*' if t == chosen else '') + f'{t:.2f}':>10} " + " ".join(cells) + f" {alarms[labels < 0].mean():>19.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=str(ROOT / "kb.yml"))
-    parser.add_argument("--eval", default=str(EVAL))
+    parser.add_argument("--data", "--eval", dest="data", default=str(EVAL),
+                        help="labelled set (default: benchmarks/sensitivity_eval.yml)")
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument("--cv", action="store_true", help="cross-validate on the examples file instead")
     args = parser.parse_args()
@@ -151,16 +153,19 @@ def main() -> None:
     rec = Recogniser(load_rules(kb.path("recognise")))
     print(f"examples file {kb.path('recognise').relative_to(ROOT)}: "
           f"{sum(len(r.examples) for r in rec.rules.kinds.values())} kind examples, "
-          f"{len(rec.rules.ordinary)} ordinary; loaded and encoded in {time.perf_counter() - t0:.1f} s")
+          f"{len(rec.rules.ordinary)} ordinary; loaded, encoded and learnt in {time.perf_counter() - t0:.1f} s")
+    print(f"threshold {next(iter(rec.thresholds.values())):.2f} "
+          + ("(fixed in the examples file)" if rec.rules.threshold else
+             f"(cross-validated, false_alarms {rec.rules.false_alarms})"))
     if rec._model is None:
         sys.exit("the sentence encoder is not installed: pip install -e .")
     if args.cv:
         cross_validate(rec)
         return
-    evaluate(rec, read_eval(Path(args.eval)), args.show_misses)
+    evaluate(rec, read_eval(Path(args.data)), args.show_misses)
     # Nothing of the examples file may be in the labelled set (it would measure memory, not wording).
     examples = {_fold(t) for r in rec.rules.kinds.values() for t in r.examples} | {_fold(t) for t in rec.rules.ordinary}
-    copied = [t for *_, t in read_eval(Path(args.eval)) if _fold(t) in examples]
+    copied = [t for *_, t in read_eval(Path(args.data)) if _fold(t) in examples]
     print(f"labelled texts also in the examples file: {len(copied)}" + (f" ({copied[:3]})" if copied else ""))
 
 

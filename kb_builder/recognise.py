@@ -6,11 +6,15 @@ alarms on look-alikes (火锅, "smoking area"). So two signals are combined:
 - **Meaning**: a logistic regression (scikit-learn) learnt at load time
   from HR's example phrasings of each kind and of ordinary near-misses
   (`content/recognise.yml`), over the product's sentence vector of the text
-  (encoder.py) and its words. The nearest example of the kind found is part
-  of the reason staff see.
+  (encoder.py), how close the text is to the nearest examples of each kind
+  and of the near-misses, and its words. The nearest example of the kind
+  found is part of the reason staff see. The threshold is chosen when the
+  model is learnt, by cross-validation on the examples file alone
+  (`choose_threshold`), never on a labelled benchmark set.
 - **Words**: whole words (the index's own analysis, so 火 is not in 火锅)
-  that are enough on their own, unless a negation stands right before them
-  (没有人受伤) or they sit inside an ignored phrase (吸烟区, fire drill).
+  that are enough on their own, unless a negation governs them in the same
+  clause (没有人受伤, but not 有没有人受伤 or 没多久就着火了) or they sit
+  inside an ignored phrase (吸烟区, fire drill).
 
 Long texts are also read clause by clause, because the encoder reads a
 whole text as one meaning and a single sentence of harassment in a long
@@ -40,6 +44,10 @@ KINDS = ("danger", "hygiene", "harassment", "discrimination", "retaliation", "mi
 # The encoder reads the start of a text (search.MAX_EMBED_CHARS); the same cut keeps its cache shared.
 MAX_EMBED_CHARS = 500
 _CLAUSE = re.compile(r"[。！？!?；;\n]+|(?<=[a-z])\.\s+|，(?=.{6,})")
+# Where a negation stops counting: a clause ends, or the sentence turns (没多久就着火了, no one came but he is bleeding).
+_SCOPE_END = re.compile(r"[，,。.!?！？；;:：\n]|\b(?:but|then|until|and)\b|但|却|可是|结果|就|才")
+# 没 and 无 inside a word that is no negation (淹没, 出没), or asking (有没有人受伤, 是不是, 会不会, 有无).
+_NOT_NEGATION_BEFORE = "有是会能要淹埋出沉吞覆"
 
 
 class _Strict(BaseModel):
@@ -58,9 +66,12 @@ class KindRule(_Strict):
     # The team that handles it; must be one of process.teams in kb.yml.
     team: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     words: list[str] = []
+    # Phrases matched as they stand (script, width and case folded), for wording
+    # the tokeniser splits differently by context: 关在里面, smell of gas.
+    phrases: list[str] = []
     examples: list[str] = Field(min_length=3)
 
-    @field_validator("words", "examples")
+    @field_validator("words", "phrases", "examples")
     @classmethod
     def _no_blank(cls, value: list[str]) -> list[str]:
         if any(not str(v).strip() for v in value):
@@ -74,10 +85,13 @@ class RecogniseFile(_Strict):
     ignore: list[str] = []
     negations: list[str] = []
     # Meaning: a text is of a kind when the model's probability for the kind
-    # (and its group: danger, hygiene, the people matters) reaches
-    # `threshold`. Chosen by cross-validation on this file alone
-    # (benchmarks/sensitivity.py --cv), never on the labelled benchmark set.
-    threshold: float = Field(default=0.5, gt=0, lt=1)
+    # (and its group: danger, hygiene, the people matters) reaches the
+    # threshold. Left out (the default), it is chosen when the model is
+    # learnt, by cross-validation on this file alone: the lowest at which at
+    # most `false_alarms` of the ordinary examples (HR's near-misses) alarm
+    # (choose_threshold; benchmarks/sensitivity.py --cv prints the curve).
+    threshold: float | None = Field(default=None, gt=0, lt=1)
+    false_alarms: float = Field(default=0.06, gt=0, lt=1)
     # While typing, suggestions are withheld (no articles, no panel yet) when the
     # probability of harassment, discrimination, retaliation or misconduct
     # reaches this: a half-typed 我的主管经… must not flash FAQ articles first.
@@ -158,8 +172,10 @@ class Recogniser:
         self.rules = rules
         self.kinds = list(rules.kinds)
         self._ignore = sorted({_fold(p) for p in rules.ignore}, key=len, reverse=True)
+        self._phrases = {kind: [(p, _fold(p)) for p in rule.phrases] for kind, rule in rules.kinds.items()}
         neg = sorted({_fold(n) for n in rules.negations}, key=len, reverse=True)
-        alternatives = "|".join(map(re.escape, neg))
+        # Latin negations are whole words ("no" is not in "another"); CJK ones not inside a word or a question.
+        alternatives = "|".join(_negation_pattern(n) for n in neg)
         self._negation = re.compile(r"(?:" + alternatives + r")(?:\s*\S{0,3}){0,2}\s*$") if neg else None
         self.encoder = encoder if encoder is not None else get_encoder()
         texts, labels = [], []
@@ -170,21 +186,30 @@ class Recogniser:
         labels += [-1] * len(rules.ordinary)
         self._texts = texts
         self._labels = np.array(labels)
-        self._model = None
+        self._model: Model | None = None
         self._groups = [tuple(self.kinds.index(k) for k in g) for g in _groups(self.kinds)]
+        self.thresholds: dict[tuple[int, ...], float] = {g: rules.threshold or 0.5 for g in self._groups}
         if self.encoder is not None:
-            self._vectors = _encode_examples(self.encoder, tuple(to_simplified(t) for t in texts))
-            key = (id(self.encoder), tuple(texts), tuple(labels), rules.strength, tuple(self._ignore))
+            # Ignored phrases are invisible to the meaning too: 'gas lift' does not read as a lift.
+            self._vectors = _encode_examples(self.encoder, tuple(to_simplified(self._masked(t)) for t in texts))
+            key = (id(self.encoder), tuple(texts), tuple(labels), rules.strength, tuple(self._ignore),
+                   rules.threshold, rules.false_alarms)
             if _MODELS.get("key") != key:  # every app (and test) of a process shares one fit
-                _MODELS.update(key=key, model=Model.fit(self, self._vectors, texts, self._labels))
+                model = Model.fit(self, self._vectors, texts, self._labels)
+                threshold = rules.threshold or choose_threshold(self)
+                thresholds = {g: threshold for g in self._groups}
+                _MODELS.update(key=key, model=model, thresholds=thresholds)
             self._model = _MODELS["model"]
+            self.thresholds = _MODELS["thresholds"]
 
     # ------------------------------------------------------------ words
     def _masked(self, text: str) -> str:
         """text with its ignored phrases blanked out (text itself when it has none).
 
-        Returning the very string search analyses lets both share the
-        tokeniser's cache (analysis.tokens folds script and case itself).
+        Words, the model's words and the sentence vector all read this: an
+        ignored phrase is invisible to the recogniser. Returning the very
+        string search analyses lets both share the tokeniser's and the
+        encoder's caches (analysis.tokens folds script and case itself).
         """
         folded = _fold(text)
         hits = [p for p in self._ignore if p in folded]
@@ -195,16 +220,21 @@ class Recogniser:
         return folded
 
     def _negated(self, folded: str, word: str) -> bool:
-        """Every occurrence of word comes right after a negation (没有人受伤, nobody was injured)."""
+        """Every occurrence of word is governed by a negation (没有人受伤, nobody was injured).
+
+        The negation counts only within a few words before it and in the same
+        clause: 没人管，有人被困 and 没多久就着火了 are not negated, nor is a
+        question (有没有人受伤？).
+        """
         if self._negation is None:
             return False
         starts = [m.start() for m in re.finditer(re.escape(_fold(word)), folded)]
         if not starts:
             return False
-        return all(self._negation.search(folded[max(0, s - 12):s]) for s in starts)
+        return all(self._negation.search(_in_scope(folded[max(0, s - 16):s])) for s in starts)
 
     def words(self, text: str) -> dict[str, list[str]]:
-        """The kinds whose words occur in text (whole words, not negated, outside ignored phrases)."""
+        """The kinds whose words or phrases occur in text (not negated, outside ignored phrases)."""
         masked = self._masked(text)
         present = set(tokens(masked))
         folded = _fold(masked)
@@ -212,6 +242,7 @@ class Recogniser:
         for kind, rule in self.rules.kinds.items():
             hits = [w for w in rule.words if _word_terms(w) and _word_terms(w) <= present
                     and not self._negated(folded, w)]
+            hits += [p for p, f in self._phrases[kind] if f in folded and not self._negated(folded, p)]
             if hits:
                 found[kind] = hits
         return found
@@ -231,15 +262,27 @@ class Recogniser:
         reuses from the encoder's cache), and on submit (`thorough`) each
         sentence of a long text too: a buried sentence of harassment in a long
         complaint is then caught at the latest when it is sent.
+
+        The meaning reads the text without its ignored phrases. While typing,
+        a text that has some is read as typed first (the vector search
+        shares) and re-read without them only if that reading alarms: the
+        suggest path pays a second encoding only to clear a look-alike
+        ("the gas lift on my chair failed").
         """
         if self._model is None or self.encoder is None:
             return None, 0.0, ""
-        whole = self.encoder.encode_cached([to_simplified(text[:MAX_EMBED_CHARS])])
-        probs = self._model.probabilities(whole, [self._masked(text)])
+        masked = self._masked(text)
+        reading = masked if thorough else text
+        whole = self.encoder.encode_cached([to_simplified(reading[:MAX_EMBED_CHARS])])
+        probs = self._model.probabilities(whole, [masked])
         best = self._best(probs)
+        if best[0] is not None and reading is not masked:
+            whole = self.encoder.encode_cached([to_simplified(masked[:MAX_EMBED_CHARS])])
+            probs = self._model.probabilities(whole, [masked])
+            best = self._best(probs)
         clauses = self._clauses(text) if best[0] is None and thorough else []
         if clauses:
-            vectors = self.encoder.encode_cached([to_simplified(c) for c in clauses])
+            vectors = self.encoder.encode_cached([to_simplified(self._masked(c)) for c in clauses])
             more = self._best(self._model.probabilities(vectors, [self._masked(c) for c in clauses]))
             if more[0] is not None:
                 best, whole = more, vectors
@@ -254,12 +297,12 @@ class Recogniser:
         return kind, prob, nearest
 
     def _best(self, probs: np.ndarray) -> tuple[str | None, float, int]:
-        """The most probable group reaching the threshold, over the rows: (kind, probability, row)."""
+        """The most probable group reaching its threshold, over the rows: (kind, probability, row)."""
         best_kind, best_p, best_row = None, 0.0, 0
         for row, p in enumerate(probs):
             for group in self._groups:
                 total = float(sum(p[i] for i in group))
-                if total >= self.rules.threshold and total > best_p:
+                if total >= self.thresholds[group] and total > best_p:
                     best_kind, best_p, best_row = self.kinds[max(group, key=lambda i: p[i])], total, row
         return best_kind, best_p, best_row
 
@@ -304,16 +347,93 @@ def _groups(kinds: list[str]) -> list[tuple[str, ...]]:
     return [(k,) for k in kinds if k not in PEOPLE] + ([people] if people else [])
 
 
-class Model:
-    """Multinomial logistic regression (scikit-learn) over the sentence vector and the text's words.
+def _negation_pattern(negation: str) -> str:
+    """A negation as a pattern: a Latin one a whole word ("no" is not in "another"), a CJK one not in a word or question."""
+    if not negation.isascii():
+        return f"(?<![{_NOT_NEGATION_BEFORE}])" + re.escape(negation)
+    lead = r"\b" if negation[0].isalnum() and "'" not in negation else ""
+    return lead + re.escape(negation) + (r"\b" if negation[-1].isalnum() else "")
 
-    The vector carries meaning across wording and languages; the words
-    (TF-IDF over the index's own analysis) carry the cues a vector blurs
-    (摸, 骂, 困, groped). The classes are the kinds and `ordinary` (last).
+
+def _in_scope(before: str) -> str:
+    """The end of `before` that a negation there would still govern: back to the clause's start or a turn."""
+    ends = list(_SCOPE_END.finditer(before))
+    return before[ends[-1].end():] if ends else before
+
+
+# Nearest examples: the mean similarity of a class's NEAREST closest examples is one feature per class.
+NEAREST = 3
+FOLDS = 5
+# The thresholds tried, lowest first (a lower one alarms more).
+THRESHOLDS = tuple(round(0.2 + 0.01 * i, 2) for i in range(51))
+
+
+def _nearest(sims: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
+    """(n, classes): per class, the mean of the NEAREST highest similarities to its examples."""
+    out = np.zeros((sims.shape[0], len(columns)))
+    for c, cols in enumerate(columns):
+        if cols.size:
+            k = min(NEAREST, cols.size)
+            out[:, c] = np.partition(sims[:, cols], cols.size - k, axis=1)[:, cols.size - k:].sum(axis=1) / k
+    return out
+
+
+def cross_validated(rec: Recogniser, folds: int = FOLDS) -> np.ndarray:
+    """(examples, kinds + 1): each example's probabilities from a model learnt on the other folds.
+
+    Meaning alone (no word lists): how the examples file carries over to
+    wording it does not contain. The folds are fixed (seeded), so the same
+    file always gives the same thresholds.
+    """
+    labels = rec._labels
+    order = np.random.default_rng(18).permutation(len(labels))
+    fold_of = np.empty(len(order), int)
+    fold_of[order] = np.arange(len(order)) % folds
+    probs = np.zeros((len(labels), len(rec.kinds) + 1))
+    for f in range(folds):
+        train, test = fold_of != f, fold_of == f
+        model = Model.fit(rec, rec._vectors[train], [t for t, m in zip(rec._texts, train) if m], labels[train])
+        probs[test] = model.probabilities(rec._vectors[test], [rec._masked(t) for t, m in zip(rec._texts, test) if m])
+    return probs
+
+
+def choose_threshold(rec: Recogniser, probs: np.ndarray | None = None) -> float:
+    """The lowest threshold at which at most `false_alarms` of the ordinary examples alarm (any group).
+
+    Cross-validated on the examples file alone (never on a labelled
+    benchmark set). The ordinary examples are HR's near-misses, the texts
+    most likely to be mistaken for a kind, so the share among everyday
+    complaints is much lower. One threshold for every group: an alarm is an
+    alarm, whichever group raised it, and one number moves steadily as HR
+    adds examples (per-group optima jumped between neighbouring thresholds).
+    """
+    probs = cross_validated(rec) if probs is None else probs
+    ordinary = probs[rec._labels < 0]
+    for threshold in THRESHOLDS:
+        alarms = np.zeros(len(ordinary), bool)
+        for group in rec._groups:
+            alarms |= ordinary[:, list(group)].sum(axis=1) >= threshold
+        if alarms.mean() <= rec.rules.false_alarms:
+            return threshold
+    return THRESHOLDS[-1]
+
+
+class Model:
+    """Multinomial logistic regression (scikit-learn) over the sentence vector, the nearest examples and the words.
+
+    The vector carries meaning across wording and languages; how close the
+    nearest examples of each class are carries what a linear reading of the
+    vector averages away (a chair that sinks is near HR's chair examples,
+    not near a railing that gives way); the words (TF-IDF over the index's
+    own analysis) carry the cues a vector blurs (摸, 骂, 困, groped). The
+    classes are the kinds and `ordinary` (last).
     """
 
-    def __init__(self, vectoriser, classifier, n_kinds: int):
+    def __init__(self, vectoriser, classifier, n_kinds: int, examples: np.ndarray, y: np.ndarray,
+                 centre: np.ndarray):
         self.n_kinds = n_kinds
+        self.examples = examples.astype(np.float32).T.copy()  # (DIMENSIONS, examples): one product per call
+        self.columns = [np.flatnonzero(y == c) for c in range(n_kinds + 1)]
         # Inference in numpy: scikit-learn's input checks cost ~4 ms a call, the
         # arithmetic 0.05 ms, and the suggest path runs at every pause in typing.
         self.vocabulary: dict[str, int] = vectoriser.vocabulary_
@@ -325,8 +445,9 @@ class Model:
         missing = np.setdiff1d(np.arange(n_kinds + 1), classifier.classes_)
         intercept[missing] = -1e9  # a kind without examples in this fit is never predicted
         self.dense_coef = coef[:, :DIMENSIONS].T.copy()
-        self.word_coef = coef[:, DIMENSIONS:].T.copy()
-        self.intercept = intercept
+        self.near_coef = coef[:, DIMENSIONS:DIMENSIONS + n_kinds + 1].T.copy()
+        self.word_coef = coef[:, DIMENSIONS + n_kinds + 1:].T.copy()
+        self.intercept = intercept - centre @ self.near_coef
 
     @classmethod
     def fit(cls, rec: Recogniser, vectors: np.ndarray, texts: list[str], labels: np.ndarray) -> Model:
@@ -337,9 +458,13 @@ class Model:
         vectoriser = TfidfVectorizer(analyzer=tokens, sublinear_tf=True)
         words = vectoriser.fit_transform([rec._masked(t) for t in texts])
         y = np.where(labels < 0, len(rec.kinds), labels)
-        classifier = LogisticRegression(C=rec.rules.strength, max_iter=3000)
-        classifier.fit(hstack([csr_matrix(vectors), words]).tocsr(), y)
-        return cls(vectoriser, classifier, len(rec.kinds))
+        sims = vectors @ vectors.T
+        np.fill_diagonal(sims, -1.0)  # an example is not its own nearest example
+        near = _nearest(sims, [np.flatnonzero(y == c) for c in range(len(rec.kinds) + 1)])
+        centre = near.mean(axis=0)  # centred, the fit converges as fast as without them
+        classifier = LogisticRegression(C=rec.rules.strength, max_iter=5000)
+        classifier.fit(hstack([csr_matrix(vectors), csr_matrix(near - centre), words]).tocsr(), y)
+        return cls(vectoriser, classifier, len(rec.kinds), vectors, y, centre)
 
     def _word_scores(self, text: str) -> np.ndarray:
         """TF-IDF of text as the vectoriser computes it (sublinear tf, L2), times the word weights."""
@@ -357,7 +482,10 @@ class Model:
 
     def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         """(n, kinds + 1): one probability per kind, then ordinary."""
-        logits = vectors.astype(np.float64) @ self.dense_coef + self.intercept
+        near = _nearest(vectors.astype(np.float32) @ self.examples, self.columns)
+        vectors = vectors.astype(np.float64)
+        logits = vectors @ self.dense_coef + self.intercept
+        logits += near @ self.near_coef
         logits += np.stack([self._word_scores(t) for t in texts])
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)

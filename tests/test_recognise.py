@@ -33,6 +33,7 @@ ISSUE_EXAMPLES = [
     ("主管经常骂我是废物", "service", "harassment", "relations", 3),
     ("因为我怀孕就把我调岗降薪", "leave", "discrimination", "relations", 3),
     ("同事偷了我的钱包", "facilities", "misconduct", "relations", 3),
+    ("我不敢说是谁，但他总是在没人的时候…", "service", "harassment", "relations", 3),
 ]
 PEOPLE = {"harassment", "discrimination", "retaliation", "misconduct"}
 
@@ -81,7 +82,8 @@ def test_each_issue_example_is_recognised_routed_and_stored(client, db_url, make
 
 
 @pytest.mark.parametrize("text", ["someone is smoking in the toilet", "食堂的火锅太辣了", "where is the smoking area",
-                                  "吸烟区在哪", "smoking area", "饮水机坏了"])
+                                  "吸烟区在哪", "smoking area", "饮水机坏了", "gas lift on my chair failed",
+                                  "电梯太慢了"])
 def test_look_alikes_do_not_alarm(client, db_url, text):
     body = suggest(client, text)
     assert not body.get("sensitive") and not body.get("emergency_contact")
@@ -97,6 +99,66 @@ def test_negation_keeps_a_word_from_alarming(app):
     assert "danger" not in rec.words("演练很顺利，没有人受伤")
     assert "danger" not in rec.words("nobody was injured in the drill")
     assert "danger" not in rec.words("食堂的火锅太辣")
+
+
+@pytest.mark.parametrize("text,negated", [
+    ("有没有人受伤？", False),                      # a question, not a negation
+    ("没多久就着火了", False),                      # the sentence turns at 就
+    ("没人管，有人被困在电梯里", False),             # another clause
+    ("水淹没了配电箱，有人触电", False),             # 淹没 is no negation
+    ("there's another explosion in the lab", False),  # "no" is not in "another"
+    ("I'm not sure but I think someone is trapped", False),
+    ("演练时没有人受伤", True),
+    ("no one was injured", True),
+    ("he wasn't injured", True),
+])
+def test_a_negation_counts_in_its_own_clause_only(app, text, negated):
+    from intake_api.sensitive import recogniser
+    assert ("danger" not in recogniser(app.config["KB"]).words(text)) is negated
+
+
+def test_phrases_match_as_they_stand_and_ignored_phrases_are_invisible_to_the_meaning(app):
+    from intake_api.sensitive import recogniser
+    rec = recogniser(app.config["KB"])
+    # jieba splits 人关在里面 differently by context; the phrase 关在里面 does not care.
+    assert rec.words("东区的电梯把两个同事关在里面了")["danger"] == ["关在里面"]
+    assert rec.words("there's a strong smell of gas in the basement")["danger"] == ["smell of gas"]
+    # "gas lift" is an ignored phrase: neither its words nor its meaning read as a lift.
+    assert rec._masked("The gas lift on my chair failed").split() == ["the", "on", "my", "chair", "failed"]
+    assert rec.recognise("The gas lift on my chair failed").kind is None
+    assert rec.recognise("My chair's gas lift is broken and the lift in block B is stuck with people inside").kind \
+        == "danger"
+
+
+def test_the_threshold_is_chosen_by_cross_validation_on_the_examples_file():
+    """The lowest threshold at which at most `false_alarms` of the ordinary examples alarm, whatever the group."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from kb_builder.recognise import choose_threshold
+    # two kinds (danger, harassment as the people group), ordinary last; labels -1 = ordinary
+    probs = np.array([[0.9, 0.0, 0.1], [0.45, 0.0, 0.55],      # danger examples
+                      [0.0, 0.8, 0.2],                          # a harassment example
+                      [0.5, 0.0, 0.5], [0.0, 0.33, 0.67], [0.1, 0.1, 0.8], [0.0, 0.0, 1.0]])  # ordinary
+    labels = np.array([0, 0, 1, -1, -1, -1, -1])
+    rec = SimpleNamespace(_labels=labels, _groups=[(0,), (1,)], rules=SimpleNamespace(false_alarms=0.25))
+    assert choose_threshold(rec, probs) == 0.34   # 0.33 would alarm on two of four
+    rec.rules.false_alarms = 0.5
+    assert choose_threshold(rec, probs) == 0.2
+    rec.rules.false_alarms = 0.01
+    assert choose_threshold(rec, probs) == 0.51
+
+
+def test_the_learnt_threshold_and_a_fixed_one(app):
+    from intake_api.sensitive import recogniser
+    from kb_builder.recognise import THRESHOLDS, Recogniser
+    rec = recogniser(app.config["KB"])
+    assert rec.rules.threshold is None and len(set(rec.thresholds.values())) == 1
+    assert next(iter(rec.thresholds.values())) in THRESHOLDS
+    fixed = Recogniser(rec.rules.model_copy(update={"threshold": 0.6}), encoder=rec.encoder)
+    assert set(fixed.thresholds.values()) == {0.6}
+    assert Recogniser(rec.rules, encoder=rec.encoder).thresholds == rec.thresholds  # the fit is shared again
 
 
 def test_half_typed_harassment_shows_no_articles(client):
