@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import notices
-from .models import Alert, Complaint, ComplaintEvent, NotificationSwitch, StaffUser
+from .models import Alert, Complaint, ComplaintEvent, NotificationSwitch, StaffUser, Task
 from .outbox import Planned, put
 from .workflow import LABELS, Role
 
@@ -273,8 +273,9 @@ def plan(session: Session, kb, zone, events: list[ComplaintEvent], code: str | N
             _status(p, key, c, e)
         elif e.action == "task" and e.to_value:
             tasks_link = f"{kb.notifications.base_url.rstrip('/')}/staff/tasks"
-            due = e.note.split(":", 1)[0].removeprefix("due ").strip() if e.note else "—"
-            p.to_team(key, "task", c, {"due_at": due, "link": tasks_link}, team=e.to_value)
+            task = session.scalar(select(Task).where(Task.complaint_id == c.id, Task.team == e.to_value)
+                                  .order_by(Task.id.desc()).limit(1))  # the one this entry records
+            p.to_team(key, "task", c, {"due_at": task.due_at if task else "—", "link": tasks_link}, team=e.to_value)
     return p.commit()
 
 
