@@ -37,8 +37,13 @@ lint: setup-test
 	exit $$status
 
 ## Install what the tests need (Debian's chromium included), lint, and run every test.
+## Two parts: everything but the throughput and latency tests on both cores (one test file per
+## worker), then those (marked `alone`) with the machine to themselves.
 test: setup-test chromium lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@status=0; \
+	$(PY) -m pytest -n 2 --dist loadfile -m "not alone" $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
+	$(PY) -m pytest -p no:xdist -m alone $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
+	exit $$status
 
 chromium:
 	@bash scripts/ensure-chromium.sh

@@ -12,6 +12,9 @@ import load  # noqa: E402
 
 from conftest import query_db  # noqa: E402
 
+# Throughput and latency floors: run after the parallel part of the suite, with the machine to themselves.
+pytestmark = pytest.mark.alone
+
 
 def test_concurrent_load_loses_and_duplicates_nothing(built_kb, db_url):
     server = load.Server(built_kb / "kb.yml", db_url, workers=2)

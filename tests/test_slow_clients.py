@@ -11,6 +11,9 @@ import urllib.request
 
 import pytest
 
+# Throughput and latency floors: run after the parallel part of the suite, with the machine to themselves.
+pytestmark = pytest.mark.alone
+
 SLOW = 50
 
 
