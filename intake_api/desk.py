@@ -997,7 +997,7 @@ class Desk:
         if key_hash:
             session.add(IdempotencyKey(key_hash=key_hash, complaint_id=complaint.id, code=code, body_hash=digest))
         try:
-            notify.plan(session, self.kb, self.clock.zone, notify.take_events(session), code=code)
+            notify.defer(session, self.kb, self.clock.zone, notify.take_events(session), code=code)
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -1007,7 +1007,7 @@ class Desk:
             return Receipt(*earlier, replayed=True)
         try:
             for alert in alerts.check_new_complaint(session, self.kb, complaint, self.term_weights):
-                notify.plan_alert(session, self.kb, self.clock.zone, alert)
+                notify.defer_alert(session, self.kb, alert)
             session.commit()
         except Exception:  # an alert failure must not undo an acknowledged complaint
             session.rollback()
@@ -1204,7 +1204,7 @@ class Desk:
         """Commit when the block succeeds, roll back when it raises: a refused action changes nothing."""
         try:
             yield self.session
-            notify.plan(self.session, self.kb, self.clock.zone, notify.take_events(self.session))
+            notify.defer(self.session, self.kb, self.clock.zone, notify.take_events(self.session))
         except BaseException:
             self.session.rollback()
             raise

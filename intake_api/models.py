@@ -385,6 +385,25 @@ class DeliveryAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class PendingNotice(Base):
+    """History entries (or an alert) whose notifications the worker has still to plan.
+
+    The desk writes one such row in the transaction that changes a complaint,
+    instead of looking up recipients and writing their messages there: a
+    submission then costs one small insert, and the worker (`notify.plan_pending`)
+    turns the row into outbox messages and deletes it in one transaction of
+    its own. Only a receipt, which needs the tracking code that nothing keeps,
+    is still planned in the complaint's own transaction.
+    """
+
+    __tablename__ = "notify_pending"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # events, alert
+    refs: Mapped[list] = mapped_column(JSON)  # complaint_events ids, or [alert id]
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class NotificationSwitch(Base):
     """A kind of notification switched off (or back on) for one person or one team; no row: on."""
 

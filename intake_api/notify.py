@@ -1,8 +1,14 @@
-"""Who is told what: the history a transaction appended, turned into outbox messages in that transaction.
+"""Who is told what: the history a transaction appended, turned into outbox messages by the worker.
 
-The desk calls `plan` just before each commit with the ComplaintEvents the
-transaction added (collected by `watch`), so notifications follow from the
-history, the one record of what happened, whichever front end acted. Staff
+The desk calls `defer` just before each commit with the ComplaintEvents the
+transaction added (collected by `watch`): it writes one `PendingNotice` row
+naming them, and the worker's `plan_pending` turns that row into outbox
+messages in a transaction of its own, so notifications follow from the
+history, the one record of what happened, whichever front end acted. The
+submission itself pays for one small insert, not for looking up recipients
+and encrypting their messages (that was a fifth of a submission's CPU).
+Only the receipt is planned at once: it carries the tracking code, which
+nothing else keeps after the transaction. Staff
 messages carry the number, category, level, due dates and a link, never the
 complainant's identity or text; complainants hear only through the address
 they gave, in the language they wrote in.
@@ -20,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import notices
-from .models import Alert, Complaint, ComplaintEvent, NotificationSwitch, StaffUser, Task
+from .models import Alert, Complaint, ComplaintEvent, NotificationSwitch, PendingNotice, StaffUser, Task
 from .outbox import Planned, put
 from .workflow import LABELS, Role
 
@@ -223,11 +229,68 @@ def _localise(words: Words, context: dict[str, Any]) -> dict[str, Any]:
 
 # -- What each history entry sends ------------------------------------------------------------------------
 
-def plan(session: Session, kb, zone, events: list[ComplaintEvent], code: str | None = None) -> int:
-    """Put the notifications these history entries call for into the transaction; return how many.
+def defer(session: Session, kb, zone, events: list[ComplaintEvent], code: str | None = None) -> int:
+    """In the caller's transaction: a row for the worker naming these entries, and the receipt; return 1 or 0.
 
     `code`: the tracking code of a complaint registered in this transaction,
-    for its receipt (only its hash is kept anywhere else).
+    for its receipt (only its hash is kept anywhere else), planned here.
+    """
+    if not kb.notifications.enabled or not events:
+        return 0
+    session.add(PendingNotice(kind="events", refs=[e.id for e in events]))
+    created = next((e for e in events if e.action == "created"), None)
+    if code is None or created is None:
+        return 0
+    c = session.get(Complaint, created.complaint_id)
+    if c is None:
+        return 0
+    p = Plan(session, kb, zone)
+    p.to_complainant(f"ev{created.id}", "receipt", c, {
+        "code": code, "level_name": Words(kb, zone, c.language or "zh-Hans").level(c.level),
+        "assessment_due": c.assessment_due_at, "first_response_due": c.first_response_due_at,
+        "result_days": kb.process.sla.result_working_days, "emergency_contact": _emergency_contact(kb, c) or ""})
+    return p.commit()
+
+
+def defer_alert(session: Session, kb, alert: Alert) -> None:
+    """An emergency alert raised in the caller's transaction: the worker tells who must know (`plan_alert`)."""
+    if kb.notifications.enabled and alert.kind == "emergency":
+        session.add(PendingNotice(kind="alert", refs=[alert.id]))
+
+
+def plan_pending(session: Session, kb, zone, limit: int = 100) -> int:
+    """The worker's step: turn up to `limit` waiting rows into outbox messages, delete them, commit.
+
+    One transaction, so a crash plans nothing twice and loses nothing; on
+    PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED, so two workers
+    plan different rows (and the outbox's unique keys would catch a repeat
+    anyway). Returns how many rows were taken.
+    """
+    query = select(PendingNotice).order_by(PendingNotice.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query))
+    if not rows:
+        session.rollback()
+        return 0
+    ids = [i for r in rows if r.kind == "events" for i in r.refs]
+    events = list(session.scalars(select(ComplaintEvent).where(ComplaintEvent.id.in_(ids))
+                                  .order_by(ComplaintEvent.id))) if ids else []
+    plan(session, kb, zone, events)
+    for r in rows:
+        alert = session.get(Alert, r.refs[0]) if r.kind == "alert" and r.refs else None
+        if alert is not None:
+            plan_alert(session, kb, zone, alert)
+        session.delete(r)
+    session.commit()
+    return len(rows)
+
+
+def plan(session: Session, kb, zone, events: list[ComplaintEvent]) -> int:
+    """Put the notifications these history entries call for into the transaction; return how many.
+
+    The state of each complaint is read now (the worker plans a moment after
+    the change): a complaint purged meanwhile tells its complainant nothing.
     """
     if not kb.notifications.enabled or not events:
         return 0
@@ -245,12 +308,6 @@ def plan(session: Session, kb, zone, events: list[ComplaintEvent], code: str | N
                                                 "first_response_due": c.first_response_due_at})
             if c.safety_flag:
                 _urgent(p, key, c)
-            if code is not None:
-                p.to_complainant(key, "receipt", c, {
-                    "code": code, "level_name": Words(kb, zone, c.language or "zh-Hans").level(c.level),
-                    "assessment_due": c.assessment_due_at, "first_response_due": c.first_response_due_at,
-                    "result_days": kb.process.sla.result_working_days,
-                    "emergency_contact": _emergency_contact(kb, c) or ""})
         elif e.action == "team" and e.from_value is not None:
             p.to_team(key, "new_complaint", c, {"received_at": c.received_at, "assessment_due": c.assessment_due_at,
                                                 "first_response_due": c.first_response_due_at})

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .models import DeliveryAttempt, OutboxMessage, utcnow
+from .models import DeliveryAttempt, OutboxMessage, PendingNotice, utcnow
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 MAX_BACKOFF = dt.timedelta(hours=1)
@@ -163,9 +163,13 @@ def attempts_of(session: Session, message_id: int) -> list[DeliveryAttempt]:
 
 
 def counts(session: Session) -> dict[str, int]:
-    """Messages per status (the workspace's outbox page and `kb outbox`)."""
+    """Messages per status (the workspace's outbox page and `kb outbox`), and changes the worker has still to plan."""
     rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
-    return {status: n for status, n in rows}
+    out = {status: n for status, n in rows}
+    waiting = session.scalar(select(func.count()).select_from(PendingNotice)) or 0
+    if waiting:
+        out["unplanned"] = waiting
+    return out
 
 
 def forget_complainant(session: Session, complaint_id: int) -> None:

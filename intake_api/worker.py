@@ -18,7 +18,7 @@ import time
 
 from sqlalchemy.orm import sessionmaker
 
-from . import channels, notices, outbox, reminders
+from . import channels, notices, notify, outbox, reminders
 from .models import OutboxMessage
 from .sla import Clock
 
@@ -65,6 +65,11 @@ class Worker:
     def schedule(self, now: dt.datetime | None = None) -> int:
         with self.sessions() as session:
             return reminders.plan_due(session, self.kb, self.clock, now, self.term_weights)
+
+    def plan_pending(self) -> int:
+        """Turn history the desk recorded into outbox messages (notify.defer says why here, not there)."""
+        with self.sessions() as session:
+            return notify.plan_pending(session, self.kb, self.clock.zone)
 
     def deliver_batch(self, now: dt.datetime | None = None) -> int:
         """Claim and deliver up to BATCH due messages; return how many were tried."""
@@ -119,6 +124,8 @@ class Worker:
                 log.exception("planning reminders failed; trying again next round")
             self._next_schedule = time.monotonic() + SCHEDULE_SECONDS
         total = 0
+        while self.plan_pending() > 0:
+            pass
         while (n := self.deliver_batch()) > 0:
             total += n
         return total

@@ -212,6 +212,18 @@ def query_db(db_url: str, sql: str, **params) -> list[tuple]:
     return [tuple(value(v) for v in row) for row in rows]
 
 
+def plan_notifications(app) -> int:
+    """The worker's first step, alone: the history the desk recorded, turned into outbox messages."""
+    from sqlalchemy.orm import Session
+
+    from intake_api import notify
+    total = 0
+    with Session(app.extensions["db_engine"]) as session:
+        while (n := notify.plan_pending(session, app.config["KB"], app.extensions["kb_clock"].zone)) > 0:
+            total += n
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from conftest import COMPLAINT, PASSWORD, api_login, query_db, start_kb_serve, stop_kb_serve
+from conftest import COMPLAINT, PASSWORD, api_login, plan_notifications, query_db, start_kb_serve, stop_kb_serve
 from test_browser import ARGS, CHROMIUM
 
 MAKE, MODEL, DATETIME, ORIENTATION, GPS_IFD = 0x010F, 0x0110, 0x0132, 0x0112, 0x8825
@@ -353,14 +353,19 @@ def test_files_sent_later_tell_the_handler_once_and_files_sent_with_the_complain
     receipt = submit(client)
     code, url = receipt["tracking_code"], f"/api/v1/complaints/{receipt['tracking_code']}/attachments"
     replied = "SELECT count(*) FROM outbox WHERE kind = 'complainant_replied'"
+
+    def told() -> list[tuple]:
+        plan_notifications(app)
+        return query_db(db_url, replied)
+
     assert upload(client, url, ("photo.jpg", gps_jpeg())).status_code == 201  # the form, right after submitting
-    assert query_db(db_url, replied) == [(0,)]
+    assert told() == [(0,)]
     fac = staff(app, "fac")
     assert fac.post(f"/api/v1/staff/complaints/{receipt['number']}/status", json={"status": "assessed"}).status_code == 200
     assert upload(client, url, ("a.pdf", PDF), ("b.pdf", PDF), text="补充材料").status_code == 201
-    assert query_db(db_url, replied) == [(1,)]
+    assert told() == [(1,)]
     assert upload(fac, f"/api/v1/staff/complaints/{receipt['number']}/attachments", ("n.pdf", PDF)).status_code == 201
-    assert query_db(db_url, replied) == [(1,)]
+    assert told() == [(1,)]
     app.extensions["db_engine"].dispose()
 
 

@@ -232,7 +232,7 @@ def test_a_task_for_another_team_shows_in_its_list_not_the_complaint(desk_app):
 
 
 def test_tasks_and_reviews_are_notified_to_who_acts_on_them(desk_app):
-    from conftest import query_db
+    from conftest import plan_notifications, query_db
 
     from intake_api.auth import create_staff
     from intake_api.db import get_session
@@ -245,6 +245,7 @@ def test_tasks_and_reviews_are_notified_to_who_acts_on_them(desk_app):
     got, act = resolved_complaint(client, token)
     client.post(f"/api/v1/complaints/{got['tracking_code']}/rating", json={"score": 1})
     url = desk_app.config["KB"].db_url
+    plan_notifications(desk_app)
     rows = query_db(url, "SELECT kind, dedupe_key FROM outbox WHERE kind = 'review_needed'")
     assert len(rows) == 1 and rows[0][1].endswith(":review_needed:u" + str(query_db(
         url, "SELECT id FROM staff_users WHERE username = 'sup2'")[0][0]))
@@ -254,6 +255,7 @@ def test_tasks_and_reviews_are_notified_to_who_acts_on_them(desk_app):
                                    "due_date": (dt.date.today() + dt.timedelta(days=1)).isoformat()})):
         assert client.post(f"/api/v1/staff/complaints/{other}/{action}", json=body,
                            headers={"X-CSRFToken": token}).status_code == 200
+    plan_notifications(desk_app)
     assert len(query_db(url, "SELECT id FROM outbox WHERE kind = 'task'")) == 1
     from sqlalchemy import select
 
