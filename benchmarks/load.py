@@ -443,8 +443,10 @@ def backend_pids(db_url: str) -> set[int]:
 
 
 def outbox_counts(db_url: str) -> dict[str, int]:
-    """Outbox rows per status (pending, sent, dead)."""
-    return dict(query(db_url, "SELECT status, count(*) FROM outbox GROUP BY status"))
+    """Outbox rows per status (pending, sent, dead), and "unplanned": changes the worker has still to plan."""
+    counts = dict(query(db_url, "SELECT status, count(*) FROM outbox GROUP BY status"))
+    unplanned = query(db_url, "SELECT count(*) FROM notify_pending")[0][0]
+    return {**counts, "unplanned": unplanned} if unplanned else counts
 
 
 def notifications_tally(sink, db_url: str) -> str:
@@ -458,11 +460,11 @@ def notifications_tally(sink, db_url: str) -> str:
 
 
 def wait_for_drain(sink, db_url: str, timeout: float) -> float | None:
-    """Seconds until every outbox row is sent and the SMTP server holds as many messages; None on timeout."""
+    """Seconds until every change is planned, every outbox row sent and the SMTP server holds as many; None on timeout."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         counts = outbox_counts(db_url)
-        total = sum(counts.values())
+        total = sum(counts.values())  # unplanned rows count: they are not drained
         if counts.get("sent", 0) == total and sink.count() >= total:
             return time.perf_counter() - start
         time.sleep(0.25)
