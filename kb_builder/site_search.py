@@ -35,7 +35,6 @@ import gzip
 import hashlib
 import html
 import json
-import math
 import re
 import shutil
 from collections import Counter, defaultdict
@@ -172,8 +171,8 @@ def index_files(pages: dict[str, Page]) -> tuple[dict, dict[str, bytes]]:
         shards[fnv1a(prefix_key(word)) % buckets]["f"][word] = stem
     files = {f"t/{n}.json.gz": _gz(shard) for n, shard in sorted(shards.items())}
     for start in range(0, len(docs), CHUNK):
-        rows = [[p.location, p.title, p.snippet] for p in docs[start:start + CHUNK]]
-        files[f"d/{start // CHUNK}.json.gz"] = _gz(rows)
+        table = [[p.location, p.title, p.snippet] for p in docs[start:start + CHUNK]]
+        files[f"d/{start // CHUNK}.json.gz"] = _gz(table)
     digest = hashlib.sha256()
     for name, data in sorted(files.items()):
         digest.update(name.encode() + b"\0" + data)
