@@ -18,8 +18,8 @@ What is measured, per search, in a fresh browser profile (nothing cached):
   of a core (CDP Emulation.setCPUThrottlingRate, rate 4);
 - next_page_s: on a second page in the same tab, the same search again
   (what the browser kept: the index files are cached, nothing is rebuilt);
-- tab_mb: memory (PSS) of the browser's renderer processes (page and
-  search worker) after the first result, from /proc/<pid>/smaps_rollup.
+- tab_mb: memory (PSS) of the tab's renderer process (page and search
+  worker) after the first result, from /proc/<pid>/smaps_rollup.
 """
 
 from __future__ import annotations
@@ -110,21 +110,26 @@ def _children() -> dict[int, list[int]]:
 
 
 def renderer_mb() -> float:
-    """Memory (PSS) of the renderer processes this process's chromium runs (page and workers)."""
-    tree, total, todo = _children(), 0, [os.getpid()]
+    """Memory (PSS) of the tab: the largest renderer process this process's chromium runs.
+
+    A dedicated worker runs in its page's renderer, so the page and the
+    search worker are both in it; the browser's own web-UI renderer and a
+    spare one are left out.
+    """
+    tree, sizes, todo = _children(), [0], [os.getpid()]
     while todo:
         pid = todo.pop()
         todo += tree.get(pid, [])
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"--type=renderer" not in cmdline:
+            if b"--type=renderer" not in cmdline or b"--top-chrome-webui" in cmdline:
                 continue
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
-        # Proportional set size: shared pages split between the processes that map them, so the sum is honest.
-        total += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
-    return round(total / 1024, 1)
+        # Proportional set size: pages shared with other processes count by their share.
+        sizes.append(next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")))
+    return round(max(sizes) / 1024, 1)
 
 
 def _search(page, url: str, query: str, throttle: int = 1) -> tuple[float, int]:
