@@ -12,7 +12,6 @@ import re
 import threading
 
 import pytest
-
 from test_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
