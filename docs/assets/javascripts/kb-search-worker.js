@@ -17,6 +17,8 @@ var root = null;        // the site's root URL (the worker lives at assets/javas
 var apiUp = true;       // false once the API did not answer: the static index from then on
 var files = {};         // path -> Promise of parsed JSON (one fetch per file per page)
 var latest = 0;
+var timer = null;
+var API_PAUSE_MS = 120;  // keystrokes closer together than this make one request to the API
 
 function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, function (c) {
@@ -197,11 +199,9 @@ function item(location, title, text, score, terms) {
 function apiSearch(query) {
   var url = kb.api + "?limit=" + LIMIT + "&q=" + encodeURIComponent(query);
   return fetch(new URL(url, root), { headers: { "Accept": "application/json" } }).then(function (r) {
-    if (!r.ok) {
-      if (r.status === 404 || r.status === 405) apiUp = false;  // a site served without the API
-      throw new Error("api " + r.status);
-    }
-    return r.json();
+    if (r.status === 404 || r.status === 405) apiUp = false;  // a site served without the API
+    if (!r.ok) throw new Error("api " + r.status);  // busy or no index yet: the static index this time
+    return r.json().catch(function (err) { apiUp = false; throw err; });  // a web server's HTML, not the API
   }).then(function (body) {
     return (body.results || []).map(function (hit) {
       var location = String(hit.url || "");
@@ -231,10 +231,13 @@ addEventListener("message", function (ev) {
     postMessage({ type: READY });
   } else if (message.type === QUERY) {
     var mine = ++latest;
-    search(message.data).then(function (items) {
-      if (mine === latest) postMessage({ type: RESULT, data: { items: items } });
-    }, function () {
-      if (mine === latest) postMessage({ type: RESULT, data: { items: [] } });
-    });
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      search(message.data).then(function (items) {
+        if (mine === latest) postMessage({ type: RESULT, data: { items: items } });
+      }, function () {
+        if (mine === latest) postMessage({ type: RESULT, data: { items: [] } });
+      });
+    }, apiUp && kb.api ? API_PAUSE_MS : 0);
   }
 });
