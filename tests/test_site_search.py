@@ -40,12 +40,36 @@ def app(built_kb, db_templates, tmp_path_factory):
     db_url = db_templates.copy("sqlite", tmp_path_factory.mktemp("site-search"))
     application = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url},
                               "TESTING": True})
+    application.extensions["test_served"] = _record_and_switch(application)
     yield application
     application.extensions["db_engine"].dispose()
 
 
+def _record_and_switch(app):
+    """Paths the app served, and a switch that makes /api/v1/search answer 404 (a site without the API)."""
+    from flask import abort, request
+    log: list[str] = []
+    state = {"api": True}
+
+    @app.before_request
+    def no_api():
+        if request.path == "/api/v1/search" and not state["api"]:
+            abort(404)
+
+    @app.after_request
+    def record(response):
+        log.append(request.path)
+        return response
+    return log, state
+
+
 @pytest.fixture(scope="module")
-def api_site(app):
+def served(app):
+    return app.extensions["test_served"]
+
+
+@pytest.fixture(scope="module")
+def api_site(app, served):
     """The real Flask app (site + API) under werkzeug's server in a thread."""
     from werkzeug.serving import make_server
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -129,6 +153,29 @@ def test_the_stub_is_small_and_revalidated_the_index_files_are_kept(app, built_k
     assert "max-age=31536000" in shard.headers["Cache-Control"]
     rows = json.loads(gzip.decompress(shard.data))
     assert any(row[0] == "faq/facilities/water-dispenser-not-working/" for row in rows)
+
+
+def test_the_static_index_is_fetched_once_not_on_every_page(page, api_site, served):
+    """`kb serve` without the search API: the second page's search takes the index files from the browser's cache."""
+    log, state = served
+    state["api"] = False
+    try:
+        first, _ = site_search(page, api_site, "饮水机坏了")
+        fetched = [p for p in log if "/search/kb/" in p]
+        assert fetched and first[0].endswith("/water-dispenser-not-working/")
+        log.clear()
+        page.goto(api_site + "/complaint/")
+        page.wait_for_load_state("networkidle")
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.fill("饮水机坏了")
+        box.press("End")
+        from playwright.sync_api import expect
+        expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=15_000)
+        assert "/search/search_index.json" in log  # the stub is asked again (304 when unchanged)...
+        assert [p for p in log if "/search/kb/" in p] == []  # ...the index files are not
+    finally:
+        state["api"] = True
 
 
 def test_the_static_index_holds_only_published_pages(built_kb):
