@@ -102,6 +102,16 @@ class SuggestOut(_Out):
     results: list[dict]
 
 
+class SearchQuery(BaseModel):
+    q: str
+    limit: int | None = None
+
+
+class SearchOut(_Out):
+    query: str
+    results: list[dict]
+
+
 def errors(*codes: int) -> dict:
     return {f"HTTP_{c}": ErrorOut for c in codes}
 

@@ -1,7 +1,10 @@
 """Serve the built static site beside the API (same origin for the form).
 
 Files are looked up per request, so a rebuild that swaps site/ in is served
-at once, without a restart.
+at once, without a restart. The site search's index files live in a folder
+named by their digest (kb_builder/site_search.py): the browser keeps them
+for good; the stub that names the folder is revalidated on every page
+(ETag), like the pages.
 """
 
 from __future__ import annotations
@@ -10,6 +13,10 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, send_from_directory
 from werkzeug.security import safe_join
+
+from kb_builder.site_search import FOLDER, STUB
+
+YEAR = 365 * 24 * 3600
 
 bp = Blueprint("site", __name__)
 
@@ -39,5 +46,10 @@ def page(path: str):
         if not_found.is_file():
             return send_from_directory(root, "404.html", max_age=0), 404
         abort(404)
-    max_age = 0 if path.endswith(".html") else 3600
+    if path.startswith(FOLDER.as_posix() + "/"):
+        # Stored gzip, sent as it is: the worker inflates it (any static server can do the same).
+        response = send_from_directory(root, path, max_age=YEAR, mimetype="application/gzip")
+        response.cache_control.immutable = True
+        return response
+    max_age = 0 if path.endswith(".html") or path == STUB.as_posix() else 3600
     return send_from_directory(root, path, max_age=max_age)

@@ -1,8 +1,12 @@
-"""GET or POST /api/v1/suggest: the articles that may answer what the employee is typing.
+"""GET or POST /api/v1/suggest: the articles that may answer what the employee is typing; GET /api/v1/search: the site's.
 
 POST takes the same parameters as a JSON body ({"q": ..., "limit": ...}):
 the form sends long descriptions that way, since a URL of about 450 Chinese
 characters (percent-encoded, 9 bytes each) is refused with 414.
+
+/api/v1/search is the site's search box (kb_builder/site_search.py): the
+same ranking, every result whatever its confidence, and no sensitive-topic
+gate (someone looking for the harassment SOP must find it).
 
 When the best match is not confident (kb.yml `search.confidence_threshold`)
 the answer has no results: the form stays quiet rather than show junk.
@@ -18,12 +22,13 @@ from kb_builder.search import IndexNotBuilt, Searcher
 
 from . import sensitive
 from .errors import ApiError, Unavailable
-from .openapi import SuggestOut, SuggestQuery, doc
+from .openapi import SearchOut, SearchQuery, SuggestOut, SuggestQuery, doc
 
 bp = Blueprint("suggest", __name__, url_prefix="/api/v1")
 
 MAX_QUERY_CHARS = 2000
 MAX_LIMIT = 10
+SEARCH_LIMIT = 20
 
 
 def searcher() -> Searcher:
@@ -42,10 +47,8 @@ def parameters() -> dict:
     return request.args
 
 
-@bp.route("/suggest", methods=["GET", "POST"])
-@doc(query=SuggestQuery, ok=(200, SuggestOut), fail=(400, 429, 503), tags=["public"])
-def suggest():
-    params = parameters()
+def _query(params, max_limit: int) -> tuple[str, int]:
+    """The text and the number of results asked for; ApiError naming each bad field."""
     text = params.get("q", "")
     errors = []
     if not isinstance(text, str):
@@ -55,17 +58,38 @@ def suggest():
         errors.append({"field": "q", "message": "必填 · Give the text to match, e.g. ?q=饮水机坏了"})
     elif len(text) > MAX_QUERY_CHARS:
         errors.append({"field": "q", "message": f"太长，最多 {MAX_QUERY_CHARS} 个字 · At most {MAX_QUERY_CHARS} characters"})
+    limit = params.get("limit", 5)
     try:
-        limit = params.get("limit", 5)
         if isinstance(limit, bool) or not isinstance(limit, (int, str)):
             raise ValueError
         limit = int(limit)
-        if not 1 <= limit <= MAX_LIMIT:
+        if not 1 <= limit <= max_limit:
             raise ValueError
     except ValueError:
-        errors.append({"field": "limit", "message": f"应为 1 到 {MAX_LIMIT} 的整数 · A whole number from 1 to {MAX_LIMIT}"})
+        errors.append({"field": "limit", "message": f"应为 1 到 {max_limit} 的整数 · A whole number from 1 to {max_limit}"})
     if errors:
         raise ApiError("参数有误 · Invalid parameters", errors)
+    return text, limit
+
+
+@bp.get("/search")
+@doc(query=SearchQuery, ok=(200, SearchOut), fail=(400, 503), tags=["public"])
+def search():
+    text, limit = _query(request.args, SEARCH_LIMIT)
+    try:
+        hits = searcher().suggest(text, limit=limit).hits
+    except IndexNotBuilt as exc:
+        raise Unavailable(str(exc)) from None
+    results = [{"title": h.title, "url": site_url(h.url), "snippet": h.snippet, "score": h.score,
+                "category": h.category, "language": h.language} for h in hits]
+    return jsonify({"query": text, "results": results})
+
+
+@bp.route("/suggest", methods=["GET", "POST"])
+@doc(query=SuggestQuery, ok=(200, SuggestOut), fail=(400, 429, 503), tags=["public"])
+def suggest():
+    params = parameters()
+    text, limit = _query(params, MAX_LIMIT)
     # Sensitive texts are answered before any search runs: no articles, the direct path instead, so no
     # ranking change can ever bring articles back for harassment, discrimination, misconduct or danger.
     kb = current_app.config["KB"]

@@ -32,7 +32,8 @@ from .errors import PrivacyError, Problem
 from .index import update_index, write_index
 from .pages import GENERATED, navigation, render_pages
 from .privacy_scan import scan_cases
-from .site import SEARCH_INDEX, build_site, merge_search_index
+from .site import SEARCH_INDEX, build_site
+from .site_search import RECORDS
 from .sources import Source, read_sources
 from .staging import Staging, build_lock
 from .vectors import VECTORS, embed, save
@@ -167,7 +168,7 @@ def stage_docs(config: KbConfig, content: Content, full: bool = False) -> Staged
     fingerprint = _fingerprint(config, content.nav)
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
     incremental = (not full and state.get("fingerprint") == fingerprint and folder.is_dir()
-                   and (config.site_dir / SEARCH_INDEX).is_file())
+                   and (config.site_dir / SEARCH_INDEX).is_file() and (config.index_dir / RECORDS).is_file())
     if not incremental:
         shutil.rmtree(folder, ignore_errors=True)
         _copy_hand_written_docs(config.docs_dir, folder)
@@ -203,8 +204,12 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
     return embedded.fresh
 
 
-def write_site(config: KbConfig, content: Content, docs: StagedDocs, folder: Path, strict: bool = False) -> None:
-    """The static site into folder; incremental: a dirty MkDocs build on a copy of the live site."""
+def write_site(config: KbConfig, content: Content, docs: StagedDocs, folder: Path, strict: bool = False,
+               records_dir: Path | None = None) -> None:
+    """The static site into folder; incremental: a dirty MkDocs build on a copy of the live site.
+
+    The site search's page records go to records_dir (the new index folder, swapped in with the site).
+    """
     dates = [a.resolved for a in content.articles if a.resolved]
     build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
     if docs.incremental:
@@ -213,9 +218,7 @@ def write_site(config: KbConfig, content: Content, docs: StagedDocs, folder: Pat
         for url in docs.removed:
             shutil.rmtree(folder / url, ignore_errors=True)
     build_site(config, docs.folder, folder, content.nav, strict=strict, build_date=build_date,
-               dirty=docs.incremental, synonyms=content.synonyms)
-    if docs.incremental:
-        merge_search_index(config.site_dir / SEARCH_INDEX, folder, docs.removed)
+               dirty=docs.incremental, synonyms=content.synonyms, records_dir=records_dir, removed=docs.removed)
 
 
 def _stopwatch(seconds: dict[str, float]) -> Callable[[str], None]:
@@ -235,8 +238,8 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
 
     Incremental by default: when theme, settings, hand-written pages and
     navigation are unchanged, only the pages whose text changed are rebuilt
-    (MkDocs dirty build on a copy of the live site) and the site search index
-    is completed from the previous one. `full=True` rebuilds everything.
+    (MkDocs dirty build on a copy of the live site) and the site search's
+    records are completed from the previous build's (site_search.py). `full=True` rebuilds everything.
     """
     result = BuildResult()
     lap = _stopwatch(result.seconds)
@@ -252,7 +255,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         result.embedded = write_search_index(config, content.articles, new[config.index_dir], docs.incremental,
                                              content.synonyms)
         lap("index")
-        write_site(config, content, docs, new[config.site_dir], strict)
+        write_site(config, content, docs, new[config.site_dir], strict, records_dir=new[config.index_dir])
         lap("site")
         for live in generated:  # docs/faq and docs/sop as MkDocs saw them
             new[live].rmdir()

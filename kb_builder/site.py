@@ -15,6 +15,10 @@ from mkdocs.plugins import BasePlugin
 from .config import KbConfig
 from .errors import BuildError
 from .markup import sanitize
+from .site_search import STUB as SEARCH_INDEX
+from .site_search import SiteSearch, load_records
+
+__all__ = ["SEARCH_INDEX", "build_site", "read_policy"]
 
 # The script hashes the site's Content-Security-Policy allows (kb serve sends them;
 # another web server serving site/ should too). Dot files are never served.
@@ -96,65 +100,15 @@ class _DirtyNotice(logging.Filter):
         return "'dirty' build" not in record.getMessage()
 
 
-SEARCH_INDEX = Path("search") / "search_index.json"
-# Marks a search entry whose text already carries its other-script form.
-_VARIANT_MARK = "\u2060\u200b"
-
-
-def add_script_variants(site_dir: Path, synonyms=None) -> None:
-    """Let the site's search find Simplified pages by Traditional queries and the reverse.
-
-    The browser search (lunr) matches words as typed; the form's suggestions
-    fold both scripts to one (analysis.normalize). Appending each entry's text
-    converted to the other script (OpenCC, keeping jieba's U+200B word breaks)
-    makes the site agree with the form. Previews show the start of the text,
-    so the appended form stays out of sight. Every word of a synonym group
-    the entry uses (content/synonyms.yml) is appended the same way, so 薪金
-    finds the page about 工资 there too.
-    """
-    import opencc
-
-    from .analysis import to_simplified
-
-    to_hant = opencc.OpenCC("s2t")
-    path = site_dir / SEARCH_INDEX
-    data = json.loads(path.read_text(encoding="utf-8"))
-    for doc in data["docs"]:
-        text = doc.get("text", "")
-        if _VARIANT_MARK in text:
-            continue
-        source = doc.get("title", "") + "\u200b" + text
-        variants = {v for v in (to_hant.convert(source), to_simplified(source)) if v != source}
-        for group in synonyms.groups_in(source) if synonyms is not None else ():
-            variants.update(w for word in group for w in (word, to_hant.convert(word)))
-        if variants:
-            doc["text"] = text + _VARIANT_MARK + "\u200b".join(sorted(variants))
-    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-
-
-def merge_search_index(previous: Path, site_dir: Path, removed: set[str]) -> None:
-    """Complete a dirty build's search index with the previous entries of pages not rebuilt.
-
-    MkDocs' search plugin only indexes the pages it built; everything else keeps
-    the entries it had, except pages that no longer exist.
-    """
-    path = site_dir / SEARCH_INDEX
-    new = json.loads(path.read_text(encoding="utf-8"))
-    old = json.loads(previous.read_text(encoding="utf-8"))
-    page = lambda loc: loc.split("#", 1)[0]  # noqa: E731
-    rebuilt = {page(d["location"]) for d in new["docs"]}
-    kept = [d for d in old["docs"] if page(d["location"]) not in rebuilt and page(d["location"]) not in removed]
-    new["docs"] = kept + new["docs"]
-    new["docs"].sort(key=lambda d: d["location"])
-    path.write_text(json.dumps(new, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-
-
 def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, strict: bool = False,
-               build_date: int | None = None, dirty: bool = False, synonyms=None) -> None:
+               build_date: int | None = None, dirty: bool = False, synonyms=None,
+               records_dir: Path | None = None, removed: frozenset[str] | set[str] = frozenset()) -> None:
     """Build the static site from docs_dir into site_dir with the project's mkdocs.yml.
 
     dirty: site_dir already holds the previous site (mtimes kept); only pages
-    whose source is newer are rebuilt.
+    whose source is newer are rebuilt, and the site search's records of the
+    others come from the live index folder. records_dir: where this build's
+    records go (the new index folder; default: beside site_dir).
     """
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     from mkdocs.commands.build import build
@@ -172,13 +126,16 @@ def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, stri
         cfg["extra"]["kb_api_base"] = config.site.api_base_url
         policy = SitePolicy()
         cfg.plugins["kb-site-policy"] = policy
+        previous = load_records(config.index_dir) if dirty else {}
+        cfg.plugins["kb-site-search"] = SiteSearch(
+            config.site.api_base_url.rstrip("/") + "/api/v1/search", records_dir or site_dir.parent,
+            previous, set(removed), synonyms)
         notice = _DirtyNotice()
         logging.getLogger("mkdocs.commands.build").addFilter(notice)
         try:
             build(cfg, dirty=dirty)
         finally:
             logging.getLogger("mkdocs.commands.build").removeFilter(notice)
-        add_script_variants(site_dir, synonyms)
         write_policy(site_dir, policy.hashes, dirty)
     except MkDocsException as exc:
         raise BuildError(f"mkdocs build failed ({config.mkdocs_config}): {exc}") from None

@@ -73,56 +73,6 @@ def test_this_solved_my_problem_records_a_deflection(page, live_server, live_db_
     assert query_db(live_db_url, "SELECT count(*) FROM complaints") == [(0,)]
 
 
-def site_search(page, site: str, query: str) -> list[str]:
-    """Search with the site's own search box as a person would; the result pages, best first, one per page."""
-    from playwright.sync_api import expect
-    page.goto(site + "/")
-    # Material loads its search index in a worker after the page: wait for it, as a person would.
-    page.wait_for_load_state("networkidle")
-    page.locator("label.kb-search-button").click()  # the home page's own "search your problem" button
-    # An IME commits Chinese text at once and then a key comes up; Material searches on that key.
-    search = page.locator("input.md-search__input")
-    search.fill(query)
-    search.press("End")
-    expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=15_000)
-    hrefs = page.locator(".md-search-result__link").evaluate_all("els => els.map(e => e.href)")
-    return list(dict.fromkeys(re.sub(r"[?#].*", "", h) for h in hrefs))  # one entry per page, not per section
-
-
-@pytest.fixture(scope="module")
-def form_suggest(built_kb, db_templates, tmp_path_factory):
-    """The form's first suggestion for a text, from the app itself: comparing needs no server."""
-    from intake_api import create_app
-    db_url = db_templates.copy("sqlite", tmp_path_factory.mktemp("suggest"))
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}, "TESTING": True})
-    client = app.test_client()
-
-    def first(query: str) -> str:
-        res = client.get("/api/v1/suggest", query_string={"q": query})
-        assert res.status_code == 200, res.get_json()
-        return res.get_json()["results"][0]["id"]
-    yield first
-    app.extensions["db_engine"].dispose()
-
-
-def test_site_search_finds_the_water_dispenser_article(page, static_site):
-    from playwright.sync_api import expect
-    pages = site_search(page, static_site, "饮水机坏了")
-    expect(page.locator(".md-search-result")).to_contain_text("饮水机")
-    assert any(p.endswith("/water-dispenser-not-working/") for p in pages[:3]), pages[:5]
-
-
-@pytest.mark.parametrize("query, article", [
-    ("飲水機壞了", "water-dispenser-not-working"),      # Traditional query, Simplified article
-    ("加班餐补怎么申请", "overtime-meal-allowance"),      # Simplified query, Traditional article
-    ("install software on my laptop", "laptop-software-install"),  # English
-])
-def test_site_search_agrees_with_the_form(page, static_site, form_suggest, query, article):
-    assert form_suggest(query) == article
-    pages = site_search(page, static_site, query)
-    assert any(p.endswith(f"/{article}/") for p in pages[:3]), pages[:5]
-
-
 def test_a_sensitive_complaint_gets_no_suggestions_and_the_direct_path(page, live_server, live_db_url):
     from playwright.sync_api import expect
     page.goto(live_server + "/complaint/")
@@ -208,12 +158,6 @@ def test_typing_a_harassment_complaint_slowly_never_shows_an_article_and_propose
     expect(page.locator("#kb-disclosure-confidential")).to_be_checked()
     expect(page.locator("#kb-disclosure-note")).to_be_visible()
     expect(page.locator("#kb-emergency")).to_be_hidden()
-
-
-def test_site_search_knows_hr_s_own_words(page, static_site):
-    """content/synonyms.yml reaches the site's own search: 薪金 finds the pages about 工资 (issue 16, point 5)."""
-    pages = site_search(page, static_site, "薪金")
-    assert any(p.endswith(("/payslip-error/", "/salary-paid-late/")) for p in pages[:3]), pages[:5]
 
 
 def test_the_form_records_what_was_on_screen_keeps_long_texts_and_says_when_nothing_answers(page, live_server, live_db_url):

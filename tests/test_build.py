@@ -1,6 +1,7 @@
 """`kb build` end to end on the sample content, with a real mkdocs build."""
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
@@ -69,11 +70,25 @@ def test_category_index_sop_and_form_pages_exist(built_kb):
     assert '<html lang="zh"' in home and 'for="__search"' in home
 
 
-def test_site_search_index_segments_chinese(built_kb):
-    data = json.loads((built_kb / "site" / "search" / "search_index.json").read_text(encoding="utf-8"))
-    assert "\\u200b" in data["config"]["separator"] or "\u200b" in data["config"]["separator"]
-    page = next(d for d in data["docs"] if d["location"].startswith("faq/facilities/water-dispenser-not-working/"))
-    assert "饮水机\u200b" in page["text"] or "\u200b饮水机" in page["text"]
+def static_search_index(root: Path) -> tuple[dict, dict[str, list[int]], list[list]]:
+    """The site search's static index: (its description in the stub, postings by term, documents)."""
+    import gzip
+    kb = json.loads((root / "site" / "search" / "search_index.json").read_text(encoding="utf-8"))["config"]["kb"]
+    folder = root / "site" / kb["path"]
+    load = lambda p: json.loads(gzip.decompress(p.read_bytes()))  # noqa: E731
+    postings = {t: rows for p in (folder / "t").iterdir() for t, rows in load(p)["t"].items()}
+    docs = [row for p in sorted((folder / "d").iterdir(), key=lambda p: int(p.name.split(".")[0])) for row in load(p)]
+    return kb, postings, docs
+
+
+def test_site_search_index_segments_chinese_and_folds_traditional(built_kb):
+    kb, postings, docs = static_search_index(built_kb)
+    assert kb["documents"] == len(docs) and [d[0] for d in docs] == sorted(d[0] for d in docs)
+    number = next(i for i, d in enumerate(docs) if d[0] == "faq/facilities/water-dispenser-not-working/")
+    assert number in itertools.accumulate(postings["饮水机"][::2])  # a jieba word, not characters
+    # The Traditional article is indexed under Simplified words; the browser folds queries with the map.
+    meal = next(i for i, d in enumerate(docs) if d[0].endswith("/overtime-meal-allowance/"))
+    assert meal in itertools.accumulate(postings["加班"][::2]) and kb["fold"]["飲"] == "饮"
 
 
 def test_invalid_content_leaves_the_previous_build_untouched(kb_tree):
@@ -121,8 +136,7 @@ def test_the_same_content_builds_to_the_same_output(tmp_path):
 
 
 def _locations(root: Path) -> set[str]:
-    data = json.loads((root / "site" / "search" / "search_index.json").read_text(encoding="utf-8"))
-    return {d["location"] for d in data["docs"]}
+    return {d[0] for d in static_search_index(root)[2]}
 
 
 def test_an_incremental_build_equals_a_full_one(tmp_path):
@@ -152,6 +166,7 @@ def test_an_incremental_build_equals_a_full_one(tmp_path):
         (two / "content" / "cases" / path.name).write_bytes(path.read_bytes())
     build(load_config(two / "kb.yml"), full=True)
     assert _locations(one) == _locations(two)
+    assert static_search_index(one)[0]["version"] == static_search_index(two)[0]["version"]  # the same files
     pages = lambda root: sorted(str(p.relative_to(root / "site")) for p in (root / "site").rglob("index.html"))  # noqa: E731
     assert pages(one) == pages(two)
     for rel in ("faq/shuttle/shuttle-late/index.html", "faq/tags/index.html", "faq/dormitory/index.html"):

@@ -1,0 +1,243 @@
+/* The site search's worker, in place of Material's lunr worker (kb_builder/site_search.py says why).
+ *
+ * Material's search box sends SETUP (the stub search/search_index.json, a few KB) and then each
+ * QUERY; we answer READY at once and RESULT per query, in Material's format. A query goes to the
+ * API's /api/v1/search (the suggestions' engine: one ranking, synonyms, Traditional/Simplified) when
+ * it answers; otherwise, or once it has failed, to the static index, of which only the files the
+ * query's words need are fetched (the browser caches them: their folder is versioned).
+ * Titles and texts are rendered by Material as HTML: everything is escaped here. */
+"use strict";
+
+var SETUP = 0, READY = 1, QUERY = 2, RESULT = 3;
+var LIMIT = 10;
+var K1 = 1.2;  // BM25 saturation: the weights in the index are tf * (K1 + 1) / (tf + norm) * 100
+
+var kb = null;          // config.kb of the stub: api, path, version, documents, buckets, chunk, fold
+var root = null;        // the site's root URL (the worker lives at assets/javascripts/)
+var apiUp = true;       // false once the API did not answer: the static index from then on
+var files = {};         // path -> Promise of parsed JSON (one fetch per file per page)
+var latest = 0;
+var timer = null;
+var API_PAUSE_MS = 120;  // keystrokes closer together than this make one request to the API
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, function (c) {
+    return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+  });
+}
+
+function fnv1a(key) {
+  var h = 0x811c9dc5;
+  for (var ch of key) {
+    h ^= ch.codePointAt(0);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+function readJson(response) {
+  // Gzip files as stored; a server that adds Content-Encoding: gzip has inflated them already.
+  return response.arrayBuffer().then(function (buf) {
+    var bytes = new Uint8Array(buf);
+    if (bytes.length > 1 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+      return new Response(stream).text().then(JSON.parse);
+    }
+    return JSON.parse(new TextDecoder().decode(bytes));
+  });
+}
+
+function load(path) {
+  if (!files[path]) {
+    files[path] = fetch(new URL(kb.path + path, root)).then(function (r) {
+      if (!r.ok) return null;  // a bucket no term falls into is not written
+      return readJson(r);
+    }).catch(function () { delete files[path]; return null; });
+  }
+  return files[path];
+}
+
+function bucketFile(key) { return "t/" + (fnv1a(key) % kb.buckets) + ".json.gz"; }
+
+function fold(query) {
+  var out = "";
+  for (var ch of query.normalize("NFKC").toLowerCase()) out += kb.fold[ch] || ch;
+  return out;
+}
+
+var HAN = /[\u3400-\u9fff\uf900-\ufaff]+|[\p{L}\p{N}]+/gu;
+var IS_HAN = /^[\u3400-\u9fff\uf900-\ufaff]/;
+
+function lookups(query) {
+  // Han runs: every index word starting at each position (the index's words are the dictionary);
+  // other runs: the word, its stem as the index knows it, or the word without a common ending.
+  var runs = fold(query).match(HAN) || [];
+  return runs.map(function (run) {
+    return { run: run, han: IS_HAN.test(run) };
+  });
+}
+
+function wordsIn(run, shards) {
+  var found = [], covered = new Array(run.length).fill(false);
+  for (var i = 0; i + 1 < run.length; i++) {
+    var shard = shards[bucketFile(run.slice(i, i + 2))];
+    if (!shard) continue;
+    for (var term in shard.t) {
+      if (term.length >= 2 && run.startsWith(term, i)) {
+        found.push(term);
+        for (var j = i; j < i + term.length; j++) covered[j] = true;
+      }
+    }
+  }
+  return { found: found, covered: covered };
+}
+
+function stemsOf(word, shard) {
+  if (!shard) return [];
+  if (shard.t[word]) return [word];
+  if (shard.f[word]) return [shard.f[word]];
+  var endings = ["ies", "es", "s", "ing", "ed", "ly"];
+  for (var k = 0; k < endings.length; k++) {
+    var e = endings[k];
+    if (word.length > e.length + 2 && word.endsWith(e)) {
+      var base = word.slice(0, -e.length);
+      if (shard.t[base]) return [base];
+    }
+  }
+  return [];
+}
+
+function fetchAll(paths) {
+  var unique = Array.from(new Set(paths));
+  return Promise.all(unique.map(load)).then(function (loaded) {
+    var out = {};
+    unique.forEach(function (p, i) { out[p] = loaded[i]; });
+    return out;
+  });
+}
+
+function staticSearch(query) {
+  var runs = lookups(query);
+  var first = [];
+  runs.forEach(function (r) {
+    if (r.han) {
+      for (var i = 0; i + 1 < r.run.length; i++) first.push(bucketFile(r.run.slice(i, i + 2)));
+      if (r.run.length === 1) first.push(bucketFile(r.run));
+    } else {
+      first.push(bucketFile(r.run.slice(0, 2)));
+    }
+  });
+  return fetchAll(first).then(function (shards) {
+    var chosen = [], single = [];
+    runs.forEach(function (r) {
+      if (!r.han) {
+        var shard = shards[bucketFile(r.run.slice(0, 2))];
+        stemsOf(r.run, shard).forEach(function (t) { chosen.push({ term: t, shown: r.run }); });
+        return;
+      }
+      var w = wordsIn(r.run, shards);
+      w.found.forEach(function (t) { chosen.push({ term: t, shown: t }); });
+      // A character no index word covers may be a word of its own (坏 in 饮水机坏了).
+      w.covered.forEach(function (c, i) { if (!c) single.push(r.run[i]); });
+    });
+    return fetchAll(single.map(bucketFile)).then(function (more) {
+      single.forEach(function (ch) {
+        var shard = more[bucketFile(ch)];
+        if (shard && shard.t[ch]) chosen.push({ term: ch, shown: ch });
+      });
+      // Stems whose bucket differs from the word's (rare): one more round.
+      var missing = chosen.filter(function (c) { return !shardOf(c.term, shards, more); });
+      return fetchAll(missing.map(function (c) { return bucketFile(c.term.slice(0, 2)); })).then(function (last) {
+        return score(chosen, [shards, more, last]);
+      });
+    });
+  });
+}
+
+function shardOf(term, a, b, c) {
+  var path = bucketFile(term.slice(0, 2));
+  var s = (a && a[path]) || (b && b[path]) || (c && c[path]);
+  return s && s.t[term] ? s : null;
+}
+
+function score(chosen, sets) {
+  var scores = new Map(), matched = new Map(), seen = new Set(), terms = {};
+  chosen.forEach(function (c) {
+    terms[c.shown] = false;
+    if (seen.has(c.term)) return;
+    seen.add(c.term);
+    var shard = shardOf(c.term, sets[0], sets[1], sets[2]);
+    if (!shard) return;
+    var rows = shard.t[c.term], df = rows.length / 2;
+    var idf = Math.log(1 + (kb.documents - df + 0.5) / (df + 0.5));
+    var doc = 0;
+    for (var i = 0; i < rows.length; i += 2) {
+      doc += rows[i];
+      scores.set(doc, (scores.get(doc) || 0) + idf * rows[i + 1] / 100);
+      if (!matched.has(doc)) matched.set(doc, new Set());
+      matched.get(doc).add(c.shown);
+    }
+  });
+  var best = Array.from(scores.entries()).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; })
+    .slice(0, LIMIT);
+  var chunks = best.map(function (e) { return "d/" + Math.floor(e[0] / kb.chunk) + ".json.gz"; });
+  return fetchAll(chunks).then(function (loaded) {
+    return best.map(function (e) {
+      var rows = loaded["d/" + Math.floor(e[0] / kb.chunk) + ".json.gz"] || [];
+      var row = rows[e[0] % kb.chunk] || ["", "", ""];
+      var t = {};
+      Object.keys(terms).forEach(function (k) { t[k] = matched.get(e[0]).has(k); });
+      return item(row[0], row[1], row[2], e[1], t);
+    });
+  });
+}
+
+function item(location, title, text, score, terms) {
+  return [{ location: location, title: escapeHtml(title), text: escapeHtml(text), score: score, terms: terms }];
+}
+
+function apiSearch(query) {
+  var url = kb.api + "?limit=" + LIMIT + "&q=" + encodeURIComponent(query);
+  return fetch(new URL(url, root), { headers: { "Accept": "application/json" } }).then(function (r) {
+    if (r.status === 404 || r.status === 405) apiUp = false;  // a site served without the API
+    if (!r.ok) throw new Error("api " + r.status);  // busy or no index yet: the static index this time
+    return r.json().catch(function (err) { apiUp = false; throw err; });  // a web server's HTML, not the API
+  }).then(function (body) {
+    return (body.results || []).map(function (hit) {
+      var location = String(hit.url || "");
+      if (/^[a-z][a-z0-9+.-]*:/i.test(location) || location.indexOf("//") === 0) location = "#";  // site paths only
+      return item(location, hit.title || "", hit.snippet || "", hit.score || 0, {});
+    });
+  });
+}
+
+function search(query) {
+  query = query.replace(/[*+\-:^~"]+/g, " ").trim();
+  if (!query) return Promise.resolve([]);
+  if (apiUp && kb.api) {
+    return apiSearch(query).catch(function (err) {
+      if (err instanceof TypeError) apiUp = false;  // network error: no API here
+      return staticSearch(query);
+    });
+  }
+  return staticSearch(query);
+}
+
+addEventListener("message", function (ev) {
+  var message = ev.data;
+  if (message.type === SETUP) {
+    kb = message.data.config.kb;
+    root = new URL("../../", self.location.href);
+    postMessage({ type: READY });
+  } else if (message.type === QUERY) {
+    var mine = ++latest;
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      search(message.data).then(function (items) {
+        if (mine === latest) postMessage({ type: RESULT, data: { items: items } });
+      }, function () {
+        if (mine === latest) postMessage({ type: RESULT, data: { items: [] } });
+      });
+    }, apiUp && kb.api ? API_PAUSE_MS : 0);
+  }
+});

@@ -1,0 +1,260 @@
+"""The site's own search: a small static index fetched by prefix, and the stub Material's search box loads.
+
+Material's search plugin ships every page's text to every visitor and builds
+a lunr index from it in the browser on every page view (40 MB and 17 s at
+10,000 articles: issue 25). Here the plugin keeps its search box and result
+list, but its worker is ours (docs/assets/javascripts/kb-search-worker.js):
+it asks the API's /api/v1/search (the suggestions' engine) when it answers,
+and otherwise this static index, of which a search fetches only the few
+files its words need.
+
+The static index is written from the pages as published (the text Material's
+plugin extracts from the sanitised HTML, nothing from content files) and
+analysed by analysis.terms, as the API's index is: jieba words in search
+mode, Traditional folded to Simplified, English stemmed. Files:
+
+- `search/search_index.json`: the stub the theme fetches on every page (a few
+  KB): Material's search settings plus `kb`, where the API and the static
+  index are, the index's size, and a Traditional -> Simplified map of the
+  characters the index uses (the browser folds the query with it).
+- `search/kb/<version>/t/<bucket>.json.gz`: the terms whose first two
+  characters hash to the bucket (FNV-1a, the same in kb-search-worker.js),
+  each with its postings (document, BM25 weight of the term in it).
+- `search/kb/<version>/d/<chunk>.json.gz`: location, title and opening text
+  of CHUNK documents.
+
+The version is a digest of the files, so they are cached for good
+(`kb serve` sends them immutable) and a rebuild writes a new folder. Gzip
+files are fetched as they are and inflated by the worker: any static web
+server then serves a few KB per search, whatever its compression settings.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import html
+import json
+import re
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from mkdocs.plugins import BasePlugin
+
+from .analysis import STOP_WORDS, _stem, normalize, terms
+
+STUB = Path("search") / "search_index.json"
+FOLDER = Path("search") / "kb"
+RECORDS = "site-search.json.gz"  # beside the Whoosh index (never published): what the next dirty build starts from
+WORKER = "assets/javascripts/kb-search-worker.js"
+CHUNK = 200  # documents per d/ file: a search fetches the one or two holding its best results
+POSTINGS_PER_BUCKET = 1000  # aimed-for postings per t/ file (a few KB compressed)
+MAX_BUCKETS = 4096
+TITLE_WEIGHT = 3  # a word of the title counts as this many of the text
+K1, B = 1.2, 0.75
+SNIPPET_CHARS = 160
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+_ASCII_WORD = re.compile(r"[a-z][a-z0-9]*")
+
+
+def plain(markup: str) -> str:
+    """The visible text of an HTML fragment, one space between words."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", markup.replace("\u200b", "")))).strip()
+
+
+def fnv1a(key: str) -> int:
+    """32-bit FNV-1a over the key's code points (kb-search-worker.js computes the same)."""
+    h = 0x811C9DC5
+    for ch in key:
+        h ^= ord(ch)
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def prefix_key(term: str) -> str:
+    return term[:2]
+
+
+@dataclass
+class Page:
+    """One published page as the static index sees it."""
+
+    location: str
+    title: str
+    snippet: str
+    counts: dict[str, int]  # term -> weighted count (title words TITLE_WEIGHT each)
+    forms: dict[str, str]  # English word as written -> its stem, where they differ
+
+    def as_json(self) -> list:
+        return [self.location, self.title, self.snippet, self.counts, self.forms]
+
+    @classmethod
+    def from_json(cls, row: list) -> Page:
+        return cls(*row)
+
+
+def page_record(location: str, title: str, text: str, synonyms=None) -> Page:
+    """Analyse one page: its terms as the API's index would cut them, and the words of its synonym groups."""
+    counts: Counter[str] = Counter()
+    for term in terms(title):
+        counts[term.text] += TITLE_WEIGHT
+    for term in terms(text):
+        counts[term.text] += 1
+    for group in synonyms.groups_in(f"{title}\n{text}") if synonyms is not None else ():
+        for word in group:  # 薪金 finds the page about 工资 (content/synonyms.yml), as on the API path
+            for term in terms(word):
+                counts.setdefault(term.text, 1)
+    forms = {w: s for w in set(_ASCII_WORD.findall(normalize(f"{title} {text}")))
+             if w not in STOP_WORDS and (s := _stem(w)) != w}
+    return Page(location, title, text[:SNIPPET_CHARS], dict(counts), forms)
+
+
+def pages_from_entries(entries: list[dict], synonyms=None) -> dict[str, Page]:
+    """Material's per-section entries (page and headings) joined into one record per page."""
+    titles: dict[str, str] = {}
+    texts: dict[str, list[str]] = defaultdict(list)
+    for entry in entries:
+        location = entry["location"].split("#", 1)[0]
+        title, text = plain(entry.get("title", "")), plain(entry.get("text", ""))
+        if "#" not in entry["location"] or location not in titles:
+            titles[location] = title if "#" not in entry["location"] else titles.get(location, title)
+        texts[location].append(text if "#" not in entry["location"] else f"{title} {text}")
+    return {loc: page_record(loc, titles[loc], " ".join(t for t in texts[loc] if t), synonyms) for loc in titles}
+
+
+def _fold_map(vocabulary: set[str]) -> dict[str, str]:
+    """Traditional -> Simplified for every CJK character whose Simplified form the index uses."""
+    import opencc
+
+    t2s = opencc.OpenCC("t2s")
+    used = {ch for word in vocabulary for ch in word if ord(ch) >= 0x3400}
+    out = {}
+    for code in range(0x3400, 0xA000):
+        ch = chr(code)
+        simple = t2s.convert(ch)
+        if simple != ch and len(simple) == 1 and simple in used:
+            out[ch] = simple
+    return out
+
+
+def _gz(data) -> bytes:
+    return gzip.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 9, mtime=0)
+
+
+def index_files(pages: dict[str, Page]) -> tuple[dict, dict[str, bytes]]:
+    """The static index: (its description for the stub, its files by path under the version folder)."""
+    docs = sorted(pages.values(), key=lambda p: p.location)
+    lengths = [sum(p.counts.values()) for p in docs]
+    average = sum(lengths) / len(docs) if docs else 1.0
+    postings: dict[str, list[int]] = defaultdict(list)
+    forms: dict[str, str] = {}
+    for number, (page, length) in enumerate(zip(docs, lengths)):
+        norm = K1 * (1 - B + B * length / average)
+        for term, tf in page.counts.items():
+            postings[term] += [number, max(1, round(100 * tf * (K1 + 1) / (tf + norm)))]
+        forms.update(page.forms)
+    total = sum(len(p) // 2 for p in postings.values())
+    buckets = 1
+    while buckets < MAX_BUCKETS and buckets * POSTINGS_PER_BUCKET < total:
+        buckets *= 2
+    shards: dict[int, dict] = defaultdict(lambda: {"t": {}, "f": {}})
+    for term, rows in sorted(postings.items()):
+        delta, previous = [], 0
+        for i in range(0, len(rows), 2):
+            delta += [rows[i] - previous, rows[i + 1]]
+            previous = rows[i]
+        shards[fnv1a(prefix_key(term)) % buckets]["t"][term] = delta
+    for word, stem in sorted(forms.items()):
+        shards[fnv1a(prefix_key(word)) % buckets]["f"][word] = stem
+    files = {f"t/{n}.json.gz": _gz(shard) for n, shard in sorted(shards.items())}
+    for start in range(0, len(docs), CHUNK):
+        table = [[p.location, p.title, p.snippet] for p in docs[start:start + CHUNK]]
+        files[f"d/{start // CHUNK}.json.gz"] = _gz(table)
+    digest = hashlib.sha256()
+    for name, data in sorted(files.items()):
+        digest.update(name.encode() + b"\0" + data)
+    meta = {"version": digest.hexdigest()[:16], "documents": len(docs), "buckets": buckets, "chunk": CHUNK,
+            "fold": _fold_map(set(postings))}
+    return meta, files
+
+
+def write_static_index(site_dir: Path, pages: dict[str, Page], material_config: dict, api: str) -> dict:
+    """Write the versioned index folder and the stub into site_dir (other versions removed); returns the stub."""
+    meta, files = index_files(pages)
+    root = site_dir / FOLDER
+    if root.is_dir():
+        for old in root.iterdir():
+            if old.name != meta["version"]:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+    folder = root / meta["version"]
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    meta["path"] = f"{FOLDER.as_posix()}/{meta['version']}/"
+    meta["api"] = api
+    stub = {"config": {**material_config, "kb": meta}, "docs": []}
+    (site_dir / STUB).parent.mkdir(parents=True, exist_ok=True)
+    (site_dir / STUB).write_text(json.dumps(stub, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    return stub
+
+
+def save_records(folder: Path, pages: dict[str, Page]) -> None:
+    (folder / RECORDS).write_bytes(_gz([p.as_json() for p in pages.values()]))
+
+
+def load_records(folder: Path) -> dict[str, Page]:
+    """The previous build's page records ({} when there are none: the dirty build then indexes what it built)."""
+    try:
+        rows = json.loads(gzip.decompress((folder / RECORDS).read_bytes()))
+    except (OSError, ValueError):
+        return {}
+    return {row[0]: Page.from_json(row) for row in rows}
+
+
+class SiteSearch(BasePlugin):
+    """Take the page texts from Material's search plugin and write the static index instead of its lunr data.
+
+    Runs after Material's plugin: on_config swaps its index object for one
+    that does not segment (analysis.terms does) and writes only the stub.
+    A dirty build sees only the pages it rebuilt; the rest come from the
+    previous build's records (`previous`), minus the pages that are gone.
+    """
+
+    def __init__(self, api: str, records_dir: Path, previous: dict[str, Page], removed: set[str], synonyms=None):
+        self.api, self.records_dir, self.previous, self.removed = api, records_dir, previous, removed
+        self.synonyms = synonyms
+        self.pages: dict[str, Page] = {}
+
+    def on_config(self, config):
+        from material.plugins.search.plugin import SearchIndex
+
+        material = config.plugins.get("material/search")
+        if material is None:
+            return config
+
+        class PageTexts(SearchIndex):
+            def _segment_chinese(self, data):
+                return data  # analysis.terms segments, after folding Traditional to Simplified
+
+            def generate_search_index(self, prev):
+                return "{}"  # replaced by the stub in SiteSearch.on_post_build: no 40 MB file written first
+
+        material.search_index = PageTexts(**material.config)
+        self.material = material
+        return config
+
+    def on_post_build(self, config):
+        material = getattr(self, "material", None)
+        if material is None:
+            return
+        index = material.search_index
+        built = pages_from_entries(index.entries, self.synonyms)
+        kept = {loc: p for loc, p in self.previous.items() if loc not in built and loc not in self.removed}
+        self.pages = {**kept, **built}
+        settings = {key: material.config[key] for key in ("lang", "separator", "pipeline", "fields")}
+        write_static_index(Path(config.site_dir), self.pages, settings, self.api)
+        save_records(self.records_dir, self.pages)
