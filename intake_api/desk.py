@@ -577,12 +577,37 @@ class Desk:
                 out.append(AlertView(a, complaints))
         return out
 
-    def review(self, who: Actor, period) -> dict:
-        """The quarterly review's data (report.py renders it); it covers every team, so admins and relations only."""
+    def review(self, who: Actor, period, breach_page: int | None = None, per_page: int = 50) -> dict:
+        """The quarterly review's data (report.py renders it); it covers every team, so admins and relations only.
+
+        breach_page: one page of the breach list (the workspace); None: the complete list (files, exports).
+        Per-team and per-handler figures are included only as far as `who` may read them (staff_scope).
+        """
         from . import report
         if who.role not in (Role.ADMIN, Role.RELATIONS):
             raise Forbidden("季度报告仅限管理员和员工关系 · The quarterly review is for admins and employee relations")
-        return report.collect(self.session, self.kb, period, self.term_weights)
+        offset = (max(1, breach_page) - 1) * per_page if breach_page is not None else 0
+        return report.collect(self.session, self.kb, period, self.term_weights, staff_teams=self.staff_scope(who),
+                              breach_offset=offset, breach_limit=per_page if breach_page is not None else None)
+
+    def staff_scope(self, who: Actor) -> set[str] | None:
+        """Whose per-handler figures `who` may read: every team ("*") for admins, the teams they lead, or none.
+
+        Handlers never see each other's figures; employee relations see the review but not the KPIs.
+        """
+        if who.is_admin:
+            return {"*"}
+        led = {t.id for t in self.kb.process.teams if who.user is not None and t.lead == who.user.username}
+        return led or None
+
+    def staff_kpis(self, who: Actor, period) -> dict:
+        """Per-team and per-handler figures for a team lead's own teams (admins: all teams)."""
+        from . import metrics, report
+        scope = self.staff_scope(who)
+        if scope is None:
+            raise Forbidden("仅管理员和团队负责人可查看处理人员考核 · Only admins and team leads see the staff figures")
+        teams = {t.id: (t.zh, t.en) for t in self.kb.process.teams}
+        return report.staff_section(self.session, period, metrics.as_of(period), scope, teams)
 
     def has_staff(self) -> bool:
         """Whether any staff account exists (until one does, nobody can use the workspace)."""
