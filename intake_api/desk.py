@@ -45,7 +45,7 @@ from .models import (
     Task,
     utcnow,
 )
-from .queue import PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, queue
+from .queue import LIMITS, PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, queue
 from .sla import Clock
 from .workflow import LEVELS, STATUSES, TRANSITIONS, Role, Status
 
@@ -608,6 +608,72 @@ class Desk:
             raise Forbidden("仅管理员和团队负责人可查看处理人员考核 · Only admins and team leads see the staff figures")
         teams = {t.id: (t.zh, t.en) for t in self.kb.process.teams}
         return report.staff_section(self.session, period, metrics.as_of(period), scope, teams)
+
+    # Exports ------------------------------------------------------------------------------------------
+
+    EXPORT_FORMATS = ("xlsx", "csv")
+
+    def _export_format(self, fmt: str) -> str:
+        if fmt not in self.EXPORT_FORMATS:
+            raise invalid([("format", f"导出格式应为 xlsx 或 csv，不是 '{str(fmt)[:10]}'",
+                            f"format must be xlsx or csv, not '{str(fmt)[:10]}'")])
+        return fmt
+
+    def _audit_export(self, who: Actor, what: str) -> None:
+        """An export leaves the system: the audit history says who took what, when (never the content)."""
+        with self._transaction():
+            self.session.add(StaffAudit(actor=who.label, username=who.username[:60], action="export", to_value=what))
+
+    def export_review(self, who: Actor, period, fmt: str, lang: str = "zh") -> tuple[bytes, str]:
+        """The review as a workbook or CSV (every table, the complete breach list); (content, file name)."""
+        from . import export
+        fmt = self._export_format(fmt)
+        tables = export.review_tables(self.review(who, period), lang)
+        blob = export.xlsx(tables, lang) if fmt == "xlsx" else export.csv_bytes(tables)
+        self._audit_export(who, f"review {period.label} {fmt}")
+        return blob, f"review-{period.label}.{fmt}"
+
+    def may_export_identity(self, who: Actor) -> bool:
+        """Identity columns in a complaint export: admins and employee relations only (a file travels further
+        than a screen); even then a confidential complainant's identity only for employee relations."""
+        return who.role in (Role.ADMIN, Role.RELATIONS)
+
+    def export_complaints(self, who: Actor, fmt: str, lang: str = "zh", since: str | dt.date | None = None,
+                          until: str | dt.date | None = None) -> tuple[bytes, str]:
+        """The complaints this person may see, received between two days, as a workbook or CSV."""
+        from . import export
+        fmt = self._export_format(fmt)
+        problems: list[tuple[str, str, str]] = []
+        first, last = _day("since", since, problems), _day("until", until, problems)
+        if problems:
+            raise invalid(problems)
+        query = self.visible(select(Complaint), who)
+        if first is not None:
+            query = query.where(Complaint.received_at >= dt.datetime.combine(first, dt.time(), self.clock.zone))
+        if last is not None:
+            query = query.where(Complaint.received_at < dt.datetime.combine(last + dt.timedelta(days=1), dt.time(),
+                                                                            self.clock.zone))
+        identity = self.may_export_identity(who)
+        names = dict(self.session.execute(select(StaffUser.id, StaffUser.username)).all())
+        cats = {c.id: (c.zh, c.en) for c in self.kb.categories}
+        depts = {d.id: (d.zh, d.en) for d in self.kb.process.departments}
+        pick = 0 if lang == "zh" else 1
+        rows = []
+        for c in self.session.scalars(query.order_by(Complaint.id).execution_options(yield_per=500)):
+            row = {"number": c.number, "received_at": c.received_at, "category": cats.get(c.category, (c.category,) * 2)[pick],
+                   "level": c.level, "status": c.status, "channel": c.channel, "team": c.team,
+                   "handler": names.get(c.handler_id) if c.handler_id else None,
+                   "department": depts.get(c.about_department, (c.about_department,) * 2)[pick] if c.about_department else None,
+                   "about_role": c.about_role, "rating": c.rating, "disclosure": c.disclosure,
+                   "dues": [getattr(c, due) for _, due, _ in LIMITS]}
+            rows.append(export.complaint_row(row, self.identity_for(who, c) if identity else None, identity,
+                                             self.clock.zone))
+        title = "complaints"
+        tables = [(title, export.complaint_header(lang, identity), rows)]
+        blob = export.xlsx(tables, lang) if fmt == "xlsx" else export.csv_bytes(tables, titles=False)
+        self._audit_export(who, f"complaints {first or ''}..{last or ''} {fmt} ({len(rows)} rows"
+                                f"{', identity' if identity else ''})")
+        return blob, f"complaints.{fmt}"
 
     def has_staff(self) -> bool:
         """Whether any staff account exists (until one does, nobody can use the workspace)."""

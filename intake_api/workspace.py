@@ -136,6 +136,9 @@ TEXT = {
                       "complaint; photos lose their location and camera data"),
     "upload": ("上传", "Upload"), "no_attachments": ("没有附件", "No attachments"),
     "by_complainant": ("投诉人", "complainant"),
+    "export_xlsx": ("导出 Excel", "Export Excel"), "export_csv": ("导出 CSV", "Export CSV"),
+    "kpis": ("处理人员考核", "Staff KPIs"), "prev_page": ("上一页", "Previous"), "next_page": ("下一页", "Next"),
+    "a_export": ("导出", "export"),
 }
 DATE_LABELS = {
     "assessment_due_at": ("评估期限", "Assessment due"), "first_response_due_at": ("首次答复期限", "First response due"),
@@ -384,27 +387,83 @@ def new():
     return render_template("staff/new.html", errors=errors, form=request.form, channels=OFFLINE_CHANNELS)
 
 
-@bp.get("/report")
-@staff_required
-def report():
-    """The quarterly review in the workspace (admins and employee relations: it covers every team)."""
-    from markupsafe import Markup
-
+def _period():
+    """The quarter asked for (?quarter=YYYYQn, a choice of the picker), else this quarter; a bad one is flashed."""
     from . import report as rep
     from .metrics import Period
     zone = desk().clock.zone
-    default = f"{utcnow().astimezone(zone).year}Q{(utcnow().astimezone(zone).month - 1) // 3 + 1}"
-    quarter = request.args.get("quarter") or default
+    choices = rep.quarters(utcnow().astimezone(zone).date())
+    quarter = request.args.get("quarter") or choices[0]
     try:
         period = Period.quarter(quarter, zone)
     except ValueError as exc:
         flash(str(exc), "error")
-        period = Period.quarter(default, zone)
+        period = Period.quarter(choices[0], zone)
+    if period.label not in choices:
+        choices.append(period.label)
+    return period, choices
+
+
+def _lang() -> str:
+    return g.get("lang", "zh")
+
+
+@bp.get("/report")
+@staff_required
+def report():
+    """The quarterly review in the workspace (admins and employee relations: it covers every team)."""
     import base64
-    data = desk().review(actor(), period)
-    images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data).items()}
-    body = Markup(rep.render_html(data, images))  # escaped and sanitised (report.render_html)
-    return render_template("staff/report.html", body=body, quarter=period.label)
+
+    from markupsafe import Markup
+
+    from . import report as rep
+    period, choices = _period()
+    data = desk().review(actor(), period, breach_page=request.args.get("page", 1, type=int) or 1,
+                         per_page=rep.BREACHES_PER_PAGE)
+    images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data, _lang()).items()}
+    links = url_for("workspace.complaint", number="NUMBER").replace("NUMBER", "{number}")
+    body = Markup(rep.render_html(data, images, _lang(), links))  # escaped and sanitised (report.render_html)
+    per = rep.BREACHES_PER_PAGE
+    return render_template("staff/report.html", body=body, quarter=period.label, quarters=choices,
+                           page=data["breach_offset"] // per + 1, pages=max(1, -(-data["breach_total"] // per)))
+
+
+@bp.get("/report/export")
+@staff_required
+def report_export():
+    """The review as .xlsx or .csv (?format=), every table and the complete breach list; recorded in the audit."""
+    period, _ = _period()
+    blob, name = desk().export_review(actor(), period, request.args.get("format", "xlsx"), _lang())
+    return _download(blob, name)
+
+
+@bp.get("/complaints/export")
+@staff_required
+def complaints_export():
+    """The complaints this person may see (?since=&until= days), as .xlsx or .csv; recorded in the audit."""
+    blob, name = desk().export_complaints(actor(), request.args.get("format", "xlsx"), _lang(),
+                                          request.args.get("since"), request.args.get("until"))
+    return _download(blob, name)
+
+
+def _download(blob: bytes, name: str):
+    from flask import Response
+
+    from .export import CSV, XLSX
+    return Response(blob, mimetype=XLSX if name.endswith(".xlsx") else CSV, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/kpis")
+@staff_required
+def kpis():
+    """Per-team and per-handler figures: admins see every team, a team lead their own; nobody else."""
+    from . import report as rep
+    period, choices = _period()
+    staff = desk().staff_kpis(actor(), period)
+    return render_template("staff/kpis.html", staff=staff, quarter=period.label, quarters=choices,
+                           say=lambda key: rep.say(_lang(), key))
 
 
 @bp.get("/alerts")
