@@ -428,13 +428,18 @@ def demo_data(project: Project, quarter: str, complaints: int, seed: int) -> Non
 @click.command()
 @click.option("--quarter", required=True, help="The quarter to review, as YYYYQn (e.g. 2026Q4).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
-              show_default=True, help="Folder for report-<quarter>.html, .md and the chart images.")
+              show_default=True, help="Folder for report-<quarter>.html, .md, .xlsx, .csv and the chart images.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="The review's language.")
 @pass_project
-def report(project: Project, quarter: str, out_dir: Path) -> None:
-    """Write the quarterly review: a self-contained HTML file and Markdown with chart images."""
+def report(project: Project, quarter: str, out_dir: Path, lang: str) -> None:
+    """Write the quarterly review: a self-contained HTML file, Markdown with chart images, Excel and CSV."""
     from . import report as rep
     period = _quarter(project.config(), quarter)
     with open_desk(project, term_weights=True) as d:
         data = d.review(OPERATOR, period)
-    md_path, html_path = rep.write(data, out_dir)
-    click.echo(f"Wrote {html_path} and {md_path} ({data['sla']['total']} complaints).")
+        files = {fmt: d.export_review(OPERATOR, period, fmt, lang, data=data)[0] for fmt in ("xlsx", "csv")}
+    md_path, html_path = rep.write(data, out_dir, lang)
+    for fmt, blob in files.items():
+        (out_dir / f"report-{data['period']}.{fmt}").write_bytes(blob)
+    click.echo(f"Wrote {html_path}, {md_path} and report-{data['period']}.xlsx, .csv ({data['sla']['total']} complaints).")

@@ -624,11 +624,14 @@ class Desk:
         with self._transaction():
             self.session.add(StaffAudit(actor=who.label, username=who.username[:60], action="export", to_value=what))
 
-    def export_review(self, who: Actor, period, fmt: str, lang: str = "zh") -> tuple[bytes, str]:
-        """The review as a workbook or CSV (every table, the complete breach list); (content, file name)."""
+    def export_review(self, who: Actor, period, fmt: str, lang: str = "zh", data: dict | None = None) -> tuple[bytes, str]:
+        """The review as a workbook or CSV (every table, the complete breach list); (content, file name).
+
+        data: the review already collected for `who` with the complete breach list (kb report), else collected here.
+        """
         from . import export
         fmt = self._export_format(fmt)
-        tables = export.review_tables(self.review(who, period), lang)
+        tables = export.review_tables(data if data is not None else self.review(who, period), lang)
         blob = export.xlsx(tables, lang) if fmt == "xlsx" else export.csv_bytes(tables)
         self._audit_export(who, f"review {period.label} {fmt}")
         return blob, f"review-{period.label}.{fmt}"

@@ -54,7 +54,7 @@ def _in(period: Period, column):
 def count_by(session: Session, period: Period, column) -> dict[str, int]:
     """Complaints received in the period, grouped by one column (category, level, channel, team)."""
     rows = session.execute(select(column, func.count()).where(_in(period, Complaint.received_at))
-                           .group_by(column).order_by(func.count().desc())).all()
+                           .group_by(column).order_by(func.count().desc(), column)).all()
     return {str(k): n for k, n in rows}
 
 
@@ -66,7 +66,7 @@ def by_department(session: Session, period: Period) -> dict[str | None, int]:
     """
     return {k: n for k, n in session.execute(
         select(Complaint.about_department, func.count()).where(_in(period, Complaint.received_at))
-        .group_by(Complaint.about_department).order_by(func.count().desc())).all()}
+        .group_by(Complaint.about_department).order_by(func.count().desc(), Complaint.about_department)).all()}
 
 
 def department_trend(session: Session, period: Period, zone: ZoneInfo) -> dict[str | None, dict[str, int]]:
