@@ -192,17 +192,18 @@ def _small_searches(searches: list[tuple[str, int]], k: int) -> list[tuple[str, 
 
 
 def _trend(rows: dict, k: int, names: dict) -> list[list]:
-    """[(label), {month: n}] per department complained about; departments under k in the quarter merged
-    (their months None when the merged row is still under k)."""
+    """[(label), {month: n}] per department complained about; departments under k in the quarter merged,
+    a month under k shown as None ("<k"), every month of a merged row still under k too."""
     out, other = [], None
     for key, months in sorted(rows.items(), key=lambda kv: -sum(kv[1].values())):
-        if sum(months.values()) >= k:
-            out.append([TEXT["none"] if key is None else names.get(key, (key, key)), months])
+        if sum(months.values()) >= k:  # a month of 1 to k-1 would point at people too: "<k" (None)
+            out.append([TEXT["none"] if key is None else names.get(key, (key, key)),
+                        {m: (None if 0 < n < k else n) for m, n in months.items()}])
         else:
             other = {m: (other or {}).get(m, 0) + n for m, n in months.items()}
     if other is not None:
         small = sum(other.values()) < k  # still too small: the months would point at people
-        out.append([TEXT["other"], {m: (None if small else n) for m, n in other.items()}])
+        out.append([TEXT["other"], {m: (None if small or 0 < n < k else n) for m, n in other.items()}])
     return out
 
 
