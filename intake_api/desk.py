@@ -27,11 +27,13 @@ from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
 from . import alerts, attachments, finding, notify, privacy, process, publish, tracking
+from . import capa as capa_module
 from .attachments import Refused, Upload
 from .models import (
     Alert,
     AnalyticsEvent,
     Attachment,
+    CapaAction,
     Complaint,
     ComplaintEvent,
     Deflection,
@@ -608,6 +610,76 @@ class Desk:
             raise Forbidden("仅管理员和团队负责人可查看处理人员考核 · Only admins and team leads see the staff figures")
         teams = {t.id: (t.zh, t.en) for t in self.kb.process.teams}
         return report.staff_section(self.session, period, metrics.as_of(period), scope, teams)
+
+    # Corrective and preventive actions (capa.py) -----------------------------------------------------------
+
+    def may_decide_capa(self, who: Actor) -> bool:
+        """Who decides prevention: admins, employee relations, supervisors and team leads."""
+        if who.role in (Role.ADMIN, Role.RELATIONS, Role.SUPERVISOR):
+            return True
+        return who.user is not None and any(t.lead == who.user.username for t in self.kb.process.teams)
+
+    def _my_teams(self, who: Actor) -> list[str] | None:
+        return None if who.is_admin else list((who.user.teams if who.user is not None else None) or [])
+
+    def capa(self, who: Actor, open_only: bool = True) -> list[capa_module.CapaView]:
+        """The actions owned by this person's teams (admins: every team), soonest due first."""
+        return capa_module.listing(self.session, self._my_teams(who), open_only)
+
+    def create_capa(self, who: Actor, what: str, owner_team: str, due: str | dt.date | None,
+                    numbers: list[str] | str | None = None, cluster: str | None = None) -> capa_module.CapaView:
+        """Decide an action on complaints this person may see, or on a recurring problem; the owner team sees it."""
+        if not self.may_decide_capa(who):
+            raise Forbidden("预防措施由管理员、员工关系、主管或团队负责人决定 · Admins, employee relations, supervisors "
+                            "and team leads decide corrective actions")
+        problems: list[tuple[str, str, str]] = []
+        what = (what or "").strip()
+        if not what:
+            problems.append(("what", "请写明要做什么", "write what is to be done"))
+        elif len(what) > capa_module.MAX_WHAT:
+            problems.append(("what", f"最多 {capa_module.MAX_WHAT} 字", f"at most {capa_module.MAX_WHAT} characters"))
+        if self.kb.process.team(owner_team or "") is None:
+            problems.append(("owner_team", f"未知团队 '{str(owner_team)[:40]}'",
+                             f"owner_team must be one of {', '.join(t.id for t in self.kb.process.teams)}"))
+        day = _day("due", due, problems)
+        if day is None and not any(p[0] == "due" for p in problems):
+            problems.append(("due", "请给出完成期限（YYYY-MM-DD）", "give the due date as YYYY-MM-DD"))
+        wanted = [n.strip() for n in (numbers.split(",") if isinstance(numbers, str) else numbers or []) if n.strip()]
+        complaints = []
+        for n in dict.fromkeys(wanted):
+            try:
+                complaints.append(self.find(who, n))
+            except NotFound:
+                problems.append(("complaints", f"没有这个投诉 {n[:20]}", f"no complaint {n[:20]} you can see"))
+        cluster = (cluster or "").strip()[:200] or None
+        if not complaints and cluster is None and not any(p[0] == "complaints" for p in problems):
+            problems.append(("complaints", "请关联至少一个投诉或一个反复出现的问题",
+                             "link at least one complaint or a recurring problem"))
+        if problems:
+            raise invalid(problems)
+        assert day is not None
+        due_at = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=self.clock.zone).astimezone(dt.UTC)
+        with self._transaction():
+            action = capa_module.create(self.session, what, owner_team, due_at, complaints, cluster, who.label)
+            for c in complaints:
+                process.record(self.session, c, who.label, "capa", None, str(action.id), note=what[:200])
+        return capa_module.views(self.session, [action])[0]
+
+    def finish_capa(self, who: Actor, capa_id: int, evidence: str | None) -> capa_module.CapaView:
+        """The owner team (or an admin) marks an action done, with the evidence of what was done."""
+        action = self.session.get(CapaAction, capa_id)
+        teams = self._my_teams(who)
+        if action is None or (teams is not None and action.owner_team not in teams):
+            raise NotFound(f"没有这个预防措施 · No corrective action {capa_id} for your teams")
+        evidence = (evidence or "").strip()
+        if not evidence:
+            raise invalid([("evidence", "请写明完成的证据（做了什么、在哪里可以核实）",
+                            "write the evidence of completion (what was done, where it can be checked)")])
+        if action.status == "done":
+            raise Conflict("这项措施已经完成 · This action is already done")
+        with self._transaction():
+            capa_module.finish(action, evidence[:capa_module.MAX_WHAT], who.label)
+        return capa_module.views(self.session, [action])[0]
 
     # Exports ------------------------------------------------------------------------------------------
 

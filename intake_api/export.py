@@ -82,6 +82,11 @@ def review_tables(data: dict, lang: str = "zh") -> list[Table]:
         tables.append((h("team"), [h("team"), *head], [[pick(r["team"]), *kpis(r)] for r in data["staff"]["teams"]]))
         tables.append((h("handler"), [h("handler"), h("team"), *head],
                        [[r["handler"], pick(r["team"]), *kpis(r)] for r in data["staff"]["handlers"]]))
+    tables.append((h("capa"), [h("quarter"), h("capa_what"), h("team"), h("due_at"), h("status"), h("capa_evidence"),
+                               h("number")],
+                   [[block["period"], a["what"], pick(tuple(data["team_names"].get(a["team"], (a["team"],) * 2))),
+                     _local(a["due"], zone), h("capa_" + a["status"]), a["evidence"],
+                     ", ".join(a["complaints"]) or a["cluster"]] for block in data["capa"] for a in block["actions"]]))
     tables.append((h("recognition"), [h("department"), h("headcount"), h("count"), h("per_100"), h("on_time_share"),
                                       h("satisfaction")],
                    [[pick(r["label"]), r["headcount"], r["complaints"] or f"<{k}",

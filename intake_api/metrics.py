@@ -42,6 +42,12 @@ class Period:
         end = dt.datetime(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1, tzinfo=zone)
         return cls(f"{year}Q{q}", start.astimezone(dt.UTC), end.astimezone(dt.UTC))
 
+    def previous(self, zone: ZoneInfo) -> Period:
+        """The quarter before this one (the review looks back at what was decided then)."""
+        first = self.start.astimezone(zone)
+        q = (first.month - 1) // 3 + 1
+        return Period.quarter(f"{first.year - 1}Q4" if q == 1 else f"{first.year}Q{q - 1}", zone)
+
     def months(self, zone: ZoneInfo) -> list[str]:
         first = self.start.astimezone(zone)
         return [f"{first.year}-{first.month + i:02d}" for i in range(3)]

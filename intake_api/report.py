@@ -21,7 +21,7 @@ from kb_builder.markup import sanitize
 from kb_builder.redact import Redactor
 from kb_builder.sources import read_sources
 
-from . import metrics, staff_figures, timeliness
+from . import capa, metrics, staff_figures, timeliness
 from .models import Complaint, StaffUser
 from .privacy import OTHER, suppress_small
 from .queue import DEADLINE_LABELS
@@ -77,6 +77,11 @@ TEXT = {
     "no_headcounts": ("尚未在 kb.yml 的 process.departments 中配置人数。",
                       "No headcounts configured in kb.yml (process.departments[].headcount)."),
     "recommendations": ("建议", "Recommendations"),
+    "capa": ("预防与纠正措施", "Corrective and preventive actions"),
+    "capa_line": ("{period}：决定 {decided} 项，已完成 {done} 项（按期 {in_time} 项），逾期未完成 {overdue} 项。",
+                  "{period}: {decided} decided, {done} done ({in_time} by their due date), {overdue} overdue."),
+    "capa_what": ("措施", "Action"), "quarter": ("季度", "Quarter"), "capa_evidence": ("完成证据", "Evidence"),
+    "capa_open": ("进行中", "open"), "capa_done": ("已完成", "done"), "capa_overdue": ("逾期", "overdue"),
     "rec_1": ("为上面的内容缺口写文章；为反复出现的问题找根本原因并指定负责人。",
               "Write articles for the gaps; give each recurring problem an owner."),
     "rec_2": ("对超时最多的时限和团队复盘流程。", "Review the process where limits were missed most."),
@@ -163,7 +168,7 @@ def collect(session: Session, kb, period: metrics.Period, weights, staff_teams: 
         .group_by(Complaint.about_department))}
     return {
         "period": period.label,
-        "as_of": as_of.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "zone": kb.timezone,
+        "as_of": as_of.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "zone": kb.timezone, "team_names": teams,
         "min_group_size": k,
         # Every count table merges groups under k (privacy: a group of one points at a person).
         "by_category": _labelled(metrics.count_by(session, period, Complaint.category), k, cats),
@@ -183,7 +188,16 @@ def collect(session: Session, kb, period: metrics.Period, weights, staff_teams: 
         "alerts": metrics.alerts(session, period),
         "staff": staff_section(session, period, as_of, staff_teams, teams) if staff_teams is not None else None,
         "recognition": _recognition(kb, by_dept, dept_limits, dept_ratings, k),
+        # Prevention: what was decided last quarter and what of it was done by this one's end; this quarter's.
+        "capa": [capa.decided(session, p, as_of) for p in (_previous(period, zone), period) if p is not None],
     }
+
+
+def _previous(period: metrics.Period, zone) -> metrics.Period | None:
+    try:
+        return period.previous(zone)
+    except ValueError:  # before 1970: nothing was decided then
+        return None
 
 
 def _small_searches(searches: list[tuple[str, int]], k: int) -> list[tuple[str, int]]:
@@ -440,6 +454,15 @@ def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links:
     if data["staff"] is not None:
         lines += [f"## {h('staff')}", "", *_staff_table(data["staff"]["teams"], "team", lang),
                   *_staff_table(data["staff"]["handlers"], "handler", lang)]
+    lines += [f"## {h('capa')}", ""]
+    for block in data["capa"]:
+        lines += [say(lang, "capa_line", period=block["period"], decided=block["decided"], done=block["done"],
+                      in_time=block["done_in_time"], overdue=block["overdue"]), ""]
+        if block["actions"]:
+            lines += _table([h("capa_what"), h("team"), h("due_at"), h("status"), h("capa_evidence"), h("number")],
+                            [[_t(a["what"]), _t(pick(teams_of(data, a["team"]))), _local(a["due"], data),
+                              h("capa_" + a["status"]), _t(a["evidence"] or "—"),
+                              _t(", ".join(a["complaints"]) or a["cluster"] or "—")] for a in block["actions"]])
     lines += [f"## {h('recognition')}", ""]
     if data["recognition"]:
         lines += _table([h("department"), h("headcount"), h("count"), h("per_100"), h("on_time_share"), h("satisfaction")],
@@ -461,6 +484,10 @@ def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links:
                 f"（{_t(', '.join(g['complaints'][:5]))}…）" for g in data["recurring"]], "",
               f"## {h('recommendations')}", "", f"- {h('rec_1')}", f"- {h('rec_2')}", "", f"*{h('footer')}*", ""]
     return "\n".join(lines)
+
+
+def teams_of(data: dict, team: str) -> tuple[str, str]:
+    return tuple(data["team_names"].get(team, (team, team)))  # type: ignore[return-value]
 
 
 def _local(moment: dt.datetime, data: dict) -> str:

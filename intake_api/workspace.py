@@ -139,6 +139,11 @@ TEXT = {
     "export_xlsx": ("导出 Excel", "Export Excel"), "export_csv": ("导出 CSV", "Export CSV"),
     "kpis": ("处理人员考核", "Staff KPIs"), "prev_page": ("上一页", "Previous"), "next_page": ("下一页", "Next"),
     "a_export": ("导出", "export"),
+    "capa": ("预防与纠正措施", "Corrective actions"), "capa_what": ("措施（做什么）", "Action (what is to be done)"),
+    "capa_team": ("负责团队", "Owner team"), "capa_complaints": ("关联投诉编号（逗号分隔）", "Complaint numbers (comma-separated)"),
+    "capa_cluster": ("或：反复出现的问题", "Or: the recurring problem"), "capa_evidence": ("完成证据", "Evidence of completion"),
+    "capa_new": ("决定一项措施", "Decide an action"), "capa_due": ("到期或逾期的预防措施", "Corrective actions due or overdue"),
+    "no_capa": ("没有预防措施", "No corrective actions"), "capa_open": ("进行中", "Open"), "capa_done": ("已完成", "Done"),
 }
 DATE_LABELS = {
     "assessment_due_at": ("评估期限", "Assessment due"), "first_response_due_at": ("首次答复期限", "First response due"),
@@ -245,7 +250,10 @@ def index():
     now = utcnow()
     rows = [desk().summary(actor(), c, now) for c in result.items]
     keep = {k: v for k, v in args.items() if k != "page" and v}
-    return render_template("staff/queue.html", rows=rows, filters=args, status=status, result=result, keep=keep)
+    soon = now + dt.timedelta(hours=desk().kb.process.sla.due_soon_hours * 3)  # corrective actions run in days
+    capa_due = [v for v in desk().capa(actor()) if v.action.due_at < soon]
+    return render_template("staff/queue.html", rows=rows, filters=args, status=status, result=result, keep=keep,
+                           capa_due=capa_due, now=now)
 
 
 SEARCH_FIELDS = ("q", "category", "about", "status", "since", "until")
@@ -542,6 +550,34 @@ def task_done(task_id: int):
     flash(t("saved"), "ok")
     back = request.form.get("back") or ""
     return redirect(back if back.startswith("/staff/") and not back.startswith("//") else url_for("workspace.tasks"))
+
+
+@bp.get("/capa")
+@staff_required
+def capa():
+    """Corrective and preventive actions of my teams (admins: all), and the form to decide one."""
+    return render_template("staff/capa.html", actions=desk().capa(actor(), open_only=False), now=utcnow(),
+                           may_decide=desk().may_decide_capa(actor()), form=request.args)
+
+
+@bp.post("/capa")
+@staff_required
+def create_capa():
+    go_back_to(url_for("workspace.capa"))
+    f = request.form
+    desk().create_capa(actor(), f.get("what", ""), f.get("owner_team", ""), f.get("due"), f.get("complaints"),
+                       f.get("cluster"))
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.capa"))
+
+
+@bp.post("/capa/<int:capa_id>/done")
+@staff_required
+def capa_done(capa_id: int):
+    go_back_to(url_for("workspace.capa"))
+    desk().finish_capa(actor(), capa_id, request.form.get("evidence"))
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.capa"))
 
 
 # -- Staff accounts (admins; the desk refuses everyone else) ------------------------------------------------
