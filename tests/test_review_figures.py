@@ -262,3 +262,50 @@ def test_defuse_formula_injection():
     assert [c.value for c in book["t"][2]] == ["'=HYPERLINK(\"http://x\")", 3]
     assert book["t"]["A2"].data_type == "s"
     assert csv_bytes([("t", ["a"], [["=1"]])], titles=False).decode("utf-8-sig").splitlines() == ["a", "'=1"]
+
+
+def test_corrective_actions_owned_queued_and_reviewed(app, quarter, client, db_url):
+    from conftest import api_login
+    api_login(client, "hana")  # a handler who leads nothing decides nothing
+    assert client.post("/api/v1/staff/capa", json={"what": "x", "owner_team": "hr-desk", "due": "2026-09-15",
+                                                   "complaints": [quarter["A"]]}).status_code == 403
+    client.post("/api/v1/staff/logout")
+    api_login(client, "carl")  # canteen's lead
+    res = client.post("/api/v1/staff/capa", json={"what": "", "owner_team": "nobody", "due": "15/09/2026",
+                                                  "complaints": [quarter["A"]]})
+    assert res.status_code == 400  # every bad field named; A is hr-desk's: carl cannot see it
+    assert {e["field"] for e in res.get_json()["errors"]} == {"what", "owner_team", "due", "complaints"}
+    res = client.post("/api/v1/staff/capa", json={"what": "饮水机每月检修", "owner_team": "canteen", "due": "2026-09-15",
+                                                  "complaints": [quarter["E"]]})
+    assert res.status_code == 201 and res.get_json()["complaints"] == [quarter["E"]]
+    mine = res.get_json()["id"]
+    res = client.post("/api/v1/staff/capa", json={"what": "考勤规则培训", "owner_team": "hr-desk", "due": "2026-09-20",
+                                                  "cluster": "请假与考勤 · 急诊没有病假条"})
+    theirs = res.get_json()["id"]
+    assert client.post(f"/api/v1/staff/capa/{theirs}/done", json={"evidence": "x"}).status_code == 404
+    client.post("/api/v1/staff/logout")
+    api_login(client, "hana")
+    # The owner team's queue shows its overdue action; its list has only its own.
+    assert [a["id"] for a in client.get("/api/v1/staff/capa").get_json()["capa"]] == [theirs]
+    queue = client.get("/staff/").get_data(as_text=True)
+    assert "考勤规则培训" in queue and "饮水机每月检修" not in queue
+    assert client.post(f"/api/v1/staff/capa/{theirs}/done", json={"evidence": " "}).status_code == 400
+    assert client.post(f"/api/v1/staff/capa/{theirs}/done", json={"evidence": "培训记录见 HR 共享盘"}).status_code == 200
+    assert client.post(f"/api/v1/staff/capa/{theirs}/done", json={"evidence": "again"}).status_code == 409
+    assert query_db(db_url, "SELECT action, to_value FROM complaint_events WHERE action = 'capa'") == [("capa", str(mine))]
+
+    # Decided in 2026Q3: the 2026Q4 review lists them, what was done and what is overdue.
+    from sqlalchemy import create_engine, text
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE capa_actions SET created_at = :t"), {"t": dt.datetime(2026, 8, 1)})
+    engine.dispose()
+    from intake_api.db import get_session
+    from intake_api.desk import Actor, Desk
+    from intake_api.metrics import Period
+    with app.app_context():
+        desk = Desk(get_session(), app.config["KB"], app.extensions["kb_clock"], app.extensions.get("kb_term_weights"))
+        data = desk.review(Actor.operator(), Period.quarter("2026Q4", desk.clock.zone))
+    last = data["capa"][0]
+    assert (last["period"], last["decided"], last["done"], last["done_in_time"], last["overdue"]) == ("2026Q3", 2, 1, 0, 1)
+    assert {a["what"]: a["status"] for a in last["actions"]} == {"饮水机每月检修": "overdue", "考勤规则培训": "done"}
