@@ -80,8 +80,9 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
     def work(c, when: dt.datetime):
         team = handlers.get(c.team or "")
         if team and c.handler_id is None:
-            c.handler_id = team[rng.randrange(len(team))].id
-            process.record(session, c, "staff:demo", "handler", None, session.get(StaffUser, c.handler_id).username, at=when)
+            handler = team[rng.randrange(len(team))]
+            c.handler_id = handler.id
+            process.record(session, c, "staff:demo", "handler", None, handler.username, at=when)
         if when + dt.timedelta(days=10) > now or rng.random() < 0.08:
             return  # recent or still open
         late = rng.random() < 0.12

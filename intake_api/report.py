@@ -259,7 +259,7 @@ def staff_section(session: Session, period, as_of, only: set[str], teams: dict) 
     per_team = [dict(row, team=teams.get(key, (key, key)) if key else TEXT["unassigned"], team_id=key)
                 for key, row in staff_figures.figures(session, period, as_of, Complaint.team).items()
                 if everyone or key in only]
-    handler_team = {}
+    handler_team: dict[int, tuple[str | None, int]] = {}
     names = {u.id: u.display_name or u.username for u in session.scalars(select(StaffUser))}
     for hid, team, n in session.execute(select(Complaint.handler_id, Complaint.team, func.count())
                                         .where((Complaint.received_at >= period.start) & (Complaint.received_at < period.end))
@@ -487,7 +487,8 @@ def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links:
 
 
 def teams_of(data: dict, team: str) -> tuple[str, str]:
-    return tuple(data["team_names"].get(team, (team, team)))  # type: ignore[return-value]
+    zh, en = data["team_names"].get(team, (team, team))
+    return zh, en
 
 
 def _local(moment: dt.datetime, data: dict) -> str:
