@@ -93,9 +93,10 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
         t += dt.timedelta(hours=rng.uniform(2, 60 if not late else 140))
         process.respond(session, c, "已收到，正在处理。", "staff:demo", now=t)
         process.change_status(session, clock, c, "investigating", "staff:demo", now=t)
-        t += dt.timedelta(days=rng.uniform(0.5, 6))
+        pace = 0.1 if c.level == 1 else 1.0  # urgent ones are handled within hours, mostly
+        t += dt.timedelta(days=rng.uniform(0.5, 6) * pace)
         process.end_investigation(session, clock, c, "staff:demo", now=t)
-        t += dt.timedelta(days=rng.uniform(0.2, 5 if not late else 14))
+        t += dt.timedelta(days=rng.uniform(0.2, 5 if not late else 14) * pace)
         process.respond(session, c, "问题已处理，详见说明。", "staff:demo", now=t)
         process.change_status(session, clock, c, "resolved", "staff:demo", now=t)
         if rng.random() < 0.15:  # a promised repair: kept (sometimes late) or still open
