@@ -110,50 +110,65 @@ def limits(session: Session, period, as_of: dt.datetime) -> list[dict]:
     Times are hours from receipt to meeting the limit; an overdue unmet one counts up to `as_of`
     (a lower bound: leaving it out would flatter the median and the 90th percentile).
     """
-    out: list[dict] = []
+    cutoff = literal(as_of, UTCDateTime())
+    counts = grouped(session, period, as_of, Complaint.level, per_limit=True)
+    figures: dict[str, tuple[LimitFigures, dict[int, LimitFigures]]] = {}
+    for kind, _, _ in LIMITS:
+        per_level = {level: LimitFigures(kind, level) for (k, level) in counts if k == kind}
+        for level, fig in per_level.items():
+            for name, value in counts[(kind, level)].items():
+                setattr(fig, name, value)
+        overall = LimitFigures(kind, None)
+        for name in ("due", "in_time", "late", "running"):
+            setattr(overall, name, sum(getattr(f, name) for f in per_level.values()))
+        figures[kind] = (overall, per_level)
+    # Only the decided ones' hours leave the database, for the percentiles (SQLite has no percentile_cont):
+    # one scan, one column per limit.
+    hours_of = []
     for kind, _, _ in LIMITS:
         due, done = columns(kind)
-        in_time, late, running = states(kind, as_of)
-        cutoff = literal(as_of, UTCDateTime())
-        elapsed = hours_between(func.coalesce(done, cutoff), Complaint.received_at)
-        per_level: dict[int, LimitFigures] = {}
-        overall = LimitFigures(kind, None)
-        rows = session.execute(
-            select(Complaint.level, in_time, late, running, case((in_time | late, elapsed), else_=None))
-            .where(_received(period), due.is_not(None)))
-        for level, ok, bad, run, hours in rows:
-            for fig in (overall, per_level.setdefault(level, LimitFigures(kind, level))):
-                fig.due += 1
-                fig.in_time += bool(ok)
-                fig.late += bool(bad)
-                fig.running += bool(run)
-                if hours is not None:
-                    fig.hours.append(float(hours))
+        in_time, late, _ = states(kind, as_of)
+        hours_of.append(case((in_time | late, hours_between(func.coalesce(done, cutoff), Complaint.received_at)),
+                             else_=None))
+    for level, *hours in session.execute(select(Complaint.level, *hours_of).where(_received(period))):
+        for (kind, _, _), h in zip(LIMITS, hours):
+            if h is not None:
+                overall, per_level = figures[kind]
+                overall.hours.append(float(h))
+                per_level[level].hours.append(float(h))
+    out: list[dict] = []
+    for kind, _, _ in LIMITS:
+        overall, per_level = figures[kind]
         out.append(overall.finish().row())
         if kind == "first_response":  # one limit per level (the SOP's 24 h / 1 / 3 working days)
             out += [per_level[lv].finish().row() for lv in sorted(per_level)]
     return out
 
 
-def grouped(session: Session, period, as_of: dt.datetime, by) -> dict[Any, dict[str, int]]:
-    """On-time counts of every limit together, per value of one column (department, team, handler).
+def grouped(session: Session, period, as_of: dt.datetime, by, per_limit: bool = False) -> dict[Any, dict[str, int]]:
+    """On-time counts per value of one column (level, department, team, handler), in one grouped query per limit.
 
-    One grouped query per limit: {group: {"due", "in_time", "late", "running"}}.
+    {group: {"due", "in_time", "late", "running"}}, every limit added together; per_limit: keyed by (kind, group).
     """
-    out: dict[Any, dict[str, int]] = {}
-    for kind, _, _ in LIMITS:
+    aggregates = []
+    for kind, _, _ in LIMITS:  # every limit in one scan: four aggregates each
         due, _ = columns(kind)
         in_time, late, running = states(kind, as_of)
-        rows = session.execute(
-            select(by, func.count(), func.sum(case((in_time, 1), else_=0)), func.sum(case((late, 1), else_=0)),
-                   func.sum(case((running, 1), else_=0)))
-            .where(_received(period), due.is_not(None)).group_by(by))
-        for key, n, ok, bad, run in rows:
+        aggregates += [func.count(due), func.sum(case((in_time, 1), else_=0)), func.sum(case((late, 1), else_=0)),
+                       func.sum(case((running, 1), else_=0))]
+    out: dict[Any, dict[str, int]] = {}
+    for key, *values in session.execute(select(by, *aggregates).where(_received(period)).group_by(by)):
+        for i, (kind, _, _) in enumerate(LIMITS):
+            n, ok, bad, run = (int(v or 0) for v in values[4 * i:4 * i + 4])
+            if per_limit:
+                if n:
+                    out[(kind, key)] = {"due": n, "in_time": ok, "late": bad, "running": run}
+                continue
             acc = out.setdefault(key, {"due": 0, "in_time": 0, "late": 0, "running": 0})
             acc["due"] += n
-            acc["in_time"] += int(ok or 0)
-            acc["late"] += int(bad or 0)
-            acc["running"] += int(run or 0)
+            acc["in_time"] += ok
+            acc["late"] += bad
+            acc["running"] += run
     return out
 
 
