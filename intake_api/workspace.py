@@ -426,7 +426,8 @@ def report():
 
     from . import report as rep
     period, choices = _period()
-    data = desk().review(actor(), period, breach_page=request.args.get("page", 1, type=int) or 1,
+    page = request.args.get("page", "1")
+    data = desk().review(actor(), period, breach_page=int(page) if page.isdigit() and len(page) < 7 else 1,
                          per_page=rep.BREACHES_PER_PAGE)
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data, _lang()).items()}
     links = url_for("workspace.complaint", number="NUMBER").replace("NUMBER", "{number}")
