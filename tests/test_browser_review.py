@@ -9,6 +9,14 @@ from test_browser_process import kb_cli
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(scope="module")
+def live_db_url(db_templates, tmp_path_factory):
+    """SQLite only: the figures' SQL runs on both databases in test_review_figures; this is about the browser."""
+    url = db_templates.copy("sqlite", tmp_path_factory.mktemp("live"))
+    yield url
+    db_templates.drop(url)
+
+
 def test_review_renders_with_its_charts_and_links(page, live_server, built_kb, live_db_url):
     from playwright.sync_api import expect
     kb_cli(built_kb, live_db_url, "staff", "create", "boss", "--role", "admin", "--name", "陈主任")
