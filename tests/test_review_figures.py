@@ -309,3 +309,22 @@ def test_corrective_actions_owned_queued_and_reviewed(app, quarter, client, db_u
     last = data["capa"][0]
     assert (last["period"], last["decided"], last["done"], last["done_in_time"], last["overdue"]) == ("2026Q3", 2, 1, 0, 1)
     assert {a["what"]: a["status"] for a in last["actions"]} == {"饮水机每月检修": "overdue", "考勤规则培训": "done"}
+
+
+def test_corrective_actions_from_the_command_line(app, quarter, built_kb, db_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb_builder.cli import main
+    monkeypatch.setenv("KB_DATABASE_URL", db_url)
+    run = CliRunner()
+    args = ["--config", str(built_kb / "kb.yml"), "capa"]
+    res = run.invoke(main, [*args, "add", "更换饮水机滤芯", "--team", "canteen", "--due", "2026-09-15",
+                            "--complaint", quarter["E"]])
+    assert res.exit_code == 0 and "Added corrective action #1 for canteen." in res.output, res.output
+    res = run.invoke(main, [*args, "add", "x", "--team", "canteen", "--due", "someday"])
+    assert res.exit_code == 1 and "YYYY-MM-DD, not 'someday'" in res.output and "link at least one complaint" in res.output
+    res = run.invoke(main, [*args, "list"])
+    assert f"#1 [open OVERDUE] canteen due 2026-09-15: 更换饮水机滤芯 ({quarter['E']})" in res.output
+    assert run.invoke(main, [*args, "done", "1", "--evidence", "工单 W-1"]).exit_code == 0
+    assert "#1" not in run.invoke(main, [*args, "list"]).output
+    assert "[done]" in run.invoke(main, [*args, "list", "--all"]).output
