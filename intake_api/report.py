@@ -80,7 +80,7 @@ TEXT = {
     "capa": ("预防与纠正措施", "Corrective and preventive actions"),
     "capa_line": ("{period}：决定 {decided} 项，已完成 {done} 项（按期 {in_time} 项），逾期未完成 {overdue} 项。",
                   "{period}: {decided} decided, {done} done ({in_time} by their due date), {overdue} overdue."),
-    "capa_what": ("措施", "Action"), "quarter": ("季度", "Quarter"), "capa_evidence": ("完成证据", "Evidence"),
+    "capa_what": ("措施", "Action"), "capa_decide": ("→ 决定措施", "→ decide an action"), "quarter": ("季度", "Quarter"), "capa_evidence": ("完成证据", "Evidence"),
     "capa_open": ("进行中", "open"), "capa_done": ("已完成", "done"), "capa_overdue": ("逾期", "overdue"),
     "rec_1": ("为上面的内容缺口写文章；为反复出现的问题找根本原因并指定负责人。",
               "Write articles for the gaps; give each recurring problem an owner."),
@@ -394,11 +394,13 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
             *["| " + " | ".join(r) + " |" for r in rows], ""]
 
 
-def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links: str | None = None) -> str:
+def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links: str | None = None,
+             decide: str | None = None) -> str:
     """The review as Markdown in one language ("zh" or "en").
 
     images: the charts' addresses, or None for text only (the review e-mailed). links: the workspace's
     address of a complaint with "{number}" in it, to link each breach to its complaint (None in files).
+    decide: the workspace's CAPA page, to decide an action on a recurring problem from the review.
     """
     s, d, sat, k = data["sla"], data["deflection"], data["satisfaction"], data["min_group_size"]
     pick = (lambda pair: pair[0]) if lang == "zh" else (lambda pair: pair[1])  # noqa: E731
@@ -481,9 +483,19 @@ def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links:
               *[f"- {_t(pick(label))}: {_n(n, k)}" for label, n in data["gaps"]["complaints_without_match"]], "",
               f"## {h('recurring')}", "",
               *[f"- **{_t(pick(g['category']))}** · {_t(pick(g['department']))} × {g['count']}：{_t(g['example'])}"
-                f"（{_t(', '.join(g['complaints'][:5]))}…）" for g in data["recurring"]], "",
+                f"（{_t(', '.join(g['complaints'][:5]))}…）{_decide_link(decide, g, lang)}" for g in data["recurring"]], "",
               f"## {h('recommendations')}", "", f"- {h('rec_1')}", f"- {h('rec_2')}", "", f"*{h('footer')}*", ""]
     return "\n".join(lines)
+
+
+def _decide_link(decide: str | None, group: dict, lang: str) -> str:
+    """A link to the CAPA form, filled with the cluster's complaints and name (the workspace only)."""
+    if not decide:
+        return ""
+    from urllib.parse import urlencode
+    query = urlencode({"complaints": ", ".join(group["complaints"]),
+                       "cluster": f"{group['category'][0]} · {group['example'][:40]}"})
+    return f" [{say(lang, 'capa_decide')}]({decide}?{query})"
 
 
 def teams_of(data: dict, team: str) -> tuple[str, str]:
@@ -514,10 +526,11 @@ def _staff_table(rows: list[dict], who: str, lang: str) -> list[str]:
 FILE_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
-def render_html(data: dict, images: dict[str, str], lang: str = "zh", links: str | None = None) -> str:
+def render_html(data: dict, images: dict[str, str], lang: str = "zh", links: str | None = None,
+                decide: str | None = None) -> str:
     """The review as an HTML fragment: every value from outside escaped, the result sanitised again."""
     import markdown as md
-    return sanitize(md.markdown(markdown(data, images, lang, links), extensions=["tables"]), data_images=True)
+    return sanitize(md.markdown(markdown(data, images, lang, links, decide), extensions=["tables"]), data_images=True)
 
 
 def write(data: dict, out_dir: Path, lang: str = "zh") -> tuple[Path, Path]:

@@ -431,7 +431,8 @@ def report():
                          per_page=rep.BREACHES_PER_PAGE)
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data, _lang()).items()}
     links = url_for("workspace.complaint", number="NUMBER").replace("NUMBER", "{number}")
-    body = Markup(rep.render_html(data, images, _lang(), links))  # escaped and sanitised (report.render_html)
+    body = Markup(rep.render_html(data, images, _lang(), links,  # escaped and sanitised (report.render_html)
+                                  url_for("workspace.capa") if desk().may_decide_capa(actor()) else None))
     per = rep.BREACHES_PER_PAGE
     return render_template("staff/report.html", body=body, quarter=period.label, quarters=choices,
                            page=data["breach_offset"] // per + 1, pages=max(1, -(-data["breach_total"] // per)))

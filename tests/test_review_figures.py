@@ -3,10 +3,11 @@ who sees the per-handler figures, and the Excel and CSV exports (opened with ope
 
 import csv
 import datetime as dt
+import html
 import io
+import re
 
 import pytest
-
 from conftest import PASSWORD, query_db
 
 UTC = dt.UTC
@@ -214,12 +215,15 @@ def test_review_page_links_breaches_and_speaks_the_page_language(app, quarter, c
     page = client.get("/staff/report?quarter=2026Q3&lang=zh").get_data(as_text=True)
     assert "收到投诉 <strong>5</strong> 件" in page and "Quarterly complaint review" not in page
     assert "设施报修" in page  # the category's label, not its id
+    # A recurring problem (the five similar complaints) links to the CAPA form, filled in.
+    decide = re.search(r'href="(/staff/capa\?complaints=[^"]+)"', page).group(1)
+    form = client.get(html.unescape(decide)).get_data(as_text=True)
+    assert quarter["A"] in form and "设施报修 · " in form
 
 
 def test_exports_open_in_openpyxl_and_add_up_to_the_review(app, quarter, client, db_url):
-    from openpyxl import load_workbook
-
     from conftest import api_login
+    from openpyxl import load_workbook
     data = collect(app)
     api_login(client, "boss")
     res = client.get("/staff/report/export?quarter=2026Q3&format=xlsx&lang=en")
