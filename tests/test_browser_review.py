@@ -1,6 +1,7 @@
 """The quarterly review and its charts rendered in Debian's chromium, on a generated quarter."""
 
 import pytest
+
 from conftest import PASSWORD
 from test_browser import browser, page  # noqa: F401  (fixtures)
 from test_browser_process import kb_cli

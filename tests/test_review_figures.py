@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+
 from conftest import PASSWORD, query_db
 
 UTC = dt.UTC
