@@ -45,7 +45,7 @@ def review_tables(data: dict, lang: str = "zh") -> list[Table]:
     s = data["sla"]
     tables: list[Table] = [
         (h("highlights"), [h("title"), data["period"]],
-         [[h("complaints"), s["total"]], [h("resolution_rate"), s["resolved"]], [h("late"), data["breach_total"]],
+         [[h("complaints"), s["total"]], [h("resolved_n"), s["resolved"]], [h("late"), data["breach_total"]],
           [h("deflections"), data["deflection"]["deflections"]],
           [h("self_rated"), data["satisfaction"]["average"]],
           [h("staff_recorded"), data["satisfaction"]["staff_recorded"]["average"]]]),

@@ -61,7 +61,7 @@ TEXT = {
     "all_in_file": ("完整列表见导出的 Excel / CSV 文件。", "The complete list is in the Excel / CSV export."),
     "staff": ("处理人员考核", "Duty staff KPIs"), "team": ("团队", "Team"), "handler": ("受理人", "Handler"),
     "complaints": ("投诉", "Complaints"), "open": ("期末未结", "Open at end"),
-    "resolution_rate": ("解决率", "Resolved"), "reopen_rate": ("重开率", "Reopened"),
+    "resolution_rate": ("解决率", "Resolved"), "resolved_n": ("已反馈结果（件）", "Resolved (complaints)"), "reopen_rate": ("重开率", "Reopened"),
     "response_h": ("首次答复中位数（小时）", "Median first response (h)"),
     "resolution_h": ("解决中位数（小时）", "Median resolution (h)"),
     "self_rated": ("投诉人评分", "Complainant rating"), "staff_recorded": ("回访代记评分", "Recorded at follow-up"),

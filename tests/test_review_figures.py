@@ -255,6 +255,9 @@ def test_exports_open_in_openpyxl_and_add_up_to_the_review(app, quarter, client,
     sheet = load_workbook(io.BytesIO(res.data)).active
     header = [c.value for c in sheet[1]]
     assert "姓名" not in header and sheet.max_row == 3  # hr-desk's two complaints, no identity
+    assert query_db(db_url, "SELECT actor, to_value FROM staff_audit WHERE action = 'export' ORDER BY id")[1:] == [
+        ("staff:boss", "complaints 2026-07-01..2026-09-30 csv (5 rows, identity)"),
+        ("staff:hana", "complaints .. xlsx (2 rows)")]
     assert client.get("/staff/complaints/export?format=pdf").status_code == 400
 
 
