@@ -28,7 +28,8 @@ QUARTER = {
     "B": dict(at=dt.datetime(2026, 7, 10, 2, tzinfo=UTC), level=3, about="hr", team="hr-desk", handler="hana",
               assessment=(24, 30), first_response=(72, None), follow_up=2),
     "C": dict(at=dt.datetime(2026, 8, 3, 2, tzinfo=UTC), level=1, about="it", team="it", handler="ivan",
-              assessment=(24, 1), first_response=(24, 20), resolution=(24, 48), result=(100, 48)),
+              assessment=(24, 1), first_response=(24, 20), resolution=(24, 48), result=(100, 48),
+              disclosure="confidential"),
     "D": dict(at=dt.datetime(2026, 9, 30, 15, tzinfo=UTC), level=2, about="it", team="it", handler="ivan",
               assessment=(24, None), first_response=(24, None)),
     "E": dict(at=dt.datetime(2026, 9, 1, 2, tzinfo=UTC), level=3, about="canteen", team="canteen", handler="carl",
@@ -61,7 +62,7 @@ def build_quarter(app) -> dict[str, str]:
             data = ComplaintIn.model_validate({
                 "category": "facilities", "description": f"=HYPERLINK(\"http://x\") 投诉 {key}", "request": "处理",
                 "occurred_at": spec["at"].date().isoformat(), "location": "A 栋", "about_department": spec["about"],
-                "disclosure": "named", "identity": {"name": f"张{key}", "department": "研发部"}},
+                "disclosure": spec.get("disclosure", "named"), "identity": {"name": f"张{key}", "department": "研发部"}},
                 context={"categories": kb.category_ids})
             c, _ = process.register(s, kb, clock, data, now=spec["at"])
             c.level, c.team, c.handler_id = spec["level"], spec["team"], users[spec["handler"]].id
@@ -248,7 +249,8 @@ def test_exports_open_in_openpyxl_and_add_up_to_the_review(app, quarter, client,
     res = client.get("/staff/complaints/export?format=csv&since=2026-07-01&until=2026-09-30&lang=en")
     table = list(csv.reader(io.StringIO(res.data.decode("utf-8-sig"))))
     assert table[0][:2] == ["Complaint", "Received"] and "Name" in table[0]
-    assert len(table) == 6 and "张A" in {cell for row in table for cell in row}
+    cells = {cell for row in table for cell in row}
+    assert len(table) == 6 and "张A" in cells and "张C" not in cells  # C is confidential: relations only
     client.post("/api/v1/staff/logout")
     api_login(client, "hana")
     res = client.get("/staff/complaints/export?format=xlsx")
@@ -259,6 +261,10 @@ def test_exports_open_in_openpyxl_and_add_up_to_the_review(app, quarter, client,
         ("staff:boss", "complaints 2026-07-01..2026-09-30 csv (5 rows, identity)"),
         ("staff:hana", "complaints .. xlsx (2 rows)")]
     assert client.get("/staff/complaints/export?format=pdf").status_code == 400
+    client.post("/api/v1/staff/logout")
+    api_login(client, "rel")  # employee relations: the confidential complainant's identity too
+    res = client.get("/staff/complaints/export?format=csv")
+    assert "张C" in res.data.decode("utf-8-sig")
 
 
 def test_defuse_formula_injection():
