@@ -342,3 +342,15 @@ def test_corrective_actions_from_the_command_line(app, quarter, built_kb, db_url
     assert run.invoke(main, [*args, "done", "1", "--evidence", "工单 W-1"]).exit_code == 0
     assert "#1" not in run.invoke(main, [*args, "list"]).output
     assert "[done]" in run.invoke(main, [*args, "list", "--all"]).output
+
+
+def test_a_bad_headcount_is_named_with_its_line(tmp_path):
+    from kb_builder.config import load_config
+    from kb_builder.errors import ConfigError
+    path = tmp_path / "kb.yml"
+    path.write_text("categories:\n  - {id: facilities, zh: 设施, en: Facilities}\nprocess:\n  departments:\n"
+                    "    - {id: hr, zh: 人力资源部, en: HR, headcount: 0}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "field 'process.departments.0.headcount'" in str(info.value)
+    assert "greater than or equal to 1" in str(info.value)
