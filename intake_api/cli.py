@@ -28,6 +28,7 @@ from .auth import ROLES, StaffError
 from .db import BackupError, configure_crypto, prepare
 from .desk import Actor, Desk, DeskError
 from .metrics import Period
+from .models import utcnow
 from .sla import make_clock
 
 OPERATOR = Actor.operator()  # whoever runs `kb` on the server; the history says admin:cli
@@ -36,7 +37,7 @@ DOMAIN_ERRORS = (KbError, StaffError, BackupError, crypto.KeyringError, DeskErro
 
 def register(kb: click.Group) -> None:
     """Add the desk's commands to the `kb` group (the `kb.commands` entry point)."""
-    for command in (serve, worker, outbox, db, staff, keys, purge, publish, demo_data, report, erase_identity):
+    for command in (serve, worker, outbox, db, staff, keys, purge, publish, demo_data, report, capa, erase_identity):
         kb.add_command(command)
 
 
@@ -410,6 +411,51 @@ def erase_identity(project: Project, number: str, reason: str) -> None:
     click.echo(f"Erased the identity on {c.number}.")
 
 
+@click.group()
+def capa() -> None:
+    """Corrective and preventive actions (CAPA): what, the owner team, the due date, the evidence."""
+
+
+@capa.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include the actions already done.")
+@pass_project
+def capa_list(project: Project, show_all: bool) -> None:
+    """Every team's actions, soonest due first."""
+    with open_desk(project) as d:
+        now = utcnow()
+        for v in d.capa(OPERATOR, open_only=not show_all):
+            a = v.action
+            late = " OVERDUE" if v.overdue(now) else ""
+            click.echo(f"#{a.id} [{a.status}{late}] {a.owner_team} due {d.local(a.due_at):%Y-%m-%d}: {a.what}"
+                       f" ({', '.join(v.complaints) or a.cluster or ''})")
+
+
+@capa.command("add")
+@click.argument("what")
+@click.option("--team", "owner_team", required=True, help="The owner team (process.teams).")
+@click.option("--due", required=True, help="The due date, YYYY-MM-DD.")
+@click.option("--complaint", "numbers", multiple=True, help="A complaint it answers (repeat for several).")
+@click.option("--cluster", help="Or the recurring problem it answers, as the review names it.")
+@pass_project
+def capa_add(project: Project, what: str, owner_team: str, due: str, numbers: tuple[str, ...],
+             cluster: str | None) -> None:
+    """Decide an action; the owner team sees it in its queue until it is done."""
+    with open_desk(project) as d:
+        v = d.create_capa(OPERATOR, what, owner_team, due, list(numbers), cluster)
+    click.echo(f"Added corrective action #{v.action.id} for {owner_team}.")
+
+
+@capa.command("done")
+@click.argument("capa_id", type=int)
+@click.option("--evidence", required=True, help="What was done and where it can be checked.")
+@pass_project
+def capa_done(project: Project, capa_id: int, evidence: str) -> None:
+    """Mark an action done, with the evidence of completion."""
+    with open_desk(project) as d:
+        d.finish_capa(OPERATOR, capa_id, evidence)
+    click.echo(f"Corrective action #{capa_id} is done.")
+
+
 @click.command("demo-data")
 @click.option("--quarter", default="2026Q3", show_default=True, help="Which quarter to fill, as YYYYQn.")
 @click.option("--complaints", default=400, show_default=True, help="How many ordinary complaints.")
@@ -428,13 +474,18 @@ def demo_data(project: Project, quarter: str, complaints: int, seed: int) -> Non
 @click.command()
 @click.option("--quarter", required=True, help="The quarter to review, as YYYYQn (e.g. 2026Q4).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
-              show_default=True, help="Folder for report-<quarter>.html, .md and the chart images.")
+              show_default=True, help="Folder for report-<quarter>.html, .md, .xlsx, .csv and the chart images.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="The review's language.")
 @pass_project
-def report(project: Project, quarter: str, out_dir: Path) -> None:
-    """Write the quarterly review: a self-contained HTML file and Markdown with chart images."""
+def report(project: Project, quarter: str, out_dir: Path, lang: str) -> None:
+    """Write the quarterly review: a self-contained HTML file, Markdown with chart images, Excel and CSV."""
     from . import report as rep
     period = _quarter(project.config(), quarter)
     with open_desk(project, term_weights=True) as d:
         data = d.review(OPERATOR, period)
-    md_path, html_path = rep.write(data, out_dir)
-    click.echo(f"Wrote {html_path} and {md_path} ({data['sla']['total']} complaints).")
+        files = {fmt: d.export_review(OPERATOR, period, fmt, lang, data=data)[0] for fmt in ("xlsx", "csv")}
+    md_path, html_path = rep.write(data, out_dir, lang)
+    for fmt, blob in files.items():
+        (out_dir / f"report-{data['period']}.{fmt}").write_bytes(blob)
+    click.echo(f"Wrote {html_path}, {md_path} and report-{data['period']}.xlsx, .csv ({data['sla']['total']} complaints).")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb_builder.articles import published_articles
@@ -16,7 +17,7 @@ from kb_builder.sources import read_sources
 
 from . import alerts, process
 from .metrics import Period
-from .models import AnalyticsEvent, Deflection
+from .models import AnalyticsEvent, Deflection, FollowUp, StaffUser
 from .schemas import ComplaintIn
 
 DEPARTMENTS = [("研发一部", 30), ("研发二部", 22), ("市场部", 14), ("财务部", 10), ("行政部", 8), ("法务部", 2),
@@ -52,6 +53,14 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
     for a in arts:
         by_cat.setdefault(a.category, []).append(a)
     cats = [(c, len(v)) for c, v in by_cat.items()]
+    # Who is complained about: a few departments draw most complaints, so the review has a ranking.
+    about = [(d.id, w) for d, w in zip(kb.process.departments, [30, 5, 18, 6, 25, 4, 8, 3, 12, 2, 1, 1])]
+    # The handlers: the staff accounts already in this database, by team (the demo creates none).
+    handlers: dict[str, list[StaffUser]] = {}
+    for u in session.scalars(select(StaffUser).where(StaffUser.active.is_(True), StaffUser.role != "admin")
+                             .order_by(StaffUser.id)):
+        for team in u.teams or []:
+            handlers.setdefault(team, []).append(u)
     made = 0
 
     def submit(text: str, category: str, when: dt.datetime, shown: list[str]):
@@ -60,7 +69,8 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
         payload: dict[str, object] = {"category": category, "description": text, "request": "请尽快处理",
                    "occurred_at": when.date().isoformat(), "location": rng.choice(PLACES),
                    "channel": rng.choice(["online_form"] * 8 + ["anonymous_platform"]) if disclosure == "anonymous" else "online_form",
-                   "disclosure": disclosure, "shown_articles": shown}
+                   "disclosure": disclosure, "shown_articles": shown,
+                   "about_department": _weighted(rng, about) if rng.random() < 0.9 else None}
         if disclosure != "anonymous":
             payload["identity"] = {"department": _weighted(rng, DEPARTMENTS)}
         data = ComplaintIn.model_validate(payload, context={"categories": kb.category_ids})
@@ -68,25 +78,53 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
         return c
 
     def work(c, when: dt.datetime):
+        team = handlers.get(c.team or "")
+        if team and c.handler_id is None:
+            handler = team[rng.randrange(len(team))]
+            c.handler_id = handler.id
+            process.record(session, c, "staff:demo", "handler", None, handler.username, at=when)
         if when + dt.timedelta(days=10) > now or rng.random() < 0.08:
             return  # recent or still open
         late = rng.random() < 0.12
-        t = when + dt.timedelta(hours=rng.uniform(1, 20))
+        t = when + dt.timedelta(hours=rng.uniform(1, 20 if not late else 40))
         if c.safety_flag:  # urgent: the temporary measures come first (content/sops/safety-emergencies.md)
             process.set_temporary_measures(session, c, "现场已隔离，通知相关人员 · Area cordoned off", "staff:demo")
         process.change_status(session, clock, c, "assessed", "staff:demo", now=t)
         t += dt.timedelta(hours=rng.uniform(2, 60 if not late else 140))
         process.respond(session, c, "已收到，正在处理。", "staff:demo", now=t)
         process.change_status(session, clock, c, "investigating", "staff:demo", now=t)
-        t += dt.timedelta(days=rng.uniform(0.5, 6))
+        pace = 0.1 if c.level == 1 else 1.0  # urgent ones are handled within hours, mostly
+        t += dt.timedelta(days=rng.uniform(0.5, 6) * pace)
         process.end_investigation(session, clock, c, "staff:demo", now=t)
-        t += dt.timedelta(days=rng.uniform(0.2, 5 if not late else 14))
+        t += dt.timedelta(days=rng.uniform(0.2, 5 if not late else 14) * pace)
         process.respond(session, c, "问题已处理，详见说明。", "staff:demo", now=t)
         process.change_status(session, clock, c, "resolved", "staff:demo", now=t)
+        if rng.random() < 0.15:  # a promised repair: kept (sometimes late) or still open
+            c.solutions, c.promise_text = ["repair"], "更换设备"
+            c.promise_due_at = t + dt.timedelta(days=3)
+            if rng.random() < 0.8:
+                c.promise_kept_at = t + dt.timedelta(days=rng.uniform(1, 5))
+        if rng.random() < 0.06:  # escalated: the supervisor reviews, sometimes after the limit
+            t += dt.timedelta(days=1)
+            process.change_status(session, clock, c, "escalated", "staff:demo", now=t)
+            t += dt.timedelta(days=rng.uniform(0.5, 6))
+            c.reviewed_at, c.review_outcome = t, "upheld"
+            process.record(session, c, "staff:demo", "review", None, "upheld", at=t)
+            process.change_status(session, clock, c, "resolved", "staff:demo", now=t)
+        elif rng.random() < 0.05:  # reopened: a new round of investigation and result
+            t += dt.timedelta(days=1)
+            process.change_status(session, clock, c, "reopened", "staff:demo", now=t)
+            process.change_status(session, clock, c, "investigating", "staff:demo", now=t)
+            t += dt.timedelta(days=rng.uniform(0.5, 4))
+            process.respond(session, c, "重新调查后已处理。", "staff:demo", now=t)
+            process.change_status(session, clock, c, "resolved", "staff:demo", now=t)
         if rng.random() < 0.7:
             c.rating = _weighted(rng, [(5, 40), (4, 30), (3, 15), (2, 9), (1, 6)])
             c.rated_at = t + dt.timedelta(days=1)
-        if rng.random() < 0.6:
+        elif rng.random() < 0.5:  # 回访: staff record what the complainant told them, kept apart
+            session.add(FollowUp(complaint_id=c.id, at=t + dt.timedelta(days=2), staff_username="demo", method="phone",
+                                 score=_weighted(rng, [(5, 30), (4, 40), (3, 20), (2, 10)])))
+        if rng.random() < 0.6 and (c.promise_due_at is None or c.promise_kept_at is not None):
             process.change_status(session, clock, c, "closed", "staff:demo", now=t + dt.timedelta(days=3))
 
     for _ in range(complaints):
@@ -96,6 +134,9 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
         text = rng.choice(art.questions) + "，" + rng.choice(["已经好几天了", "影响工作", "希望尽快解决", "第二次反映了"])
         shown = [art.id] if rng.random() < 0.6 else []
         c = submit(text, cat, when, shown)
+        grade = rng.random()
+        if grade < 0.2:  # the desk's assessment: some are important, a few urgent (24 h to handle)
+            process.set_level(session, clock, c, 1 if grade < 0.05 else 2, "staff:demo")
         work(c, when)
         made += 1
     # The same water dispenser, again and again.

@@ -27,11 +27,13 @@ from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
 from . import alerts, attachments, finding, notify, privacy, process, publish, tracking
+from . import capa as capa_module
 from .attachments import Refused, Upload
 from .models import (
     Alert,
     AnalyticsEvent,
     Attachment,
+    CapaAction,
     Complaint,
     ComplaintEvent,
     Deflection,
@@ -45,7 +47,7 @@ from .models import (
     Task,
     utcnow,
 )
-from .queue import PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, queue
+from .queue import LIMITS, PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, queue
 from .sla import Clock
 from .workflow import LEVELS, STATUSES, TRANSITIONS, Role, Status
 
@@ -577,12 +579,176 @@ class Desk:
                 out.append(AlertView(a, complaints))
         return out
 
-    def review(self, who: Actor, period) -> dict:
-        """The quarterly review's data (report.py renders it); it covers every team, so admins and relations only."""
+    def review(self, who: Actor, period, breach_page: int | None = None, per_page: int = 50) -> dict:
+        """The quarterly review's data (report.py renders it); it covers every team, so admins and relations only.
+
+        breach_page: one page of the breach list (the workspace); None: the complete list (files, exports).
+        Per-team and per-handler figures are included only as far as `who` may read them (staff_scope).
+        """
         from . import report
         if who.role not in (Role.ADMIN, Role.RELATIONS):
             raise Forbidden("季度报告仅限管理员和员工关系 · The quarterly review is for admins and employee relations")
-        return report.collect(self.session, self.kb, period, self.term_weights)
+        offset = (max(1, breach_page) - 1) * per_page if breach_page is not None else 0
+        return report.collect(self.session, self.kb, period, self.term_weights, staff_teams=self.staff_scope(who),
+                              breach_offset=offset, breach_limit=per_page if breach_page is not None else None)
+
+    def staff_scope(self, who: Actor) -> set[str] | None:
+        """Whose per-handler figures `who` may read: every team ("*") for admins, the teams they lead, or none.
+
+        Handlers never see each other's figures; employee relations see the review but not the KPIs.
+        """
+        if who.is_admin:
+            return {"*"}
+        led = {t.id for t in self.kb.process.teams if who.user is not None and t.lead == who.user.username}
+        return led or None
+
+    def staff_kpis(self, who: Actor, period) -> dict:
+        """Per-team and per-handler figures for a team lead's own teams (admins: all teams)."""
+        from . import metrics, report
+        scope = self.staff_scope(who)
+        if scope is None:
+            raise Forbidden("仅管理员和团队负责人可查看处理人员考核 · Only admins and team leads see the staff figures")
+        teams = {t.id: (t.zh, t.en) for t in self.kb.process.teams}
+        return report.staff_section(self.session, period, metrics.as_of(period), scope, teams)
+
+    # Corrective and preventive actions (capa.py) -----------------------------------------------------------
+
+    def may_decide_capa(self, who: Actor) -> bool:
+        """Who decides prevention: admins, employee relations, supervisors and team leads."""
+        if who.role in (Role.ADMIN, Role.RELATIONS, Role.SUPERVISOR):
+            return True
+        return who.user is not None and any(t.lead == who.user.username for t in self.kb.process.teams)
+
+    def _my_teams(self, who: Actor) -> list[str] | None:
+        return None if who.is_admin else list((who.user.teams if who.user is not None else None) or [])
+
+    def capa(self, who: Actor, open_only: bool = True) -> list[capa_module.CapaView]:
+        """The actions owned by this person's teams (admins: every team), soonest due first."""
+        return capa_module.listing(self.session, self._my_teams(who), open_only)
+
+    def create_capa(self, who: Actor, what: str, owner_team: str, due: str | dt.date | None,
+                    numbers: list[str] | str | None = None, cluster: str | None = None) -> capa_module.CapaView:
+        """Decide an action on complaints this person may see, or on a recurring problem; the owner team sees it."""
+        if not self.may_decide_capa(who):
+            raise Forbidden("预防措施由管理员、员工关系、主管或团队负责人决定 · Admins, employee relations, supervisors "
+                            "and team leads decide corrective actions")
+        problems: list[tuple[str, str, str]] = []
+        what = (what or "").strip()
+        if not what:
+            problems.append(("what", "请写明要做什么", "write what is to be done"))
+        elif len(what) > capa_module.MAX_WHAT:
+            problems.append(("what", f"最多 {capa_module.MAX_WHAT} 字", f"at most {capa_module.MAX_WHAT} characters"))
+        if self.kb.process.team(owner_team or "") is None:
+            problems.append(("owner_team", f"未知团队 '{str(owner_team)[:40]}'",
+                             f"owner_team must be one of {', '.join(t.id for t in self.kb.process.teams)}"))
+        day = _day("due", due, problems)
+        if day is None and not any(p[0] == "due" for p in problems):
+            problems.append(("due", "请给出完成期限（YYYY-MM-DD）", "give the due date as YYYY-MM-DD"))
+        wanted = [n.strip() for n in (numbers.split(",") if isinstance(numbers, str) else numbers or []) if n.strip()]
+        complaints = []
+        for n in dict.fromkeys(wanted):
+            try:
+                complaints.append(self.find(who, n))
+            except NotFound:
+                problems.append(("complaints", f"没有这个投诉 {n[:20]}", f"no complaint {n[:20]} you can see"))
+        cluster = (cluster or "").strip()[:200] or None
+        if not complaints and cluster is None and not any(p[0] == "complaints" for p in problems):
+            problems.append(("complaints", "请关联至少一个投诉或一个反复出现的问题",
+                             "link at least one complaint or a recurring problem"))
+        if problems:
+            raise invalid(problems)
+        assert day is not None
+        due_at = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=self.clock.zone).astimezone(dt.UTC)
+        with self._transaction():
+            action = capa_module.create(self.session, what, owner_team, due_at, complaints, cluster, who.label)
+            for c in complaints:
+                process.record(self.session, c, who.label, "capa", None, str(action.id), note=what[:200])
+        return capa_module.views(self.session, [action])[0]
+
+    def finish_capa(self, who: Actor, capa_id: int, evidence: str | None) -> capa_module.CapaView:
+        """The owner team (or an admin) marks an action done, with the evidence of what was done."""
+        action = self.session.get(CapaAction, capa_id)
+        teams = self._my_teams(who)
+        if action is None or (teams is not None and action.owner_team not in teams):
+            raise NotFound(f"没有这个预防措施 · No corrective action {capa_id} for your teams")
+        evidence = (evidence or "").strip()
+        if not evidence:
+            raise invalid([("evidence", "请写明完成的证据（做了什么、在哪里可以核实）",
+                            "write the evidence of completion (what was done, where it can be checked)")])
+        if action.status == "done":
+            raise Conflict("这项措施已经完成 · This action is already done")
+        with self._transaction():
+            capa_module.finish(action, evidence[:capa_module.MAX_WHAT], who.label)
+        return capa_module.views(self.session, [action])[0]
+
+    # Exports ------------------------------------------------------------------------------------------
+
+    EXPORT_FORMATS = ("xlsx", "csv")
+
+    def _export_format(self, fmt: str) -> str:
+        if fmt not in self.EXPORT_FORMATS:
+            raise invalid([("format", f"导出格式应为 xlsx 或 csv，不是 '{str(fmt)[:10]}'",
+                            f"format must be xlsx or csv, not '{str(fmt)[:10]}'")])
+        return fmt
+
+    def _audit_export(self, who: Actor, what: str) -> None:
+        """An export leaves the system: the audit history says who took what, when (never the content)."""
+        with self._transaction():
+            self.session.add(StaffAudit(actor=who.label, username=who.username[:60], action="export", to_value=what))
+
+    def export_review(self, who: Actor, period, fmt: str, lang: str = "zh", data: dict | None = None) -> tuple[bytes, str]:
+        """The review as a workbook or CSV (every table, the complete breach list); (content, file name).
+
+        data: the review already collected for `who` with the complete breach list (kb report), else collected here.
+        """
+        from . import export
+        fmt = self._export_format(fmt)
+        tables = export.review_tables(data if data is not None else self.review(who, period), lang)
+        blob = export.xlsx(tables, lang) if fmt == "xlsx" else export.csv_bytes(tables)
+        self._audit_export(who, f"review {period.label} {fmt}")
+        return blob, f"review-{period.label}.{fmt}"
+
+    def may_export_identity(self, who: Actor) -> bool:
+        """Identity columns in a complaint export: admins and employee relations only (a file travels further
+        than a screen); even then a confidential complainant's identity only for employee relations."""
+        return who.role in (Role.ADMIN, Role.RELATIONS)
+
+    def export_complaints(self, who: Actor, fmt: str, lang: str = "zh", since: str | dt.date | None = None,
+                          until: str | dt.date | None = None) -> tuple[bytes, str]:
+        """The complaints this person may see, received between two days, as a workbook or CSV."""
+        from . import export
+        fmt = self._export_format(fmt)
+        problems: list[tuple[str, str, str]] = []
+        first, last = _day("since", since, problems), _day("until", until, problems)
+        if problems:
+            raise invalid(problems)
+        query = self.visible(select(Complaint), who)
+        if first is not None:
+            query = query.where(Complaint.received_at >= dt.datetime.combine(first, dt.time(), self.clock.zone))
+        if last is not None:
+            query = query.where(Complaint.received_at < dt.datetime.combine(last + dt.timedelta(days=1), dt.time(),
+                                                                            self.clock.zone))
+        identity = self.may_export_identity(who)
+        names = dict(self.session.execute(select(StaffUser.id, StaffUser.username)).all())
+        cats = {c.id: (c.zh, c.en) for c in self.kb.categories}
+        depts = {d.id: (d.zh, d.en) for d in self.kb.process.departments}
+        pick = 0 if lang == "zh" else 1
+        rows = []
+        for c in self.session.scalars(query.order_by(Complaint.id).execution_options(yield_per=500)):
+            row = {"number": c.number, "received_at": c.received_at, "category": cats.get(c.category, (c.category,) * 2)[pick],
+                   "level": c.level, "status": c.status, "channel": c.channel, "team": c.team,
+                   "handler": names.get(c.handler_id) if c.handler_id else None,
+                   "department": depts.get(c.about_department, (c.about_department,) * 2)[pick] if c.about_department else None,
+                   "about_role": c.about_role, "rating": c.rating, "disclosure": c.disclosure,
+                   "dues": [getattr(c, due) for _, due, _ in LIMITS]}
+            rows.append(export.complaint_row(row, self.identity_for(who, c) if identity else None, identity,
+                                             self.clock.zone))
+        title = "complaints"
+        tables = [(title, export.complaint_header(lang, identity), rows)]
+        blob = export.xlsx(tables, lang) if fmt == "xlsx" else export.csv_bytes(tables, titles=False)
+        self._audit_export(who, f"complaints {first or ''}..{last or ''} {fmt} ({len(rows)} rows"
+                                f"{', identity' if identity else ''})")
+        return blob, f"complaints.{fmt}"
 
     def has_staff(self) -> bool:
         """Whether any staff account exists (until one does, nobody can use the workspace)."""

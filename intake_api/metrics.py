@@ -13,14 +13,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from kb_builder.redact import Redactor
 
 from .alerts import TermWeights, features, similarity
 from .models import Alert, AnalyticsEvent, Complaint, Deflection, FollowUp
-from .privacy import suppress_small
 
 ONLINE = ("online_form", "anonymous_platform")
 
@@ -43,6 +42,12 @@ class Period:
         end = dt.datetime(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1, tzinfo=zone)
         return cls(f"{year}Q{q}", start.astimezone(dt.UTC), end.astimezone(dt.UTC))
 
+    def previous(self, zone: ZoneInfo) -> Period:
+        """The quarter before this one (the review looks back at what was decided then)."""
+        first = self.start.astimezone(zone)
+        q = (first.month - 1) // 3 + 1
+        return Period.quarter(f"{first.year - 1}Q4" if q == 1 else f"{first.year}Q{q - 1}", zone)
+
     def months(self, zone: ZoneInfo) -> list[str]:
         first = self.start.astimezone(zone)
         return [f"{first.year}-{first.month + i:02d}" for i in range(3)]
@@ -55,60 +60,50 @@ def _in(period: Period, column):
 def count_by(session: Session, period: Period, column) -> dict[str, int]:
     """Complaints received in the period, grouped by one column (category, level, channel, team)."""
     rows = session.execute(select(column, func.count()).where(_in(period, Complaint.received_at))
-                           .group_by(column).order_by(func.count().desc())).all()
+                           .group_by(column).order_by(func.count().desc(), column)).all()
     return {str(k): n for k, n in rows}
 
 
-def by_department(session: Session, period: Period, k: int) -> dict[str, int]:
-    """Complaints by the complainant's department, groups under k merged (anonymous ones apart)."""
-    counts: Counter[str] = Counter()
-    for c in session.scalars(select(Complaint).where(_in(period, Complaint.received_at))):
-        counts[c.department or ("匿名 · anonymous" if c.disclosure == "anonymous" else "未填 · not given")] += 1
-    return suppress_small(dict(counts), k)
+def by_department(session: Session, period: Period) -> dict[str | None, int]:
+    """Complaints received in the period by the department complained about (None: not recorded).
+
+    Never the complainant's own department: that is identity (encrypted), and it says who complains,
+    not who is complained about. The caller merges groups under the minimum (privacy.suppress_small).
+    """
+    return {k: n for k, n in session.execute(
+        select(Complaint.about_department, func.count()).where(_in(period, Complaint.received_at))
+        .group_by(Complaint.about_department).order_by(func.count().desc(), Complaint.about_department)).all()}
 
 
-@dataclass
-class SlaFigures:
-    total: int
-    first_response_measured: int
-    first_response_in_time: int
-    result_measured: int
-    result_in_time: int
-    resolved: int
-    median_first_response_hours: float | None
-    median_resolution_hours: float | None
-    breaches: list[tuple[str, str, str]]  # (number, which limit, how late)
-    by_level: dict[int, tuple[int, int]]   # level -> (in time, late) for first response
+def department_trend(session: Session, period: Period, zone: ZoneInfo) -> dict[str | None, dict[str, int]]:
+    """Complaints per department complained about and per local month of the period (only two columns read)."""
+    months = period.months(zone)
+    out: dict[str | None, dict[str, int]] = {}
+    for dept, received in session.execute(select(Complaint.about_department, Complaint.received_at)
+                                          .where(_in(period, Complaint.received_at))):
+        row = out.setdefault(dept, dict.fromkeys(months, 0))
+        month = received.astimezone(zone).strftime("%Y-%m")
+        if month in row:
+            row[month] += 1
+    return out
 
 
-def sla(session: Session, period: Period) -> SlaFigures:
-    """First response and result against their due dates; resolution rate and times."""
-    rows = session.scalars(select(Complaint).where(_in(period, Complaint.received_at))).all()
-    first = [(c, c.first_responded_at <= c.first_response_due_at) for c in rows
-             if c.first_responded_at and c.first_response_due_at]
-    result = [(c, c.resolved_at <= c.result_due_at) for c in rows if c.resolved_at and c.result_due_at]
-    breaches = [(c.number, "first_response", f"{_hours(c.first_responded_at, c.first_response_due_at):.0f} h")
-                for c, ok in first if not ok]
-    breaches += [(c.number, "result", f"{_hours(c.resolved_at, c.result_due_at):.0f} h")
-                 for c, ok in result if not ok]
-    by_level: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for c, ok in first:
-        by_level[c.level][0 if ok else 1] += 1
-    fr_hours = [_hours(c.first_responded_at, c.received_at) for c, _ in first]
-    res_hours = [_hours(c.resolved_at, c.received_at) for c in rows if c.resolved_at]
-    return SlaFigures(
-        total=len(rows), first_response_measured=len(first), first_response_in_time=sum(ok for _, ok in first),
-        result_measured=len(result), result_in_time=sum(ok for _, ok in result),
-        resolved=sum(c.status in ("resolved", "closed") for c in rows),
-        median_first_response_hours=round(statistics.median(fr_hours), 1) if fr_hours else None,
-        median_resolution_hours=round(statistics.median(res_hours), 1) if res_hours else None,
-        breaches=breaches, by_level={k: (v[0], v[1]) for k, v in sorted(by_level.items())})
+def as_of(period: Period, now: dt.datetime | None = None) -> dt.datetime:
+    """The moment the review's clocks are read at: the period's end, or now while the period runs."""
+    return min(period.end, now or dt.datetime.now(dt.UTC))
 
 
-def _hours(later: dt.datetime | None, earlier: dt.datetime | None) -> float:
-    """Hours between two moments the caller has already checked are both set."""
-    assert later is not None and earlier is not None
-    return (later - earlier).total_seconds() / 3600
+def sla(session: Session, period: Period, now: dt.datetime | None = None) -> dict:
+    """Every time limit (timeliness.py), resolution, and how many breaches, as of the report's end date."""
+    from . import timeliness
+    cutoff = as_of(period, now)
+    total, resolved = session.execute(select(
+        func.count(), func.sum(case((Complaint.resolved_at.is_not(None) & (Complaint.resolved_at < cutoff), 1), else_=0)))
+        .where(_in(period, Complaint.received_at))).one()
+    limits = timeliness.limits(session, period, cutoff)
+    breach_count = sum(r["late"] for r in limits if r["level"] is None)  # every breach is one limit's "late"
+    return {"total": total, "resolved": int(resolved or 0), "as_of": cutoff, "limits": limits,
+            "breach_count": breach_count}
 
 
 def satisfaction(session: Session, period: Period) -> dict:
@@ -169,11 +164,12 @@ def content_gaps(session: Session, period: Period, top: int = 10, redactor: Reda
     searches = Counter(red.redact(q.strip())[0].lower() for (q,) in session.execute(select(AnalyticsEvent.query).where(
         _in(period, AnalyticsEvent.created_at), AnalyticsEvent.kind == "search", AnalyticsEvent.result_count == 0,
         AnalyticsEvent.query.is_not(None))) if q)
-    unanswered: Counter[str] = Counter()
-    for c in session.scalars(select(Complaint).where(_in(period, Complaint.received_at),
-                                                     Complaint.channel.in_(ONLINE))):
-        if not c.shown_articles and c.purged_at is None:
-            unanswered[c.category] += 1
+    # json_array_length: the same function in SQLite and PostgreSQL; no complaint leaves the database.
+    unanswered = Counter(dict(session.execute(
+        select(Complaint.category, func.count()).where(
+            _in(period, Complaint.received_at), Complaint.channel.in_(ONLINE), Complaint.purged_at.is_(None),
+            func.coalesce(func.json_array_length(Complaint.shown_articles), 0) == 0)
+        .group_by(Complaint.category)).all()))
     return {"searches": searches.most_common(top), "complaints_without_match": dict(unanswered.most_common())}
 
 

@@ -474,3 +474,35 @@ class Attachment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The thread message it came with (a complainant's reply with a photo), if any.
     message_id: Mapped[int | None] = mapped_column(ForeignKey("complaint_messages.id"))
+
+
+class CapaAction(Base):
+    """A corrective or preventive action (CAPA) decided on complaints or a recurring problem.
+
+    It belongs to an owner team with a due date; it is done only with evidence of what was done. The review
+    lists what was decided in a quarter and what of it was done.
+    """
+
+    __tablename__ = "capa_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    what: Mapped[str] = mapped_column(Text)
+    owner_team: Mapped[str] = mapped_column(String(40), index=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open, done
+    # The recurring problem it answers, as the review names it (category · example), if not single complaints.
+    cluster: Mapped[str | None] = mapped_column(String(200))
+    evidence: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class CapaComplaint(Base):
+    """Which complaints an action answers (one or more)."""
+
+    __tablename__ = "capa_complaints"
+
+    capa_id: Mapped[int] = mapped_column(ForeignKey("capa_actions.id", ondelete="CASCADE"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), primary_key=True, index=True)

@@ -128,7 +128,9 @@ def plan_review(session: Session, kb, clock: Clock, now: dt.datetime, term_weigh
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.like(f"review:{quarter}:%"))):
         return 0  # already planned: the report is not computed again every minute
     from . import metrics, report  # matplotlib and the review's queries: only once a quarter
-    data = report.collect(session, kb, metrics.Period.quarter(quarter, clock.zone), term_weights)
+    # The first 50 breaches: the text says how many there are in all and that the export has every one.
+    data = report.collect(session, kb, metrics.Period.quarter(quarter, clock.zone), term_weights,
+                          breach_limit=report.BREACHES_PER_PAGE)
     text = report.markdown(data, None)
     link = f"{kb.notifications.base_url.rstrip('/')}/staff/report?quarter={quarter}"
     language = kb.notifications.staff_language

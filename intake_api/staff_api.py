@@ -285,6 +285,56 @@ def task_done(task_id: int):
     return jsonify(task_json(desk().finish_task(actor(), task_id, data.note)))
 
 
+# -- Corrective and preventive actions (CAPA) --------------------------------------------------------------
+
+def capa_json(v) -> dict:
+    a = v.action
+    return {"id": a.id, "what": a.what, "owner_team": a.owner_team, "due_at": iso(desk().local(a.due_at)),
+            "status": a.status, "overdue": v.overdue(utcnow()), "cluster": a.cluster, "complaints": v.complaints,
+            "evidence": a.evidence, "created_by": a.created_by, "done_at": iso(desk().local(a.done_at)),
+            "done_by": a.done_by}
+
+
+@bp.get("/capa")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401,), tags=["staff"])
+def capa():
+    """Corrective actions of my teams (admins: all), soonest due first; `all=1` includes the done ones."""
+    return jsonify({"capa": [capa_json(v) for v in desk().capa(actor(), open_only=request.args.get("all") != "1")]})
+
+
+class CapaIn(_In):
+    what: str = Field(max_length=2000)
+    owner_team: str = Field(max_length=40)
+    due: str = Field(max_length=10, description="YYYY-MM-DD")
+    complaints: list[str] = Field(default_factory=list, max_length=200)
+    cluster: str | None = Field(default=None, max_length=200)
+
+
+@bp.post("/capa")
+@staff_required
+@doc(json=CapaIn, ok=(201, OkOut), fail=(400, 401, 403), tags=["staff"])
+def create_capa():
+    """Decide a corrective action on complaints I can see or on a recurring problem (admins, relations,
+    supervisors, team leads)."""
+    data = parse(CapaIn, request.get_json(silent=True) or {})
+    v = desk().create_capa(actor(), data.what, data.owner_team, data.due, data.complaints, data.cluster)
+    return jsonify(capa_json(v)), 201
+
+
+class CapaDoneIn(_In):
+    evidence: str = Field(max_length=2000)
+
+
+@bp.post("/capa/<int:capa_id>/done")
+@staff_required
+@doc(json=CapaDoneIn, ok=(200, OkOut), fail=(400, 401, 404, 409), tags=["staff"])
+def capa_done(capa_id: int):
+    """The owner team marks an action done, with the evidence of completion."""
+    data = parse(CapaDoneIn, request.get_json(silent=True) or {})
+    return jsonify(capa_json(desk().finish_capa(actor(), capa_id, data.evidence)))
+
+
 # -- Search -------------------------------------------------------------------------------------------------
 
 @bp.get("/search")

@@ -136,6 +136,14 @@ TEXT = {
                       "complaint; photos lose their location and camera data"),
     "upload": ("上传", "Upload"), "no_attachments": ("没有附件", "No attachments"),
     "by_complainant": ("投诉人", "complainant"),
+    "export_xlsx": ("导出 Excel", "Export Excel"), "export_csv": ("导出 CSV", "Export CSV"),
+    "kpis": ("处理人员考核", "Staff KPIs"), "prev_page": ("上一页", "Previous"), "next_page": ("下一页", "Next"),
+    "a_export": ("导出", "export"),
+    "capa": ("预防与纠正措施", "Corrective actions"), "capa_what": ("措施（做什么）", "Action (what is to be done)"),
+    "capa_team": ("负责团队", "Owner team"), "capa_complaints": ("关联投诉编号（逗号分隔）", "Complaint numbers (comma-separated)"),
+    "capa_cluster": ("或：反复出现的问题", "Or: the recurring problem"), "capa_evidence": ("完成证据", "Evidence of completion"),
+    "capa_new": ("决定一项措施", "Decide an action"), "capa_due": ("到期或逾期的预防措施", "Corrective actions due or overdue"),
+    "no_capa": ("没有预防措施", "No corrective actions"), "capa_open": ("进行中", "Open"), "capa_done": ("已完成", "Done"),
 }
 DATE_LABELS = {
     "assessment_due_at": ("评估期限", "Assessment due"), "first_response_due_at": ("首次答复期限", "First response due"),
@@ -242,7 +250,10 @@ def index():
     now = utcnow()
     rows = [desk().summary(actor(), c, now) for c in result.items]
     keep = {k: v for k, v in args.items() if k != "page" and v}
-    return render_template("staff/queue.html", rows=rows, filters=args, status=status, result=result, keep=keep)
+    soon = now + dt.timedelta(hours=desk().kb.process.sla.due_soon_hours * 3)  # corrective actions run in days
+    capa_due = [v for v in desk().capa(actor()) if v.action.due_at < soon]
+    return render_template("staff/queue.html", rows=rows, filters=args, status=status, result=result, keep=keep,
+                           capa_due=capa_due, now=now)
 
 
 SEARCH_FIELDS = ("q", "category", "about", "status", "since", "until")
@@ -384,27 +395,85 @@ def new():
     return render_template("staff/new.html", errors=errors, form=request.form, channels=OFFLINE_CHANNELS)
 
 
-@bp.get("/report")
-@staff_required
-def report():
-    """The quarterly review in the workspace (admins and employee relations: it covers every team)."""
-    from markupsafe import Markup
-
+def _period():
+    """The quarter asked for (?quarter=YYYYQn, a choice of the picker), else this quarter; a bad one is flashed."""
     from . import report as rep
     from .metrics import Period
     zone = desk().clock.zone
-    default = f"{utcnow().astimezone(zone).year}Q{(utcnow().astimezone(zone).month - 1) // 3 + 1}"
-    quarter = request.args.get("quarter") or default
+    choices = rep.quarters(utcnow().astimezone(zone).date())
+    quarter = request.args.get("quarter") or choices[0]
     try:
         period = Period.quarter(quarter, zone)
     except ValueError as exc:
         flash(str(exc), "error")
-        period = Period.quarter(default, zone)
+        period = Period.quarter(choices[0], zone)
+    if period.label not in choices:
+        choices.append(period.label)
+    return period, choices
+
+
+def _lang() -> str:
+    return g.get("lang", "zh")
+
+
+@bp.get("/report")
+@staff_required
+def report():
+    """The quarterly review in the workspace (admins and employee relations: it covers every team)."""
     import base64
-    data = desk().review(actor(), period)
-    images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data).items()}
-    body = Markup(rep.render_html(data, images))  # escaped and sanitised (report.render_html)
-    return render_template("staff/report.html", body=body, quarter=period.label)
+
+    from markupsafe import Markup
+
+    from . import report as rep
+    period, choices = _period()
+    page = request.args.get("page", "1")
+    data = desk().review(actor(), period, breach_page=int(page) if page.isdigit() and len(page) < 7 else 1,
+                         per_page=rep.BREACHES_PER_PAGE)
+    images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data, _lang()).items()}
+    links = url_for("workspace.complaint", number="NUMBER").replace("NUMBER", "{number}")
+    body = Markup(rep.render_html(data, images, _lang(), links,  # escaped and sanitised (report.render_html)
+                                  url_for("workspace.capa") if desk().may_decide_capa(actor()) else None))
+    per = rep.BREACHES_PER_PAGE
+    return render_template("staff/report.html", body=body, quarter=period.label, quarters=choices,
+                           page=data["breach_offset"] // per + 1, pages=max(1, -(-data["breach_total"] // per)))
+
+
+@bp.get("/report/export")
+@staff_required
+def report_export():
+    """The review as .xlsx or .csv (?format=), every table and the complete breach list; recorded in the audit."""
+    period, _ = _period()
+    blob, name = desk().export_review(actor(), period, request.args.get("format", "xlsx"), _lang())
+    return _download(blob, name)
+
+
+@bp.get("/complaints/export")
+@staff_required
+def complaints_export():
+    """The complaints this person may see (?since=&until= days), as .xlsx or .csv; recorded in the audit."""
+    blob, name = desk().export_complaints(actor(), request.args.get("format", "xlsx"), _lang(),
+                                          request.args.get("since"), request.args.get("until"))
+    return _download(blob, name)
+
+
+def _download(blob: bytes, name: str):
+    from flask import Response
+
+    from .export import CSV, XLSX
+    return Response(blob, mimetype=XLSX if name.endswith(".xlsx") else CSV, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/kpis")
+@staff_required
+def kpis():
+    """Per-team and per-handler figures: admins see every team, a team lead their own; nobody else."""
+    from . import report as rep
+    period, choices = _period()
+    staff = desk().staff_kpis(actor(), period)
+    return render_template("staff/kpis.html", staff=staff, quarter=period.label, quarters=choices,
+                           say=lambda key: rep.say(_lang(), key))
 
 
 @bp.get("/alerts")
@@ -483,6 +552,34 @@ def task_done(task_id: int):
     flash(t("saved"), "ok")
     back = request.form.get("back") or ""
     return redirect(back if back.startswith("/staff/") and not back.startswith("//") else url_for("workspace.tasks"))
+
+
+@bp.get("/capa")
+@staff_required
+def capa():
+    """Corrective and preventive actions of my teams (admins: all), and the form to decide one."""
+    return render_template("staff/capa.html", actions=desk().capa(actor(), open_only=False), now=utcnow(),
+                           may_decide=desk().may_decide_capa(actor()), form=request.args)
+
+
+@bp.post("/capa")
+@staff_required
+def create_capa():
+    go_back_to(url_for("workspace.capa"))
+    f = request.form
+    desk().create_capa(actor(), f.get("what", ""), f.get("owner_team", ""), f.get("due"), f.get("complaints"),
+                       f.get("cluster"))
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.capa"))
+
+
+@bp.post("/capa/<int:capa_id>/done")
+@staff_required
+def capa_done(capa_id: int):
+    go_back_to(url_for("workspace.capa"))
+    desk().finish_capa(actor(), capa_id, request.form.get("evidence"))
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.capa"))
 
 
 # -- Staff accounts (admins; the desk refuses everyone else) ------------------------------------------------

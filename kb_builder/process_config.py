@@ -113,6 +113,9 @@ class Department(_Strict):
     team: str | None = None
     """The desk team made of this department's people, if any: it does not handle complaints about how its
     own people behave (conflicts.conduct_categories)."""
+    headcount: int | None = Field(default=None, ge=1)
+    """How many people work there: the review ranks departments by complaints per head (the SOP's 表彰 list);
+    a department without one is left out of that ranking."""
 
 
 class InvestigationStep(_Strict):

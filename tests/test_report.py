@@ -27,21 +27,50 @@ def test_report_on_a_generated_quarter(built_kb, db_url, tmp_path, monkeypatch):
     online = query_db(db_url, "SELECT count(*) FROM complaints WHERE channel IN ('online_form', 'anonymous_platform')")[0][0]
     assert f"分流率 **{defl / (defl + online):.0%}**" in md
     # Charts: PNG files for the Markdown, inlined in the self-contained HTML.
-    for name in ("categories", "deflection", "sla", "satisfaction"):
+    for name in ("categories", "departments", "deflection", "sla", "satisfaction"):
         assert (out / f"report-2026Q3-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("data:image/png;base64,") == 5
     assert not re.search(r'(src|href)="https?://', page)
-    # Small departments are merged and their count hidden.
-    table = md[md.index("| 部门 · Department"):md.index("## 时限")]
-    assert "其他 · other" in table and "审计部" not in table
-    # In every count table (category, level, channel, department) no group under 5 shows.
-    counts = md[md.index("## 分类、级别、渠道、部门"):md.index("## 时限")]
-    rows = re.findall(r"^\| (.+?) \| (<?\d+) \|$", counts, re.M)
-    assert len(rows) > 10 and all(v.startswith("<") or int(v) >= 5 for _, v in rows)
+    # Departments are those complained about; small ones are merged and their count hidden.
+    table = md[md.index("| 被投诉部门 | 件 |"):md.index("## 被投诉部门按月趋势")]
+    assert "人力资源部" in table and "其他" in table
+    # In every count table (category, level, channel, department, trend) no group under 5 shows.
+    counts = md[md.index("## 分类、级别、渠道"):md.index("## 被投诉部门的时限")]
+    cells = re.findall(r"\| (<?\d+) (?=\|)", counts)
+    assert len(cells) > 20 and all(v.startswith("<") or int(v) == 0 or int(v) >= 5 for v in cells)
     # The emergency wave and the recurring water dispenser are found.
     assert "应急预警 1 次" in md
-    assert re.search(r"\*\*facilities\*\* × \d+：3号楼茶水间的饮水机又坏了", md)
+    assert re.search(r"\*\*设施报修\*\* · .+? × \d+：3号楼茶水间的饮水机又坏了", md)
     assert "停车场充电桩" in md  # a content gap
+
+    # Breaches, computed here from the raw columns: a limit met late, or unmet and overdue at the quarter's end.
+    import datetime as dt
+    end = dt.datetime(2026, 9, 30, 16)
+    kinds = ("assessment", "first_response", "resolution", "result", "promise", "review")
+    columns = ("assessment_due_at, assessed_at, first_response_due_at, first_responded_at, resolution_due_at, "
+               "resolved_at, result_due_at, resolved_at, promise_due_at, promise_kept_at, review_due_at, reviewed_at")
+    late = dict.fromkeys(kinds, 0)
+    for row in query_db(db_url, f"SELECT {columns} FROM complaints"):
+        for i, kind in enumerate(kinds):
+            due, done = (_naive(v) for v in row[2 * i:2 * i + 2])
+            late[kind] += due is not None and (done > due if done is not None else due < end)
+    assert f"超时 **{sum(late.values())}** 次" in md
+    assert all(late[k] > 0 for k in ("assessment", "first_response", "result", "promise", "review")), late
+    # The workbook written beside it: its breach sheet is complete, its limit sums equal the review's.
+    from openpyxl import load_workbook
+    book = load_workbook(out / "report-2026Q3.xlsx")
+    assert book["超时明细"].max_row - 1 == sum(late.values())
+    overall = [r for r in book["时限"].iter_rows(min_row=2, values_only=True) if " · " not in r[0]]
+    assert {r[0]: r[3] for r in overall} == {name: late[k] for k, name in zip(kinds, (
+        "初步评估", "首次答复", "紧急处理完毕", "反馈结果", "承诺的维修或配送", "主管复核"))}
+    assert (out / "report-2026Q3.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def _naive(value):
+    import datetime as dt
+    if value is None or isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value is not None else None
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=None)
 
 
 def test_report_page_in_the_workspace_for_admins_only(client, make_staff):
@@ -55,5 +84,5 @@ def test_report_page_in_the_workspace_for_admins_only(client, make_staff):
     client.post("/api/v1/staff/logout")
     api_login(client, "boss")
     page = client.get("/staff/report?quarter=2026Q4").get_data(as_text=True)
-    assert "Quarterly complaint review 2026Q4" in page and "data:image/png;base64," in page
+    assert "投诉季度报告 2026Q4" in page and "data:image/png;base64," in page
     assert "收到投诉 <strong>1</strong> 件" in page
