@@ -136,7 +136,9 @@ def markdown(data: dict, images: dict[str, str] | None) -> str:
         f"# 投诉季度报告 · Quarterly complaint review {data['period']}", "",
         "## 要点 · Highlights", "",
         f"- 收到投诉 **{s['total']}** 件，解决率 **{_pct(s['resolved'], s['total'])}**。 · {s['total']} complaints, {_pct(s['resolved'], s['total'])} resolved.",
-        f"- 知识库分流 **{d['deflections']}** 次，分流率 **{rate}**（分流 ÷ (分流 + 在线投诉)）。 · Deflection rate {rate}.",
+        f"- 知识库分流 **{d['deflections']}** 次，分流率 **{rate}**（分流 ÷ (分流 + 在线投诉)）；其中 **{d['false_deflections']}** 次"
+        f"七天内同一浏览器又投诉（误分流） · Deflection rate {rate}; false deflections (a complaint from the same "
+        f"browser within 7 days): {d['false_deflections']}.",
         f"- 首次答复按时率 **{_pct(s['first_response_in_time'], s['first_response_measured'])}**，结果反馈按时率 **{_pct(s['result_in_time'], s['result_measured'])}**，超时 {len(s['breaches'])} 次。",
         f"- 满意度平均 **{sat['average'] if sat['average'] is not None else '—'}** / 5（{sat['count']} 份评价）；"
         f"回访时工作人员代记 {sat['staff_recorded']['average'] if sat['staff_recorded']['average'] is not None else '—'}"
