@@ -1179,7 +1179,9 @@ class Desk:
     def _learn_from_submission(self, c: Complaint, browser_token: str | None) -> None:
         """In the registering transaction: earlier deflections of this browser were false; the suggestions on
         screen were passed by (an anonymous event: the articles and the redacted text, not the complaint)."""
-        learning.contradict(self.session, browser_token, c.received_at)
+        if browser_token:
+            learning.forget_old_tokens(self.session, c.received_at)
+            learning.contradict(self.session, browser_token, c.received_at)
         if c.channel in ("online_form", "anonymous_platform") and c.shown_articles:
             self.session.add(AnalyticsEvent(kind=learning.PASSED, query=self.clean_query(c.description),
                                             article_ids=list(c.shown_articles)[:20]))
