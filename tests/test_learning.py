@@ -198,3 +198,25 @@ def test_false_deflections_and_content_gaps_come_from_real_events(learning_app, 
     assert [p["query"] for p in signals["past_it"]] == ["饭菜还是凉的，文章的办法没用"]
     assert client.post("/api/v1/events", json={"kind": "article_opened", "article_ids": [CASE]}).status_code == 201
     assert client.get(f"/api/v1/staff/articles/{CASE}/signals").get_json()["opened"] == 1
+
+
+def test_the_workspace_links_and_approves_through_the_same_desk(learning_app, kb: Path):
+    import re
+
+    client = learning_app.test_client()
+    number = resolved(client, f"{WORDING}。")
+    client.post("/staff/login", data={"username": "hr", "password": PASSWORD})
+    page = client.get(f"/staff/complaints/{number}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert f'<option value="{CASE}">' in page  # the candidates the suggest search finds
+    res = client.post(f"/staff/complaints/{number}/link", data={"csrf_token": token, "article_id": CASE})
+    assert res.status_code == 302
+    page = client.get("/staff/phrasings").get_data(as_text=True)
+    pid = re.search(r'id="phrasing-(\d+)"', page).group(1)
+    assert f'value="{WORDING}"' in page
+    res = client.post(f"/staff/phrasings/{pid}", data={"csrf_token": token, "decision": "approve",
+                                                       "text": WORDING + "<b>"})
+    assert res.status_code == 302
+    assert f"- {WORDING}<b>" in (kb / "content" / "cases" / f"{CASE}.md").read_text(encoding="utf-8")
+    page = client.get(f"/staff/articles/{CASE}").get_data(as_text=True)
+    assert f"<q>{WORDING}&lt;b&gt;</q> (approved)" in page  # escaped where shown
