@@ -1161,13 +1161,29 @@ class Desk:
             return None
         return Redactor.for_settings(self.kb.process.privacy).redact(text[:200])[0]
 
-    def record_deflection(self, article_id: str, query: str | None, browser_token: str | None = None) -> None:
+    def record_deflection(self, article_id: str, query: str | None, browser_token: str | None = None,
+                          searcher: Any = None) -> None:
         """A suggested article solved the problem: counted, with the redacted query and, for a week, the
-        browser token's hash (learning.py: a complaint from that browser then makes it a false deflection)."""
+        browser token's hash (learning.py: a complaint from that browser then makes it a false deflection).
+
+        The query, redacted, is also proposed as a phrasing of the article (HR approves it like a handler's
+        link; the guard runs when `searcher` is given), unless the same text is already proposed there.
+        """
+        clean = self.clean_query(query) or ""
+        text = learning.phrasing_of(clean) if clean else ""
+        proposal = None
+        if text and searcher is not None and not self.session.scalar(select(Phrasing.id).where(
+                Phrasing.article_id == article_id, Phrasing.text == text)):
+            with _index():
+                found = searcher.phrasing_conflicts(article_id, text)
+            proposal = Phrasing(article_id=article_id, text=text, proposed_by="deflection",
+                                conflicts=[vars(x) for x in found or []])
         with self._transaction():
             learning.forget_old_tokens(self.session, utcnow())
-            self.session.add(Deflection(article_id=article_id, query=self.clean_query(query) or "",
+            self.session.add(Deflection(article_id=article_id, query=clean,
                                         browser_hash=learning.browser_hash(browser_token)))
+            if proposal is not None:
+                self.session.add(proposal)
 
     def record_event(self, kind: str, query: str | None, result_count: int | None, page: str | None,
                      value: int | None, article_ids: list[str]) -> None:
@@ -1197,7 +1213,7 @@ class Desk:
     def link_article(self, who: Actor, number: str, article_id: str, searcher: Any) -> Phrasing:
         """The handler says which existing article answered this complaint: its wording becomes a proposal.
 
-        The text is the complaint's first sentence, redacted as `kb publish` redacts; a sensitive matter is
+        The text is the complaint's opening sentences (learning.phrasing_of), redacted as `kb publish` redacts; a sensitive matter is
         linked in the history but proposes nothing. The guard's conflicts are kept for the approver.
         """
         from .sensitive import assess
@@ -1218,7 +1234,7 @@ class Desk:
         text = ""
         if not assess(self.kb, c.description).sensitive and c.purged_at is None:
             red = publish.redactor_for(self.kb, c, self.staff_names())
-            text = publish.first_sentence(red.redact(c.description)[0], 120)
+            text = learning.phrasing_of(red.redact(c.description)[0])
         with _index():
             found = searcher.phrasing_conflicts(article_id, text) if text else None
         with self._transaction():
@@ -1268,7 +1284,7 @@ class Desk:
             c = self.session.get(Complaint, p.complaint_id) if p.complaint_id else None
             red = publish.redactor_for(self.kb, c, self.staff_names()) if c is not None else \
                 Redactor.for_settings(self.kb.process.privacy)
-            clean = red.redact(" ".join(text.split())[:200])[0]
+            clean = learning.phrasing_of(red.redact(text)[0])
             if not clean:
                 raise Invalid("措辞不能为空 · The phrasing is empty", [{"field": "text", "message": "required"}])
             with _index():

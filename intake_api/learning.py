@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections import defaultdict
 
 from sqlalchemy import select, update
@@ -28,6 +29,29 @@ FALSE_DEFLECTION_DAYS = 7
 # screen when the employee submitted anyway (recorded by the desk at registration, not sent by the browser).
 OPENED = "article_opened"
 PASSED = "suggestion_passed"
+
+
+# A proposed phrasing is at most this long: whole sentences of the complaint, from its start.
+PHRASING_CHARS = 160
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.;；])\s")
+
+
+def phrasing_of(text: str, limit: int = PHRASING_CHARS) -> str:
+    """The complaint's wording as one phrasing line: its opening sentences up to `limit` characters.
+
+    The first sentence alone lost what a short complaint says in its second ("I asked for a refund
+    last week. It is still not in my account."); a long one keeps the start, where people say what is wrong.
+    """
+    out = ""
+    for sentence in _SENTENCE_END.split(text.strip()):
+        sentence = " ".join(sentence.split())
+        if not sentence:
+            continue
+        joined = f"{out} {sentence}".strip() if out and out[-1].isascii() else out + sentence
+        if out and len(joined) > limit:
+            break
+        out = joined
+    return out[:limit].strip()
 
 
 def browser_hash(token: str | None) -> str | None:

@@ -196,6 +196,10 @@ def test_false_deflections_and_content_gaps_come_from_real_events(learning_app, 
     assert signals["false_deflections"] == 1 and signals["passed"] == 1
     assert {s["query"] for s in signals["to_it"]["solved"]} == {"饭菜是凉的", "汤是温的"}
     assert [p["query"] for p in signals["past_it"]] == ["饭菜还是凉的，文章的办法没用"]
+    # Each distinct "this solved it" text is proposed as a phrasing too, for HR to approve like a handler's link.
+    proposals = client.get("/api/v1/staff/phrasings").get_json()["phrasings"]
+    assert sorted((p["text"], p["proposed_by"]) for p in proposals) == [("汤是温的", "deflection"),
+                                                                        ("饭菜是凉的", "deflection")]
     assert client.post("/api/v1/events", json={"kind": "article_opened", "article_ids": [CASE]}).status_code == 201
     assert client.get(f"/api/v1/staff/articles/{CASE}/signals").get_json()["opened"] == 1
 
