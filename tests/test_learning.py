@@ -217,7 +217,7 @@ def test_the_workspace_links_and_approves_through_the_same_desk(learning_app, kb
     assert res.status_code == 302
     page = client.get("/staff/phrasings").get_data(as_text=True)
     pid = re.search(r'id="phrasing-(\d+)"', page).group(1)
-    assert f'value="{WORDING}"' in page
+    assert f'value="{WORDING}。"' in page  # whole sentences of the complaint
     res = client.post(f"/staff/phrasings/{pid}", data={"csrf_token": token, "decision": "approve",
                                                        "text": WORDING + "<b>"})
     assert res.status_code == 302
