@@ -224,3 +224,25 @@ def test_the_workspace_links_and_approves_through_the_same_desk(learning_app, kb
     assert f"- {WORDING}<b>" in (kb / "content" / "cases" / f"{CASE}.md").read_text(encoding="utf-8")
     page = client.get(f"/staff/articles/{CASE}").get_data(as_text=True)
     assert f"<q>{WORDING}&lt;b&gt;</q> (approved)" in page  # escaped where shown
+
+
+def test_the_kb_commands_link_and_approve_through_the_same_desk(learning_app, kb: Path, db_url: str, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb_builder.cli import main
+
+    number = resolved(learning_app.test_client(), f"{WORDING}。")
+    learning_app.extensions["db_engine"].dispose()
+    monkeypatch.setenv("KB_DATABASE_URL", db_url)
+
+    def kb_command(*args: str) -> str:
+        res = CliRunner().invoke(main, ["--config", str(kb / "kb.yml"), *args])
+        assert "Traceback" not in res.output
+        return res.output.strip() if res.exit_code == 0 else "failed: " + res.output.strip().splitlines()[-1]
+
+    assert kb_command("link", number, CASE).startswith(f"Proposed phrasing 1 for {CASE}: {WORDING}")
+    assert kb_command("link", number, "sop-nope") == ("failed: Error: 参数有误 · Invalid parameters")
+    assert kb_command("phrasings", "list") == f"1\t{CASE}\t{WORDING}。"
+    assert kb_command("phrasings", "approve", "1") == f"Approved phrasing 1: added to {CASE}. Run `kb build`."
+    assert f"- {WORDING}。" in (kb / "content" / "cases" / f"{CASE}.md").read_text(encoding="utf-8")
+    assert kb_command("phrasings", "reject", "1").startswith("failed: Error: 这条措辞已批准")
