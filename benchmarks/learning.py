@@ -231,6 +231,9 @@ def main() -> None:
     names = args.task or [t for t in TASKS if (BENCH / f"{t}.json").is_file()]
     if not names:
         sys.exit(f"no task files in {BENCH}: set KB_BENCH_DIR or pass --task FILE")
+    for name in names:
+        if not Path(name).is_file() and not (BENCH / f"{name}.json").is_file():
+            sys.exit(f"--task {name}: no such file, and no {name}.json in {BENCH} (KB_BENCH_DIR)")
     windows = 6 if args.quick else args.windows
     modes = [args.learn_from] if args.learn_from else ["all", "complaints"]
     results = []
