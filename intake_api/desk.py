@@ -1335,6 +1335,9 @@ class Desk:
         files: list[str] = []
         with self._transaction():
             numbers = privacy.purge(self.session, days, dry_run=dry_run, removed_files=files)
+            if not dry_run:  # a purged complaint's wording goes unless HR already wrote it into an article
+                self.session.execute(delete(Phrasing).where(Phrasing.status != "approved", Phrasing.complaint_id.in_(
+                    select(Complaint.id).where(Complaint.purged_at.is_not(None)))))
         if not dry_run:
             self.store.delete(files)
             self.store.sweep(set(self.session.scalars(select(Attachment.storage_id))))

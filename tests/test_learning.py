@@ -246,3 +246,9 @@ def test_the_kb_commands_link_and_approve_through_the_same_desk(learning_app, kb
     assert kb_command("phrasings", "approve", "1") == f"Approved phrasing 1: added to {CASE}. Run `kb build`."
     assert f"- {WORDING}。" in (kb / "content" / "cases" / f"{CASE}.md").read_text(encoding="utf-8")
     assert kb_command("phrasings", "reject", "1").startswith("failed: Error: 这条措辞已批准")
+    # Purged at retention, a complaint's proposals that HR did not approve go with its text.
+    assert kb_command("link", number, "water-dispenser-not-working").startswith("Proposed phrasing 2")
+    execute(db_url, "UPDATE complaints SET status = 'closed', closed_at = :at",
+            at=dt.datetime(2020, 1, 1))
+    assert kb_command("purge").startswith("Purged 1 closed complaints")
+    assert query_db(db_url, "SELECT id, status FROM phrasings") == [(1, "approved")]
