@@ -33,6 +33,7 @@ PASSED = "suggestion_passed"
 
 # A proposed phrasing is at most this long: whole sentences of the complaint, from its start.
 PHRASING_CHARS = 160
+_PLACEHOLDER = re.compile(r"\[[^\[\]\s]{1,16}\]")  # what the redactor leaves: [姓名], [电话], [email]...
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.;；])\s")
 
 
@@ -45,8 +46,8 @@ def phrasing_of(text: str, limit: int = PHRASING_CHARS) -> str:
     out = ""
     for sentence in _SENTENCE_END.split(text.strip()):
         sentence = " ".join(sentence.split())
-        if not sentence:
-            continue
+        if not sentence or (out and _PLACEHOLDER.search(sentence)):
+            continue  # after the first, a sentence that held a name or a number says who, not what
         joined = f"{out} {sentence}".strip() if out and out[-1].isascii() else out + sentence
         if out and len(joined) > limit:
             break
