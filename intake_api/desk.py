@@ -1213,8 +1213,9 @@ class Desk:
     def link_article(self, who: Actor, number: str, article_id: str, searcher: Any) -> Phrasing:
         """The handler says which existing article answered this complaint: its wording becomes a proposal.
 
-        The text is the complaint's opening sentences (learning.phrasing_of), redacted as `kb publish` redacts; a sensitive matter is
-        linked in the history but proposes nothing. The guard's conflicts are kept for the approver.
+        The text is the complaint's opening sentences (learning.phrasing_of), redacted as `kb publish`
+        redacts; a sensitive matter is linked in the history but proposes nothing. The guard's conflicts
+        are kept for the approver.
         """
         from .sensitive import assess
         c = self.find(who, number)
