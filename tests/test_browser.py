@@ -265,6 +265,13 @@ def test_a_complaint_from_the_same_browser_makes_its_deflection_false(page, live
     page.locator("#kb-description").press_sequentially("VPN连不上", delay=40)
     button = page.locator("#kb-suggestion-list li .kb-solved").first
     expect(button).to_be_visible(timeout=10_000)
+    with page.context.expect_page():  # the employee opens the article first (a new tab): an anonymous event
+        page.locator("#kb-suggestion-list li a").first.click()
+    for _ in range(50):
+        if query_db(live_db_url, "SELECT count(*) FROM analytics_events WHERE kind = 'article_opened'") == [(1,)]:
+            break
+        page.wait_for_timeout(100)
+    assert query_db(live_db_url, "SELECT query FROM analytics_events WHERE kind = 'article_opened'") == [("VPN连不上",)]
     button.click()
     expect(page.locator("#kb-result")).to_contain_text("很高兴", timeout=10_000)
     token = page.evaluate("localStorage.getItem('kb-browser-token')")
