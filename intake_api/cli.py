@@ -37,7 +37,8 @@ DOMAIN_ERRORS = (KbError, StaffError, BackupError, crypto.KeyringError, DeskErro
 
 def register(kb: click.Group) -> None:
     """Add the desk's commands to the `kb` group (the `kb.commands` entry point)."""
-    for command in (serve, worker, outbox, db, staff, keys, purge, publish, demo_data, report, capa, erase_identity):
+    for command in (serve, worker, outbox, db, staff, keys, purge, publish, link, phrasings, demo_data, report, capa,
+                    erase_identity):
         kb.add_command(command)
 
 
@@ -398,6 +399,62 @@ def publish(project: Project, number: str, approve: bool) -> None:
         path = d.save_article(OPERATOR, number, None, approve)
     state = "published" if approve else "draft (published: false)"
     click.echo(f"Wrote {path} as a {state}. Review it, then run `kb build`.")
+
+
+def _searcher(project: Project):
+    from kb_builder.search import Searcher
+    return Searcher(project.config().index_dir)
+
+
+@click.command()
+@click.argument("number")
+@click.argument("article_id")
+@pass_project
+def link(project: Project, number: str, article_id: str) -> None:
+    """Link a resolved complaint to the existing article that answered it: its wording is proposed as a phrasing."""
+    with open_desk(project) as d:
+        p = d.link_article(OPERATOR, number, article_id, _searcher(project))
+    flagged = f"; would win {len(p.conflicts)} phrasing(s) of other articles" if p.conflicts else ""
+    click.echo(f"Proposed phrasing {p.id} for {p.article_id}: {p.text or '(none: sensitive or purged)'}{flagged}")
+
+
+@click.group()
+def phrasings() -> None:
+    """Phrasings proposed from linked complaints and "this solved it" clicks: list, approve, reject."""
+
+
+@phrasings.command("list")
+@click.option("--status", type=click.Choice(["proposed", "approved", "rejected"]), default="proposed", show_default=True)
+@pass_project
+def phrasings_list(project: Project, status: str) -> None:
+    with open_desk(project) as d:
+        rows = d.phrasings(OPERATOR, status)
+    for p in rows:
+        conflicts = "; ".join(f"{x['article_id']}: {x['phrasing']}" for x in p.conflicts)
+        click.echo(f"{p.id}\t{p.article_id}\t{p.text}" + (f"\tconflicts: {conflicts}" if conflicts else ""))
+    if not rows:
+        click.echo(f"No {status} phrasings.")
+
+
+@phrasings.command("approve")
+@click.argument("phrasing_id", type=int)
+@click.option("--text", help="The phrasing as it should be written (redacted again).")
+@click.option("--despite-conflicts", is_flag=True, help="Approve although it would win other articles' phrasings.")
+@pass_project
+def phrasings_approve(project: Project, phrasing_id: int, text: str | None, despite_conflicts: bool) -> None:
+    """Write the phrasing into its article's file in content/ (the next `kb build` uses it)."""
+    with open_desk(project) as d:
+        p = d.decide_phrasing(OPERATOR, phrasing_id, True, _searcher(project), text, despite_conflicts)
+    click.echo(f"Approved phrasing {p.id}: added to {p.article_id}. Run `kb build`.")
+
+
+@phrasings.command("reject")
+@click.argument("phrasing_id", type=int)
+@pass_project
+def phrasings_reject(project: Project, phrasing_id: int) -> None:
+    with open_desk(project) as d:
+        p = d.decide_phrasing(OPERATOR, phrasing_id, False, None)
+    click.echo(f"Rejected phrasing {p.id}.")
 
 
 @click.command("erase-identity")

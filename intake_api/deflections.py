@@ -28,5 +28,5 @@ def record_deflection():
     if not known:
         raise ApiError("参数有误 · Invalid parameters",
                        [{"field": "article_id", "message": f"没有这篇文章 · No published article '{data.article_id}'"}])
-    desk().record_deflection(data.article_id, data.query)
+    desk().record_deflection(data.article_id, data.query, data.browser_token, searcher())
     return jsonify({"ok": True}), 201

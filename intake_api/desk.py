@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
-from . import alerts, attachments, finding, notify, privacy, process, publish, tracking
+from . import alerts, attachments, finding, learning, notify, phrasings, privacy, process, publish, tracking
 from . import capa as capa_module
 from .attachments import Refused, Upload
 from .models import (
@@ -41,6 +41,7 @@ from .models import (
     Message,
     NotificationSwitch,
     OutboxMessage,
+    Phrasing,
     StaffAudit,
     StaffSession,
     StaffUser,
@@ -65,6 +66,12 @@ class DeskError(Exception):
         super().__init__(message)
         self.message = message
         self.errors = errors
+
+
+class NoIndex(DeskError):
+    """The search index is not built yet: what needs it waits for `kb build`."""
+
+    status = 503
 
 
 class Invalid(DeskError):
@@ -1160,6 +1167,7 @@ class Desk:
         session = self.session
         key_hash = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest() if idempotency_key else None
         complaint, code = process.register(session, self.kb, self.clock, data, entered_by=entered_by)
+        self._learn_from_submission(complaint, getattr(data, "browser_token", None))
         if key_hash:
             session.add(IdempotencyKey(key_hash=key_hash, complaint_id=complaint.id, code=code, body_hash=digest))
         try:
@@ -1319,10 +1327,29 @@ class Desk:
             return None
         return Redactor.for_settings(self.kb.process.privacy).redact(text[:200])[0]
 
-    def record_deflection(self, article_id: str, query: str | None) -> None:
-        """A suggested article solved the problem: counted, with the redacted query only."""
+    def record_deflection(self, article_id: str, query: str | None, browser_token: str | None = None,
+                          searcher: Any = None) -> None:
+        """A suggested article solved the problem: counted, with the redacted query and, for a week, the
+        browser token's hash (learning.py: a complaint from that browser then makes it a false deflection).
+
+        The query, redacted, is also proposed as a phrasing of the article (HR approves it like a handler's
+        link; the guard runs when `searcher` is given), unless the same text is already proposed there.
+        """
+        clean = self.clean_query(query) or ""
+        text = learning.phrasing_of(clean) if clean else ""
+        proposal = None
+        if text and searcher is not None and not self.session.scalar(select(Phrasing.id).where(
+                Phrasing.article_id == article_id, Phrasing.text == text)):
+            with _index():
+                found = searcher.phrasing_conflicts(article_id, text)
+            proposal = Phrasing(article_id=article_id, text=text, proposed_by="deflection",
+                                conflicts=[vars(x) for x in found or []])
         with self._transaction():
-            self.session.add(Deflection(article_id=article_id, query=self.clean_query(query) or ""))
+            learning.forget_old_tokens(self.session, utcnow())
+            self.session.add(Deflection(article_id=article_id, query=clean,
+                                        browser_hash=learning.browser_hash(browser_token)))
+            if proposal is not None:
+                self.session.add(proposal)
 
     def record_event(self, kind: str, query: str | None, result_count: int | None, page: str | None,
                      value: int | None, article_ids: list[str]) -> None:
@@ -1330,6 +1357,123 @@ class Desk:
         with self._transaction():
             self.session.add(AnalyticsEvent(kind=kind, query=self.clean_query(query), result_count=result_count,
                                             page=page, value=value, article_ids=article_ids))
+
+    def _learn_from_submission(self, c: Complaint, browser_token: str | None) -> None:
+        """In the registering transaction: earlier deflections of this browser were false; the suggestions on
+        screen were passed by (an anonymous event: the articles and the redacted text, not the complaint)."""
+        if browser_token:
+            learning.forget_old_tokens(self.session, c.received_at)
+            learning.contradict(self.session, browser_token, c.received_at)
+        if c.channel in ("online_form", "anonymous_platform") and c.shown_articles:
+            self.session.add(AnalyticsEvent(kind=learning.PASSED, query=self.clean_query(c.description),
+                                            article_ids=list(c.shown_articles)[:20]))
+
+    # Learning from answered complaints -----------------------------------------------------------------
+
+    def link_candidates(self, who: Actor, number: str, searcher: Any, limit: int = 5) -> list:
+        """The articles the same search suggests for the complaint's text, each with why (confident or not)."""
+        c = self.find(who, number)
+        with _index():
+            return searcher.suggest(c.description, limit=limit).hits
+
+    def link_article(self, who: Actor, number: str, article_id: str, searcher: Any) -> Phrasing:
+        """The handler says which existing article answered this complaint: its wording becomes a proposal.
+
+        The text is the complaint's opening sentences (learning.phrasing_of), redacted as `kb publish`
+        redacts; a sensitive matter is linked in the history but proposes nothing. The guard's conflicts
+        are kept for the approver.
+        """
+        from .sensitive import assess
+        c = self.find(who, number)
+        if c.status not in (Status.RESOLVED, Status.CLOSED):
+            raise Conflict(f"{c.number} 尚未处理完毕 · {c.number} is {c.status}: link the article that answered "
+                           "it once it is resolved")
+        article_id = (article_id or "").strip()
+        with _index():
+            known = bool(article_id) and searcher.has_article(article_id)
+        if not known or phrasings.case_file(self.kb.content_dir, article_id) is None:
+            raise Invalid("参数有误 · Invalid parameters", [{"field": "article_id", "message":
+                          f"没有这篇案例文章 · No published case article '{article_id[:100]}' (SOPs have no phrasings)"}])
+        existing = self.session.scalar(select(Phrasing).where(Phrasing.complaint_id == c.id,
+                                                              Phrasing.article_id == article_id))
+        if existing is not None:
+            return existing
+        text = ""
+        if not assess(self.kb, c.description).sensitive and c.purged_at is None:
+            red = publish.redactor_for(self.kb, c, self.staff_names())
+            text = learning.phrasing_of(red.redact(c.description)[0])
+        with _index():
+            found = searcher.phrasing_conflicts(article_id, text) if text else None
+        with self._transaction():
+            p = Phrasing(article_id=article_id, complaint_id=c.id, text=text,
+                         status="proposed" if text else "rejected", proposed_by=who.label,
+                         conflicts=[vars(x) for x in found or []])
+            self.session.add(p)
+            process.record(self.session, c, who.label, "article_linked", None, article_id)
+        return p
+
+    def phrasings(self, who: Actor, status: str | None = "proposed", limit: int = 200) -> list[Phrasing]:
+        """Proposed (or approved, rejected) phrasings, newest first: HR's list to approve."""
+        self._hr_only(who)
+        query = select(Phrasing).where(Phrasing.text != "")
+        if status:
+            query = query.where(Phrasing.status == status)
+        return list(self.session.scalars(query.order_by(Phrasing.id.desc()).limit(limit)))
+
+    def decide_phrasing(self, who: Actor, phrasing_id: int, approve: bool, searcher: Any, text: str | None = None,
+                        despite_conflicts: bool = False) -> Phrasing:
+        """HR approves (possibly edited) or rejects a proposal; approval writes it into the article's file.
+
+        An edited text is redacted again and checked by the guard again. A proposal that would win other
+        articles' phrasings is refused (409, with them listed) unless the approver confirms despite them.
+        """
+        self._hr_only(who)
+        p = self.session.get(Phrasing, phrasing_id)
+        if p is None or not p.text:
+            raise NotFound(f"没有这条措辞 · No proposed phrasing {phrasing_id}")
+        if p.status != "proposed":
+            raise Conflict(f"这条措辞已{'批准' if p.status == 'approved' else '拒绝'} · Phrasing {phrasing_id} is "
+                           f"already {p.status}")
+        if approve:
+            self._write_phrasing(p, text, searcher, despite_conflicts)
+        with self._transaction():
+            p.status, p.decided_by, p.decided_at = ("approved" if approve else "rejected"), who.label, utcnow()
+        return p
+
+    @staticmethod
+    def _hr_only(who: Actor) -> None:
+        if not who.is_admin:
+            raise Forbidden("只有管理员（人力资源）可以审批措辞 · Only admins (HR) review phrasings and article signals")
+
+    def _write_phrasing(self, p: Phrasing, text: str | None, searcher: Any, despite_conflicts: bool) -> None:
+        from kb_builder.redact import Redactor
+        if text is not None and text.strip() != p.text:
+            c = self.session.get(Complaint, p.complaint_id) if p.complaint_id else None
+            red = publish.redactor_for(self.kb, c, self.staff_names()) if c is not None else \
+                Redactor.for_settings(self.kb.process.privacy)
+            clean = learning.phrasing_of(red.redact(text)[0])
+            if not clean:
+                raise Invalid("措辞不能为空 · The phrasing is empty", [{"field": "text", "message": "required"}])
+            with _index():
+                found = searcher.phrasing_conflicts(p.article_id, clean)
+            p.text, p.conflicts = clean, [vars(x) for x in found or []]
+        if p.conflicts and not despite_conflicts:
+            self.session.commit()  # the edited text and its conflicts are kept for the approver to see
+            raise Conflict(f"这条措辞会抢走其他文章的问题 · This phrasing would win {len(p.conflicts)} phrasing(s) of "
+                           "other articles: edit it, reject it, or approve despite the conflicts",
+                           [{"field": "text", "message": f"{x['article_id']}: {x['phrasing']}"} for x in p.conflicts])
+        path = phrasings.case_file(self.kb.content_dir, p.article_id)
+        if path is None:
+            raise NotFound(f"文章文件不存在 · No case file in content/ for '{p.article_id}'")
+        try:
+            phrasings.add_question(path, p.text, self.kb.category_ids)
+        except ContentError as exc:
+            raise Invalid(str(exc), [{"field": "file", "message": str(problem)} for problem in exc.problems]) from None
+
+    def article_signals(self, who: Actor, article_id: str) -> dict:
+        """Per article: phrasings that led to it, and those that led past it to a complaint (learning.py)."""
+        self._hr_only(who)
+        return learning.signals(self.session, article_id)
 
     # Privacy ----------------------------------------------------------------------------------------------
 
@@ -1358,6 +1502,9 @@ class Desk:
         files: list[str] = []
         with self._transaction():
             numbers = privacy.purge(self.session, days, dry_run=dry_run, removed_files=files)
+            if not dry_run:  # a purged complaint's wording goes unless HR already wrote it into an article
+                self.session.execute(delete(Phrasing).where(Phrasing.status != "approved", Phrasing.complaint_id.in_(
+                    select(Complaint.id).where(Complaint.purged_at.is_not(None)))))
         if not dry_run:
             self.store.delete(files)
             self.store.sweep(set(self.session.scalars(select(Attachment.storage_id))))
@@ -1378,6 +1525,16 @@ class Desk:
 
 
 PASSWORD_LENGTH = 10
+
+
+@contextmanager
+def _index() -> Iterator[None]:
+    """The search index's absence as the desk's error (503 with what to run), not a traceback."""
+    from kb_builder.search import IndexNotBuilt
+    try:
+        yield
+    except IndexNotBuilt as exc:
+        raise NoIndex(str(exc)) from None
 
 
 def _describe(user: StaffUser) -> str:

@@ -24,7 +24,8 @@ bp = Blueprint("events", __name__, url_prefix="/api/v1")
 
 
 class EventIn(_In):
-    kind: Literal["search", "page_feedback", "suggestions_shown"]
+    # article_opened: an article opened from the complaint form's suggestions (learning.py)
+    kind: Literal["search", "page_feedback", "suggestions_shown", "article_opened"]
     query: str | None = Field(default=None, max_length=500)
     result_count: int | None = Field(default=None, ge=0, le=100_000)
     page: str | None = Field(default=None, max_length=300)

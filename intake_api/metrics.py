@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from kb_builder.redact import Redactor
@@ -124,8 +124,14 @@ def satisfaction(session: Session, period: Period) -> dict:
 
 
 def deflection(session: Session, period: Period, zone: ZoneInfo) -> dict:
-    """Deflection rate = deflections / (deflections + complaints submitted online), overall and per month."""
+    """Deflection rate = deflections / (deflections + complaints submitted online), overall and per month.
+
+    Beside it, false deflections: those followed within 7 days by a complaint from the same browser
+    (learning.py); `honest_rate` counts them as complaints, not deflections.
+    """
     defl = [d for (d,) in session.execute(select(Deflection.created_at).where(_in(period, Deflection.created_at)))]
+    false = session.scalar(select(func.count()).select_from(Deflection).where(
+        _in(period, Deflection.created_at), Deflection.contradicted_at.is_not(None))) or 0
     comp = [c for (c,) in session.execute(select(Complaint.received_at).where(
         _in(period, Complaint.received_at), Complaint.channel.in_(ONLINE)))]
     months = period.months(zone)
@@ -136,7 +142,8 @@ def deflection(session: Session, period: Period, zone: ZoneInfo) -> dict:
         trend[m] = {"deflections": d, "complaints": c, "rate": round(d / (d + c), 3) if d + c else None}
     total = len(defl) + len(comp)
     return {"deflections": len(defl), "complaints": len(comp),
-            "rate": round(len(defl) / total, 3) if total else None, "trend": trend}
+            "rate": round(len(defl) / total, 3) if total else None, "trend": trend, "false_deflections": false,
+            "honest_rate": round((len(defl) - false) / total, 3) if total else None}
 
 
 def per_article(session: Session, period: Period) -> list[dict]:
@@ -157,6 +164,9 @@ def per_article(session: Session, period: Period) -> list[dict]:
 def content_gaps(session: Session, period: Period, top: int = 10, redactor: Redactor | None = None) -> dict:
     """What people looked for and did not find: searches with no result, complaints with no suggestion.
 
+    A complaint counts when no confident suggestion was on screen at submit (the form says so); from a
+    client that does not say, when it reports none shown.
+
     Search texts are redacted when stored (events.py); they pass the redactor again here, so texts stored
     before a redactor improvement never reach the review with a name in them.
     """
@@ -165,10 +175,11 @@ def content_gaps(session: Session, period: Period, top: int = 10, redactor: Reda
         _in(period, AnalyticsEvent.created_at), AnalyticsEvent.kind == "search", AnalyticsEvent.result_count == 0,
         AnalyticsEvent.query.is_not(None))) if q)
     # json_array_length: the same function in SQLite and PostgreSQL; no complaint leaves the database.
+    nothing_shown = func.coalesce(func.json_array_length(Complaint.shown_articles), 0) == 0
+    gap = or_(Complaint.confident_at_submit.is_(False), and_(Complaint.confident_at_submit.is_(None), nothing_shown))
     unanswered = Counter(dict(session.execute(
         select(Complaint.category, func.count()).where(
-            _in(period, Complaint.received_at), Complaint.channel.in_(ONLINE), Complaint.purged_at.is_(None),
-            func.coalesce(func.json_array_length(Complaint.shown_articles), 0) == 0)
+            _in(period, Complaint.received_at), Complaint.channel.in_(ONLINE), Complaint.purged_at.is_(None), gap)
         .group_by(Complaint.category)).all()))
     return {"searches": searches.most_common(top), "complaints_without_match": dict(unanswered.most_common())}
 

@@ -84,6 +84,9 @@ class Complaint(Base):
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)
     response: Mapped[str | None] = mapped_column(Text)
     shown_articles: Mapped[list] = mapped_column(JSON, default=list)
+    # Whether a confident suggestion was on screen when the complainant submitted (the form says; None: a
+    # channel or client that does not know). The review's content gaps count the ones without.
+    confident_at_submit: Mapped[bool | None] = mapped_column(Boolean)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     assessment_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -167,6 +170,11 @@ class Deflection(Base):
     article_id: Mapped[str] = mapped_column(String(100), index=True)
     query: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # SHA-256 of the random token the site keeps in the browser (no identity, no address), kept only for the
+    # window in which a complaint from the same browser makes this a false deflection; then erased.
+    browser_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # When a complaint came from the same browser within that window: the article did not solve it after all.
+    contradicted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class StaffUser(Base):
@@ -506,3 +514,25 @@ class CapaComplaint(Base):
 
     capa_id: Mapped[int] = mapped_column(ForeignKey("capa_actions.id", ondelete="CASCADE"), primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), primary_key=True, index=True)
+
+
+class Phrasing(Base):
+    """A complainant's wording, redacted, proposed as a new `questions:` line of an existing article.
+
+    A handler links a resolved complaint to the article that answered it; HR approves (possibly edited)
+    or rejects; approval writes the line into the article's file in content/ (phrasings.py). `conflicts`
+    is the quality guard's finding at proposal time: other articles' phrasings this one would win.
+    """
+
+    __tablename__ = "phrasings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(100), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)  # proposed, approved, rejected
+    conflicts: Mapped[list] = mapped_column(JSON, default=list)
+    proposed_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

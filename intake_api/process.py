@@ -78,7 +78,7 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
         occurred_at=data.occurred_at, location=data.location,
         level=1 if urgent else 3, status="received", team=team, safety_flag=urgent,
         recognised_kind=sens.verdict.kind, recognised_reason=sens.verdict.reason or None,
-        shown_articles=data.shown_articles, received_at=received, updated_at=received,
+        shown_articles=data.shown_articles, confident_at_submit=data.confident_at_submit, received_at=received, updated_at=received,
         entered_by_id=entered_by.id if entered_by else None,
     )
     _set_due_dates(c, clock)

@@ -36,8 +36,10 @@ TEXT = {
     "title": ("投诉季度报告", "Quarterly complaint review"), "highlights": ("要点", "Highlights"),
     "received": ("收到投诉 **{total}** 件，截至 {as_of} 已反馈结果 **{resolved}**。",
                  "**{total}** complaints received; **{resolved}** resolved by {as_of}."),
-    "deflected": ("知识库分流 **{n}** 次，分流率 **{rate}**（分流 ÷ (分流 + 在线投诉)）。",
-                  "**{n}** deflections, deflection rate **{rate}** (deflections ÷ (deflections + online complaints))."),
+    "deflected": ("知识库分流 **{n}** 次，分流率 **{rate}**（分流 ÷ (分流 + 在线投诉)）；其中 **{false}** 次七天内同一浏览器"
+                  "又投诉（误分流）。",
+                  "**{n}** deflections, deflection rate **{rate}** (deflections ÷ (deflections + online complaints)); "
+                  "**{false}** false (a complaint from the same browser within 7 days)."),
     "on_time": ("各项时限按时率：{rates}；超时 **{breaches}** 次（含截至 {as_of} 仍未完成的）。",
                 "On time: {rates}; **{breaches}** breaches (unmet ones overdue on {as_of} included)."),
     "satisfied": ("满意度平均 **{avg}** / 5（{n} 份评价）；回访时工作人员代记 {rec} / 5（{rec_n} 次，另计）。",
@@ -418,7 +420,7 @@ def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links:
     lines = [
         f"# {h('title')} {data['period']}", "", f"## {h('highlights')}", "",
         "- " + say(lang, "received", total=s["total"], resolved=s["resolved"], as_of=data["as_of"]),
-        "- " + say(lang, "deflected", n=d["deflections"], rate=rate),
+        "- " + say(lang, "deflected", n=d["deflections"], rate=rate, false=d["false_deflections"]),
         "- " + say(lang, "on_time", rates=rates, breaches=data["breach_total"], as_of=data["as_of"]),
         "- " + say(lang, "satisfied", avg=_dash(sat["average"]), n=sat["count"], rec=_dash(rec["average"]), rec_n=rec["count"]),
         "- " + say(lang, "alerts_line", emergency=sum(a["kind"] == "emergency" for a in data["alerts"]),

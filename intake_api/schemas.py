@@ -13,6 +13,8 @@ from .workflow import Channel
 
 M = TypeVar("M", bound=BaseModel)
 
+# A random token of the site's own (kb.js): letters, digits and hyphens, nothing that could carry a name.
+BROWSER_TOKEN = r"^[A-Za-z0-9-]{16,64}$"
 DISCLOSURES = ("anonymous", "confidential", "named")
 # One @, no spaces or angle brackets, a dot in the domain: enough to catch typos without refusing real addresses.
 EMAIL = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}")
@@ -102,6 +104,10 @@ class ComplaintIn(_In):
     # Where a named or confidential complainant wants progress e-mailed (stored encrypted, erased with the identity).
     notify_email: str | None = Field(default=None, max_length=254)
     shown_articles: list[str] = Field(default_factory=list, max_length=50)
+    # The form: whether a confident suggestion was on screen at submit (content gaps count those without).
+    confident_at_submit: bool | None = None
+    # The random token the site keeps in this browser: never stored with the complaint (metrics.py).
+    browser_token: str | None = Field(default=None, pattern=BROWSER_TOKEN)
 
     @field_validator("category")
     @classmethod
@@ -185,3 +191,4 @@ class ComplaintIn(_In):
 class DeflectionIn(_In):
     article_id: str = Field(min_length=1, max_length=100)
     query: str = Field(default="", max_length=500)
+    browser_token: str | None = Field(default=None, pattern=BROWSER_TOKEN)

@@ -7,6 +7,7 @@ the same desk calls through forms and render the same views.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_wtf.csrf import generate_csrf
@@ -22,6 +23,7 @@ from .models import StaffUser, utcnow
 from .openapi import AccountOut, AccountsOut, AlertsOut, AuditOut, ListOut, OkOut, ReceiptOut, doc
 from .queue import PAGE_SIZE
 from .schemas import ComplaintIn, _In, parse
+from .suggest import searcher
 from .web import accepts_files, actor, desk, send_attachment, uploads
 from .workflow import LABELS, LEVELS, STATUSES
 
@@ -433,3 +435,74 @@ def account_audit():
     rows = desk().staff_audit(actor(), args.get("user") or None, _positive(args, "limit", 200))
     return jsonify({"audit": [{"at": iso(a.at), "actor": a.actor, "username": a.username, "action": a.action,
                                "from": a.from_value, "to": a.to_value} for a in rows]})
+
+
+# -- Learning: link a complaint to the article that answered it; HR approves the phrasings ------------------
+
+def phrasing_json(p) -> dict:
+    return {"id": p.id, "article_id": p.article_id, "text": p.text, "status": p.status, "conflicts": p.conflicts,
+            "proposed_by": p.proposed_by, "created_at": iso(desk().local(p.created_at)),
+            "decided_by": p.decided_by, "decided_at": iso(desk().local(p.decided_at))}
+
+
+@bp.get("/complaints/<number>/link")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401, 404, 503), tags=["staff"])
+def link_candidates(number: str):
+    """The articles the suggest search finds for the complaint's text, with why each came up."""
+    hits = desk().link_candidates(actor(), number, searcher())
+    return jsonify({"candidates": [{"id": h.id, "title": h.title, "url": h.url, "score": h.score, "why": h.why}
+                                   for h in hits]})
+
+
+class LinkIn(_In):
+    article_id: str = Field(min_length=1, max_length=100)
+
+
+@bp.post("/complaints/<number>/link")
+@staff_required
+@doc(json=LinkIn, ok=(201, OkOut), fail=(400, 401, 404, 409, 503), tags=["staff"])
+def link_article(number: str):
+    """This existing article answered the complaint: its redacted wording is proposed as a phrasing."""
+    data = parse(LinkIn, request.get_json(silent=True))
+    return jsonify(phrasing_json(desk().link_article(actor(), number, data.article_id, searcher()))), 201
+
+
+@bp.get("/phrasings")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401, 403), tags=["staff"])
+def list_phrasings():
+    """Admins (HR): proposed phrasings (status=approved or rejected for the others), newest first."""
+    status = request.args.get("status", "proposed")
+    if status not in ("proposed", "approved", "rejected"):
+        raise ApiError("参数有误 · Invalid parameters", [{"field": "status", "message": "proposed, approved or rejected"}])
+    return jsonify({"phrasings": [phrasing_json(p) for p in desk().phrasings(actor(), status)]})
+
+
+class DecisionIn(_In):
+    decision: Literal["approve", "reject"]
+    text: str | None = Field(default=None, max_length=200)
+    despite_conflicts: bool = False
+
+
+@bp.post("/phrasings/<int:phrasing_id>")
+@staff_required
+@doc(json=DecisionIn, ok=(200, OkOut), fail=(400, 401, 403, 404, 409, 503), tags=["staff"])
+def decide_phrasing(phrasing_id: int):
+    """Approve (written into the article's file for the next build), edit and approve, or reject."""
+    data = parse(DecisionIn, request.get_json(silent=True))
+    p = desk().decide_phrasing(actor(), phrasing_id, data.decision == "approve", searcher(), data.text,
+                               data.despite_conflicts)
+    return jsonify(phrasing_json(p))
+
+
+@bp.get("/articles/<article_id>/signals")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401, 403), tags=["staff"])
+def article_signals(article_id: str):
+    """Admins (HR): the phrasings that led to the article and those that led past it to a complaint."""
+    out = desk().article_signals(actor(), article_id[:100])
+    for side in (out["to_it"]["solved"], out["to_it"]["linked"], out["past_it"]):
+        for row in side:
+            row["at"] = iso(desk().local(row["at"]))
+    return jsonify(out)

@@ -639,3 +639,6 @@ def reset_password(username: str):
     desk().reset_password(actor(), username, form.get("password", ""))
     flash(t("saved"), "ok")
     return redirect(url_for("workspace.accounts"))
+
+
+from . import workspace_learning  # noqa: E402,F401  (its pages join this blueprint)

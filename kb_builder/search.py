@@ -28,6 +28,7 @@ from .analysis import to_simplified, tokens
 from .calibration import Calibration, coverage, features
 from .encoder import get_encoder
 from .index import MANIFEST, open_index
+from .phrasing_guard import Conflict, conflicts
 from .synonyms import Synonyms
 from .vectors import VECTORS, ArticleVectors, _unit
 
@@ -430,6 +431,16 @@ class Searcher:
 
     def search(self, text: str, limit: int = 5) -> list[Hit]:
         return self.suggest(text, limit).hits
+
+    def phrasing_conflicts(self, article_id: str, text: str) -> list[Conflict] | None:
+        """Other articles' phrasings that `text`, added to article_id, would win (None: no vectors to judge by)."""
+        with self._lock:
+            self._current()
+            vectors, encoder = self._vectors, get_encoder() if self._vectors is not None else None
+            if vectors is None or encoder is None:
+                return None
+            proposed = vectors.project(encoder.encode([to_simplified(text.strip())]))[0]
+            return conflicts(vectors, proposed, article_id)
 
     def has_article(self, article_id: str) -> bool:
         with self._lock:

@@ -198,3 +198,41 @@ def test_the_form_records_what_was_on_screen_keeps_long_texts_and_says_when_noth
     (shown,) = query_db(live_db_url, "SELECT shown_articles FROM complaints")[0]
     shown = json.loads(shown) if isinstance(shown, str) else shown
     assert shown == on_screen and "shuttle-late" in shuttle and "shuttle-late" not in shown
+
+
+def test_a_complaint_from_the_same_browser_makes_its_deflection_false(page, live_server, live_db_url):
+    """Issue 16, point 8: a random token kept in the browser, only its hash stored, on the deflection alone."""
+    import hashlib
+
+    from playwright.sync_api import expect
+    page.goto(live_server + "/complaint/")
+    page.locator("#kb-description").press_sequentially("VPN连不上", delay=40)
+    button = page.locator("#kb-suggestion-list li .kb-solved").first
+    expect(button).to_be_visible(timeout=10_000)
+    with page.context.expect_page():  # the employee opens the article first (a new tab): an anonymous event
+        page.locator("#kb-suggestion-list li a").first.click()
+    for _ in range(50):
+        if query_db(live_db_url, "SELECT count(*) FROM analytics_events WHERE kind = 'article_opened'") == [(1,)]:
+            break
+        page.wait_for_timeout(100)
+    assert query_db(live_db_url, "SELECT query FROM analytics_events WHERE kind = 'article_opened'") == [("VPN连不上",)]
+    button.click()
+    expect(page.locator("#kb-result")).to_contain_text("很高兴", timeout=10_000)
+    token = page.evaluate("localStorage.getItem('kb-browser-token')")
+    assert token and query_db(live_db_url, "SELECT browser_hash, contradicted_at FROM deflections") == [
+        (hashlib.sha256(token.encode()).hexdigest(), None)]
+    # The article did not solve it after all: the same browser complains, with nothing confident on screen.
+    page.goto(live_server + "/complaint/")
+    description = page.locator("#kb-description")
+    description.fill("quantum chromodynamics lattice gauge")
+    description.press("End")
+    expect(page.locator("#kb-no-answer")).to_be_visible(timeout=10_000)
+    page.select_option("#kb-category", "it-access")
+    page.fill("#kb-request", "请处理")
+    page.fill("#kb-occurred-at", "2026-11-20")
+    page.fill("#kb-location", "A 栋 3 楼")
+    page.check("#kb-disclosure-anonymous")
+    page.click("#kb-submit")
+    expect(page.locator("#kb-tracking-code-value")).to_be_visible(timeout=10_000)
+    assert query_db(live_db_url, "SELECT contradicted_at IS NOT NULL FROM deflections") in ([(1,)], [(True,)])
+    assert query_db(live_db_url, "SELECT confident_at_submit FROM complaints") in ([(0,)], [(False,)])

@@ -16,7 +16,8 @@ from conftest import COMPLAINT, ROOT, write_case
 from test_sla import first_uncovered_year
 
 BUILDER = {"build", "check"}
-DESK = {"serve", "worker", "outbox", "db", "staff", "keys", "purge", "publish", "demo-data", "report", "capa", "erase-identity"}
+DESK = {"serve", "worker", "outbox", "db", "staff", "keys", "purge", "publish", "link", "phrasings", "demo-data", "report",
+        "capa", "erase-identity"}
 
 
 def all_commands(group, ctx, prefix=()):

@@ -163,6 +163,17 @@
     // is answered with the first acknowledgement instead of creating a second complaint.
     var idempotencyKey = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
       : String(Date.now()) + Math.random().toString(36).slice(2);
+    // A random token kept in this browser, no identity: a complaint from the same browser within 7 days of
+    // "this solved it" makes that a false deflection in the review. Without storage, no token is sent.
+    var browserToken = null;
+    try {
+      browserToken = localStorage.getItem("kb-browser-token");
+      if (!browserToken) {
+        browserToken = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
+          : "b" + String(Date.now()) + Math.random().toString(36).slice(2);
+        localStorage.setItem("kb-browser-token", browserToken);
+      }
+    } catch (e) { browserToken = null; }
     var timer = null;
     var seq = 0;
 
@@ -218,7 +229,13 @@
       items.forEach(function (item) {
         var li = el("li", { "class": "kb-suggestion", "data-article-id": item.id });
         var link = el("a", { href: articleHref(item.url), target: "_blank", rel: "noopener" }, item.title);
-        link.addEventListener("click", function () { if (opened.indexOf(item.id) < 0) opened.push(item.id); });
+        link.addEventListener("click", function () {
+          if (opened.indexOf(item.id) >= 0) return;
+          opened.push(item.id);
+          if (navigator.sendBeacon) navigator.sendBeacon(apiBase() + "/api/v1/events", new Blob([JSON.stringify({
+            kind: "article_opened", article_ids: [item.id], query: description.value.trim().slice(0, 200)
+          })], { type: "application/json" }));
+        });
         li.appendChild(link);
         if (item.snippet) li.appendChild(el("p", { "class": "kb-snippet" }, item.snippet));
         var solved = el("button", { type: "button", "class": "md-button kb-solved" },
@@ -327,7 +344,8 @@
       api("/api/v1/deflections", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ article_id: item.id, query: description.value.trim().slice(0, 500) })
+        body: JSON.stringify({ article_id: item.id, query: description.value.trim().slice(0, 500),
+                               browser_token: browserToken })
       }).finally(function () {
         finished = true;
         form.hidden = true;
@@ -399,8 +417,10 @@
         about_role: v("#kb-about-role") || null,
         disclosure: disclosure(),
         channel: "online_form",
-        shown_articles: shown()
+        shown_articles: shown(),
+        confident_at_submit: onScreen.length > 0
       };
+      if (browserToken) payload.browser_token = browserToken;
       if (disclosure() !== "anonymous") {
         var who = { name: v("#kb-name"), department: v("#kb-department"),
                     position: v("#kb-position"), contact: v("#kb-contact") };

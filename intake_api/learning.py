@@ -1,0 +1,106 @@
+"""What use teaches the knowledge base, without identity.
+
+Two loops close here. A handler links a resolved complaint to the article
+that answered it; the complaint's wording, redacted as `kb publish` redacts,
+becomes a proposed phrasing of that article, and HR's approval writes it
+into the article's file (phrasings.py) for the next build. And the figures
+that judge deflection are made honest: a deflection followed, within
+FALSE_DEFLECTION_DAYS, by a complaint from the same browser did not solve
+anything. The browser is known only by a random token the site keeps in
+localStorage; the database keeps its SHA-256 on the deflection for that
+window and then erases it, and never stores it with a complaint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import defaultdict
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .models import AnalyticsEvent, Deflection, Phrasing
+
+# A complaint this soon after a "this solved it" from the same browser makes it a false deflection.
+FALSE_DEFLECTION_DAYS = 7
+# Event kinds from the form (events.py): an article opened from the suggestions, and suggestions that were on
+# screen when the employee submitted anyway (recorded by the desk at registration, not sent by the browser).
+OPENED = "article_opened"
+PASSED = "suggestion_passed"
+
+
+# A proposed phrasing is at most this long: whole sentences of the complaint, from its start.
+PHRASING_CHARS = 160
+_PLACEHOLDER = re.compile(r"\[[^\[\]\s]{1,16}\]")  # what the redactor leaves: [姓名], [电话], [email]...
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.;；])\s")
+
+
+def phrasing_of(text: str, limit: int = PHRASING_CHARS) -> str:
+    """The complaint's wording as one phrasing line: its opening sentences up to `limit` characters.
+
+    The first sentence alone lost what a short complaint says in its second ("I asked for a refund
+    last week. It is still not in my account."); a long one keeps the start, where people say what is wrong.
+    """
+    out = ""
+    for sentence in _SENTENCE_END.split(text.strip()):
+        sentence = " ".join(sentence.split())
+        if not sentence or (out and _PLACEHOLDER.search(sentence)):
+            continue  # after the first, a sentence that held a name or a number says who, not what
+        joined = f"{out} {sentence}".strip() if out and out[-1].isascii() else out + sentence
+        if out and len(joined) > limit:
+            break
+        out = joined
+    return out[:limit].strip()
+
+
+def browser_hash(token: str | None) -> str | None:
+    return hashlib.sha256(token.encode("ascii")).hexdigest() if token else None
+
+
+def forget_old_tokens(session: Session, now: dt.datetime) -> None:
+    """Erase browser hashes older than the window: past it they can contradict nothing."""
+    session.execute(update(Deflection).where(
+        Deflection.browser_hash.is_not(None),
+        Deflection.created_at < now - dt.timedelta(days=FALSE_DEFLECTION_DAYS)).values(browser_hash=None))
+
+
+def contradict(session: Session, token: str | None, now: dt.datetime) -> int:
+    """A complaint from this browser: its deflections of the last FALSE_DEFLECTION_DAYS were false. Returns how many."""
+    digest = browser_hash(token)
+    if digest is None:
+        return 0
+    result = session.execute(update(Deflection).where(
+        Deflection.browser_hash == digest, Deflection.contradicted_at.is_(None),
+        Deflection.created_at >= now - dt.timedelta(days=FALSE_DEFLECTION_DAYS),
+        Deflection.created_at <= now).values(contradicted_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def signals(session: Session, article_id: str, limit: int = 50) -> dict:
+    """What use says about one article: the phrasings that led to it and those that led past it to a complaint.
+
+    to_it: "this solved it" (deflections, false ones marked), handler links (phrasings proposed or approved);
+    past_it: suggestions on screen when the employee submitted anyway. `opened` counts opens from the form.
+    Every text is what the desk stored: redacted, and absent for a sensitive matter.
+    """
+    solved = [{"query": d.query, "false": d.contradicted_at is not None, "at": d.created_at}
+              for d in session.scalars(select(Deflection).where(Deflection.article_id == article_id)
+                                       .order_by(Deflection.id.desc()).limit(limit))]
+    linked = [{"query": p.text, "status": p.status, "at": p.created_at}
+              for p in session.scalars(select(Phrasing).where(Phrasing.article_id == article_id,
+                                                              Phrasing.status != "rejected")
+                                       .order_by(Phrasing.id.desc()).limit(limit))]
+    counts: dict[str, int] = defaultdict(int)
+    past: list[dict] = []
+    for e in session.scalars(select(AnalyticsEvent).where(AnalyticsEvent.kind.in_((OPENED, PASSED)))
+                             .order_by(AnalyticsEvent.id.desc()).limit(5000)):
+        if article_id not in (e.article_ids or []):
+            continue
+        counts[e.kind] += 1
+        if e.kind == PASSED and e.query and len(past) < limit:
+            past.append({"query": e.query, "at": e.created_at})
+    return {"article": article_id, "to_it": {"solved": solved, "linked": linked}, "past_it": past,
+            "opened": counts[OPENED], "passed": counts[PASSED],
+            "false_deflections": sum(s["false"] for s in solved)}

@@ -1,0 +1,85 @@
+"""An approved phrasing written into its article's file in content/, in place.
+
+The file is HR's: its comments, key order, quoting and body stay as they
+were; only one line is appended to `questions:` (ruamel.yaml's round trip).
+It is written to a temporary file, checked as `kb build` will check it,
+then renamed over the original, so a failure leaves the file untouched. A
+file that does not parse is reported with its name and line, and left alone.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from kb_builder.errors import ContentError, Problem
+from kb_builder.sources import FRONT_MATTER, read_source
+
+
+def case_file(content_dir: Path, article_id: str) -> Path | None:
+    """The case file whose `id:` is article_id (named after it, as `kb publish` writes them, or any other name)."""
+    cases = content_dir / "cases"
+    named = cases / f"{article_id}.md"
+    candidates = [named] if named.is_file() else []
+    candidates += [p for p in sorted(cases.glob("*.md")) if p != named]
+    for path in candidates:
+        try:
+            head = path.read_text(encoding="utf-8")[:4000]
+        except (OSError, UnicodeDecodeError):
+            continue
+        match = FRONT_MATTER.match(head)
+        if match and any(line.strip() in (f"id: {article_id}", f"id: '{article_id}'", f'id: "{article_id}"')
+                         for line in match.group(1).splitlines()):
+            return path
+    return None
+
+
+def _yaml(header: str) -> YAML:
+    """A round-trip YAML (comments, order and quoting kept) that indents lists as this file does."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long phrasing onto two lines
+    dash = re.search(r"^questions:[ \t]*\r?\n(?:[ \t]*#.*\r?\n)*([ \t]*)- ", header, re.M)
+    offset = len(dash.group(1)) if dash else 0
+    yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
+    return yaml
+
+
+def add_question(path: Path, text: str, categories: list[str]) -> bool:
+    """Append text to the file's `questions:`; False when it is there already. ContentError names file and line."""
+    raw = path.read_text(encoding="utf-8")
+    match = FRONT_MATTER.match(raw)
+    if not match:
+        raise ContentError([Problem(path, "no front matter found", line=1,
+                                    fix="start the file with a line '---', the fields, and another line '---'")])
+    yaml = _yaml(match.group(1))
+    try:
+        data = yaml.load(match.group(1))
+    except (MarkedYAMLError, YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ContentError([Problem(path, f"the front matter is not valid YAML ({getattr(exc, 'problem', exc)})",
+                                    line=mark.line + 2 if mark is not None else None,
+                                    fix="correct the file, then approve again")]) from None
+    questions = data.get("questions") if hasattr(data, "get") else None
+    if not isinstance(questions, list):
+        raise ContentError([Problem(path, "has no 'questions:' list", line=2, field="questions",
+                                    fix="add 'questions:' with the phrasings, one per line starting with '- '")])
+    if text.strip() in (str(q).strip() for q in questions):
+        return False
+    questions.append(text.strip())
+    out = io.StringIO()
+    yaml.dump(data, out)
+    new = raw[:match.start(1)] + out.getvalue().rstrip("\n") + "\n" + raw[match.end(1):]
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(new, encoding="utf-8")
+    try:
+        read_source(tmp, "case", categories)  # the same validation as kb build
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True

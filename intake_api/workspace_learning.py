@@ -1,0 +1,67 @@
+"""The workspace's pages for learning from answered complaints (the desk's Learning methods).
+
+A handler links a resolved complaint to the article that answered it (the
+complaint page offers the articles the suggest search finds, with why); HR
+reviews the proposed phrasings, with the guard's conflicts, and sees per
+article which phrasings led to it and which led past it to a complaint.
+Registered on the workspace's blueprint; only parses, calls and renders.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from .auth import staff_required
+from .errors import go_back_to
+from .suggest import searcher
+from .web import actor, desk
+from .workspace import TEXT, bp, t
+
+TEXT.update({
+    "phrasings": ("新说法审批", "Phrasings to approve"),
+    "link": ("已由现有文章解答：关联文章", "Answered by an existing article: link it"),
+    "link_help": ("投诉的说法（已脱敏）将作为该文章的新问法，经人力资源审批后写入文章。",
+                  "The complaint's wording (redacted) is proposed as a new phrasing of that article; HR approves it "
+                  "before it is written into the article."),
+    "article_id": ("文章 id", "Article id"), "approve": ("批准", "Approve"), "reject": ("拒绝", "Reject"),
+    "despite": ("仍然批准（已知冲突）", "Approve despite the conflicts"),
+    "conflicts_found": ("会抢走其他文章的问法", "Would win other articles' phrasings"),
+    "no_phrasings": ("没有待审批的说法", "No phrasings to approve"),
+    "signals": ("这篇文章的使用情况", "How this article is used"),
+    "to_it": ("带到这篇文章的说法", "Phrasings that led to it"),
+    "past_it": ("看过这篇文章仍然投诉的说法", "Phrasings that led past it to a complaint"),
+    "solved_clicks": ("“这解决了我的问题”", "\"This solved it\""), "linked": ("处理人关联", "Handler links"),
+    "opened": ("从表单打开", "Opened from the form"), "false_deflection": ("七天内又投诉", "complained within 7 days"),
+})
+
+
+@bp.post("/complaints/<number>/link")
+@staff_required
+def link_article(number: str):
+    go_back_to(url_for("workspace.complaint", number=number))
+    desk().link_article(actor(), number, request.form.get("article_id", ""), searcher())
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.complaint", number=number))
+
+
+@bp.get("/phrasings")
+@staff_required
+def phrasings():
+    return render_template("staff/phrasings.html", phrasings=desk().phrasings(actor()))
+
+
+@bp.post("/phrasings/<int:phrasing_id>")
+@staff_required
+def decide_phrasing(phrasing_id: int):
+    go_back_to(url_for("workspace.phrasings"))
+    form = request.form
+    desk().decide_phrasing(actor(), phrasing_id, form.get("decision") == "approve", searcher(),
+                           form.get("text"), form.get("despite_conflicts") == "1")
+    flash(t("saved"), "ok")
+    return redirect(url_for("workspace.phrasings"))
+
+
+@bp.get("/articles/<article_id>")
+@staff_required
+def article_signals(article_id: str):
+    return render_template("staff/article_signals.html", s=desk().article_signals(actor(), article_id[:100]))

@@ -1,0 +1,254 @@
+"""Every answered complaint teaches the knowledge base: linking, approval, the in-place edit, the guard,
+and the honest loop figures (false deflections from the same browser, content gaps at submit time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import COMPLAINT, PASSWORD, api_login, query_db
+
+CASE = "canteen-food-cold"
+# Today this wording gets the wrong article first (running out of food; see the first assertion).
+WORDING = "中午打的饭一点热气都没有"
+TOKEN = "3f1c2a9e-0d4b-4c55-9a7e-1b2c3d4e5f60"
+
+
+@pytest.fixture
+def kb(built_kb: Path, tmp_path: Path) -> Path:
+    """A copy of the built sample knowledge base whose content this test may change."""
+    return Path(shutil.copytree(built_kb, tmp_path / "kb"))
+
+
+@pytest.fixture
+def learning_app(kb: Path, db_url: str):
+    from intake_api import create_app
+    from intake_api.auth import create_staff
+    from intake_api.db import get_session
+
+    app = create_app({"KB_CONFIG": str(kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}, "TESTING": True})
+    with app.app_context():
+        create_staff(get_session(), "wang", PASSWORD, "handler", ["canteen"], display_name="王芳")
+        create_staff(get_session(), "hr", PASSWORD, "admin", [])
+        get_session().commit()
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+def execute(db_url: str, sql: str, **params) -> None:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def resolved(client, description: str, **extra) -> str:
+    """A canteen complaint taken to resolved by its handler; returns its number (logged in as wang)."""
+    body = dict(COMPLAINT, category="canteen", description=description, **extra)
+    res = client.post("/api/v1/complaints", json=body)
+    assert res.status_code == 201, res.get_json()
+    number = res.get_json()["number"]
+    api_login(client, "hr")
+    for action, data in [("assign", {"handler": "wang"}), ("status", {"status": "assessed"}),
+                         ("status", {"status": "investigating"}),
+                         ("response", {"text": "后厨已修好保温台，王芳每天抽查菜温。"}), ("status", {"status": "resolved"})]:
+        res = client.post(f"/api/v1/staff/complaints/{number}/{action}", json=data)
+        assert res.status_code == 200, (action, res.get_json())
+    return number
+
+
+def test_a_linked_complaint_becomes_an_approved_phrasing_in_the_file_and_the_next_build_answers_it(
+        learning_app, kb: Path):
+    from kb_builder.build import build
+    from kb_builder.config import load_config
+
+    client = learning_app.test_client()
+    before = client.post("/api/v1/suggest", json={"q": WORDING}).get_json()
+    assert not before["results"] or before["results"][0]["id"] != CASE
+    case_file = kb / "content" / "cases" / f"{CASE}.md"
+    # HR's own comments and layout in the file: they must survive the edit.
+    original = case_file.read_text(encoding="utf-8").replace("questions:\n", "questions:  # 员工的说法\n", 1)
+    original = original.replace("published: true\n", "published: true\n# 最后核对：2026-01\n", 1)
+    case_file.write_text(original, encoding="utf-8")
+
+    number = resolved(client, f"{WORDING}，我是周晓梅，电话 13912345678。已经一周了。",
+                      identity={"name": "周晓梅", "contact": "13912345678"})
+    api_login(client, "wang")
+    candidates = client.get(f"/api/v1/staff/complaints/{number}/link").get_json()["candidates"]
+    assert CASE in [c["id"] for c in candidates]
+    assert all(c["why"] and "matched" in c["why"] for c in candidates)  # why each one came up
+    res = client.post(f"/api/v1/staff/complaints/{number}/link", json={"article_id": CASE})
+    assert res.status_code == 201, res.get_json()
+    proposal = res.get_json()
+    assert proposal["status"] == "proposed" and WORDING in proposal["text"]
+    assert "周晓梅" not in proposal["text"] and "13912345678" not in proposal["text"]
+    assert proposal["conflicts"] == []
+    # A handler links; only HR approves.
+    assert client.post(f"/api/v1/staff/phrasings/{proposal['id']}", json={"decision": "approve"}).status_code == 403
+    history = client.get(f"/api/v1/staff/complaints/{number}").get_json()["history"]
+    assert history[-1]["action"] == "article_linked"
+
+    api_login(client, "hr")
+    listed = client.get("/api/v1/staff/phrasings").get_json()["phrasings"]
+    assert [p["id"] for p in listed] == [proposal["id"]]
+    # HR edits it to the plain wording; a phone number typed back in is redacted again.
+    res = client.post(f"/api/v1/staff/phrasings/{proposal['id']}",
+                      json={"decision": "approve", "text": f"{WORDING}，打 13800001111"})
+    assert res.status_code == 200, res.get_json()
+    assert res.get_json()["status"] == "approved"
+    text = case_file.read_text(encoding="utf-8")
+    added = [line for line in text.splitlines() if line not in original.splitlines()]
+    assert len(added) == 1 and added[0].startswith("- " + WORDING) and "13800001111" not in added[0]
+    # Everything else is as HR left it, in the same order: comments, other phrasings, the body.
+    assert [line for line in text.splitlines() if line != added[0]] == original.splitlines()
+    assert text.splitlines().index(added[0]) < text.splitlines().index("resolved: '2026-01-20'")
+    assert client.post(f"/api/v1/staff/phrasings/{proposal['id']}", json={"decision": "reject"}).status_code == 409
+
+    build(load_config(kb / "kb.yml"))
+    after = client.post("/api/v1/suggest", json={"q": WORDING}).get_json()
+    assert after["confident"] and after["results"][0]["id"] == CASE
+
+
+def test_the_guard_flags_a_phrasing_that_would_win_another_articles_questions(learning_app, kb: Path):
+    client = learning_app.test_client()
+    case_file = kb / "content" / "cases" / f"{CASE}.md"
+    original = case_file.read_text(encoding="utf-8")
+    # Linked to the wrong article: the wording is the water dispenser's.
+    number = resolved(client, "饮水机没有热水，接不到热水泡面。")
+    res = client.post(f"/api/v1/staff/complaints/{number}/link", json={"article_id": CASE})
+    proposal = res.get_json()
+    assert "water-dispenser-not-working" in {c["article_id"] for c in proposal["conflicts"]}
+    res = client.post(f"/api/v1/staff/phrasings/{proposal['id']}", json={"decision": "approve"})
+    assert res.status_code == 409
+    assert any(e["message"].startswith("water-dispenser-not-working: ") for e in res.get_json()["errors"])
+    assert case_file.read_text(encoding="utf-8") == original  # nothing written
+    # Edited into a wording of its own, it passes the guard.
+    res = client.post(f"/api/v1/staff/phrasings/{proposal['id']}", json={"decision": "approve", "text": WORDING})
+    assert res.status_code == 200, res.get_json()
+    assert f"- {WORDING}" in case_file.read_text(encoding="utf-8")
+
+    # Linking to an SOP or an unknown id is refused by field.
+    res = client.post(f"/api/v1/staff/complaints/{number}/link", json={"article_id": "no-such-article"})
+    assert res.status_code == 400 and res.get_json()["errors"][0]["field"] == "article_id"
+
+
+def test_a_malformed_case_file_is_named_with_its_line_and_left_untouched(learning_app, kb: Path):
+    client = learning_app.test_client()
+    number = resolved(client, f"{WORDING}。")
+    proposal = client.post(f"/api/v1/staff/complaints/{number}/link", json={"article_id": CASE}).get_json()
+    case_file = kb / "content" / "cases" / f"{CASE}.md"
+    broken = case_file.read_text(encoding="utf-8").replace("category: canteen\n", "category: [canteen\n", 1)
+    case_file.write_text(broken, encoding="utf-8")
+    res = client.post(f"/api/v1/staff/phrasings/{proposal['id']}", json={"decision": "approve"})
+    assert res.status_code == 400
+    message = res.get_json()["errors"][0]["message"]
+    assert f"{CASE}.md:" in message and "not valid YAML" in message
+    assert case_file.read_text(encoding="utf-8") == broken
+    assert client.get("/api/v1/staff/phrasings").get_json()["phrasings"][0]["status"] == "proposed"
+
+
+def test_false_deflections_and_content_gaps_come_from_real_events(learning_app, db_url: str):
+    from intake_api.db import get_session
+    from intake_api.metrics import Period, content_gaps, deflection
+
+    client = learning_app.test_client()
+    for token in (TOKEN, "another-browser-0000000000"):
+        res = client.post("/api/v1/deflections", json={"article_id": CASE, "query": "饭菜是凉的",
+                                                       "browser_token": token})
+        assert res.status_code == 201, res.get_json()
+    # A week-old deflection from the same browser is past the window: it stays a deflection, and its hash goes.
+    client.post("/api/v1/deflections", json={"article_id": CASE, "query": "汤是温的", "browser_token": TOKEN})
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=8)
+    last = query_db(db_url, "SELECT max(id) FROM deflections")[0][0]
+    execute(db_url, "UPDATE deflections SET created_at = :at WHERE id = :id", at=old.replace(tzinfo=None), id=last)
+    bad = client.post("/api/v1/deflections", json={"article_id": CASE, "browser_token": "x<script>"})
+    assert bad.status_code == 400 and bad.get_json()["errors"][0]["field"] == "browser_token"
+
+    # The same browser complains: its recent deflection was false. No confident suggestion was on screen.
+    body = dict(COMPLAINT, category="canteen", description="饭菜还是凉的，文章的办法没用", browser_token=TOKEN,
+                confident_at_submit=False, shown_articles=[CASE], disclosure="anonymous")
+    assert client.post("/api/v1/complaints", json=body).status_code == 201
+    # Another complaint submitted with a confident suggestion on screen is no content gap.
+    assert client.post("/api/v1/complaints", json=dict(COMPLAINT, confident_at_submit=True,
+                                                       shown_articles=["water-dispenser-not-working"])).status_code == 201
+
+    with learning_app.app_context():
+        session = get_session()
+        now = dt.datetime.now(dt.UTC)
+        period = Period("now", now - dt.timedelta(days=30), now + dt.timedelta(hours=1))
+        figures = deflection(session, period, dt.UTC)
+        gaps = content_gaps(session, period)["complaints_without_match"]
+    assert figures["deflections"] == 3 and figures["complaints"] == 2 and figures["false_deflections"] == 1
+    assert figures["honest_rate"] == round(2 / 5, 3)
+    assert gaps == {"canteen": 1}
+    # The token itself is stored nowhere; its hash only on deflections inside the window.
+    hashes = query_db(db_url, "SELECT browser_hash FROM deflections ORDER BY id")
+    assert hashes[2] == (None,) and all(h and TOKEN not in h for (h,) in hashes[:2])
+    assert not [c for (c,) in query_db(db_url, "SELECT description FROM complaints") if TOKEN in c]
+    # The review says it beside the rate.
+    api_login(client, "hr")
+    signals = client.get(f"/api/v1/staff/articles/{CASE}/signals").get_json()
+    assert signals["false_deflections"] == 1 and signals["passed"] == 1
+    assert {s["query"] for s in signals["to_it"]["solved"]} == {"饭菜是凉的", "汤是温的"}
+    assert [p["query"] for p in signals["past_it"]] == ["饭菜还是凉的，文章的办法没用"]
+    # Each distinct "this solved it" text is proposed as a phrasing too, for HR to approve like a handler's link.
+    proposals = client.get("/api/v1/staff/phrasings").get_json()["phrasings"]
+    assert sorted((p["text"], p["proposed_by"]) for p in proposals) == [("汤是温的", "deflection"),
+                                                                        ("饭菜是凉的", "deflection")]
+    assert client.post("/api/v1/events", json={"kind": "article_opened", "article_ids": [CASE]}).status_code == 201
+    assert client.get(f"/api/v1/staff/articles/{CASE}/signals").get_json()["opened"] == 1
+
+
+def test_the_workspace_links_and_approves_through_the_same_desk(learning_app, kb: Path):
+    import re
+
+    client = learning_app.test_client()
+    number = resolved(client, f"{WORDING}。")
+    client.post("/staff/login", data={"username": "hr", "password": PASSWORD})
+    page = client.get(f"/staff/complaints/{number}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert f'<option value="{CASE}">' in page  # the candidates the suggest search finds
+    res = client.post(f"/staff/complaints/{number}/link", data={"csrf_token": token, "article_id": CASE})
+    assert res.status_code == 302
+    page = client.get("/staff/phrasings").get_data(as_text=True)
+    pid = re.search(r'id="phrasing-(\d+)"', page).group(1)
+    assert f'value="{WORDING}。"' in page  # whole sentences of the complaint
+    res = client.post(f"/staff/phrasings/{pid}", data={"csrf_token": token, "decision": "approve",
+                                                       "text": WORDING + "<b>"})
+    assert res.status_code == 302
+    assert f"- {WORDING}<b>" in (kb / "content" / "cases" / f"{CASE}.md").read_text(encoding="utf-8")
+    page = client.get(f"/staff/articles/{CASE}").get_data(as_text=True)
+    assert f"<q>{WORDING}&lt;b&gt;</q> (approved)" in page  # escaped where shown
+
+
+def test_the_kb_commands_link_and_approve_through_the_same_desk(learning_app, kb: Path, db_url: str, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb_builder.cli import main
+
+    number = resolved(learning_app.test_client(), f"{WORDING}。")
+    learning_app.extensions["db_engine"].dispose()
+    monkeypatch.setenv("KB_DATABASE_URL", db_url)
+
+    def kb_command(*args: str) -> str:
+        res = CliRunner().invoke(main, ["--config", str(kb / "kb.yml"), *args])
+        assert "Traceback" not in res.output
+        return res.output.strip() if res.exit_code == 0 else "failed: " + res.output.strip().splitlines()[-1]
+
+    assert kb_command("link", number, CASE).startswith(f"Proposed phrasing 1 for {CASE}: {WORDING}")
+    assert kb_command("link", number, "sop-nope") == ("failed: Error: 参数有误 · Invalid parameters")
+    assert kb_command("phrasings", "list") == f"1\t{CASE}\t{WORDING}。"
+    assert kb_command("phrasings", "approve", "1") == f"Approved phrasing 1: added to {CASE}. Run `kb build`."
+    assert f"- {WORDING}。" in (kb / "content" / "cases" / f"{CASE}.md").read_text(encoding="utf-8")
+    assert kb_command("phrasings", "reject", "1").startswith("failed: Error: 这条措辞已批准")
+    # Purged at retention, a complaint's proposals that HR did not approve go with its text.
+    assert kb_command("link", number, "water-dispenser-not-working").startswith("Proposed phrasing 2")
+    execute(db_url, "UPDATE complaints SET status = 'closed', closed_at = :at",
+            at=dt.datetime(2020, 1, 1))
+    assert kb_command("purge").startswith("Purged 1 closed complaints")
+    assert query_db(db_url, "SELECT id, status FROM phrasings") == [(1, "approved")]
