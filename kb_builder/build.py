@@ -34,7 +34,7 @@ from .pages import GENERATED, navigation, render_pages
 from .privacy_scan import scan_cases
 from .site import SEARCH_INDEX, build_site, merge_search_index
 from .sources import Source, read_sources
-from .staging import Staging, build_lock
+from .staging import Staging, build_lock, copy_on_write, link_tree
 from .vectors import VECTORS, embed, save
 
 STAGE = ".kb-stage"  # beside the index: the staged docs tree and what the last build was made of
@@ -133,6 +133,7 @@ def _sync_pages(pages: dict[str, str], docs: Path) -> tuple[int, set[str]]:
         data = text.encode("utf-8")
         if not path.is_file() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)  # a hard link shared with the live docs/faq: never write through it
             path.write_bytes(data)
             written += 1
     removed: set[str] = set()
@@ -204,12 +205,11 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
 
 
 def write_site(config: KbConfig, content: Content, docs: StagedDocs, folder: Path, strict: bool = False) -> None:
-    """The static site into folder; incremental: a dirty MkDocs build on a copy of the live site."""
+    """The static site into folder; incremental: a dirty MkDocs build on hard links to the live site."""
     dates = [a.resolved for a in content.articles if a.resolved]
     build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
     if docs.incremental:
-        folder.rmdir()
-        shutil.copytree(config.site_dir, folder)  # copy2: the mtimes dirty builds compare
+        link_tree(config.site_dir, folder)  # the mtimes dirty builds compare; copy_on_write keeps the live site
         for url in docs.removed:
             shutil.rmtree(folder / url, ignore_errors=True)
     build_site(config, docs.folder, folder, content.nav, strict=strict, build_date=build_date,
@@ -245,7 +245,8 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
     content = read_content(config, result, strict)
     lap("read")
     generated = [config.docs_dir / name for name in GENERATED]
-    with build_lock(config.index_dir.parent), Staging([config.index_dir, config.site_dir, *generated]) as new:
+    with (build_lock(config.index_dir.parent), Staging([config.index_dir, config.site_dir, *generated]) as new,
+          copy_on_write([new[config.index_dir], new[config.site_dir], *(new[g] for g in generated)])):
         docs = stage_docs(config, content, full)
         result.incremental, result.pages_written = docs.incremental, docs.written
         lap("pages")
@@ -254,9 +255,8 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         lap("index")
         write_site(config, content, docs, new[config.site_dir], strict)
         lap("site")
-        for live in generated:  # docs/faq and docs/sop as MkDocs saw them
-            new[live].rmdir()
-            shutil.copytree(docs.folder / live.name, new[live])
+        for live in generated:  # docs/faq and docs/sop as MkDocs saw them (linked: _sync_pages never writes through)
+            link_tree(docs.folder / live.name, new[live])
         new.swap_in()
         docs.save_state()
         lap("swap")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -87,9 +88,8 @@ def update_index(articles: list[Article], live: Path, folder: Path, synonyms: Sy
     new = fingerprints(articles, synonyms)
     changed = [a for a in articles if old.get(a.id) != new[a.id]]
     removed = [i for i in old if i not in new]
-    if folder.exists():
-        folder.rmdir()
-    shutil.copytree(live, folder)
+    # Hard links: the build writes through staging.copy_on_write, so the live index is never changed.
+    shutil.copytree(live, folder, copy_function=os.link, dirs_exist_ok=True)
     if changed or removed:
         ix = whoosh_index.open_dir(str(folder))
         writer = ix.writer(limitmb=256)
