@@ -176,6 +176,12 @@ def stage_docs(config: KbConfig, content: Content, full: bool = False) -> Staged
     return StagedDocs(folder, incremental, written, removed, fingerprint)
 
 
+# A one-article rebuild keeps the live calibration (fitting costs seconds per thousand
+# articles) until this share of the articles has changed since it was fitted.
+RECALIBRATE_SHARE = 0.01
+CALIBRATION_DRIFT = "calibration-drift.json"  # articles changed since the calibration was fitted
+
+
 def write_search_index(config: KbConfig, articles: list, folder: Path, incremental: bool,
                        synonyms: synonyms_mod.Synonyms | None = None) -> int:
     """The Whoosh index and the sentence vectors into folder, side by side in time.
@@ -183,25 +189,40 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
     Embedding runs in worker processes while this process writes the Whoosh
     index (both are CPU-bound; a thread alone would share one core through
     the GIL). Incremental: both start from the live index and redo only what
-    changed. Returns how many article lines were embedded anew.
+    changed, and the calibration is fitted again only once RECALIBRATE_SHARE
+    of the articles changed. Returns how many article lines were embedded anew.
     """
     encoder = get_encoder() if config.search.semantic else None
+    changed: int | None = None
     with ThreadPoolExecutor(1) as pool:
         vectors = pool.submit(embed, articles, encoder, config.index_dir, os.cpu_count() or 1) if encoder else None
         try:
-            if not incremental or update_index(articles, config.index_dir, folder, synonyms) is None:
+            changed = update_index(articles, config.index_dir, folder, synonyms) if incremental else None
+            if changed is None:
                 write_index(articles, folder, synonyms)
             (synonyms or synonyms_mod.Synonyms()).save(folder)
         finally:
             embedded = vectors.result() if vectors else None  # never leave a worker running
     if embedded is None or encoder is None:
-        for name in (VECTORS, CALIBRATION):  # an incremental copy may carry the live index's
+        for name in (VECTORS, CALIBRATION, CALIBRATION_DRIFT):  # an incremental copy may carry the live index's
             (folder / name).unlink(missing_ok=True)
         return 0
     save(embedded, folder)
+    drift = _calibration_drift(folder) + changed if changed is not None else None
+    if drift is not None and (folder / CALIBRATION).is_file() and drift < RECALIBRATE_SHARE * len(articles):
+        (folder / CALIBRATION_DRIFT).write_text(json.dumps({"changed": drift}), encoding="utf-8")
+        return embedded.fresh
     # The probability the suggest path reports, learnt from this knowledge base as it now is.
     calibrate(folder, articles, encoder.encode(list(ranking.SMALL_TALK)))
+    (folder / CALIBRATION_DRIFT).unlink(missing_ok=True)
     return embedded.fresh
+
+
+def _calibration_drift(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / CALIBRATION_DRIFT).read_text(encoding="utf-8"))["changed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def write_site(config: KbConfig, content: Content, docs: StagedDocs, folder: Path, strict: bool = False) -> None:
@@ -257,7 +278,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         lap("site")
         for live in generated:  # docs/faq and docs/sop as MkDocs saw them (linked: _sync_pages never writes through)
             link_tree(docs.folder / live.name, new[live])
-        new.swap_in()
+        new.swap_in(wait=False)  # the previous folders are deleted in the background
         docs.save_state()
         lap("swap")
     return result

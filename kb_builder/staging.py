@@ -21,6 +21,7 @@ import fcntl
 import io
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -130,11 +131,30 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0)
 
 
-def swap_in(pairs: list[tuple[Path, Path]]) -> None:
+def discard(folders: list[Path], wait: bool = True) -> None:
+    """Delete folders no reader uses any more; wait=False: in a background `rm -rf` at the lowest priority.
+
+    Removing a 10,000-page site takes longer than the one-article build that
+    replaced it (one rmdir per page folder, milliseconds each on a busy disk),
+    and nothing needs to wait for it: the folders are already out of sight
+    under dot names, and a deletion that is cut short is finished by the next
+    build (remove_leftovers).
+    """
+    if not folders:
+        return
+    if wait:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    subprocess.Popen(["nice", "-n", "19", "rm", "-rf", "--", *map(str, folders)], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def swap_in(pairs: list[tuple[Path, Path]], wait: bool = True) -> None:
     """Replace each live folder by its new one, atomically where the kernel allows it.
 
-    The old content is deleted after. Without renameat2, two renames leave a
-    window of microseconds; any failure rolls every swap back.
+    The old content is deleted after (discard). Without renameat2, two renames
+    leave a window of microseconds; any failure rolls every swap back.
     """
     done: list[tuple[Path, Path, Path | None]] = []
     try:
@@ -163,9 +183,7 @@ def swap_in(pairs: list[tuple[Path, Path]]) -> None:
             if old is not None:
                 os.rename(old, live)
         raise BuildError(f"could not swap in the new build ({exc}); the previous one is still live") from None
-    for _, _, old in done:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    discard([old for _, _, old in done if old is not None], wait)
 
 
 class Staging:
@@ -197,9 +215,9 @@ class Staging:
         """The new folder that will replace live."""
         return self._new[live]
 
-    def swap_in(self) -> None:
-        """Put every new folder in its live one's place, in the order given."""
-        swap_in([(self._new[live], live) for live in self.live])
+    def swap_in(self, wait: bool = True) -> None:
+        """Put every new folder in its live one's place, in the order given (wait: see discard)."""
+        swap_in([(self._new[live], live) for live in self.live], wait)
 
     def _discard(self) -> None:
         for new in self._new.values():
