@@ -123,7 +123,7 @@ class QueuePage:
 class RowsPage(QueuePage):
     """A page of any list (e.g. tasks with their complaint): the same paging, rows as the query gives them."""
 
-    items: list  # type: ignore[assignment]
+    items: list
 
 
 def page_of(session: Session, query, order: tuple, page: int, per_page: int) -> RowsPage:

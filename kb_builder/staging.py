@@ -77,7 +77,7 @@ def copy_on_write(folders: Iterable[Path]) -> Iterator[None]:
         return real_open(file, mode, *args, **kwargs)
 
     with _open_guard:
-        builtins.open = io.open = guarded  # type: ignore[assignment]
+        builtins.open = io.open = guarded
         try:
             yield
         finally:
