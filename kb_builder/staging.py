@@ -109,15 +109,20 @@ def remove_leftovers(live_paths: Iterable[Path]) -> list[Path]:
 
     Call it with the build lock held, so no other build is using them. A
     killed build's folders would otherwise stay forever (a full site each).
+    Folders already handed to a background deletion (`.site.trash-*`) are
+    handed to a new one and not waited for: a rebuild right after another
+    must not pay for deleting the site before.
     """
-    removed = []
+    removed, trash = [], []
     for live in live_paths:
         for tag in ("new", "old"):
             for leftover in live.parent.glob(f".{live.name}.{tag}-*"):
                 if leftover.is_dir() and not leftover.is_symlink():
                     shutil.rmtree(leftover, ignore_errors=True)
                     removed.append(leftover)
-    return removed
+        trash += [p for p in live.parent.glob(f".{live.name}.trash-*") if p.is_dir() and not p.is_symlink()]
+    discard(trash, wait=False)
+    return removed + trash
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -146,7 +151,14 @@ def discard(folders: list[Path], wait: bool = True) -> None:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
         return
-    subprocess.Popen(["nice", "-n", "19", "rm", "-rf", "--", *map(str, folders)], stdin=subprocess.DEVNULL,
+    trash = []
+    for folder in folders:  # renamed first: the next build knows these are being deleted (remove_leftovers)
+        target = folder if ".trash-" in folder.name else folder.with_name(
+            folder.name.replace(".new-", ".trash-").replace(".old-", ".trash-"))
+        if target != folder:
+            os.rename(folder, target)
+        trash.append(target)
+    subprocess.Popen(["nice", "-n", "19", "rm", "-rf", "--", *map(str, trash)], stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -218,6 +230,7 @@ class Staging:
     def swap_in(self, wait: bool = True) -> None:
         """Put every new folder in its live one's place, in the order given (wait: see discard)."""
         swap_in([(self._new[live], live) for live in self.live], wait)
+        self._new = {}  # swapped in; what their paths hold now (the old content) swap_in discards
 
     def _discard(self) -> None:
         for new in self._new.values():
