@@ -155,8 +155,11 @@ def discard(folders: list[Path], wait: bool = True) -> None:
     for folder in folders:  # renamed first: the next build knows these are being deleted (remove_leftovers)
         target = folder if ".trash-" in folder.name else folder.with_name(
             folder.name.replace(".new-", ".trash-").replace(".old-", ".trash-"))
-        if target != folder:
-            os.rename(folder, target)
+        try:
+            if target != folder:
+                os.rename(folder, target)
+        except OSError:
+            target = folder  # the new build is live already: never fail it over its predecessor's name
         trash.append(target)
     subprocess.Popen(["nice", "-n", "19", "rm", "-rf", "--", *map(str, trash)], stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
