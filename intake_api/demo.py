@@ -30,6 +30,29 @@ WAVE = ["3号楼突然停电了，电脑全部关机", "三号楼停电，空调
 RECURRING = ["3号楼茶水间的饮水机又坏了，不出热水", "3号楼饮水机又不出水了", "三楼茶水间饮水机坏了第三次了",
              "3号楼的饮水机又漏水了"]
 
+# Complaint wording: people describe one problem in many ways (the review's recurring
+# problems must be measured on texts that differ, not on a few dozen fixed phrasings).
+WHEN_ZH = ["", "", "今天早上", "昨天下午", "这周一", "最近两周", "从上个月开始", "每天中午", "刚才", "周末加班时"]
+OPENERS_ZH = ["", "", "你好，", "想反映一下：", "又来了，", "同事们都在说", "不好意思打扰，", "紧急！", "我们组发现"]
+IMPACT_ZH = ["已经好几天了", "影响工作", "大家都很无奈", "耽误了开会", "客户来访时很尴尬", "第二次反映了", "一直没人管",
+             "新来的同事也遇到了", "晚上加班时更严重", "已经跟前台说过", "整个部门都受影响", "找了几个人都说不归他们管"]
+ASK_ZH = ["", "希望尽快解决", "请安排人看看", "麻烦处理一下", "能不能给个说法", "谢谢", "请回复处理进度", "盼复"]
+WHEN_EN = ["", "", "this morning", "since last week", "every afternoon", "again today", "for two weeks now"]
+IMPACT_EN = ["", "it affects the whole team", "this is the second time I report it", "nobody seems responsible",
+             "visitors noticed it", "it slows everyone down"]
+ASK_EN = ["", "please fix it soon", "could someone look at it?", "thanks", "please tell me who handles this"]
+
+
+def varied(rng: random.Random, question: str) -> str:
+    """One complaint about the problem an article's question names, worded as one person might."""
+    if question.isascii():
+        parts = [question[:1].upper() + question[1:], rng.choice(WHEN_EN), rng.choice(IMPACT_EN), rng.choice(ASK_EN)]
+        return ", ".join(p for p in parts if p) + rng.choice([".", "!", ""])
+    place = rng.choice(PLACES) if rng.random() < 0.4 else ""
+    head = rng.choice(OPENERS_ZH) + rng.choice(WHEN_ZH) + place + question
+    tail = [x for x in rng.sample(IMPACT_ZH, rng.randint(0, 2)) + [rng.choice(ASK_ZH)] if x]
+    return "，".join([head, *tail]) + rng.choice(["。", "！", "", "。。"])
+
 
 def _weighted(rng: random.Random, pairs):
     return rng.choices([p for p, _ in pairs], weights=[w for _, w in pairs])[0]
@@ -47,6 +70,7 @@ def _moment(rng: random.Random, period: Period) -> dt.datetime:
 def generate(session: Session, kb, clock, period: Period, complaints: int = 400, seed: int = 7,
              weights=None, now: dt.datetime | None = None) -> dict:
     rng = random.Random(seed)
+    wording = random.Random(f"wording {seed}")  # its own stream: the wording never shifts the other draws
     now = now or process.utcnow()
     arts = [a for a in published_articles(read_sources(kb)) if a.kind == "case"]
     by_cat: dict[str, list] = {}
@@ -131,7 +155,7 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
         cat = _weighted(rng, cats)
         art = rng.choice(by_cat[cat])
         when = _moment(rng, period)
-        text = rng.choice(art.questions) + "，" + rng.choice(["已经好几天了", "影响工作", "希望尽快解决", "第二次反映了"])
+        text = varied(wording, rng.choice(art.questions))
         shown = [art.id] if rng.random() < 0.6 else []
         c = submit(text, cat, when, shown)
         grade = rng.random()

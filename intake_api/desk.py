@@ -48,7 +48,7 @@ from .models import (
     Task,
     utcnow,
 )
-from .queue import LIMITS, PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, queue
+from .queue import LIMITS, PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, page_of, queue
 from .sla import Clock
 from .workflow import LEVELS, STATUSES, TRANSITIONS, Role, Status
 
@@ -538,17 +538,18 @@ class Desk:
         staff = self.session.scalars(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username))
         return [u for u in staff if u.is_admin or c.team in (u.teams or [])]
 
-    def tasks(self, who: Actor, include_done: bool = False) -> list[tuple[Task, Complaint]]:
-        """Tasks for this person's teams (admins: all), soonest due first, with their complaint's number.
+    def tasks(self, who: Actor, include_done: bool = False, page: int = 1, per_page: int = 100):
+        """Tasks for this person's teams (admins: all), soonest due first, with their complaint, by pages.
 
         A team sees its tasks, not the complaint behind them, unless it may see the complaint anyway.
+        Every task is on some page, with the total (there used to be a silent cut at 500).
         """
         query = select(Task, Complaint).join(Complaint, Complaint.id == Task.complaint_id)
         if not who.is_admin:
             query = query.where(Task.team.in_((who.user.teams if who.user is not None else None) or []))
         if not include_done:
             query = query.where(Task.done_at.is_(None))
-        return [(t, c) for t, c in self.session.execute(query.order_by(Task.due_at, Task.id).limit(500))]
+        return page_of(self.session, query, (Task.due_at, Task.id), page, per_page)
 
     def finish_task(self, who: Actor, task_id: int, note: str | None) -> Task:
         task = self.session.get(Task, task_id)

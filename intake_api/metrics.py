@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from kb_builder.redact import Redactor
 
-from .alerts import TermWeights, features, similarity
+from . import recurring as recurring_mod
+from .alerts import TermWeights
 from .models import Alert, AnalyticsEvent, Complaint, Deflection, FollowUp
 
 ONLINE = ("online_form", "anonymous_platform")
@@ -186,28 +187,16 @@ def content_gaps(session: Session, period: Period, top: int = 10, redactor: Reda
 
 def recurring(session: Session, period: Period, weights: TermWeights, threshold: float = 0.3,
               min_size: int = 3) -> list[dict]:
-    """Groups of similar complaints in the same category: the same problem coming back."""
-    groups = []
-    by_cat: dict[str, list] = defaultdict(list)
-    for row in session.execute(select(Complaint.number, Complaint.category, Complaint.description, Complaint.location)
-                               .where(_in(period, Complaint.received_at), Complaint.purged_at.is_(None))
-                               .order_by(Complaint.id)):
-        by_cat[row.category].append(row)
+    """Groups of similar complaints in the same category: the same problem coming back (recurring.py)."""
+    by_cat: dict[str, list[recurring_mod.Text]] = defaultdict(list)
+    for number, category, description in session.execute(
+            select(Complaint.number, Complaint.category, Complaint.description)
+            .where(_in(period, Complaint.received_at), Complaint.purged_at.is_(None)).order_by(Complaint.id)):
+        by_cat[category].append(recurring_mod.Text(number, description))
     idf = weights.idf_table()
-    for cat, rows in by_cat.items():
-        clusters: list[list] = []
-        for row in rows:
-            f = features(row.description)
-            for cluster in clusters:
-                if similarity(f, cluster[0][1], idf) >= threshold:
-                    cluster.append((row, f))
-                    break
-            else:
-                clusters.append([(row, f)])
-        for cluster in clusters:
-            if len(cluster) >= min_size:
-                groups.append({"category": cat, "count": len(cluster), "example": cluster[0][0].description[:60],
-                               "complaints": [r.number for r, _ in cluster]})
+    groups = [{"category": cat, "count": len(g), "example": g[0].text[:60], "complaints": [t.key for t in g]}
+              for cat, texts in by_cat.items()
+              for g in recurring_mod.group(texts, idf, threshold, min_size)]
     return sorted(groups, key=lambda g: -g["count"])
 
 

@@ -119,6 +119,23 @@ class QueuePage:
         return max(1, -(-self.total // self.per_page))
 
 
+@dataclass(frozen=True)
+class RowsPage(QueuePage):
+    """A page of any list (e.g. tasks with their complaint): the same paging, rows as the query gives them."""
+
+    items: list
+
+
+def page_of(session: Session, query, order: tuple, page: int, per_page: int) -> RowsPage:
+    """One page of query in this order, with the total over every page (a late page is clamped to the last)."""
+    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    rows = [tuple(r) if len(r) > 1 else r[0] for r in session.execute(
+        query.order_by(*order).offset((page - 1) * per_page).limit(per_page))]
+    return RowsPage(items=rows, total=total, page=page, per_page=per_page)
+
+
 def queue(session: Session, visible: Callable, status: str | None = None, level: int | None = None,
           team: str | None = None, due: str | None = None, due_soon_hours: int = 8,
           now: dt.datetime | None = None, page: int = 1, per_page: int = PAGE_SIZE) -> QueuePage:

@@ -271,8 +271,11 @@ def acknowledge_alert(alert_id: int):
 @staff_required
 @doc(ok=(200, OkOut), fail=(401,), tags=["staff"])
 def tasks():
-    """Open tasks for my teams (admins: all), soonest due first, with the complaint's number."""
-    return jsonify({"tasks": [dict(task_json(t), complaint=c.number) for t, c in desk().tasks(actor())]})
+    """Open tasks for my teams (admins: all), soonest due first, with the complaint's number; page and per_page."""
+    args = request.args
+    result = desk().tasks(actor(), page=_positive(args, "page", 1), per_page=_positive(args, "per_page", PAGE_SIZE))
+    return jsonify({"tasks": [dict(task_json(t), complaint=c.number) for t, c in result.items], "total": result.total,
+                    "page": result.page, "pages": result.pages, "per_page": result.per_page})
 
 
 class TaskDoneIn(_In):

@@ -541,7 +541,9 @@ def case_report_pdf(number: str):
 @bp.get("/tasks")
 @staff_required
 def tasks():
-    return render_template("staff/tasks.html", tasks=desk().tasks(actor()), now=utcnow())
+    page = request.args.get("page", "1")
+    result = desk().tasks(actor(), page=int(page) if page.isdigit() and len(page) < 7 else 1)
+    return render_template("staff/tasks.html", tasks=result.items, result=result, now=utcnow())
 
 
 @bp.post("/tasks/<int:task_id>/done")

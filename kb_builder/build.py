@@ -35,7 +35,7 @@ from .privacy_scan import scan_cases
 from .site import SEARCH_INDEX, build_site
 from .site_search import RECORDS
 from .sources import Source, read_sources
-from .staging import Staging, build_lock
+from .staging import Staging, build_lock, copy_on_write, link_tree
 from .vectors import VECTORS, embed, save
 
 STAGE = ".kb-stage"  # beside the index: the staged docs tree and what the last build was made of
@@ -134,6 +134,7 @@ def _sync_pages(pages: dict[str, str], docs: Path) -> tuple[int, set[str]]:
         data = text.encode("utf-8")
         if not path.is_file() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)  # a hard link shared with the live docs/faq: never write through it
             path.write_bytes(data)
             written += 1
     removed: set[str] = set()
@@ -176,6 +177,12 @@ def stage_docs(config: KbConfig, content: Content, full: bool = False) -> Staged
     return StagedDocs(folder, incremental, written, removed, fingerprint)
 
 
+# A one-article rebuild keeps the live calibration (fitting costs seconds per thousand
+# articles) until this share of the articles has changed since it was fitted.
+RECALIBRATE_SHARE = 0.01
+CALIBRATION_DRIFT = "calibration-drift.json"  # articles changed since the calibration was fitted
+
+
 def write_search_index(config: KbConfig, articles: list, folder: Path, incremental: bool,
                        synonyms: synonyms_mod.Synonyms | None = None) -> int:
     """The Whoosh index and the sentence vectors into folder, side by side in time.
@@ -183,38 +190,52 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
     Embedding runs in worker processes while this process writes the Whoosh
     index (both are CPU-bound; a thread alone would share one core through
     the GIL). Incremental: both start from the live index and redo only what
-    changed. Returns how many article lines were embedded anew.
+    changed, and the calibration is fitted again only once RECALIBRATE_SHARE
+    of the articles changed. Returns how many article lines were embedded anew.
     """
     encoder = get_encoder() if config.search.semantic else None
+    changed: int | None = None
     with ThreadPoolExecutor(1) as pool:
         vectors = pool.submit(embed, articles, encoder, config.index_dir, os.cpu_count() or 1) if encoder else None
         try:
-            if not incremental or update_index(articles, config.index_dir, folder, synonyms) is None:
+            changed = update_index(articles, config.index_dir, folder, synonyms) if incremental else None
+            if changed is None:
                 write_index(articles, folder, synonyms)
             (synonyms or synonyms_mod.Synonyms()).save(folder)
         finally:
             embedded = vectors.result() if vectors else None  # never leave a worker running
     if embedded is None or encoder is None:
-        for name in (VECTORS, CALIBRATION):  # an incremental copy may carry the live index's
+        for name in (VECTORS, CALIBRATION, CALIBRATION_DRIFT):  # an incremental copy may carry the live index's
             (folder / name).unlink(missing_ok=True)
         return 0
     save(embedded, folder)
+    drift = _calibration_drift(folder) + changed if changed is not None else None
+    if drift is not None and (folder / CALIBRATION).is_file() and drift < RECALIBRATE_SHARE * len(articles):
+        (folder / CALIBRATION_DRIFT).write_text(json.dumps({"changed": drift}), encoding="utf-8")
+        return embedded.fresh
     # The probability the suggest path reports, learnt from this knowledge base as it now is.
     calibrate(folder, articles, encoder.encode(list(ranking.SMALL_TALK)))
+    (folder / CALIBRATION_DRIFT).unlink(missing_ok=True)
     return embedded.fresh
+
+
+def _calibration_drift(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / CALIBRATION_DRIFT).read_text(encoding="utf-8"))["changed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def write_site(config: KbConfig, content: Content, docs: StagedDocs, folder: Path, strict: bool = False,
                records_dir: Path | None = None) -> None:
-    """The static site into folder; incremental: a dirty MkDocs build on a copy of the live site.
+    """The static site into folder; incremental: a dirty MkDocs build on hard links to the live site.
 
     The site search's page records go to records_dir (the new index folder, swapped in with the site).
     """
     dates = [a.resolved for a in content.articles if a.resolved]
     build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
     if docs.incremental:
-        folder.rmdir()
-        shutil.copytree(config.site_dir, folder)  # copy2: the mtimes dirty builds compare
+        link_tree(config.site_dir, folder)  # the mtimes dirty builds compare; copy_on_write keeps the live site
         for url in docs.removed:
             shutil.rmtree(folder / url, ignore_errors=True)
     build_site(config, docs.folder, folder, content.nav, strict=strict, build_date=build_date,
@@ -238,7 +259,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
 
     Incremental by default: when theme, settings, hand-written pages and
     navigation are unchanged, only the pages whose text changed are rebuilt
-    (MkDocs dirty build on a copy of the live site) and the site search's
+    (MkDocs dirty build on hard links to the live site) and the site search's
     records are completed from the previous build's (site_search.py). `full=True` rebuilds everything.
     """
     result = BuildResult()
@@ -248,7 +269,8 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
     content = read_content(config, result, strict)
     lap("read")
     generated = [config.docs_dir / name for name in GENERATED]
-    with build_lock(config.index_dir.parent), Staging([config.index_dir, config.site_dir, *generated]) as new:
+    with (build_lock(config.index_dir.parent), Staging([config.index_dir, config.site_dir, *generated]) as new,
+          copy_on_write([new[config.index_dir], new[config.site_dir], *(new[g] for g in generated)])):
         docs = stage_docs(config, content, full)
         result.incremental, result.pages_written = docs.incremental, docs.written
         lap("pages")
@@ -257,10 +279,9 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         lap("index")
         write_site(config, content, docs, new[config.site_dir], strict, records_dir=new[config.index_dir])
         lap("site")
-        for live in generated:  # docs/faq and docs/sop as MkDocs saw them
-            new[live].rmdir()
-            shutil.copytree(docs.folder / live.name, new[live])
-        new.swap_in()
+        for live in generated:  # docs/faq and docs/sop as MkDocs saw them (linked: _sync_pages never writes through)
+            link_tree(docs.folder / live.name, new[live])
+        new.swap_in(wait=False)  # the previous folders are deleted in the background
         docs.save_state()
         lap("swap")
     return result

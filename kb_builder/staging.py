@@ -3,15 +3,27 @@
 A failed build leaves the previous site, index and generated pages exactly
 as they were, and a running `kb serve` never sees a missing or half-written
 folder: each new folder takes its live one's place in one step.
+
+An incremental build starts from the live folders as a tree of hard links
+(`link_tree`: no file data copied, the same mtimes MkDocs' dirty build
+compares), so a one-article rebuild costs the same at 60 and 10,000
+articles. A hard link shares the file with the live folder, so while the
+build runs every write into those trees replaces the file rather than
+changing it (`copy_on_write`): whatever MkDocs, its plugins, Whoosh or numpy
+write, the live folders stay as they were.
 """
 
 from __future__ import annotations
 
+import builtins
 import ctypes
 import fcntl
+import io
 import os
 import shutil
+import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +47,57 @@ def build_lock(folder: Path) -> Iterator[None]:
         yield
 
 
+def link_tree(source: Path, target: Path) -> None:
+    """target as a tree of hard links to source's files (folders made anew; mtimes shared)."""
+    shutil.copytree(source, target, copy_function=os.link, dirs_exist_ok=True)
+
+
+_open_guard = threading.Lock()
+
+
+@contextmanager
+def copy_on_write(folders: Iterable[Path]) -> Iterator[None]:
+    """While it lasts, opening a hard-linked file under folders for writing first gives it its own copy.
+
+    `open(path, "w")` on a hard link would write through to the live site; here
+    the link is removed first ("w", "x": the content is replaced anyway) or
+    replaced by a private copy ("a", "+": the content is kept). Other paths and
+    reads are untouched. Python code writes through builtins.open or io.open
+    (pathlib, shutil, gzip, json, numpy, Whoosh's FileStorage), so both are
+    wrapped; only one build runs at a time (build_lock).
+    """
+    roots = tuple(str(Path(f).resolve()) + os.sep for f in folders)
+    real_open = builtins.open
+
+    def guarded(file, mode="r", *args, **kwargs):
+        if isinstance(file, str | bytes | os.PathLike) and any(c in mode for c in "wax+"):
+            path = os.path.abspath(os.fsdecode(file))
+            if path.startswith(roots):
+                _unshare(path, keep="w" not in mode and "x" not in mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    with _open_guard:
+        builtins.open = io.open = guarded
+        try:
+            yield
+        finally:
+            builtins.open = io.open = real_open
+
+
+def _unshare(path: str, keep: bool) -> None:
+    try:
+        if os.stat(path).st_nlink < 2:
+            return
+    except FileNotFoundError:
+        return
+    if keep:
+        private = path + ".cow"
+        shutil.copy2(path, private)
+        os.replace(private, path)
+    else:
+        os.unlink(path)
+
+
 def sibling(path: Path, tag: str) -> Path:
     """A fresh folder next to path (same file system, so rename is atomic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,15 +109,20 @@ def remove_leftovers(live_paths: Iterable[Path]) -> list[Path]:
 
     Call it with the build lock held, so no other build is using them. A
     killed build's folders would otherwise stay forever (a full site each).
+    Folders already handed to a background deletion (`.site.trash-*`) are
+    handed to a new one and not waited for: a rebuild right after another
+    must not pay for deleting the site before.
     """
-    removed = []
+    removed, trash = [], []
     for live in live_paths:
         for tag in ("new", "old"):
             for leftover in live.parent.glob(f".{live.name}.{tag}-*"):
                 if leftover.is_dir() and not leftover.is_symlink():
                     shutil.rmtree(leftover, ignore_errors=True)
                     removed.append(leftover)
-    return removed
+        trash += [p for p in live.parent.glob(f".{live.name}.trash-*") if p.is_dir() and not p.is_symlink()]
+    discard(trash, wait=False)
+    return removed + trash
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -68,11 +136,40 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0)
 
 
-def swap_in(pairs: list[tuple[Path, Path]]) -> None:
+def discard(folders: list[Path], wait: bool = True) -> None:
+    """Delete folders no reader uses any more; wait=False: in a background `rm -rf` at the lowest priority.
+
+    Removing a 10,000-page site takes longer than the one-article build that
+    replaced it (one rmdir per page folder, milliseconds each on a busy disk),
+    and nothing needs to wait for it: the folders are already out of sight
+    under dot names, and a deletion that is cut short is finished by the next
+    build (remove_leftovers).
+    """
+    if not folders:
+        return
+    if wait:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    trash = []
+    for folder in folders:  # renamed first: the next build knows these are being deleted (remove_leftovers)
+        target = folder if ".trash-" in folder.name else folder.with_name(
+            folder.name.replace(".new-", ".trash-").replace(".old-", ".trash-"))
+        try:
+            if target != folder:
+                os.rename(folder, target)
+        except OSError:
+            target = folder  # the new build is live already: never fail it over its predecessor's name
+        trash.append(target)
+    subprocess.Popen(["nice", "-n", "19", "rm", "-rf", "--", *map(str, trash)], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def swap_in(pairs: list[tuple[Path, Path]], wait: bool = True) -> None:
     """Replace each live folder by its new one, atomically where the kernel allows it.
 
-    The old content is deleted after. Without renameat2, two renames leave a
-    window of microseconds; any failure rolls every swap back.
+    The old content is deleted after (discard). Without renameat2, two renames
+    leave a window of microseconds; any failure rolls every swap back.
     """
     done: list[tuple[Path, Path, Path | None]] = []
     try:
@@ -101,9 +198,7 @@ def swap_in(pairs: list[tuple[Path, Path]]) -> None:
             if old is not None:
                 os.rename(old, live)
         raise BuildError(f"could not swap in the new build ({exc}); the previous one is still live") from None
-    for _, _, old in done:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    discard([old for _, _, old in done if old is not None], wait)
 
 
 class Staging:
@@ -135,9 +230,10 @@ class Staging:
         """The new folder that will replace live."""
         return self._new[live]
 
-    def swap_in(self) -> None:
-        """Put every new folder in its live one's place, in the order given."""
-        swap_in([(self._new[live], live) for live in self.live])
+    def swap_in(self, wait: bool = True) -> None:
+        """Put every new folder in its live one's place, in the order given (wait: see discard)."""
+        swap_in([(self._new[live], live) for live in self.live], wait)
+        self._new = {}  # swapped in; what their paths hold now (the old content) swap_in discards
 
     def _discard(self) -> None:
         for new in self._new.values():

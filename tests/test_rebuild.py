@@ -2,6 +2,8 @@
 
 import sys
 import threading
+
+import pytest
 import time
 import urllib.parse
 import urllib.request
@@ -57,3 +59,45 @@ def test_live_server_switches_to_a_new_index_under_load(kb_tree, db_url):
         server.stop()
     assert found, "the new article never showed up without a restart"
     assert results["failed"] == [] and results["ok"] > 50
+
+
+def _links_to(folders, keep: Path) -> dict[Path, bytes]:
+    """A second hard link (in keep) to every file of folders, with its content now."""
+    import os
+    kept = {}
+    for n, path in enumerate(p for f in folders for p in sorted(f.rglob("*")) if p.is_file()):
+        link = keep / str(n)
+        os.link(path, link)
+        kept[link] = path.read_bytes()
+    return kept
+
+
+def test_a_one_article_rebuild_links_the_live_site_and_never_writes_through_it(kb_tree, tmp_path):
+    """Incremental builds start from hard links to the live folders: nothing copied, nothing changed in place."""
+    from kb_builder.build import build
+    from kb_builder.config import load_config
+    from kb_builder.errors import BuildError
+    cfg = load_config(kb_tree / "kb.yml")
+    build(cfg)
+    live = [kb_tree / "site", kb_tree / "build" / "index", kb_tree / "docs" / "faq"]
+    keep = tmp_path / "links"
+    keep.mkdir()
+    kept = _links_to(live, keep)
+    untouched = kb_tree / "site" / "faq" / "canteen" / "canteen-too-salty" / "index.html"
+    inode = untouched.stat().st_ino
+    case = kb_tree / "content" / "cases" / "shuttle-late.md"
+    case.write_text(case.read_text(encoding="utf-8").replace("多次晚点 15–30 分钟", "总是晚点 15–30 分钟", 1), encoding="utf-8")
+    result = build(cfg)
+    assert result.incremental and result.pages_written == 1
+    assert "总是晚点 15–30 分钟" in (kb_tree / "site" / "faq" / "shuttle" / "shuttle-late" / "index.html").read_text("utf-8")
+    assert untouched.stat().st_ino == inode  # the same file: linked into the new site, not copied
+    changed = [link for link, data in kept.items() if link.read_bytes() != data]
+    assert changed == []  # the previous site, index and pages as they were: every write replaced its file
+    # A build that fails in MkDocs, after the index was updated, changes nothing either.
+    (tmp_path / "links2").mkdir()
+    kept = _links_to(live, tmp_path / "links2")
+    case.write_text(case.read_text(encoding="utf-8") + "\n见[不存在的页面](../nowhere.md)。\n", encoding="utf-8")
+    with pytest.raises(BuildError):
+        build(cfg, strict=True)
+    assert [link for link, data in kept.items() if link.read_bytes() != data] == []
+    assert "总是晚点 15–30 分钟" in (kb_tree / "site" / "faq" / "shuttle" / "shuttle-late" / "index.html").read_text("utf-8")

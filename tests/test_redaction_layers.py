@@ -49,19 +49,23 @@ def test_check_reports_the_same_findings_and_the_sample_content_has_none(empty_k
     assert res.exit_code == 0 and "personal data" not in res.output
 
 
-def test_an_unchanged_clean_file_is_not_scanned_again(empty_kb, monkeypatch):
+def test_an_unchanged_file_is_not_scanned_again(empty_kb, monkeypatch):
     from kb_builder import privacy_scan
     from kb_builder.config import load_config
     write_case(empty_kb, "clean", body="## 问题\n\n饮水机坏了。\n")
     write_case(empty_kb, "dirty", body=PHONE_CASE)
     cfg = load_config(empty_kb / "kb.yml")
     cache = empty_kb / "scan.json"
-    assert len(privacy_scan.scan_cases(cfg, cache)) == 1
+    first = [str(p) for p in privacy_scan.scan_cases(cfg, cache)]
+    assert len(first) == 1
     scanned = []
     real = privacy_scan.scan_file
     monkeypatch.setattr(privacy_scan, "scan_file", lambda path, red: scanned.append(path.name) or real(path, red))
-    assert len(privacy_scan.scan_cases(cfg, cache)) == 1
-    assert scanned == ["dirty.md"]  # the finding is reported again; the clean file is skipped
+    assert [str(p) for p in privacy_scan.scan_cases(cfg, cache)] == first  # the finding is reported again
+    assert scanned == []  # from the cache: neither file is scanned
+    assert "138 0013" not in cache.read_text(encoding="utf-8")  # the cache names the kind and column, never the value
+    write_case(empty_kb, "dirty", body=PHONE_CASE + "\n又坏了。\n")
+    assert len(privacy_scan.scan_cases(cfg, cache)) == 1 and scanned == ["dirty.md"]  # changed: scanned again
 
 
 def test_publishing_removes_everything_on_the_record(app, client, make_staff):

@@ -37,6 +37,19 @@ def test_every_new_folder_replaces_its_live_one_and_the_old_content_is_gone(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index", "site"]
 
 
+def test_the_old_content_can_be_deleted_in_the_background(tmp_path):
+    import time
+    site = _folder(tmp_path / "site", "old site")
+    with staging.Staging([site]) as new:
+        (new[site] / "f.txt").write_text("new site", encoding="utf-8")
+        new.swap_in(wait=False)
+    assert _text(site) == "new site"  # swapped at once
+    deadline = time.time() + 10
+    while len(list(tmp_path.iterdir())) > 1 and time.time() < deadline:
+        time.sleep(0.05)
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
 def test_a_swap_that_fails_half_way_puts_every_live_folder_back(tmp_path, kernel):
     site, index = _folder(tmp_path / "site", "old site"), _folder(tmp_path / "index", "old index")
     new_site = _folder(tmp_path / "new-site", "new site")
