@@ -18,6 +18,7 @@ from kb_builder.search import IndexNotBuilt, Searcher
 
 from . import sensitive
 from .errors import ApiError, Unavailable
+from .i18n import gettext
 from .openapi import SuggestOut, SuggestQuery, doc
 
 bp = Blueprint("suggest", __name__, url_prefix="/api/v1")
@@ -49,12 +50,12 @@ def suggest():
     text = params.get("q", "")
     errors = []
     if not isinstance(text, str):
-        errors.append({"field": "q", "message": "应为文字 · Must be text"})
+        errors.append({"field": "q", "message": gettext("Must be text")})
         text = ""
     elif not text.strip():
-        errors.append({"field": "q", "message": "必填 · Give the text to match, e.g. ?q=饮水机坏了"})
+        errors.append({"field": "q", "message": gettext("Required: give the text to match, e.g. ?q=饮水机坏了")})
     elif len(text) > MAX_QUERY_CHARS:
-        errors.append({"field": "q", "message": f"太长，最多 {MAX_QUERY_CHARS} 个字 · At most {MAX_QUERY_CHARS} characters"})
+        errors.append({"field": "q", "message": gettext("At most %(max_query_chars)s characters", max_query_chars=MAX_QUERY_CHARS)})
     try:
         limit = params.get("limit", 5)
         if isinstance(limit, bool) or not isinstance(limit, (int, str)):
@@ -63,9 +64,9 @@ def suggest():
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError
     except ValueError:
-        errors.append({"field": "limit", "message": f"应为 1 到 {MAX_LIMIT} 的整数 · A whole number from 1 to {MAX_LIMIT}"})
+        errors.append({"field": "limit", "message": gettext("A whole number from 1 to %(max_limit)s", max_limit=MAX_LIMIT)})
     if errors:
-        raise ApiError("参数有误 · Invalid parameters", errors)
+        raise ApiError(gettext("Invalid parameters"), errors)
     # Sensitive texts are answered before any search runs: no articles, the direct path instead, so no
     # ranking change can ever bring articles back for harassment, discrimination, misconduct or danger.
     kb = current_app.config["KB"]
