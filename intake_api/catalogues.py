@@ -64,9 +64,9 @@ def problems(found: dict[str, list[tuple[str, int]]] | None = None) -> list[str]
             entry = catalogue.get(msgid)
             where = f"{places[0][0]}:{places[0][1]}"
             if entry is None:
-                out.append(f"{path(language).relative_to(PACKAGE)}: no entry for {msgid!r} ({where})")
+                out.append(f"{path(language).relative_to(CATALOGUES.parent)}: no entry for {msgid!r} ({where})")
             elif not entry.string or entry.fuzzy:
-                out.append(f"{path(language).relative_to(PACKAGE)}: {msgid!r} is untranslated or fuzzy ({where})")
+                out.append(f"{path(language).relative_to(CATALOGUES.parent)}: {msgid!r} is untranslated or fuzzy ({where})")
     return out
 
 

@@ -23,7 +23,7 @@ from kb_builder.cli import Project, pass_project, warn_calendar
 from kb_builder.config import KbConfig
 from kb_builder.errors import KbError
 
-from . import crypto
+from . import crypto, i18n
 from .auth import ROLES, StaffError
 from .db import BackupError, configure_crypto, prepare
 from .desk import Actor, Desk, DeskError
@@ -36,6 +36,7 @@ DOMAIN_ERRORS = (KbError, StaffError, BackupError, crypto.KeyringError, DeskErro
 
 def register(kb: click.Group) -> None:
     """Add the desk's commands to the `kb` group (the `kb.commands` entry point)."""
+    i18n.use(i18n.from_environment())  # the desk's messages in the shell's language (LANG=en_GB.UTF-8 kb ...)
     for command in (serve, worker, outbox, db, staff, keys, purge, publish, demo_data, report, erase_identity):
         kb.add_command(command)
 

@@ -48,7 +48,7 @@ from .models import (
 )
 from .queue import PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, queue
 from .sla import Clock
-from .workflow import LEVEL_NAMES, STATUSES, TRANSITIONS, Role, Status
+from .workflow import LEVEL_NAMES, STATUSES, TRANSITIONS, Role, Status, label
 
 log = logging.getLogger("kb.desk")
 
@@ -1094,7 +1094,8 @@ class Desk:
     def check_publishable(c: Complaint) -> None:
         """Only a resolved complaint with a response can become an article: the article is the answer."""
         if c.status not in (Status.RESOLVED, Status.CLOSED) or not (c.response or "").strip():
-            raise Conflict(gettext("%(number)s is %(status)s: only a resolved complaint with a response can be published", number=c.number, status=c.status))
+            raise Conflict(gettext("%(number)s is “%(status)s”: only a resolved complaint with a response can be "
+                                   "published", number=c.number, status=label(c.status)))
 
     def article(self, who: Actor, number: str) -> tuple[Complaint, publish.Draft, publish.Draft]:
         """The complaint, its saved draft (or the fresh one) and the fresh redacted draft."""

@@ -72,6 +72,18 @@ def best_of(accept: list[tuple[str, float]] | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def from_environment(environ=None) -> str:
+    """The command line's language: the POSIX locale, as gettext programs read it (C and POSIX: the default)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = (environ.get(name) or "").split(":")[0].split(".")[0]
+        if value and value not in ("C", "POSIX"):
+            return language_of(value)
+    return DEFAULT_LANGUAGE
+
+
 def current() -> str:
     return _current.get()
 

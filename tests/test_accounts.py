@@ -277,7 +277,7 @@ def test_kb_staff_commands(desk_app, built_kb, db_url, monkeypatch):
 
     res = run_kb(built_kb, "deactivate", "boss")
     assert res.exit_code == 1 and "boss is the last active admin" in res.output
-    assert run_kb(built_kb, "deactivate", "ghost").output.startswith("Error: 没有这个员工账号 · No staff account 'ghost'")
+    assert run_kb(built_kb, "deactivate", "ghost").output.startswith("Error: 没有这个员工账号“ghost”")
 
     monkeypatch.setenv("KB_STAFF_PASSWORD", NEW_PASSWORD)
     res = run_kb(built_kb, "create", "zhao", "--team", "canteen")
