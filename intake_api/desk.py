@@ -437,9 +437,13 @@ class Desk:
         return c
 
     def queue(self, who: Actor, *, status: str | None = None, level: int | None = None, team: str | None = None,
-              due: str | None = None, page: int = 1, per_page: int | None = None) -> QueuePage:
-        """The open work this person may see, most urgent first, paged in the database."""
-        return queue(self.session, lambda q: self.visible(q, who), status=status, level=level, team=team, due=due,
+              due: str | None = None, page: int = 1, per_page: int | None = None, mine: bool = False) -> QueuePage:
+        """The open work this person may see, most urgent first, paged in the database (mine: assigned to them)."""
+        def scope(q):
+            q = self.visible(q, who)
+            return q.where(Complaint.handler_id == (who.user.id if who.user else -1)) if mine else q
+
+        return queue(self.session, scope, status=status, level=level, team=team, due=due,
                      due_soon_hours=self.kb.process.sla.due_soon_hours, page=page,
                      per_page=per_page or PAGE_SIZE)
 

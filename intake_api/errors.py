@@ -13,7 +13,7 @@ from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .desk import Conflict, DeskError, Forbidden, Invalid, NotFound
-from .i18n import gettext
+from .i18n import N_, gettext
 
 __all__ = ["ApiError", "Conflict", "DeskError", "Forbidden", "Invalid", "NotFound", "Unavailable", "go_back_to"]
 
@@ -25,6 +25,10 @@ class ApiError(DeskError):
         super().__init__(message, errors)
         if status is not None:
             self.status = status
+
+
+_STAFF_PAGES = {403: N_("You may not open this page."), 404: N_("There is no such page in the workspace."),
+                405: N_("This page cannot be opened that way.")}
 
 
 class Unavailable(DeskError):
@@ -129,4 +133,8 @@ def init_app(app: Flask) -> None:
         # API clients get JSON; the static site keeps its own HTML error pages.
         if request.path.startswith("/api/"):
             return jsonify(_body(exc.description or exc.name)), exc.code
+        if (request.path == "/staff" or request.path.startswith("/staff/")) and exc.code in _STAFF_PAGES:
+            # The workspace's own page, in its style and the staff member's language.
+            return render_template("staff/error.html", message=gettext(_STAFF_PAGES[exc.code]),
+                                   status=exc.code), exc.code
         return exc

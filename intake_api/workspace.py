@@ -35,7 +35,8 @@ TEXT = {
     "handler": N_("Handler"), "category": N_("Category"), "due": N_("Time limit"),
     "received": N_("Received on"), "number": N_("Number"), "filter": N_("Filter"),
     "all": N_("All"), "open": N_("Open"), "overdue": N_("Overdue"),
-    "due_soon": N_("Due soon"), "none": N_("None"),
+    "due_soon": N_("Due soon"), "none": N_("None"), "mine": N_("Assigned to me"),
+    "next_step": N_("Choose the next step"),
     "description": N_("What happened"), "request": N_("Asks for"),
     "location": N_("Where"), "occurred_at": N_("When it happened"), "channel": N_("Channel"),
     "identity": N_("Complainant"), "anonymous": N_("Anonymous"),
@@ -226,7 +227,7 @@ def index():
     result = desk().queue(actor(), status=None if status == "all" else status, level=level,
                           team=args.get("team") or None,
                           due=args.get("due") if args.get("due") in ("overdue", "soon") else None,
-                          page=int(page) if page.isdigit() and len(page) < 7 else 1)
+                          page=int(page) if page.isdigit() and len(page) < 7 else 1, mine=args.get("mine") == "1")
     now = utcnow()
     rows = [desk().summary(actor(), c, now) for c in result.items]
     keep = {k: v for k, v in args.items() if k != "page" and v}

@@ -49,7 +49,8 @@ def _case_page(art: Article, config: KbConfig) -> str:
     lab = LABELS[art.language]
     cat = config.category(art.category)
     meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
-            "kb_category": art.category, "kb_origin": art.origin, "search": {"boost": 2}}
+            "kb_category": art.category, "kb_origin": art.origin, "search": {"boost": 2},
+            "kb_language": art.language}
     questions = "\n".join(f"    - {_esc(q)}" for q in art.questions)
     resolved = art.resolved.isoformat() if art.resolved else ""  # a case always has one (CaseMeta)
     return (
@@ -64,13 +65,14 @@ def _case_page(art: Article, config: KbConfig) -> str:
 
 def _sop_page(art: Article) -> str:
     meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
-            "kb_category": art.category, "kb_origin": art.origin}
+            "kb_category": art.category, "kb_origin": art.origin, "kb_language": art.language}
     return _front_matter(meta) + _body(art)
 
 
 def _category_page(cat_id: str, arts: list[Article], config: KbConfig) -> str:
     cat = config.category(cat_id)
-    lines = [f"- [{_esc(a.title)}]({Path(a.page).name})" for a in arts]
+    # Each link says its article's language: the site's script lists a visitor's own language first.
+    lines = [f"- [{_esc(a.title)}]({Path(a.page).name}){{ hreflang={a.language} lang={a.language} }}" for a in arts]
     return (_front_matter({"title": _attr(f"{cat.zh} · {cat.en}")})
             + f"共 {len(arts)} 篇 · {len(arts)} articles\n\n" + "\n".join(lines) + "\n")
 

@@ -27,6 +27,7 @@
   function api(path, options) {
     options = options || {};
     options.headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
+    if (window.kbLanguage) options.headers["Accept-Language"] = window.kbLanguage();  // language.js
     return fetch(apiBase() + path, options).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) {
         return { status: res.status, body: body };
