@@ -36,7 +36,6 @@ DOMAIN_ERRORS = (KbError, StaffError, BackupError, crypto.KeyringError, DeskErro
 
 def register(kb: click.Group) -> None:
     """Add the desk's commands to the `kb` group (the `kb.commands` entry point)."""
-    i18n.use(i18n.from_environment())  # the desk's messages in the shell's language (LANG=en_GB.UTF-8 kb ...)
     for command in (serve, worker, outbox, db, staff, keys, purge, publish, demo_data, report, erase_identity):
         kb.add_command(command)
 
@@ -44,6 +43,7 @@ def register(kb: click.Group) -> None:
 @contextmanager
 def domain_errors(config: KbConfig | None = None) -> Iterator[None]:
     """Turn the desk's errors into one-line click errors; an unreachable database names itself."""
+    i18n.use(i18n.from_environment())  # the desk's messages in the shell's language (LANG=en_GB.UTF-8 kb ...)
     try:
         yield
     except DOMAIN_ERRORS as exc:

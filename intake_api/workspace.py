@@ -164,8 +164,9 @@ def init_app(app: Flask) -> None:
 
 
 def _with_language(code: str) -> str:
-    """This page in another language: the same path and filters, `lang` replaced (the session remembers it)."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", code)]
+    """This page in another language: the queue and search keep their filters (the session remembers it)."""
+    keep = request.endpoint in ("workspace.index", "workspace.search")
+    args = [(k, v) for k, v in request.args.items(multi=True) if keep and k != "lang"] + [("lang", code)]
     return request.path + "?" + urlencode(args)
 
 
