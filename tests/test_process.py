@@ -78,7 +78,7 @@ def test_one_complaint_walks_through_every_state(process_app, calendar, db_url):
     assert act("status", status="escalated", note="需要供应商配合")[0] == 200
     assert act("status", status="investigating")[0] == 200
     code_, body = act("status", status="resolved")
-    assert code_ == 409 and "Write the response" in body["error"]
+    assert code_ == 409 and "反馈结果前请先填写给投诉人的答复" in body["error"]
     assert act("response", text="已更换加热模块，饮水机恢复正常。")[0] == 200
     code_, body = act("investigation-ended")
     ended = parse(body["dates"]["investigation_ended_at"])
