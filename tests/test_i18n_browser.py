@@ -95,7 +95,10 @@ def test_api_doc_loads_its_script_from_the_product(context_for, live_server):
     from playwright.sync_api import expect
     expect(page.locator("h1").first).to_contain_text("Employee-complaint knowledge base API", timeout=20_000)
     expect(page.get_by_text("/api/v1/complaints").first).to_be_attached()
-    assert left == [] and blocked == []
+    # ReDoc's own "API docs by Redocly" logo is the one thing it asks elsewhere for; the CSP refuses it, and
+    # nothing of the page depends on it.
+    logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+    assert set(left) <= {logo} and all(logo in message for message in blocked)
 
 
 def test_workspace_switcher_in_three_languages_keeps_the_filters(context_for, live_server, built_kb, live_db_url):
@@ -135,7 +138,7 @@ def test_workspace_status_step_is_chosen_not_preselected_and_errors_look_like_th
     expect(page.locator("#status")).to_have_text("已受理")
     res = page.goto(live_server + "/staff/no-such-page")
     assert res.status == 404
-    expect(page.locator("#error")).to_have_text("工作台中沒有這個頁面。")
+    expect(page.locator("#error")).to_have_text("工作臺中沒有這個頁面。")
     assert page.locator("header .brand").count() == 1  # the workspace's header, its style
     res = page.goto(live_server + "/staff/complaints/TS-2026-999999")
     assert res.status == 404 and "TS-2026-999999" in page.locator("#error").inner_text()
