@@ -10,11 +10,11 @@
   var LANGUAGES = ["zh-Hans", "zh-Hant", "en"];
   var NAMES = { "zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English" };
   var WORDS = {
-    "zh-Hans": { language: "语言", onlyIn: { "zh-Hans": "本文只有中文版。", "zh-Hant": "本文只有中文（繁体）版。",
+    "zh-Hans": { language: "语言", search: "搜索", onlyIn: { "zh-Hans": "本文只有中文版。", "zh-Hant": "本文只有中文（繁体）版。",
                                              "en": "本文只有英文版。" } },
-    "zh-Hant": { language: "語言", onlyIn: { "zh-Hans": "本文只有中文（簡體）版。", "zh-Hant": "本文只有中文版。",
+    "zh-Hant": { language: "語言", search: "搜尋", onlyIn: { "zh-Hans": "本文只有中文（簡體）版。", "zh-Hant": "本文只有中文版。",
                                              "en": "本文只有英文版。" } },
-    "en": { language: "Language", onlyIn: { "zh-Hans": "This article exists only in Chinese.",
+    "en": { language: "Language", search: "Search", onlyIn: { "zh-Hans": "This article exists only in Chinese.",
                                             "zh-Hant": "This article exists only in Chinese.",
                                             "en": "This article exists only in English." } }
   };
@@ -113,6 +113,8 @@
     document.documentElement.setAttribute("data-kb-lang", lang);
     var text = document.querySelector(".kb-language__label");
     if (text) text.textContent = WORDS[lang].language;
+    var search = document.querySelector(".md-search[role=dialog]");  // the theme's dialog has no name of its own
+    if (search) search.setAttribute("aria-label", WORDS[lang].search);
     orderLists(lang);
     noteOtherLanguage(lang);
     document.dispatchEvent(new CustomEvent("kb-language", { detail: lang }));
