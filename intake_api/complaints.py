@@ -13,7 +13,7 @@ from pydantic import Field
 from . import attachments, process
 from .desk import COMPLAINANT, AttachmentView
 from .errors import ApiError
-from .i18n import gettext
+from .i18n import gettext, pick
 from .limits import limit
 from .models import Complaint
 from .openapi import MetaOut, ReceiptOut, StatusOut, doc
@@ -44,11 +44,13 @@ def meta():
         rule = rec.rules.kinds.get(kind) if rec is not None and kind else None
         danger = rule.emergency_contact if rule is not None else c.id in kb.process.urgent_categories
         out["emergency_contact"] = contact if danger else None
+        out["label"] = pick((c.zh, c.en))  # the requester's language (Accept-Language)
         return out
 
     return jsonify({
         "categories": [category(c) for c in kb.categories],
-        "departments": [{"id": d.id, "zh": d.zh, "en": d.en} for d in kb.process.departments],
+        "departments": [{"id": d.id, "zh": d.zh, "en": d.en, "label": pick((d.zh, d.en))}
+                        for d in kb.process.departments],
         "channels": [{"id": k, "label": gettext(v)} for k, v in CHANNEL_LABELS.items()],
         "levels": [{"id": k, "label": gettext(v)} for k, v in LEVEL_NAMES.items()],
         # What the form's file input offers; the server still judges every file by its content.

@@ -8,6 +8,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from intake_api import catalogues, i18n
+from kb_builder import site_words
 
 BAD = {"category": "plumbing", "description": "坏", "occurred_at": "yesterday"}
 
@@ -89,3 +90,24 @@ def test_statuses_and_levels_are_labels_in_the_requesters_language(client):
     meta = client.get("/api/v1/meta", headers={"Accept-Language": "en"}).get_json()
     assert [lv["label"] for lv in meta["levels"]] == ["Urgent", "Important", "General"]
     assert meta["channels"][0]["label"] == "Online form"
+
+
+def test_the_sites_words_are_translated_in_every_catalogue_and_words_js_is_current():
+    found = site_words.extract()
+    assert {"What happened?", "Tracking code: ", "At most %(count)s files"} <= set(found)
+    assert site_words.problems() == []
+    table = site_words.words()
+    assert (table["zh-Hans"]["What happened?"], table["zh-Hant"]["What happened?"], table["en"]["What happened?"]) == (
+        "发生了什么？", "發生了什麼？", "What happened?")
+
+
+def test_a_word_without_translation_is_named(tmp_path, monkeypatch):
+    copy = tmp_path / "translations"
+    shutil.copytree(site_words.CATALOGUES, copy)
+    monkeypatch.setattr(site_words, "CATALOGUES", copy)
+    po = copy / "en" / "LC_MESSAGES" / "site.po"
+    po.write_text(po.read_text(encoding="utf-8").replace('msgid "Where"\nmsgstr "Where"', 'msgid "Where"\nmsgstr ""'),
+                  encoding="utf-8")
+    missing = site_words.problems()
+    assert f"{po}: no translation of 'Where' (docs/complaint.md)" in missing
+    assert any("words.js is out of date" in p for p in missing)  # it no longer matches the catalogues

@@ -115,12 +115,32 @@
     if (text) text.textContent = WORDS[lang].language;
     var search = document.querySelector(".md-search[role=dialog]");  // the theme's dialog has no name of its own
     if (search) search.setAttribute("aria-label", WORDS[lang].search);
+    translatePage();
     orderLists(lang);
     noteOtherLanguage(lang);
     document.dispatchEvent(new CustomEvent("kb-language", { detail: lang }));
   }
 
   window.kbLanguage = function () { return document.documentElement.getAttribute("data-kb-lang") || language(); };
+
+  // A word of the site in the visitor's language (words.js, from the catalogues); %(name)s filled from vars.
+  window.kbT = function (id, vars) {
+    var table = (window.KB_WORDS || {})[window.kbLanguage()] || {};
+    var text = table[id] || id;
+    return text.replace(/%\((\w+)\)s/g, function (all, name) {
+      return vars && vars[name] !== undefined ? String(vars[name]) : all;
+    });
+  };
+
+  // The pages' own words: marked with their id (data-kb-t, data-kb-placeholder), shown in Chinese without script.
+  function translatePage() {
+    document.querySelectorAll("[data-kb-t]").forEach(function (node) {
+      node.textContent = window.kbT(node.getAttribute("data-kb-t"));
+    });
+    document.querySelectorAll("[data-kb-placeholder]").forEach(function (node) {
+      node.setAttribute("placeholder", window.kbT(node.getAttribute("data-kb-placeholder")));
+    });
+  }
 
   function init() {
     var lang = language();
