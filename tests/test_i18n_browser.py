@@ -216,3 +216,17 @@ def test_axe_finds_no_serious_violation_on_the_site(context_for, live_server, lo
         found[path] = serious(page)
     assert found == {path: [] for path in found}, json.dumps(found, ensure_ascii=False, indent=1)
     assert left == []
+
+
+@pytest.mark.parametrize(("locale", "label", "category", "placeholder"), [
+    ("zh-TW", "發生了什麼？", "設施報修", "例如：儘快修好，或換一臺"),
+    ("en-GB", "What happened?", "Facilities and repairs", "e.g. Repair it this week"),
+])
+def test_the_form_speaks_the_browsers_language(context_for, live_server, locale, label, category, placeholder):
+    from playwright.sync_api import expect
+    page = context_for(locale).new_page()
+    page.goto(live_server + "/complaint/")
+    expect(page.locator("label[for=kb-description] [data-kb-t]")).to_have_text(label)
+    expect(page.locator("#kb-category option[value=facilities]")).to_have_text(category)  # the API's label
+    assert page.locator("#kb-request").get_attribute("placeholder") == placeholder
+    assert page.locator("#kb-language").input_value() == ("en" if locale == "en-GB" else "zh-Hant")
