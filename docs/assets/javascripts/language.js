@@ -125,7 +125,7 @@
 
   // A word of the site in the visitor's language (words.js, from the catalogues); %(name)s filled from vars.
   window.kbT = function (id, vars) {
-    var table = (window.KB_WORDS || {})[window.kbLanguage()] || {};
+    var table = (window.kbWords || {})[window.kbLanguage()] || {};
     var text = table[id] || id;
     return text.replace(/%\((\w+)\)s/g, function (all, name) {
       return vars && vars[name] !== undefined ? String(vars[name]) : all;
