@@ -7,6 +7,7 @@ axe-playwright-python package ships (never a CDN).
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -230,3 +231,30 @@ def test_the_form_speaks_the_browsers_language(context_for, live_server, locale,
     expect(page.locator("#kb-category option[value=facilities]")).to_have_text(category)  # the API's label
     assert page.locator("#kb-request").get_attribute("placeholder") == placeholder
     assert page.locator("#kb-language").input_value() == ("en" if locale == "en-GB" else "zh-Hant")
+
+
+def test_the_receipt_copies_the_code_and_its_status_link_carries_it(context_for, live_server):
+    from playwright.sync_api import expect
+    context = context_for("en-GB")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page = context.new_page()
+    page.goto(live_server + "/complaint/")
+    page.fill("#kb-description", "The water dispenser on floor 3 has been broken for a week")
+    page.select_option("#kb-category", "facilities")
+    page.fill("#kb-request", "Repair it")
+    page.fill("#kb-occurred-at", "2026-11-20")
+    page.fill("#kb-location", "Building A")
+    page.check("#kb-disclosure-anonymous")
+    page.click("#kb-submit")
+    code = page.locator("#kb-tracking-code-value")
+    expect(code).to_have_text(re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$"), timeout=10_000)
+    tracking = code.inner_text()
+    assert page.evaluate("document.activeElement.id") == "kb-result"  # focus on the receipt
+    page.click("#kb-copy-code")
+    expect(page.locator("#kb-copy-code")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == tracking
+    href = page.locator("#kb-check-status").get_attribute("href")
+    assert href.endswith("/status/#code=" + tracking)  # in the fragment: never sent to the server
+    page.click("#kb-check-status")
+    expect(page.locator("#kb-status-result")).to_contain_text("Received", timeout=10_000)
+    assert "#code" not in page.url  # not left in the history

@@ -428,10 +428,31 @@
         result.appendChild(el("h3", {}, kbT("Complaint received")));
         var code = el("p", { "class": "kb-tracking" }, kbT("Tracking code: "));
         code.appendChild(el("code", { id: "kb-tracking-code-value" }, r.body.tracking_code));
+        var copy = el("button", { type: "button", id: "kb-copy-code", "class": "md-button" }, kbT("Copy"));
+        copy.addEventListener("click", function () {
+          var done = function () { copy.textContent = kbT("Copied"); };
+          if (navigator.clipboard && window.isSecureContext) {
+            navigator.clipboard.writeText(r.body.tracking_code).then(done, function () { selectCode(); });
+          } else {
+            selectCode();
+          }
+        });
+        function selectCode() {  // no clipboard over plain http: select it for Ctrl+C
+          var range = document.createRange();
+          range.selectNodeContents(document.getElementById("kb-tracking-code-value"));
+          window.getSelection().removeAllRanges();
+          window.getSelection().addRange(range);
+        }
+        code.appendChild(document.createTextNode(" "));
+        code.appendChild(copy);
         result.appendChild(code);
         result.appendChild(el("p", {}, r.body.acknowledgement));
-        var link = el("a", { href: new URL("status/", siteRoot()).href }, kbT("Check status"));
+        // The code travels in the fragment: never sent to a server, never in a log or a Referer.
+        var link = el("a", { href: new URL("status/", siteRoot()).href + "#code=" + encodeURIComponent(r.body.tracking_code),
+                             id: "kb-check-status" }, kbT("Check status"));
         result.appendChild(link);
+        result.setAttribute("tabindex", "-1");
+        result.focus();  // after success, focus goes to the receipt
         if (files.length) sendFiles(r.body.tracking_code, files);
       }).catch(function () {
         button.disabled = false;
@@ -634,6 +655,13 @@
         show(r.body);
       });
     });
+    // "Check status" from the receipt carries the code in the fragment: look it up at once.
+    var given = /(?:^#|&)code=([^&]+)/.exec(location.hash);
+    if (given) {
+      form.querySelector("#kb-tracking-code").value = decodeURIComponent(given[1]);
+      history.replaceState(null, "", location.pathname + location.search);  // not left in the history
+      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true }));
+    }
   }
 
   function init() {
