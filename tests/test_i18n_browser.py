@@ -258,3 +258,23 @@ def test_the_receipt_copies_the_code_and_its_status_link_carries_it(context_for,
     page.click("#kb-check-status")
     expect(page.locator("#kb-status-result")).to_contain_text("Received", timeout=10_000)
     assert "#code" not in page.url  # not left in the history
+
+
+def test_a_failed_submit_focuses_a_summary_linked_to_each_field(context_for, live_server):
+    from playwright.sync_api import expect
+    page = context_for("en-GB").new_page()
+    page.goto(live_server + "/complaint/")
+    page.fill("#kb-description", "The water dispenser on floor 3 has been broken for a week")
+    page.click("#kb-submit")
+    summary = page.locator("#kb-error-summary")
+    expect(summary).to_be_focused(timeout=10_000)
+    expect(summary.locator("h3")).to_have_text("Some fields need fixing")  # the API's words, in English
+    links = summary.locator("a")
+    targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert {"#kb-category", "#kb-request", "#kb-location", "#kb-occurred-at"} <= set(targets)
+    request = page.locator("#kb-request")
+    assert request.get_attribute("aria-invalid") == "true"
+    assert page.locator("#" + request.get_attribute("aria-describedby")).inner_text() == "Too short: at least 2 characters"
+    summary.locator('a[href="#kb-request"]').click()
+    expect(request).to_be_focused()
+    assert page.locator("#kb-description").get_attribute("aria-invalid") is None

@@ -359,15 +359,49 @@
       form.querySelectorAll(".kb-error").forEach(function (e) { e.textContent = ""; });
     }
 
+    // A failed submit: each field says what is wrong (aria-invalid, aria-describedby), and a summary at the
+    // top, linked to each field, takes the focus so a screen reader and the eye start there.
     function showErrors(errors, message) {
       var generic = [];
+      form.querySelectorAll("[aria-invalid]").forEach(function (node) {
+        node.removeAttribute("aria-invalid");
+        node.removeAttribute("aria-describedby");
+      });
+      var old = document.getElementById("kb-error-summary");
+      if (old) old.remove();
+      var summary = el("div", { id: "kb-error-summary", "class": "kb-error-summary", role: "alert", tabindex: "-1" });
+      summary.appendChild(el("h3", {}, message || kbT("Some fields need fixing")));
+      var list = el("ul");
       (errors || []).forEach(function (e) {
         var key = String(e.field || "").split(".")[0];
         var slot = form.querySelector('.kb-error[data-for="' + key + '"]');
+        var control = form.elements[key === "identity" ? "name" : key];
+        if (control && control.length && !control.tagName) control = control[0];  // radio groups
         if (slot) slot.textContent = e.message; else generic.push((e.field ? e.field + ": " : "") + e.message);
+        if (slot && control && control.id) {
+          slot.id = "kb-error-" + key;
+          control.setAttribute("aria-invalid", "true");
+          control.setAttribute("aria-describedby", slot.id);
+          var label = form.querySelector('label[for="' + control.id + '"]');
+          var name = label ? label.textContent.replace(/\*/g, "").trim() : key;
+          var item = el("li");
+          var link = el("a", { href: "#" + control.id }, name + ": " + e.message);
+          link.addEventListener("click", function (ev) {  // to the field itself, not just its place
+            ev.preventDefault();
+            control.focus();
+            control.scrollIntoView({ block: "center" });
+          });
+          item.appendChild(link);
+          list.appendChild(item);
+        }
       });
       if (message && !errors) generic.push(message);
       form.querySelector('.kb-error[data-for="_form"]').textContent = generic.join("；");
+      if (!list.children.length && !generic.length) return;
+      if (list.children.length) summary.appendChild(list);
+      form.insertBefore(summary, form.firstChild);
+      summary.focus();
+      summary.scrollIntoView({ block: "start" });
     }
 
     // After the complaint is stored: its tracking code is the key the files are sent with.
@@ -420,7 +454,7 @@
         body: JSON.stringify(payload)
       }).then(function (r) {
         button.disabled = false;
-        if (r.status !== 201) { showErrors(r.body.errors, r.body.error || "提交失败，请稍后再试"); return; }
+        if (r.status !== 201) { showErrors(r.body.errors, r.body.error || kbT("Could not submit: please try again later")); return; }
         finished = true;
         form.hidden = true;
         result.hidden = false;
