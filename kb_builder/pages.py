@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
 
@@ -45,6 +46,12 @@ def _body(art: Article) -> str:
     return html.escape(art.body, quote=False) if art.origin == "complaint" else art.body
 
 
+def _from(art: Article) -> str:
+    """The form's fragment for "Not solved?": the article, its category and title (kb.js fills the form)."""
+    return "&".join(f"{k}={quote(v, safe='')}" for k, v in
+                    (("from", art.id), ("category", art.category), ("title", art.title)))
+
+
 def _case_page(art: Article, config: KbConfig) -> str:
     lab = LABELS[art.language]
     cat = config.category(art.category)
@@ -59,7 +66,7 @@ def _case_page(art: Article, config: KbConfig) -> str:
         + f'{lab["resolved"]} {resolved}\n{{ .kb-meta }}\n\n'
         + f'!!! question "{lab["asked"]}"\n\n{questions}\n\n'
         + _body(art)
-        + f'\n---\n\n**{lab["unsolved"]}** [{lab["submit"]}](../../complaint.md){{ .md-button }}\n'
+        + f'\n---\n\n**{lab["unsolved"]}** [{lab["submit"]}](../../complaint.md#{_from(art)}){{ .md-button }}\n'
     )
 
 

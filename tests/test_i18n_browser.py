@@ -274,7 +274,29 @@ def test_a_failed_submit_focuses_a_summary_linked_to_each_field(context_for, liv
     assert {"#kb-category", "#kb-request", "#kb-location", "#kb-occurred-at"} <= set(targets)
     request = page.locator("#kb-request")
     assert request.get_attribute("aria-invalid") == "true"
-    assert page.locator("#" + request.get_attribute("aria-describedby")).inner_text() == "Too short: at least 2 characters"
+    message, counter = request.get_attribute("aria-describedby").split()
+    assert page.locator("#" + message).inner_text() == "Too short: at least 2 characters"
+    assert page.locator("#" + counter).inner_text() == "0 of 2000 characters"  # counted, never cut
     summary.locator('a[href="#kb-request"]').click()
     expect(request).to_be_focused()
     assert page.locator("#kb-description").get_attribute("aria-invalid") is None
+
+
+def test_not_solved_opens_the_form_with_the_articles_category_and_title(context_for, live_server):
+    from playwright.sync_api import expect
+    page = context_for("zh-CN").new_page()
+    page.goto(live_server + "/faq/facilities/water-dispenser-not-working/")
+    title = page.locator("h1").first.inner_text().strip()
+    page.locator("a.md-button[href*='complaint/#from=water-dispenser-not-working']").click()
+    expect(page.locator("#kb-category")).to_have_value("facilities", timeout=10_000)
+    assert page.locator("#kb-description").input_value() == f"我看了《{title}》，但是"
+
+
+def test_long_texts_are_counted_not_cut(context_for, live_server):
+    page = context_for("zh-CN").new_page()
+    page.goto(live_server + "/complaint/")
+    page.fill("#kb-request", "修" * 2001)
+    assert page.locator("#kb-request").input_value() == "修" * 2001  # nothing silently dropped
+    counter = page.locator("#kb-request-count")
+    assert counter.inner_text() == "2001 / 2000 字" and "kb-counter--over" in counter.get_attribute("class")
+    assert counter.get_attribute("aria-live") == "polite"

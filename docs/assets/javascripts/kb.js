@@ -181,7 +181,43 @@
       (r.body.departments || []).forEach(function (d) {
         departments.appendChild(el("option", { value: d.id }, d.label || d.zh));
       });
+      fromArticle(select);
     });
+
+    // A counter under each long text instead of a silent cut at the limit; said aloud only near the limit.
+    form.querySelectorAll("textarea[data-kb-max]").forEach(function (area) {
+      var max = parseInt(area.getAttribute("data-kb-max"), 10);
+      var counter = el("p", { "class": "kb-counter", id: area.id + "-count" });
+      area.parentNode.insertBefore(counter, area.nextSibling);
+      area.setAttribute("aria-describedby", counter.id);
+      var update = function () {
+        var n = area.value.length;
+        counter.textContent = kbT("%(count)s of %(max)s characters", { count: n, max: max });
+        counter.classList.toggle("kb-counter--over", n > max);
+        if (n > max * 0.9) counter.setAttribute("aria-live", "polite"); else counter.removeAttribute("aria-live");
+      };
+      area.addEventListener("input", update);
+      update();
+    });
+
+    // "Not solved?" on an article opens the form with #from=<id>&category=<id>&title=<title>: its category
+    // chosen, "I read …" begun, and the article counted among those seen before submitting.
+    function fromArticle(select) {
+      var given = {};
+      location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
+        var at = pair.indexOf("=");
+        if (at > 0) given[pair.slice(0, at)] = decodeURIComponent(pair.slice(at + 1));
+      });
+      if (!given.from) return;
+      if (given.category && select.querySelector('option[value="' + CSS.escape(given.category) + '"]')) {
+        select.value = given.category;
+      }
+      var description = form.querySelector("#kb-description");
+      if (given.title && !description.value) {
+        description.value = kbT("I read “%(title)s”, but ", { title: given.title.slice(0, 200) });
+      }
+      if (opened.indexOf(given.from) < 0) opened.push(given.from.slice(0, 100));
+    }
 
     var fileInput = form.querySelector("#kb-files");
     var fileList = form.querySelector("#kb-file-list");
@@ -363,9 +399,11 @@
     // top, linked to each field, takes the focus so a screen reader and the eye start there.
     function showErrors(errors, message) {
       var generic = [];
+      var counterOf = function (node) { return document.getElementById(node.id + "-count") ? node.id + "-count" : ""; };
       form.querySelectorAll("[aria-invalid]").forEach(function (node) {
         node.removeAttribute("aria-invalid");
-        node.removeAttribute("aria-describedby");
+        if (counterOf(node)) node.setAttribute("aria-describedby", counterOf(node));
+        else node.removeAttribute("aria-describedby");
       });
       var old = document.getElementById("kb-error-summary");
       if (old) old.remove();
@@ -381,7 +419,7 @@
         if (slot && control && control.id) {
           slot.id = "kb-error-" + key;
           control.setAttribute("aria-invalid", "true");
-          control.setAttribute("aria-describedby", slot.id);
+          control.setAttribute("aria-describedby", (slot.id + " " + counterOf(control)).trim());
           var label = form.querySelector('label[for="' + control.id + '"]');
           var name = label ? label.textContent.replace(/\*/g, "").trim() : key;
           var item = el("li");

@@ -2,6 +2,7 @@
 window.kbWords = {
  "en": {
   "%(count)s file(s) were not uploaded: the complaint is in, add them from the status page with your tracking code": "%(count)s file(s) were not uploaded: the complaint is in, add them from the status page with your tracking code",
+  "%(count)s of %(max)s characters": "%(count)s of %(max)s characters",
   "A person will handle this directly": "A person will handle this directly",
   "About you (optional)": "About you (optional)",
   "All files uploaded": "All files uploaded",
@@ -36,6 +37,7 @@ window.kbWords = {
   "Handler": "Handler",
   "How satisfied are you with the result?": "How satisfied are you with the result?",
   "How should we know you?": "How should we know you?",
+  "I read “%(title)s”, but ": "I read “%(title)s”, but ",
   "If you disagree, say why": "If you disagree, say why",
   "Level": "Level",
   "Look up": "Look up",
@@ -89,6 +91,7 @@ window.kbWords = {
  },
  "zh-Hans": {
   "%(count)s file(s) were not uploaded: the complaint is in, add them from the status page with your tracking code": "有 %(count)s 个文件没有上传：投诉已经提交，可以凭查询码在进度页补传",
+  "%(count)s of %(max)s characters": "%(count)s / %(max)s 字",
   "A person will handle this directly": "这类问题会由专人直接处理",
   "About you (optional)": "你的信息（可选，便于我们联系你）",
   "All files uploaded": "全部文件已上传",
@@ -123,6 +126,7 @@ window.kbWords = {
   "Handler": "处理人",
   "How satisfied are you with the result?": "对处理结果满意吗？",
   "How should we know you?": "你希望怎样被知道？",
+  "I read “%(title)s”, but ": "我看了《%(title)s》，但是",
   "If you disagree, say why": "有异议请说明原因",
   "Level": "级别",
   "Look up": "查询",
@@ -176,6 +180,7 @@ window.kbWords = {
  },
  "zh-Hant": {
   "%(count)s file(s) were not uploaded: the complaint is in, add them from the status page with your tracking code": "有 %(count)s 個檔案沒有上傳：投訴已經提交，可以憑查詢碼在進度頁補傳",
+  "%(count)s of %(max)s characters": "%(count)s / %(max)s 字",
   "A person will handle this directly": "這類問題會由專人直接處理",
   "About you (optional)": "你的資訊（可選，便於我們聯絡你）",
   "All files uploaded": "全部檔案已上傳",
@@ -210,6 +215,7 @@ window.kbWords = {
   "Handler": "處理人",
   "How satisfied are you with the result?": "對處理結果滿意嗎？",
   "How should we know you?": "你希望怎樣被知道？",
+  "I read “%(title)s”, but ": "我看了《%(title)s》，但是",
   "If you disagree, say why": "有異議請說明原因",
   "Level": "級別",
   "Look up": "查詢",
