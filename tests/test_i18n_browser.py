@@ -300,3 +300,27 @@ def test_long_texts_are_counted_not_cut(context_for, live_server):
     counter = page.locator("#kb-request-count")
     assert counter.inner_text() == "2001 / 2000 字" and "kb-counter--over" in counter.get_attribute("class")
     assert counter.get_attribute("aria-live") == "polite"
+
+
+def test_the_browser_remembers_its_codes_until_forgotten(context_for, live_server):
+    from playwright.sync_api import expect
+    page = context_for("en-GB").new_page()
+    page.goto(live_server + "/complaint/")
+    page.fill("#kb-description", "The shuttle left ten minutes early twice this week")
+    page.select_option("#kb-category", "facilities")
+    page.fill("#kb-request", "Keep to the timetable")
+    page.fill("#kb-occurred-at", "2026-11-20")
+    page.fill("#kb-location", "Gate 2")
+    page.check("#kb-disclosure-anonymous")
+    page.click("#kb-submit")
+    code = page.locator("#kb-tracking-code-value")
+    expect(code).to_have_text(re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$"), timeout=10_000)
+    page.goto(live_server + "/status/")
+    mine = page.locator("#kb-my-complaints")
+    expect(mine.locator("h2")).to_have_text("My complaints (this browser only)")
+    mine.locator("li button").first.click()
+    expect(page.locator("#kb-status-result")).to_contain_text("Received", timeout=10_000)
+    mine.locator("button.kb-forget").click()
+    expect(mine).to_be_hidden()
+    page.reload()
+    assert page.locator("#kb-my-complaints li").count() == 0

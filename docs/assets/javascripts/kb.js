@@ -518,6 +518,7 @@
         code.appendChild(document.createTextNode(" "));
         code.appendChild(copy);
         result.appendChild(code);
+        remember(r.body.tracking_code, r.body.number);
         result.appendChild(el("p", {}, r.body.acknowledgement));
         // The code travels in the fragment: never sent to a server, never in a log or a Referer.
         var link = el("a", { href: new URL("status/", siteRoot()).href + "#code=" + encodeURIComponent(r.body.tracking_code),
@@ -533,6 +534,61 @@
     });
   }
 
+  /* --------------------------------------------- codes this browser submitted */
+
+  // "My complaints" without an account: the codes submitted from this browser, kept in this browser only
+  // (localStorage), each with a "forget" button. Nothing of it is sent anywhere.
+  var CODES = "kb-my-codes";
+
+  function rememberedCodes() {
+    try {
+      var list = JSON.parse(localStorage.getItem(CODES) || "[]");
+      return Array.isArray(list) ? list.filter(function (x) { return x && typeof x.code === "string"; }) : [];
+    } catch (e) { return []; }
+  }
+
+  function keepCodes(list) {
+    try { localStorage.setItem(CODES, JSON.stringify(list.slice(0, 50))); } catch (e) { /* private mode */ }
+  }
+
+  function remember(code, number) {
+    keepCodes([{ code: code, number: String(number || ""), at: new Date().toISOString().slice(0, 10) }]
+      .concat(rememberedCodes().filter(function (x) { return x.code !== code; })));
+  }
+
+  function myComplaints(form) {
+    var box = document.getElementById("kb-my-complaints");
+    if (!box) {
+      box = el("section", { id: "kb-my-complaints", "class": "kb-my-complaints" });
+      form.parentNode.insertBefore(box, form);
+    }
+    box.textContent = "";
+    var list = rememberedCodes();
+    box.hidden = !list.length;
+    if (!list.length) return;
+    box.appendChild(el("h2", {}, kbT("My complaints (this browser only)")));
+    var ul = el("ul");
+    list.forEach(function (item) {
+      var li = el("li");
+      var open = el("button", { type: "button", "class": "md-button" }, item.number + " · " + item.at);
+      open.addEventListener("click", function () {
+        form.querySelector("#kb-tracking-code").value = item.code;
+        form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true }));
+      });
+      var forget = el("button", { type: "button", "class": "md-button kb-forget" }, kbT("Forget"));
+      forget.setAttribute("aria-label", kbT("Forget %(number)s", { number: item.number }));
+      forget.addEventListener("click", function () {
+        keepCodes(rememberedCodes().filter(function (x) { return x.code !== item.code; }));
+        myComplaints(form);
+      });
+      li.appendChild(open);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(forget);
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
+  }
+
   /* ---------------------------------------------------------- status page */
 
   function initStatusForm(form) {
@@ -540,6 +596,7 @@
     form.dataset.kbReady = "1";
     var out = document.getElementById("kb-status-result");
     var current = "";
+    myComplaints(form);
 
     function show(c) {
       out.hidden = false;
