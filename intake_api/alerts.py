@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from kb_builder.analysis import normalize, tokens
 from kb_builder.search import IndexTerms
 
-from .i18n import gettext
+from .i18n import gettext, stored
 from .models import Alert, AlertLock, Complaint, utcnow
 
 log = logging.getLogger("kb.alerts")
@@ -171,7 +171,8 @@ def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights
     lock_category(session, c.category)
     if c.safety_flag:
         alert = Alert(kind="safety", category=c.category, complaint_ids=[c.id], created_at=c.received_at,
-                      message=gettext("Urgent complaint %(number)s (%(value)s), set to level 1", number=c.number, value=c.recognised_kind or c.category))
+                      message=stored("Urgent complaint %(number)s (%(value)s), set to level 1", number=c.number,
+                                     value=c.recognised_kind or c.category))
         session.add(alert)
         raised.append((alert, [c.number]))
     rule = kb.process.emergency
@@ -203,7 +204,8 @@ def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights
             existing.complaint_ids = sorted(set(existing.complaint_ids) | set(ids))
         else:
             alert = Alert(kind="emergency", category=c.category, complaint_ids=ids, created_at=c.received_at,
-                          message=(gettext("%(value)s similar complaints within %(window_hours)s hours: start the emergency plan", value=len(group), window_hours=rule.window_hours)))
+                          message=stored("%(value)s similar complaints within %(window_hours)s hours: start the emergency plan",
+                                         value=len(group), window_hours=rule.window_hours))
             session.add(alert)
             raised.append((alert, [x.number for x in group]))
     session.flush()

@@ -26,7 +26,7 @@ from babel.messages.pofile import read_po, write_po
 from .i18n import CATALOGUES, DOMAIN, LANGUAGES, LOCALES
 
 PACKAGE = Path(__file__).parent
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lazy": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lazy": None, "stored": None}
 METHODS = [("**/migrations/**", "ignore"), ("**.py", "python"), ("**/templates/**.html", "jinja2")]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 

@@ -129,6 +129,12 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     return text % variables
 
 
+def stored(message: str, **variables: object) -> str:
+    """A message kept in the database (an alert): in the default language, whoever's request raised it."""
+    with speaking(DEFAULT_LANGUAGE):
+        return gettext(message, **variables)
+
+
 def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark for extraction, translate later")
     """Mark a message id for the catalogues where it is defined; it is translated where it is shown."""
     return message

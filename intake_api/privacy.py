@@ -8,13 +8,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from . import crypto, outbox
-from .i18n import N_
 from .models import Attachment, Complaint, ComplaintEvent, IdempotencyKey, Message, utcnow
 from .process import SYSTEM, record
 
 IDENTITY = ("name", "department", "position", "contact", "notify_email")
-PURGED = N_("removed after the retention period]")
-OTHER = N_("other")
+PURGED = "[已按保存期限清除 · removed after the retention period]"
+OTHER = "其他 · other"
 
 
 # Every encrypted column, by table: what `kb keys rotate` re-encrypts.
