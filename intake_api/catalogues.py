@@ -4,7 +4,7 @@
     .venv/bin/python -m intake_api.catalogues --check  # what tests/test_i18n.py asserts
 
 Extraction is Babel's (Python and Jinja templates, the keywords `_`,
-`gettext`, `ngettext`, `N_`, `lazy`). A new message id lands in every
+`gettext`, `ngettext`, `N_`, `stored`). A new message id lands in every
 catalogue with an empty translation, which --check (and the test) reports
 until someone writes it; an id the code no longer uses is dropped. zh_Hant
 entries left empty are filled from zh_Hans through OpenCC (s2twp, the same
@@ -26,7 +26,7 @@ from babel.messages.pofile import read_po, write_po
 from .i18n import CATALOGUES, DOMAIN, LANGUAGES, LOCALES
 
 PACKAGE = Path(__file__).parent
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lazy": None, "stored": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "stored": None}
 METHODS = [("**/migrations/**", "ignore"), ("**.py", "python"), ("**/templates/**.html", "jinja2")]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 

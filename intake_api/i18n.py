@@ -28,7 +28,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import LazyProxy, Translations
+from babel.support import Translations
 
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 DEFAULT_LANGUAGE = "zh-Hans"
@@ -138,11 +138,6 @@ def stored(message: str, **variables: object) -> str:
 def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark for extraction, translate later")
     """Mark a message id for the catalogues where it is defined; it is translated where it is shown."""
     return message
-
-
-def lazy(message: str, **variables: object) -> LazyProxy:
-    """A message translated when it is shown (an error raised now, rendered in the request's language)."""
-    return LazyProxy(gettext, message, enable_cache=False, **variables)
 
 
 def pick(value) -> str:
