@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         events,
         headers,
         health,
+        i18n,
         limits,
         notices,
         openapi,
@@ -71,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .sla import make_clock
 
     warm_up()
+    i18n.init_app(app)  # first: every later hook and error speaks the request's language
     db.init_app(app)
     auth.init_app(app)
     app.extensions["kb_searcher"] = Searcher(kb.index_dir, semantic=kb.search.semantic)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from kb_builder.analysis import normalize, tokens
 from kb_builder.search import IndexTerms
 
+from .i18n import gettext, stored
 from .models import Alert, AlertLock, Complaint, utcnow
 
 log = logging.getLogger("kb.alerts")
@@ -154,9 +155,9 @@ def acknowledge(session: Session, alert: Alert, username: str, note: str) -> Non
     """Someone has taken the alert in hand; later complaints of the wave still join it."""
     note = (note or "").strip()
     if not note:
-        raise ValueError("请写明已采取的行动 · Say what is being done")
+        raise ValueError(gettext("Say what is being done"))
     if alert.acknowledged_at is not None:
-        raise ValueError(f"已由 {alert.acknowledged_by} 确认 · Already acknowledged by {alert.acknowledged_by}")
+        raise ValueError(gettext("Already acknowledged by %(acknowledged_by)s", acknowledged_by=alert.acknowledged_by))
     alert.acknowledged_at, alert.acknowledged_by, alert.acknowledged_note = utcnow(), username, note
 
 
@@ -170,8 +171,8 @@ def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights
     lock_category(session, c.category)
     if c.safety_flag:
         alert = Alert(kind="safety", category=c.category, complaint_ids=[c.id], created_at=c.received_at,
-                      message=f"紧急投诉（{c.recognised_kind or c.category}），已定为一级 · "
-                              f"Urgent complaint {c.number} ({c.recognised_kind or c.category}), set to level 1")
+                      message=stored("Urgent complaint %(number)s (%(value)s), set to level 1", number=c.number,
+                                     value=c.recognised_kind or c.category))
         session.add(alert)
         raised.append((alert, [c.number]))
     rule = kb.process.emergency
@@ -203,9 +204,8 @@ def check_new_complaint(session: Session, kb, c: Complaint, weights: TermWeights
             existing.complaint_ids = sorted(set(existing.complaint_ids) | set(ids))
         else:
             alert = Alert(kind="emergency", category=c.category, complaint_ids=ids, created_at=c.received_at,
-                          message=(f"{rule.window_hours} 小时内 {len(group)} 起相似投诉，启动应急预案 · "
-                                   f"{len(group)} similar complaints within {rule.window_hours} hours: "
-                                   f"start the emergency plan"))
+                          message=stored("%(value)s similar complaints within %(window_hours)s hours: start the emergency plan",
+                                         value=len(group), window_hours=rule.window_hours))
             session.add(alert)
             raised.append((alert, [x.number for x in group]))
     session.flush()

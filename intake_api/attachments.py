@@ -33,6 +33,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import gettext
+
 log = logging.getLogger("kb.attachments")
 
 FIELD = "file"
@@ -158,14 +160,12 @@ def check(upload: Upload, max_bytes: int, max_pixels: int) -> Cleaned:
     """Accept one file or raise Refused: its size, its type by content, and a clean image if it is one."""
     name = display_name(upload.filename)
     if len(upload.data) > max_bytes:
-        raise Refused(f"“{name}” 太大：每个文件最多 {human(max_bytes)} · “{name}” is too large: at most "
-                      f"{human(max_bytes)} per file", status=413)
+        raise Refused(gettext("“%(name)s” is too large: at most %(value)s per file", name=name, value=human(max_bytes)), status=413)
     if not upload.data:
-        raise Refused(f"“{name}” 是空文件 · “{name}” is empty")
+        raise Refused(gettext("“%(name)s” is empty", name=name))
     kind = sniff(upload.data)
     if kind is None:
-        raise Refused(f"“{name}” 不是允许的文件类型（按内容判断，不看文件名）：{ALLOWED_TEXT} · “{name}” is not an "
-                      f"allowed type (judged by its content, not its name): {ALLOWED_TEXT}")
+        raise Refused(gettext("“%(name)s” is not an allowed type (judged by its content, not its name): %(allowed_text)s", name=name, allowed_text=ALLOWED_TEXT))
     if kind in IMAGES:
         kind, data = clean_image(upload.data, kind, name, max_pixels)
     else:
@@ -178,14 +178,14 @@ def clean_image(data: bytes, kind: str, name: str, max_pixels: int) -> tuple[str
     from PIL import Image, ImageOps
 
     fmt = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}[kind]
-    broken = Refused(f"“{name}” 不是完整的图片，无法读取 · “{name}” is not a readable image (damaged or "
-                     "incomplete): send it again or as a PDF")
+    broken = Refused(gettext("“%(name)s” is not a readable image (damaged or incomplete): send it again or as a PDF", name=name))
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as img:
             width, height = img.size
             if width * height > max_pixels:
-                raise Refused(f"“{name}” 图片太大（{width}×{height} 像素）：最多 {max_pixels:,} 像素 · “{name}” "
-                              f"is too large a picture ({width}×{height} pixels): at most {max_pixels:,} pixels")
+                raise Refused(gettext("“%(name)s” is too large a picture (%(width)s×%(height)s pixels): at most "
+                                      "%(limit)s pixels", name=name, width=width, height=height,
+                                      limit=format(max_pixels, ",")))
             img.seek(0)  # an animation keeps its first frame
             img.load()
             upright = ImageOps.exif_transpose(img)
@@ -200,7 +200,8 @@ def clean_image(data: bytes, kind: str, name: str, max_pixels: int) -> tuple[str
     except Refused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Refused(f"“{name}” 图片太大 · “{name}” is too large a picture: at most {max_pixels:,} pixels") from None
+        raise Refused(gettext("“%(name)s” is too large a picture: at most %(limit)s pixels", name=name,
+                              limit=format(max_pixels, ","))) from None
     except Exception:  # Pillow raises OSError, SyntaxError, ValueError, EOFError... on damaged files
         raise broken from None
     out = io.BytesIO()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .db import get_session
+from .i18n import gettext
 from .models import StaffUser
 from .workflow import Role
 
@@ -144,5 +145,5 @@ def init_app(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         if request.path.startswith("/api/"):
-            return jsonify({"ok": False, "error": "请先登录 · Log in first"}), 401
+            return jsonify({"ok": False, "error": gettext("Log in first")}), 401
         return redirect(url_for("workspace.login", next=request.full_path))

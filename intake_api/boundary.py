@@ -25,6 +25,8 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
+from .i18n import gettext
+
 STAFF_API = "/api/v1/staff/"
 WORKSPACE = "/staff"
 # The two routes a staff member reaches before any token exists.
@@ -55,5 +57,5 @@ def init_app(app: Flask) -> None:
             mode = request.headers.get("Sec-Fetch-Mode")
             dest = request.headers.get("Sec-Fetch-Dest", "")
             if mode is not None and (mode != "navigate" or dest not in _NAVIGATION_DESTS):
-                return _denied("工作台页面只能直接打开 · Workspace pages open only as a page of their own")
+                return _denied(gettext("Workspace pages open only as a page of their own"))
         return None

@@ -15,27 +15,27 @@ import io
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from . import notices
+from .i18n import N_, gettext, pick, speaking
 from .models import Complaint
-from .workflow import LEVELS, RESPONSIBILITY, SOLUTIONS
+from .workflow import LEVEL_NAMES, RESPONSIBILITY, SOLUTIONS
 
-# Labels of the document, (zh, en): zh-Hant is converted from zh (notices.localize).
+# Labels of the document (message ids of the catalogues).
 LABELS = {
-    "title": ("投诉处理报告", "Complaint handling report"),
-    "number": ("编号", "Number"), "category": ("类别", "Category"), "level": ("级别", "Level"),
-    "received": ("受理时间", "Received"), "occurred": ("发生时间与地点", "When and where"),
-    "what": ("投诉内容", "What happened"), "request": ("诉求", "What was asked for"),
-    "findings": ("调查依据与发现", "Basis and findings"), "responsibility": ("责任认定", "Responsibility"),
-    "solutions": ("解决方式", "Solution"), "promise": ("承诺事项与期限", "Promised, and by when"),
-    "result": ("处理结果", "Result"), "followup": ("后续措施", "Follow-up measures"),
-    "deadlines": ("时限", "Time limits"), "handler": ("处理人", "Handled by"), "team": ("处理团队", "Team"),
-    "confirmation": ("投诉人确认", "The complainant's confirmation"),
-    "confirmed": ("已确认", "Confirmed"), "disputed": ("有异议，已转主管复核", "Disputed: under supervisor review"),
-    "pending": ("待确认", "Not yet confirmed"),
-    "assessment_due_at": ("评估期限", "Assessment due"), "assessed_at": ("评估于", "Assessed"),
-    "first_response_due_at": ("首次答复期限", "First response due"),
-    "first_responded_at": ("首次答复于", "First responded"), "result_due_at": ("结果反馈期限", "Result due"),
-    "resolved_at": ("反馈结果于", "Result fed back"),
+    "title": N_("Complaint handling report"),
+    "number": N_("Number"), "category": N_("Category"), "level": N_("Level"),
+    "received": N_("Received on"), "occurred": N_("When and where"),
+    "what": N_("What happened"), "request": N_("What was asked for"),
+    "findings": N_("Basis and findings"), "responsibility": N_("Responsibility"),
+    "solutions": N_("Solution"), "promise": N_("Promised, and by when"),
+    "result": N_("Result"), "followup": N_("Follow-up measures"),
+    "deadlines": N_("Time limits"), "handler": N_("Handled by"), "team": N_("Team"),
+    "confirmation": N_("The complainant's confirmation"),
+    "confirmed": N_("Confirmed"), "disputed": N_("Disputed: under supervisor review"),
+    "pending": N_("Not yet confirmed"),
+    "assessment_due_at": N_("Assessment due"), "assessed_at": N_("Assessed on"),
+    "first_response_due_at": N_("First response due"),
+    "first_responded_at": N_("First responded"), "result_due_at": N_("Result due"),
+    "resolved_at": N_("Result fed back on"),
 }
 DATES = ("assessment_due_at", "assessed_at", "first_response_due_at", "first_responded_at", "result_due_at",
          "resolved_at")
@@ -53,12 +53,16 @@ class Report:
 
 def build(kb, c: Complaint, zone, handler: str | None, for_staff: bool) -> Report:
     lang = c.language or "zh-Hans"
+    with speaking(lang):  # the complainant's language, whoever asks for the document
+        return _build(kb, c, zone, handler, for_staff, lang)
 
+
+def _build(kb, c: Complaint, zone, handler: str | None, for_staff: bool, lang: str) -> Report:
     def t(key: str) -> str:
-        return notices.localize(*LABELS[key], lang)
+        return gettext(LABELS[key])
 
-    def named(pair: tuple[str, str]) -> str:
-        return notices.localize(*pair, lang)
+    def named(label) -> str:
+        return pick(label)
 
     def when(moment: dt.datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
@@ -66,7 +70,7 @@ def build(kb, c: Complaint, zone, handler: str | None, for_staff: bool) -> Repor
     cat = next((x for x in kb.categories if x.id == c.category), None)
     team = kb.process.team(c.team) if c.team else None
     rows = [(t("number"), c.number), (t("category"), named((cat.zh, cat.en)) if cat else c.category),
-            (t("level"), named(LEVELS[c.level])), (t("received"), when(c.received_at)),
+            (t("level"), named(LEVEL_NAMES[c.level])), (t("received"), when(c.received_at)),
             (t("occurred"), f"{when(c.occurred_at)[:10]} · {c.location}")]
     rows.append((t("handler"), handler or "—") if for_staff and handler else
                 (t("team"), named((team.zh, team.en)) if team else "—"))

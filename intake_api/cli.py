@@ -23,7 +23,7 @@ from kb_builder.cli import Project, pass_project, warn_calendar
 from kb_builder.config import KbConfig
 from kb_builder.errors import KbError
 
-from . import crypto
+from . import crypto, i18n
 from .auth import ROLES, StaffError
 from .db import BackupError, configure_crypto, prepare
 from .desk import Actor, Desk, DeskError
@@ -45,6 +45,7 @@ def register(kb: click.Group) -> None:
 @contextmanager
 def domain_errors(config: KbConfig | None = None) -> Iterator[None]:
     """Turn the desk's errors into one-line click errors; an unreachable database names itself."""
+    i18n.use(i18n.from_environment())  # the desk's messages in the shell's language (LANG=en_GB.UTF-8 kb ...)
     try:
         yield
     except DOMAIN_ERRORS as exc:

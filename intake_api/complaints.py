@@ -13,12 +13,13 @@ from pydantic import Field
 from . import attachments, process
 from .desk import COMPLAINANT, AttachmentView
 from .errors import ApiError
+from .i18n import gettext, pick
 from .limits import limit
 from .models import Complaint
 from .openapi import MetaOut, ReceiptOut, StatusOut, doc
 from .schemas import CHANNEL_LABELS, ComplaintIn, _In, parse
 from .web import accepts_files, desk, send_attachment, uploads
-from .workflow import LABELS, LEVELS
+from .workflow import LEVEL_NAMES, label
 
 bp = Blueprint("complaints", __name__, url_prefix="/api/v1")
 
@@ -43,13 +44,15 @@ def meta():
         rule = rec.rules.kinds.get(kind) if rec is not None and kind else None
         danger = rule.emergency_contact if rule is not None else c.id in kb.process.urgent_categories
         out["emergency_contact"] = contact if danger else None
+        out["label"] = pick((c.zh, c.en))  # the requester's language (Accept-Language)
         return out
 
     return jsonify({
         "categories": [category(c) for c in kb.categories],
-        "departments": [{"id": d.id, "zh": d.zh, "en": d.en} for d in kb.process.departments],
-        "channels": [{"id": k, "label": v} for k, v in CHANNEL_LABELS.items()],
-        "levels": [{"id": k, "label": " · ".join(v)} for k, v in LEVELS.items()],
+        "departments": [{"id": d.id, "zh": d.zh, "en": d.en, "label": pick((d.zh, d.en))}
+                        for d in kb.process.departments],
+        "channels": [{"id": k, "label": gettext(v)} for k, v in CHANNEL_LABELS.items()],
+        "levels": [{"id": k, "label": gettext(v)} for k, v in LEVEL_NAMES.items()],
         # What the form's file input offers; the server still judges every file by its content.
         "attachments": {"max_bytes": kb.attachments.max_bytes, "max_files": kb.attachments.max_files,
                         "accept": attachments.ACCEPT, "types": attachments.ALLOWED_TEXT},
@@ -90,11 +93,11 @@ def submit():
     data = parse(ComplaintIn, request.get_json(silent=True), categories=kb.category_ids,
                  departments=kb.process.department_ids, zone=desk().clock.zone)
     if data.channel != "online_form" and data.channel != "anonymous_platform":
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "channel", "message":
-                       "线下渠道的投诉由工作人员在工作台录入 · Offline complaints are recorded by staff in the workspace"}])
+        raise ApiError(gettext("Invalid parameters"), [{"field": "channel", "message":
+                       gettext("Offline complaints are recorded by staff in the workspace")}])
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key is not None and len(key) > 200:
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "Idempotency-Key", "message": "at most 200 characters"}])
+        raise ApiError(gettext("Invalid parameters"), [{"field": "Idempotency-Key", "message": "at most 200 characters"}])
     done = desk().register(data, idempotency_key=key,
                            digest=body_digest(request.get_json(silent=True)) if key else None)
     response = jsonify(receipt(done.complaint, done.code))
@@ -108,10 +111,10 @@ def public_view(c: Complaint) -> dict:
     return {
         "number": c.number,
         "status": c.status,
-        "status_label": " · ".join(LABELS[c.status]),
+        "status_label": label(c.status),
         "category": c.category,
         "level": c.level,
-        "level_label": " · ".join(LEVELS[c.level]),
+        "level_label": gettext(LEVEL_NAMES[c.level]),
         "received_at": local(c.received_at),
         "assessment_due_at": local(c.assessment_due_at),
         "first_response_due_at": local(c.first_response_due_at),

@@ -11,6 +11,7 @@ team. An admin may override either, with a reason the history keeps.
 
 from __future__ import annotations
 
+from .i18n import gettext, pick
 from .models import Complaint, StaffUser
 
 
@@ -28,8 +29,8 @@ def handler_conflict(kb, c: Complaint, user: StaffUser) -> str | None:
     if not belongs(kb, user, c.about_department):
         return None
     dept = kb.process.department(c.about_department)
-    return (f"{user.username} 属于被投诉部门“{dept.zh}”，存在利益冲突 · {user.username} belongs to {dept.en}, the "
-            f"department complained about: a conflict of interest")
+    return gettext("%(user)s belongs to %(department)s, the department complained about: a conflict of interest",
+                   user=user.username, department=pick((dept.zh, dept.en)))
 
 
 def team_conflict(kb, category: str, about_department: str | None, team: str | None) -> str | None:
@@ -37,5 +38,5 @@ def team_conflict(kb, category: str, about_department: str | None, team: str | N
     dept = kb.process.department(about_department)
     if dept is None or dept.team is None or dept.team != team or category not in kb.process.conflicts.conduct_categories:
         return None
-    return (f"投诉针对“{dept.zh}”人员的行为，不能由其本部门团队处理 · the complaint is about the conduct of "
-            f"{dept.en}'s people: not for its own team")
+    return gettext("The complaint is about the conduct of %(department)s's people: not for its own team",
+                   department=pick((dept.zh, dept.en)))

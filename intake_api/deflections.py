@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, request
 from kb_builder.search import IndexNotBuilt
 
 from .errors import ApiError, Unavailable
+from .i18n import gettext
 from .limits import limit
 from .openapi import OkOut, doc
 from .schemas import DeflectionIn, parse
@@ -26,7 +27,7 @@ def record_deflection():
     except IndexNotBuilt as exc:
         raise Unavailable(str(exc)) from None
     if not known:
-        raise ApiError("参数有误 · Invalid parameters",
-                       [{"field": "article_id", "message": f"没有这篇文章 · No published article '{data.article_id}'"}])
+        raise ApiError(gettext("Invalid parameters"),
+                       [{"field": "article_id", "message": gettext("No published article '%(article_id)s'", article_id=data.article_id)}])
     desk().record_deflection(data.article_id, data.query, data.browser_token, searcher())
     return jsonify({"ok": True}), 201

@@ -16,6 +16,7 @@ from kb_builder.articles import published_articles
 from kb_builder.sources import read_sources
 
 from . import alerts, process
+from .i18n import gettext
 from .metrics import Period
 from .models import AnalyticsEvent, Deflection, FollowUp, StaffUser
 from .schemas import ComplaintIn
@@ -112,7 +113,7 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
         late = rng.random() < 0.12
         t = when + dt.timedelta(hours=rng.uniform(1, 20 if not late else 40))
         if c.safety_flag:  # urgent: the temporary measures come first (content/sops/safety-emergencies.md)
-            process.set_temporary_measures(session, c, "现场已隔离，通知相关人员 · Area cordoned off", "staff:demo")
+            process.set_temporary_measures(session, c, gettext("Area cordoned off"), "staff:demo")
         process.change_status(session, clock, c, "assessed", "staff:demo", now=t)
         t += dt.timedelta(hours=rng.uniform(2, 60 if not late else 140))
         process.respond(session, c, "已收到，正在处理。", "staff:demo", now=t)

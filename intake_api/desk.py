@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
-from . import alerts, attachments, finding, learning, notify, phrasings, privacy, process, publish, tracking
+from . import alerts, attachments, finding, i18n, learning, notify, phrasings, privacy, process, publish, tracking
 from . import capa as capa_module
 from .attachments import Refused, Upload
+from .i18n import gettext, pick
 from .models import (
     Alert,
     AnalyticsEvent,
@@ -50,7 +51,7 @@ from .models import (
 )
 from .queue import LIMITS, PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, page_of, queue
 from .sla import Clock
-from .workflow import LEVELS, STATUSES, TRANSITIONS, Role, Status
+from .workflow import LEVEL_NAMES, STATUSES, TRANSITIONS, Role, Status, label
 
 log = logging.getLogger("kb.desk")
 
@@ -96,11 +97,10 @@ class Conflict(DeskError):
     status = 409
 
 
-def invalid(problems: list[tuple[str, str, str]]) -> Invalid:
-    """One Invalid for several bad fields, each given as (field, Chinese, English): every one is named."""
-    en = "; ".join(en for _, _, en in problems)
-    return Invalid("；".join(zh for _, zh, _ in problems) + " · " + en[:1].upper() + en[1:],
-                   [{"field": name, "message": en} for name, _, en in problems])
+def invalid(problems: list[tuple[str, str]]) -> Invalid:
+    """One Invalid for several bad fields, each given as (field, message in the request's language)."""
+    return Invalid(gettext("; ").join(message for _, message in problems),
+                   [{"field": name, "message": message} for name, message in problems])
 
 
 # -- Who is acting --------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def _assign(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
     if name:
         handler = desk.session.scalar(select(StaffUser).where(StaffUser.username == name))
         if handler is None:
-            raise Conflict(f"没有这个员工账号 · No staff account '{name}'",
+            raise Conflict(gettext("No staff account '%(name)s'", name=name),
                            [{"field": "handler", "message": "choose an existing staff account"}])
     process.assign(desk.session, desk.kb, c, who.label, team=f.get("team") or None, handler=handler,
                    override=f.get("override_reason") or None, admin=who.is_admin)
@@ -284,7 +284,7 @@ def _outcome(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None
     try:
         promised = dt.date.fromisoformat(raw) if raw else None
     except ValueError:
-        raise Invalid("日期格式应为 YYYY-MM-DD · Use a date such as 2026-12-20",
+        raise Invalid(gettext("Use a date such as 2026-12-20"),
                       [{"field": "promise_date", "message": "YYYY-MM-DD"}]) from None
     process.set_outcome(desk.session, desk.clock, c, _listed(f.get("solutions")), promised,
                         f.get("promise_text") or None, who.label)
@@ -299,7 +299,7 @@ def _follow_up(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> No
     try:
         score = int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):
-        raise Invalid("满意度应为 1 到 5 · Satisfaction must be 1 to 5",
+        raise Invalid(gettext("Satisfaction must be 1 to 5"),
                       [{"field": "score", "message": "1-5"}]) from None
     process.record_follow_up(desk.session, c, str(f.get("method") or ""), score, f.get("note") or None, who.user,
                              who.label)
@@ -314,7 +314,7 @@ def _task(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
     try:
         due = dt.date.fromisoformat(raw) if raw else None
     except ValueError:
-        raise Invalid("日期格式应为 YYYY-MM-DD · Use a date such as 2026-12-20",
+        raise Invalid(gettext("Use a date such as 2026-12-20"),
                       [{"field": "due_date", "message": "YYYY-MM-DD"}]) from None
     process.add_task(desk.session, desk.kb, desk.clock, c, str(f.get("team") or ""), str(f.get("text") or ""), due,
                      who.label)
@@ -322,7 +322,7 @@ def _task(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
 
 def _review(desk: Desk, c: Complaint, f: Mapping[str, Any], who: Actor) -> None:
     if not desk.may_review(who, c):
-        raise Forbidden("主管复核由主管、团队负责人或管理员进行 · A supervisor, the team lead or an admin reviews")
+        raise Forbidden(gettext("A supervisor, the team lead or an admin reviews"))
     process.review(desk.session, desk.clock, c, str(f.get("outcome") or ""), who.label, f.get("note") or None,
                    f.get("arbitrator") or None, f.get("arbitration_result") or None)
 
@@ -433,7 +433,7 @@ class Desk:
         """The complaint with this number if `who` may see it; NotFound either way otherwise."""
         c = self.session.scalar(select(Complaint).where(Complaint.number == number.strip().upper()))
         if c is None or not self.can_see(who, c):
-            raise NotFound(f"没有这个投诉 · No complaint {number} (numbers look like TS-2026-000123)")
+            raise NotFound(gettext("No complaint %(number)s (numbers look like TS-2026-000123)", number=number))
         return c
 
     def by_code(self, code: str) -> Complaint:
@@ -442,13 +442,17 @@ class Desk:
         if tracking.canonical(code) is not None:
             c = self.session.scalar(select(Complaint).where(Complaint.tracking_hash == tracking.code_hash(code)))
         if c is None:
-            raise NotFound("没有找到这个查询码 · No complaint with this tracking code")
+            raise NotFound(gettext("No complaint with this tracking code"))
         return c
 
     def queue(self, who: Actor, *, status: str | None = None, level: int | None = None, team: str | None = None,
-              due: str | None = None, page: int = 1, per_page: int | None = None) -> QueuePage:
-        """The open work this person may see, most urgent first, paged in the database."""
-        return queue(self.session, lambda q: self.visible(q, who), status=status, level=level, team=team, due=due,
+              due: str | None = None, page: int = 1, per_page: int | None = None, mine: bool = False) -> QueuePage:
+        """The open work this person may see, most urgent first, paged in the database (mine: assigned to them)."""
+        def scope(q):
+            q = self.visible(q, who)
+            return q.where(Complaint.handler_id == (who.user.id if who.user else -1)) if mine else q
+
+        return queue(self.session, scope, status=status, level=level, team=team, due=due,
                      due_soon_hours=self.kb.process.sla.due_soon_hours, page=page,
                      per_page=per_page or PAGE_SIZE)
 
@@ -465,23 +469,19 @@ class Desk:
         configured zone on which complaints were received.
         """
         q = (q or "").strip()
-        problems: list[tuple[str, str, str]] = []
+        problems: list[tuple[str, str]] = []
         if len(q) > finding.MAX_QUERY:
-            problems.append(("q", f"搜索词太长，最多 {finding.MAX_QUERY} 个字",
-                             f"the search text is too long: at most {finding.MAX_QUERY} characters"))
+            problems.append(("q", gettext("The search text is too long: at most %(max_query)s characters", max_query=finding.MAX_QUERY)))
         if category and category not in self.kb.category_ids:
-            problems.append(("category", f"未知分类 '{category}'，可选：{', '.join(self.kb.category_ids)}",
-                             f"unknown category '{category}': use one of {', '.join(self.kb.category_ids)}"))
+            problems.append(("category", gettext("Unknown category '%(category)s': use one of %(known)s", category=category, known=', '.join(self.kb.category_ids))))
         departments = self.kb.process.department_ids
         if about and about not in departments:
-            problems.append(("about", f"未知部门 '{about}'，可选：{', '.join(departments)}",
-                             f"unknown department '{about}': use one of {', '.join(departments)}"))
+            problems.append(("about", gettext("Unknown department '%(about)s': use one of %(known)s", about=about, known=', '.join(departments))))
         if status and status not in (*STATUSES, "open"):
-            problems.append(("status", f"未知状态 '{status}'，可选：{', '.join(STATUSES)}, open",
-                             f"unknown status '{status}': use one of {', '.join(STATUSES)}, open"))
+            problems.append(("status", gettext("Unknown status '%(status)s': use one of %(known)s, open", status=status, known=', '.join(STATUSES))))
         first, last = _day("since", since, problems), _day("until", until, problems)
         if first and last and first > last:
-            problems.append(("until", "结束日期早于开始日期", "until is before since"))
+            problems.append(("until", gettext("Until is before since")))
         if problems:
             raise invalid(problems)
         zone = self.clock.zone
@@ -556,7 +556,7 @@ class Desk:
         c = self.session.get(Complaint, task.complaint_id) if task is not None else None
         mine = task is not None and (who.is_admin or task.team in ((who.user.teams if who.user else None) or []))
         if task is None or c is None or not (mine or self.can_see(who, c)):
-            raise NotFound(f"没有这个任务 · No task {task_id} for your teams")
+            raise NotFound(gettext("No task %(task_id)s for your teams", task_id=task_id))
         with self._transaction():
             try:
                 process.finish_task(self.session, c, task, who.label, note)
@@ -595,7 +595,7 @@ class Desk:
         """
         from . import report
         if who.role not in (Role.ADMIN, Role.RELATIONS):
-            raise Forbidden("季度报告仅限管理员和员工关系 · The quarterly review is for admins and employee relations")
+            raise Forbidden(gettext("The quarterly review is for admins and employee relations"))
         offset = (max(1, breach_page) - 1) * per_page if breach_page is not None else 0
         return report.collect(self.session, self.kb, period, self.term_weights, staff_teams=self.staff_scope(who),
                               breach_offset=offset, breach_limit=per_page if breach_page is not None else None)
@@ -615,7 +615,7 @@ class Desk:
         from . import metrics, report
         scope = self.staff_scope(who)
         if scope is None:
-            raise Forbidden("仅管理员和团队负责人可查看处理人员考核 · Only admins and team leads see the staff figures")
+            raise Forbidden(gettext("Only admins and team leads see the staff figures"))
         teams = {t.id: (t.zh, t.en) for t in self.kb.process.teams}
         return report.staff_section(self.session, period, metrics.as_of(period), scope, teams)
 
@@ -638,31 +638,29 @@ class Desk:
                     numbers: list[str] | str | None = None, cluster: str | None = None) -> capa_module.CapaView:
         """Decide an action on complaints this person may see, or on a recurring problem; the owner team sees it."""
         if not self.may_decide_capa(who):
-            raise Forbidden("预防措施由管理员、员工关系、主管或团队负责人决定 · Admins, employee relations, supervisors "
-                            "and team leads decide corrective actions")
-        problems: list[tuple[str, str, str]] = []
+            raise Forbidden(gettext("Admins, employee relations, supervisors and team leads decide corrective actions"))
+        problems: list[tuple[str, str]] = []
         what = (what or "").strip()
         if not what:
-            problems.append(("what", "请写明要做什么", "write what is to be done"))
+            problems.append(("what", gettext("Write what is to be done")))
         elif len(what) > capa_module.MAX_WHAT:
-            problems.append(("what", f"最多 {capa_module.MAX_WHAT} 字", f"at most {capa_module.MAX_WHAT} characters"))
+            problems.append(("what", gettext("At most %(count)s characters", count=capa_module.MAX_WHAT)))
         if self.kb.process.team(owner_team or "") is None:
-            problems.append(("owner_team", f"未知团队 '{str(owner_team)[:40]}'",
-                             f"owner_team must be one of {', '.join(t.id for t in self.kb.process.teams)}"))
+            problems.append(("owner_team", gettext("Unknown team '%(team)s': one of %(teams)s", team=str(owner_team)[:40],
+                                                      teams=", ".join(t.id for t in self.kb.process.teams))))
         day = _day("due", due, problems)
         if day is None and not any(p[0] == "due" for p in problems):
-            problems.append(("due", "请给出完成期限（YYYY-MM-DD）", "give the due date as YYYY-MM-DD"))
+            problems.append(("due", gettext("Give the due date as YYYY-MM-DD")))
         wanted = [n.strip() for n in (numbers.split(",") if isinstance(numbers, str) else numbers or []) if n.strip()]
         complaints = []
         for n in dict.fromkeys(wanted):
             try:
                 complaints.append(self.find(who, n))
             except NotFound:
-                problems.append(("complaints", f"没有这个投诉 {n[:20]}", f"no complaint {n[:20]} you can see"))
+                problems.append(("complaints", gettext("No complaint %(number)s that you can see", number=n[:20])))
         cluster = (cluster or "").strip()[:200] or None
         if not complaints and cluster is None and not any(p[0] == "complaints" for p in problems):
-            problems.append(("complaints", "请关联至少一个投诉或一个反复出现的问题",
-                             "link at least one complaint or a recurring problem"))
+            problems.append(("complaints", gettext("Link at least one complaint or a recurring problem")))
         if problems:
             raise invalid(problems)
         assert day is not None
@@ -678,13 +676,12 @@ class Desk:
         action = self.session.get(CapaAction, capa_id)
         teams = self._my_teams(who)
         if action is None or (teams is not None and action.owner_team not in teams):
-            raise NotFound(f"没有这个预防措施 · No corrective action {capa_id} for your teams")
+            raise NotFound(gettext("No corrective action %(id)s for your teams", id=capa_id))
         evidence = (evidence or "").strip()
         if not evidence:
-            raise invalid([("evidence", "请写明完成的证据（做了什么、在哪里可以核实）",
-                            "write the evidence of completion (what was done, where it can be checked)")])
+            raise invalid([("evidence", gettext("Write the evidence of completion (what was done, where it can be checked)"))])
         if action.status == "done":
-            raise Conflict("这项措施已经完成 · This action is already done")
+            raise Conflict(gettext("This action is already done"))
         with self._transaction():
             capa_module.finish(action, evidence[:capa_module.MAX_WHAT], who.label)
         return capa_module.views(self.session, [action])[0]
@@ -695,8 +692,7 @@ class Desk:
 
     def _export_format(self, fmt: str) -> str:
         if fmt not in self.EXPORT_FORMATS:
-            raise invalid([("format", f"导出格式应为 xlsx 或 csv，不是 '{str(fmt)[:10]}'",
-                            f"format must be xlsx or csv, not '{str(fmt)[:10]}'")])
+            raise invalid([("format", gettext("The format must be xlsx or csv, not '%(format)s'", format=str(fmt)[:10]))])
         return fmt
 
     def _audit_export(self, who: Actor, what: str) -> None:
@@ -726,7 +722,7 @@ class Desk:
         """The complaints this person may see, received between two days, as a workbook or CSV."""
         from . import export
         fmt = self._export_format(fmt)
-        problems: list[tuple[str, str, str]] = []
+        problems: list[tuple[str, str]] = []
         first, last = _day("since", since, problems), _day("until", until, problems)
         if problems:
             raise invalid(problems)
@@ -773,7 +769,7 @@ class Desk:
         c = self.find(who, number)
         spec = ACTIONS.get(action)
         if spec is None:
-            raise NotFound(f"没有这个操作 · No action '{action}': use one of {', '.join(ACTIONS)}")
+            raise NotFound(gettext("No action '%(action)s': use one of %(known)s", action=action, known=', '.join(ACTIONS)))
         with self._transaction():
             try:
                 spec.run(self, c, fields, who)
@@ -786,7 +782,7 @@ class Desk:
         alert = self.session.get(Alert, alert_id)
         if alert is None or not any(self.can_see(who, c) for c in self.session.scalars(
                 select(Complaint).where(Complaint.id.in_(alert.complaint_ids)))):
-            raise NotFound(f"没有这个预警 · No alert {alert_id} that you can see")
+            raise NotFound(gettext("No alert %(alert_id)s that you can see", alert_id=alert_id))
         with self._transaction():
             try:
                 alerts.acknowledge(self.session, alert, who.username, note)
@@ -803,7 +799,7 @@ class Desk:
 
     def notification_choices(self, who: Actor) -> NotificationChoices:
         if who.user is None:
-            raise Forbidden("只有员工账号有通知设置 · Only staff accounts have notification settings")
+            raise Forbidden(gettext("Only staff accounts have notification settings"))
         teams = {t.id: self._switches(f"team:{t.id}") for t in self.kb.process.teams} if who.is_admin else {}
         return NotificationChoices(who.user.email, who.user.language or self.kb.notifications.staff_language,
                                    self._switches(f"user:{who.user.id}"), teams)
@@ -813,20 +809,20 @@ class Desk:
         """Switch kinds on and off for oneself (with one's address and language), or, for admins, for a team."""
         from .schemas import EMAIL
         if who.user is None:
-            raise Forbidden("只有员工账号有通知设置 · Only staff accounts have notification settings")
+            raise Forbidden(gettext("Only staff accounts have notification settings"))
         if team is not None:
             if not who.is_admin:
-                raise Forbidden("只有管理员可以设置团队通知 · Only admins set a team's notifications")
+                raise Forbidden(gettext("Only admins set a team's notifications"))
             if self.kb.process.team(team) is None:
-                raise Invalid(f"未知团队 · Unknown team '{team}'", [{"field": "team", "message": "unknown team"}])
+                raise Invalid(gettext("Unknown team '%(team)s'", team=team), [{"field": "team", "message": "unknown team"}])
             owner = f"team:{team}"
         else:
             email = (email or "").strip() or None
             if email is not None and not EMAIL.fullmatch(email):
-                raise Invalid("邮箱格式不对 · Not an e-mail address",
+                raise Invalid(gettext("Not an e-mail address"),
                               [{"field": "email", "message": "use one like name@example.com"}])
             if language not in (None, "zh-Hans", "zh-Hant", "en"):
-                raise Invalid("不支持的语言 · Unsupported language", [{"field": "language",
+                raise Invalid(gettext("Unsupported language"), [{"field": "language",
                                                                      "message": "zh-Hans, zh-Hant or en"}])
             owner = f"user:{who.user.id}"
         with self._transaction():
@@ -851,31 +847,30 @@ class Desk:
         """Counts per status and the dead letters with their attempts (admins: it covers every team)."""
         from . import outbox
         if not who.is_admin:
-            raise Forbidden("只有管理员可以查看发件箱 · Only admins see the outbox")
+            raise Forbidden(gettext("Only admins see the outbox"))
         dead = outbox.dead_letters(self.session)
         return outbox.counts(self.session), [(m, outbox.attempts_of(self.session, m.id)) for m in dead]
 
     def resend(self, who: Actor, message_id: int) -> None:
         from . import outbox
         if not who.is_admin:
-            raise Forbidden("只有管理员可以重发 · Only admins re-send messages")
+            raise Forbidden(gettext("Only admins re-send messages"))
         with self._transaction():
             if not outbox.resend(self.session, message_id):
-                raise NotFound(f"没有这封退信 · No dead letter #{message_id}")
+                raise NotFound(gettext("No dead letter #%(message_id)s", message_id=message_id))
 
     # Staff accounts (admins) --------------------------------------------------------------------------------
 
     @staticmethod
     def _admins_only(who: Actor) -> None:
         if not who.is_admin:
-            raise Forbidden("只有管理员可以管理员工账号 · Only admins manage staff accounts")
+            raise Forbidden(gettext("Only admins manage staff accounts"))
 
     def _account(self, username: str) -> StaffUser:
         from .login_guard import normalise_username
         user = self.session.scalar(select(StaffUser).where(StaffUser.username == normalise_username(username)))
         if user is None:
-            raise NotFound(f"没有这个员工账号 · No staff account '{username}' (the accounts page and `kb staff list` "
-                           "list them)")
+            raise NotFound(gettext("No staff account '%(username)s' (the accounts page and `kb staff list` list them)", username=username))
         return user
 
     def _audit(self, who: Actor, user: StaffUser, action: str, before: str | None = None,
@@ -884,31 +879,25 @@ class Desk:
                                     to_value=after))
 
     def _account_problems(self, role: str | None, teams: list[str] | None, department: str | None,
-                          email: str | None, password: str | None = None) -> list[tuple[str, str, str]]:
+                          email: str | None, password: str | None = None) -> list[tuple[str, str]]:
         """What is wrong with these account fields (None: not given), each naming what to give instead."""
         from .schemas import EMAIL
         problems = []
         roles = [r.value for r in Role]
         if role is not None and role not in roles:
-            problems.append(("role", f"未知角色 '{role}'，可选：{', '.join(roles)}",
-                             f"unknown role '{role}': use one of {', '.join(roles)}"))
+            problems.append(("role", gettext("Unknown role '%(role)s': use one of %(known)s", role=role, known=', '.join(roles))))
         known = [t.id for t in self.kb.process.teams]
         unknown = [t for t in teams or [] if t not in known]
         if unknown:
-            problems.append(("teams", f"未知团队 {', '.join(unknown)}，可选：{', '.join(known)}",
-                             f"unknown team{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: use "
-                             f"{', '.join(known)} (process.teams in kb.yml)"))
+            problems.append(("teams", gettext("Unknown teams %(unknown)s: use %(known)s (process.teams in kb.yml)", unknown=', '.join(unknown),
+                                                known=', '.join(known))))
         departments = self.kb.process.department_ids
         if department and department not in departments:
-            problems.append(("department", f"未知部门 '{department}'，可选：{', '.join(departments)}",
-                             f"unknown department '{department}': use one of {', '.join(departments)} "
-                             "(process.departments in kb.yml)"))
+            problems.append(("department", gettext("Unknown department '%(department)s': use one of %(known)s (process.departments in kb.yml)", department=department, known=', '.join(departments))))
         if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
-            problems.append(("email", f"'{email}' 不是邮箱地址", f"'{email}' is not an e-mail address: use one like "
-                                                               "name@example.com"))
+            problems.append(("email", gettext("'%(email)s' is not an e-mail address: use one like name@example.com", email=email)))
         if password is not None and len(password) < PASSWORD_LENGTH:
-            problems.append(("password", f"密码至少要 {PASSWORD_LENGTH} 个字符",
-                             f"the password needs at least {PASSWORD_LENGTH} characters"))
+            problems.append(("password", gettext("The password needs at least %(password_length)s characters", password_length=PASSWORD_LENGTH)))
         return problems
 
     def _end_sessions(self, user: StaffUser) -> None:
@@ -938,9 +927,7 @@ class Desk:
         self.session.flush()
         if self.session.scalar(select(StaffUser.id).where(
                 StaffUser.role == Role.ADMIN.value, StaffUser.active.is_(True)).limit(1)) is None:
-            raise Conflict(f"{user.username} 是最后一个在用的管理员：请先让另一个账号成为管理员 · {user.username} is the "
-                           "last active admin: make another account admin first (without an admin nobody could "
-                           "manage accounts or see every complaint)",
+            raise Conflict(gettext("%(username)s is the last active admin: make another account admin first (without an admin nobody could manage accounts or see every complaint)", username=user.username),
                            [{"field": "role" if active else "active", "message": "the last active admin"}])
 
     def staff_accounts(self, who: Actor) -> list[StaffUser]:
@@ -967,15 +954,15 @@ class Desk:
         email = (email or "").strip() or None
         problems = self._account_problems(role, list(teams), department, email, password)
         if not normalise_username(username):
-            problems.insert(0, ("username", "用户名不能为空", "the username must not be empty"))
+            problems.insert(0, ("username", gettext("The username must not be empty")))
         elif len(normalise_username(username)) > 60:
-            problems.insert(0, ("username", "用户名最多 60 个字符", "the username has at most 60 characters"))
+            problems.insert(0, ("username", gettext("The username has at most 60 characters")))
         if problems:
             raise invalid(problems)
         with self._transaction():
             name = normalise_username(username)
             if self.session.scalar(select(StaffUser.id).where(StaffUser.username == name)) is not None:
-                raise Conflict(f"已有员工账号 '{name}' · A staff account '{name}' already exists",
+                raise Conflict(gettext("A staff account '%(name)s' already exists", name=name),
                                [{"field": "username", "message": "already exists"}])
             user = create_staff(self.session, name, password, role, list(dict.fromkeys(teams)),
                                 (display_name or "").strip()[:100] or None, email=email,
@@ -1049,7 +1036,7 @@ class Desk:
 
     def _may_see_files(self, who: Actor, c: Complaint) -> None:
         if who is not COMPLAINANT and not self.can_see(who, c):
-            raise NotFound("没有这个投诉 · No such complaint that you can see")
+            raise NotFound(gettext("No such complaint that you can see"))
 
     def _files_of(self, who: Actor, c: Complaint):
         query = select(Attachment).where(Attachment.complaint_id == c.id)
@@ -1080,7 +1067,7 @@ class Desk:
             return self._view(who, row), self.store.path(row.storage_id)
         if row is not None:
             log.error("attachment %s of %s is missing from %s", row.id, c.number, self.store.folder)
-        raise NotFound(f"没有这个附件 · No attachment {attachment_id} on this complaint")
+        raise NotFound(gettext("No attachment %(attachment_id)s on this complaint", attachment_id=attachment_id))
 
     def attach(self, who: Actor, c: Complaint, uploads: list[Upload], text: str | None = None) -> list[AttachmentView]:
         """Check, clean and store files for a complaint; one history entry "attachment" per file.
@@ -1095,14 +1082,13 @@ class Desk:
         self._may_see_files(who, c)
         settings, field = self.kb.attachments, attachments.FIELD
         if not uploads:
-            raise Invalid("请选择要上传的文件 · Choose a file to upload",
+            raise Invalid(gettext("Choose a file to upload"),
                           [{"field": field, "message": f"send one or more files in the '{field}' field"}])
         if text is not None and who is not COMPLAINANT:
-            raise Invalid("工作人员的附件不随消息发给投诉人 · Staff attachments are internal: send the message "
-                          "on its own", [{"field": "text", "message": "only the complainant's files come with a "
+            raise Invalid(gettext("Staff attachments are internal: send the message on its own"), [{"field": "text", "message": "only the complainant's files come with a "
                                                                      "message"}])
         if c.purged_at is not None or (who is COMPLAINANT and c.status == "closed"):
-            raise Conflict("这个投诉已结案，不能再添加附件 · This complaint is closed: no more attachments")
+            raise Conflict(gettext("This complaint is closed: no more attachments"))
         self._check_count(who, c, len(uploads))
         cleaned = []
         for upload in uploads:
@@ -1148,7 +1134,8 @@ class Desk:
         if count + adding > limit:
             left = max(limit - count, 0)
             why = f"at most {limit} files per complaint ({left} more allowed)"
-            raise Invalid(f"附件太多：每个投诉最多 {limit} 个，还可以再传 {left} 个 · Too many files: {why}",
+            raise Invalid(gettext("Too many files: at most %(limit)s per complaint (%(left)s more allowed)",
+                                  limit=limit, left=left),
                           [{"field": attachments.FIELD, "message": why}])
 
     # The complainant's side -----------------------------------------------------------------------------
@@ -1195,9 +1182,7 @@ class Desk:
         if row is None:
             return None
         if row.body_hash is not None and row.body_hash != digest:  # None: a key stored before digests
-            raise Conflict("这个 Idempotency-Key 已用于另一份投诉：新的投诉请换一个新的 key · "
-                           "This Idempotency-Key was used for a different complaint: send a new key with a new "
-                           "complaint", [{"field": "Idempotency-Key", "message": "already used for a different body"}])
+            raise Conflict(gettext("This Idempotency-Key was used for a different complaint: send a new key with a new complaint"), [{"field": "Idempotency-Key", "message": "already used for a different body"}])
         return self.session.get(Complaint, row.complaint_id), row.code  # type: ignore[return-value]
 
     def reply(self, code: str, text: str) -> Complaint:
@@ -1230,7 +1215,7 @@ class Desk:
         from . import case_report
         c = self.by_code(code)
         if c.status not in ("resolved", "closed") or not (c.response or "").strip() or c.purged_at is not None:
-            raise Conflict("结果反馈后才有处理报告 · The report exists once the result is fed back")
+            raise Conflict(gettext("The report exists once the result is fed back"))
         return case_report.build(self.kb, c, self.clock.zone, None, for_staff=False)
 
     def answer_report(self, code: str, decision: str, comment: str | None) -> Complaint:
@@ -1257,28 +1242,26 @@ class Desk:
             local = self.local(moment)
             return local.strftime("%Y-%m-%d %H:%M") if local else "—"
 
-        zh_level, en_level = LEVELS[c.level]
         assess, first = when(c.assessment_due_at), when(c.first_response_due_at)
-        zh = f"您的投诉已受理，编号 {c.number}，级别：{zh_level}。"
-        en = f"Your complaint {c.number} was received (level: {en_level})."
+        parts = [gettext("Your complaint %(number)s was received (level: %(level)s).", number=c.number,
+                         level=gettext(LEVEL_NAMES[c.level]))]
         if c.safety_flag:
-            zh += "这是紧急投诉，已立即上报。如有危险，请先撤离并拨打应急电话。"
-            en += " This is urgent and was escalated at once: if you are in danger, leave and call for help."
+            parts.append(gettext("This is urgent and was escalated at once: if you are in danger, leave and call "
+                                 "for help."))
         contact = self.emergency_contact(c)
         if contact:
-            zh_contact, _, en_contact = contact.partition(" · ")
-            zh += zh_contact
-            en += " " + (en_contact or zh_contact)
-        zh += f"我们将在 {assess} 前完成初步评估，{first} 前首次答复"
-        en += f" It will be assessed by {assess} and get a first response by {first}"
+            zh_contact, _, en_contact = contact.partition(" · ")  # kb.yml's words, "中文 · English"
+            parts.append(pick((zh_contact, en_contact or zh_contact)))
+        parts.append(gettext("It will be assessed by %(assess)s and get a first response by %(first)s.",
+                             assess=assess, first=first))
         if c.resolution_due_at:
-            zh += f"，{when(c.resolution_due_at)} 前处理完毕"
-            en += f", and be handled by {when(c.resolution_due_at)}"
+            parts.append(gettext("It will be handled by %(when)s.", when=when(c.resolution_due_at)))
         days = self.kb.process.sla.result_working_days
-        zh += f"。调查结束后 {days} 个工作日内反馈结果。请保存好查询码，凭它查看进度。"
-        en += (f". The result follows within {days} working day{'s' if days != 1 else ''} after the investigation "
-               "ends. Keep your tracking code to check progress.")
-        return f"{zh} / {en}"
+        parts.append(gettext("The result follows within 1 working day after the investigation ends.") if days == 1
+                     else gettext("The result follows within %(days)s working days after the investigation ends.",
+                                  days=days))
+        parts.append(gettext("Keep your tracking code to check progress."))
+        return ("" if i18n.current().startswith("zh") else " ").join(parts)
 
     # Publishing -----------------------------------------------------------------------------------------
 
@@ -1286,8 +1269,8 @@ class Desk:
     def check_publishable(c: Complaint) -> None:
         """Only a resolved complaint with a response can become an article: the article is the answer."""
         if c.status not in (Status.RESOLVED, Status.CLOSED) or not (c.response or "").strip():
-            raise Conflict(f"{c.number} 尚未反馈结果或没有答复，不能发布为文章 · {c.number} is {c.status}: only a "
-                           "resolved complaint with a response can be published")
+            raise Conflict(gettext("%(number)s is “%(status)s”: only a resolved complaint with a response can be "
+                                   "published", number=c.number, status=label(c.status)))
 
     def article(self, who: Actor, number: str) -> tuple[Complaint, publish.Draft, publish.Draft]:
         """The complaint, its saved draft (or the fresh one) and the fresh redacted draft."""
@@ -1485,9 +1468,9 @@ class Desk:
         stripped of EXIF and GPS when they arrive). They go with the complaint's text at retention (purge).
         """
         if not who.is_admin:
-            raise Forbidden("只有管理员可以清除身份 · Only an admin can erase an identity")
+            raise Forbidden(gettext("Only an admin can erase an identity"))
         if not (reason or "").strip():
-            raise Invalid("请写明原因 · Give the reason", [{"field": "reason", "message": "required"}])
+            raise Invalid(gettext("Give the reason"), [{"field": "reason", "message": "required"}])
         c = self.find(who, number)
         with self._transaction():
             privacy.erase_identity(self.session, c, who.label, reason.strip())
@@ -1548,17 +1531,16 @@ def _describe(user: StaffUser) -> str:
     return "; ".join(parts)
 
 
-def _day(name: str, value: str | dt.date | None, problems: list[tuple[str, str, str]]) -> dt.date | None:
+def _day(name: str, value: str | dt.date | None, problems: list[tuple[str, str]]) -> dt.date | None:
     """A YYYY-MM-DD day of a search filter; a bad one joins the problems."""
     if value is None or value == "":
         return None
     try:
         day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        problems.append((name, f"日期格式应为 YYYY-MM-DD：'{str(value)[:20]}'",
-                         f"write the date as YYYY-MM-DD, not '{str(value)[:20]}'"))
+        problems.append((name, gettext("Write the date as YYYY-MM-DD, not '%(value)s'", value=str(value)[:20])))
         return None
     if not 1970 <= day.year <= 9998:  # beyond, a day's bounds in UTC would overflow
-        problems.append((name, "日期应在 1970 至 9998 年之间", "give a date between 1970 and 9998"))
+        problems.append((name, gettext("Give a date between 1970 and 9998")))
         return None
     return day

@@ -1,8 +1,9 @@
 """Errors users see: the desk's domain errors and HTTP errors mapped to a status once.
 
-JSON under /api/; elsewhere an HTML page in the page's language, or, for a
+JSON under /api/; elsewhere an HTML page, or, for a
 workspace form that named where to go back to, the message flashed on that
-page (datasette's handle_exception plays this role).
+page (datasette's handle_exception plays this role). Messages are already in the
+request's language (intake_api/i18n.py): the desk words them through the catalogues.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .desk import Conflict, DeskError, Forbidden, Invalid, NotFound
+from .i18n import N_, gettext
 
 __all__ = ["ApiError", "Conflict", "DeskError", "Forbidden", "Invalid", "NotFound", "Unavailable", "go_back_to"]
 
@@ -25,6 +27,10 @@ class ApiError(DeskError):
             self.status = status
 
 
+_STAFF_PAGES = {403: N_("You may not open this page."), 404: N_("There is no such page in the workspace."),
+                405: N_("This page cannot be opened that way.")}
+
+
 class Unavailable(DeskError):
     status = 503
 
@@ -32,12 +38,6 @@ class Unavailable(DeskError):
 def go_back_to(url: str) -> None:
     """A workspace form: a refused action is flashed on this page instead of an error page."""
     g.kb_error_back = url
-
-
-def in_language(message: str, lang: str) -> str:
-    """One language of a "中文 · English" message (the HTML page's; JSON keeps both until the catalogues come)."""
-    zh, sep, en = message.partition(" · ")
-    return (en or zh) if sep and lang == "en" else (zh if sep else message)
 
 
 def _body(message: str, errors: list[dict] | None = None) -> dict:
@@ -62,7 +62,7 @@ class SafeRequest(Request):
         try:
             return super().get_json(force=force, silent=silent, cache=cache)
         except RecursionError:
-            raise ApiError("JSON 嵌套太深 · The JSON body is nested too deeply: send a flat object",
+            raise ApiError(gettext("The JSON body is nested too deeply: send a flat object"),
                            [{"field": "_form", "message": "JSON nested too deeply"}]) from None
 
 
@@ -92,20 +92,18 @@ def init_app(app: Flask) -> None:
             body = request.get_data(cache=True)
             bad = bad or b"\x00" in body or b"\\u0000" in body
         if bad:
-            raise ApiError("请求中含有不允许的空字符 (NUL) · The request contains a NUL character; remove it",
+            raise ApiError(gettext("The request contains a NUL character; remove it"),
                            [{"field": "_form", "message": "NUL (\\u0000) is not allowed"}])
 
     @app.errorhandler(DeskError)
     def _desk_error(exc: DeskError):
         if request.path.startswith("/api/"):
             return jsonify(_body(exc.message, exc.errors)), exc.status
-        lang = g.get("lang", "zh")
         back = g.get("kb_error_back")
         if back:
-            flash(in_language(exc.message, lang), "error")
+            flash(str(exc.message), "error")
             return redirect(back)
-        return render_template("staff/error.html", message=in_language(exc.message, lang), status=exc.status,
-                               lang=lang), exc.status
+        return render_template("staff/error.html", message=str(exc.message), status=exc.status), exc.status
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge):
@@ -114,19 +112,19 @@ def init_app(app: Flask) -> None:
         over = bool(limit) and (request.content_length is None or request.content_length > limit)
         if over and _accepts_files():
             files = current_app.config["KB"].attachments.max_bytes
-            message = (f"文件太大：每次上传最多 {human(files)} · Too large: at most {human(files)} per upload "
-                       "(send large files one at a time)")
+            message = gettext("Too large: at most %(value)s per upload (send large files one at a time)",
+                              value=human(files))
             errors = [{"field": "file", "message": f"at most {human(files)} per upload"}]
         elif over:
-            message = f"请求太大：最多 {human(limit)} · The request is too large: at most {human(limit)}"
+            message = gettext("The request is too large: at most %(value)s", value=human(limit))
             errors = [{"field": "_form", "message": f"at most {human(limit)}"}]
         else:  # a form field over MAX_FORM_MEMORY_SIZE, or too many parts
-            message = "表单中的字段太大或太多 · A form field is too large, or the form has too many parts"
+            message = gettext("A form field is too large, or the form has too many parts")
             errors = [{"field": "_form", "message": "a field too large or too many parts"}]
         if request.path.startswith("/api/"):
             return jsonify(_body(message, errors)), 413
         if _accepts_files() and request.view_args and "number" in request.view_args:
-            flash(in_language(message, g.get("lang", "zh")), "error")  # the workspace's upload form
+            flash(message, "error")  # the workspace's upload form
             return redirect(request.path.rsplit("/attachments", 1)[0])
         return exc
 
@@ -135,4 +133,8 @@ def init_app(app: Flask) -> None:
         # API clients get JSON; the static site keeps its own HTML error pages.
         if request.path.startswith("/api/"):
             return jsonify(_body(exc.description or exc.name)), exc.code
+        if (request.path == "/staff" or request.path.startswith("/staff/")) and exc.code in _STAFF_PAGES:
+            # The workspace's own page, in its style and the staff member's language.
+            return render_template("staff/error.html", message=gettext(_STAFF_PAGES[exc.code]),
+                                   status=exc.code), exc.code
         return exc

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
 
 from .errors import ApiError
+from .i18n import gettext
 from .limits import limit
 from .openapi import OkOut, doc
 from .schemas import _In, parse
@@ -53,9 +54,8 @@ def site_page(page: str | None) -> str | None:
     ok = bool(path) and ".." not in rel.parts and not any(p.startswith(".") for p in rel.parts) and (
         (site / rel / "index.html").is_file() or (str(rel).endswith(".html") and (site / rel).is_file()))
     if not ok:
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "page", "message":
-                       "应为本站页面的路径，如 /faq/facilities/water-dispenser-not-working/ · "
-                       "a page path of this site, e.g. /faq/facilities/water-dispenser-not-working/"}])
+        raise ApiError(gettext("Invalid parameters"), [{"field": "page", "message":
+                       gettext("a page path of this site, e.g. /faq/facilities/water-dispenser-not-working/")}])
     if str(rel) == ".":
         return "/"
     return "/" + str(rel) + ("" if str(rel).endswith(".html") else "/")
@@ -65,8 +65,8 @@ def known_articles(ids: list[str]) -> list[str]:
     searcher = current_app.extensions["kb_searcher"]
     bad = [i for i in ids if not searcher.has_article(i)]
     if bad:
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "article_ids", "message":
-                       "只能是知识库中的文章 id · only ids of articles in the knowledge base"}])
+        raise ApiError(gettext("Invalid parameters"), [{"field": "article_ids", "message":
+                       gettext("only ids of articles in the knowledge base")}])
     return ids
 
 

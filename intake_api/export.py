@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .queue import DEADLINE_LABELS, LIMITS
-from .report import _limit_name, say
+from .queue import LIMITS
+from .report import _limit_name, limit_label, say
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -68,7 +68,7 @@ def review_tables(data: dict, lang: str = "zh") -> list[Table]:
     zone = ZoneInfo(data["zone"])
     tables.append((h("breaches"), [h("number"), h("limit"), h("level"), h("team"), h("department"), h("due_at"),
                                    h("done_at"), h("late_by")],
-                   [[b["number"], pick(DEADLINE_LABELS[b["kind"]]), b["level"], b["team"], b["about"],
+                   [[b["number"], limit_label(b["kind"], lang), b["level"], b["team"], b["about"],
                      _local(b["due"], zone), _local(b["done"], zone) if b["done"] else h("unmet"), b["late_hours"]]
                     for b in data["breaches"]]))
     if data["staff"] is not None:
@@ -184,7 +184,7 @@ IDENTITY_COLUMNS = ("disclosure", "name", "own_department", "position", "contact
 
 
 def complaint_header(lang: str, identity: bool) -> list[str]:
-    dues = [DEADLINE_LABELS[kind][0 if lang == "zh" else 1] for kind, _, _ in LIMITS]
+    dues = [limit_label(kind, lang) for kind, _, _ in LIMITS]
     return [*(say(lang, c) for c in COMPLAINT_COLUMNS), *dues, *(say(lang, c) for c in IDENTITY_COLUMNS if identity)]
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .errors import ApiError
+from .i18n import gettext
 from .models import LoginAttempt, StaffSession, StaffUser, utcnow
 
 SESSION_KEY = "kb_sid"
@@ -66,7 +67,7 @@ def check_attempt(session: Session, username: str, address: str | None) -> None:
         count = session.scalar(select(func.count()).select_from(LoginAttempt).where(
             LoginAttempt.key_hash == key, LoginAttempt.at >= since, LoginAttempt.id <= row.id))
         if (count or 0) > item.amount:
-            raise TooManyAttempts("登录尝试太多，请一分钟后再试 · Too many login attempts: wait a minute and try again")
+            raise TooManyAttempts(gettext("Too many login attempts: wait a minute and try again"))
 
 
 def _token_hash(token: str) -> str:
@@ -111,7 +112,7 @@ def log_in(session: Session, username: str, password: str, address: str | None) 
     user = authenticate(session, username, password)
     if user is None:
         session.rollback()
-        raise WrongPassword("用户名或密码错误 · Wrong username or password")
+        raise WrongPassword(gettext("Wrong username or password"))
     session.commit()  # a rehashed password is kept
     start_session(session, user)
     login_user(user)

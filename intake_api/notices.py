@@ -35,11 +35,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from kb_builder.errors import ConfigError, Problem
 
 from .channels import Outgoing
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, gettext, language_of, speaking
 from .queue import DEADLINE_LABELS
-from .workflow import LEVELS
 
-LANGUAGES = ("zh-Hans", "zh-Hant", "en")
-DEFAULT_LANGUAGE = "zh-Hans"
 SUFFIX = ".txt"
 MAX_SUBJECT = 200
 MAX_FILE_BYTES = 64 * 1024  # a message is a few hundred bytes; anything near this is a mistake
@@ -119,7 +117,7 @@ def _traditional():
 
 
 # Words OpenCC leaves in mainland usage.
-_HANT_WORDS = (("反饋", "回覆"), ("“", "「"), ("”", "」"))
+_HANT_WORDS = (("反饋", "回覆"), ("賬號", "帳號"), ("“", "「"), ("”", "」"))
 
 
 def localize(zh: str, en: str, language: str) -> str:
@@ -136,28 +134,17 @@ def localize(zh: str, en: str, language: str) -> str:
 
 def limit_names(language: str) -> dict[str, str]:
     """The SLA limits by name, in the words of the staff queue (intake_api/queue.py)."""
-    lang = language_of(language)
-    return {key: localize(zh, en, lang) for key, (zh, en) in DEADLINE_LABELS.items()}
+    with speaking(language):
+        return {key: gettext(message) for key, message in DEADLINE_LABELS.items()}
+
+
+# Levels 1-3 as messages name them: 一级（紧急）, Level 1 (urgent).
+LEVEL_MESSAGES = {1: N_("Level 1 (urgent)"), 2: N_("Level 2 (important)"), 3: N_("Level 3 (general)")}
 
 
 def level_names(language: str) -> dict[int, str]:
-    """Levels 1-3 as messages name them: 一级（紧急）, Level 1 (urgent)."""
-    lang = language_of(language)
-    ordinal = {1: "一", 2: "二", 3: "三"}
-    return {level: localize(f"{ordinal[level]}级（{zh}）", f"Level {level} ({en.lower()})", lang)
-            for level, (zh, en) in LEVELS.items()}
-
-
-def language_of(tag: str) -> str:
-    """One of LANGUAGES for a language tag: zh-TW and zh-HK read Traditional, en-GB English, the rest zh-Hans."""
-    if tag in LANGUAGES:
-        return tag
-    low = tag.lower()
-    if low.startswith("en"):
-        return "en"
-    if low.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
-        return "zh-Hant"
-    return DEFAULT_LANGUAGE
+    with speaking(language):
+        return {level: gettext(message) for level, message in LEVEL_MESSAGES.items()}
 
 
 def sample_context(kind: str, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:

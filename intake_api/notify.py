@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import notices
+from .i18n import gettext, speaking
 from .models import Alert, Complaint, ComplaintEvent, NotificationSwitch, PendingNotice, StaffUser, Task
 from .outbox import Planned, put
 from .workflow import LABELS, Role
@@ -84,7 +85,10 @@ class Words:
         return self.named(team.zh, team.en) if team else (team_id or "—")
 
     def status(self, status: str) -> str:
-        return self.named(*LABELS[status]) if status in LABELS else status
+        if status not in LABELS:
+            return status
+        with speaking(self.language):
+            return gettext(LABELS[status])
 
     def level(self, level: int) -> str:
         return notices.level_names(self.language)[level]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from . import conflicts, sensitive, tracking
 from .dispatch import dispatch
+from .i18n import DEFAULT_LANGUAGE, N_, gettext, speaking
 from .models import Complaint, ComplaintEvent, FollowUp, Message, StaffUser, Task, utcnow
 from .publish import language_of
 from .sla import Clock
@@ -101,10 +102,9 @@ def change_status(session: Session, clock: Clock, c: Complaint, target: str, act
     check_transition(c.status, target)
     now = now or utcnow()
     if c.safety_flag and not (c.temporary_measures or "").strip() and target != "received":
-        raise TransitionError("紧急投诉：请先填写已采取的临时措施 · Urgent complaint: write the temporary measures "
-                              "taken before moving it on")
+        raise TransitionError(gettext("Urgent complaint: write the temporary measures taken before moving it on"))
     if target == "resolved" and not (c.response or "").strip():
-        raise TransitionError("反馈结果前请先填写给投诉人的答复 · Write the response to the complainant before resolving")
+        raise TransitionError(gettext("Write the response to the complainant before resolving"))
     if target == "assessed":
         c.assessed_at = c.assessed_at or now
     elif target == "investigating":
@@ -115,8 +115,7 @@ def change_status(session: Session, clock: Clock, c: Complaint, target: str, act
         c.resolved_at = now
     elif target == "closed":
         if c.promise_due_at is not None and c.promise_kept_at is None:
-            raise TransitionError("承诺的维修或配送尚未完成，不能结案 · The promised repair or delivery is not done yet: "
-                                  "record it as kept before closing")
+            raise TransitionError(gettext("The promised repair or delivery is not done yet: record it as kept before closing"))
         c.closed_at = now
     elif target == "escalated":
         # A supervisor reviews within its own limit (PROCESS.md: 上级复核 / 第三方仲裁).
@@ -137,9 +136,9 @@ def set_temporary_measures(session: Session, c: Complaint, text: str, actor: str
     """What was done at once about a danger or hygiene complaint (the safety SOP: temporary measures first)."""
     text = (text or "").strip()
     if not text:
-        raise TransitionError("临时措施不能为空 · Describe the temporary measures taken")
+        raise TransitionError(gettext("Describe the temporary measures taken"))
     if len(text) > MAX_MEASURES:
-        raise TransitionError(f"临时措施太长，最多 {MAX_MEASURES} 字 · At most {MAX_MEASURES} characters")
+        raise TransitionError(gettext("At most %(max_measures)s characters", max_measures=MAX_MEASURES))
     record(session, c, actor, "temporary_measures", c.temporary_measures, text)
     c.temporary_measures = text
     c.updated_at = utcnow()
@@ -148,7 +147,7 @@ def set_temporary_measures(session: Session, c: Complaint, text: str, actor: str
 def end_investigation(session: Session, clock: Clock, c: Complaint, actor: str, now: dt.datetime | None = None) -> None:
     """The investigation is over: the result is due within N working days (content/sops/time-limits.md: 7)."""
     if c.status not in ("investigating", "escalated"):
-        raise TransitionError("只有调查中的投诉可以结束调查 · Only a complaint under investigation can end its investigation")
+        raise TransitionError(gettext("Only a complaint under investigation can end its investigation"))
     now = now or utcnow()
     c.investigation_ended_at = now
     c.result_due_at = clock.result_due(now)
@@ -158,7 +157,7 @@ def end_investigation(session: Session, clock: Clock, c: Complaint, actor: str, 
 
 def set_level(session: Session, clock: Clock, c: Complaint, level: int, actor: str, note: str | None = None) -> None:
     if level not in LEVELS:
-        raise TransitionError("级别应为 1、2 或 3 · Level must be 1, 2 or 3")
+        raise TransitionError(gettext("Level must be 1, 2 or 3"))
     if level == c.level:
         return
     record(session, c, actor, "level", c.level, level, note=note)
@@ -170,7 +169,7 @@ def set_level(session: Session, clock: Clock, c: Complaint, level: int, actor: s
 
 def set_responsibility(session: Session, c: Complaint, value: str, actor: str) -> None:
     if value not in RESPONSIBILITY:
-        raise TransitionError(f"责任类别应为 {', '.join(RESPONSIBILITY)} · Responsibility must be one of {', '.join(RESPONSIBILITY)}")
+        raise TransitionError(gettext("Responsibility must be one of %(known)s", known=', '.join(RESPONSIBILITY)))
     if value != c.responsibility:
         record(session, c, actor, "responsibility", c.responsibility, value)
         c.responsibility = value
@@ -181,9 +180,9 @@ def _override(conflict: str, override: str | None, admin: bool) -> str:
     """A conflict of interest stands unless an admin overrides it with a reason; returns the history's note."""
     reason = (override or "").strip()
     if not reason:
-        raise TransitionError(f"{conflict}（管理员可填写理由后强制分派 · an admin may override with a reason）")
+        raise TransitionError(gettext("%(conflict)s (an admin may override with a reason)", conflict=conflict))
     if not admin:
-        raise TransitionError("只有管理员可以忽略利益冲突 · Only an admin can override a conflict of interest")
+        raise TransitionError(gettext("Only an admin can override a conflict of interest"))
     return f"conflict of interest overridden: {reason[:500]} ({conflict})"
 
 
@@ -191,13 +190,13 @@ def assign(session: Session, kb, c: Complaint, actor: str, team: str | None = No
            handler: StaffUser | None = None, override: str | None = None, admin: bool = False) -> None:
     if team is not None and team != c.team:
         if kb.process.team(team) is None:
-            raise TransitionError(f"未知团队 · Unknown team '{team}'")
+            raise TransitionError(gettext("Unknown team '%(team)s'", team=team))
         conflict = conflicts.team_conflict(kb, c.category, c.about_department, team)
         record(session, c, actor, "team", c.team, team, note=_override(conflict, override, admin) if conflict else None)
         c.team = team
     if handler is not None and handler.id != c.handler_id:
         if not handler.active or (not handler.is_admin and c.team not in handler.teams):
-            raise TransitionError(f"{handler.username} 不属于团队 {c.team} · {handler.username} is not in team {c.team}")
+            raise TransitionError(gettext("%(username)s is not in team %(team)s", username=handler.username, team=c.team))
         conflict = conflicts.handler_conflict(kb, c, handler)
         record(session, c, actor, "handler", c.handler_id, handler.username,
                note=_override(conflict, override, admin) if conflict else None)
@@ -214,9 +213,9 @@ def set_about(session: Session, kb, c: Complaint, department: str | None, role: 
     role = (role or "").strip() or None
     if department is not None and kb.process.department(department) is None:
         known = ", ".join(d.id for d in kb.process.departments)
-        raise TransitionError(f"未知部门 · Unknown department '{department}': use one of {known}")
+        raise TransitionError(gettext("Unknown department '%(department)s': use one of %(known)s", department=department, known=known))
     if role is not None and len(role) > MAX_ROLE:
-        raise TransitionError(f"岗位太长，最多 {MAX_ROLE} 字 · Role: at most {MAX_ROLE} characters")
+        raise TransitionError(gettext("Role: at most %(max_role)s characters", max_role=MAX_ROLE))
     if (department, role) == (c.about_department, c.about_role):
         return
     record(session, c, actor, "about", " / ".join(filter(None, (c.about_department, c.about_role))) or None,
@@ -234,8 +233,8 @@ def set_about(session: Session, kb, c: Complaint, department: str | None, role: 
     c.updated_at = utcnow()
 
 
-RESPONSE_PARTS = (("response_basis", "依据", "Basis"), ("response_result", "处理结果", "Result"),
-                  ("response_followup", "后续措施", "Follow-up measures"))
+RESPONSE_PARTS = (("response_basis", N_("Basis")), ("response_result", N_("Result")),
+                  ("response_followup", N_("Follow-up measures")))
 
 
 def respond(session: Session, c: Complaint, text: str, actor: str, now: dt.datetime | None = None,
@@ -248,13 +247,15 @@ def respond(session: Session, c: Complaint, text: str, actor: str, now: dt.datet
     parts = {k: (v or "").strip() for k, v in (parts or {}).items() if (v or "").strip()}
     if parts:
         if "response_result" not in parts:
-            raise TransitionError("请写明处理结果 · Write the result (basis and follow-up measures are optional)")
-        text = "\n".join(f"{zh} · {en}：{parts[key]}" for key, zh, en in RESPONSE_PARTS if key in parts)
-        for key, _, _ in RESPONSE_PARTS:
+            raise TransitionError(gettext("Write the result (basis and follow-up measures are optional)"))
+        with speaking(c.language or DEFAULT_LANGUAGE):  # stored: in the complainant's language, not the handler's
+            text = "\n".join(gettext("%(heading)s: %(text)s", heading=gettext(heading), text=parts[key])
+                              for key, heading in RESPONSE_PARTS if key in parts)
+        for key, _ in RESPONSE_PARTS:
             setattr(c, key, parts.get(key))
     text = (text or "").strip()
     if not text:
-        raise TransitionError("答复不能为空 · The response cannot be empty")
+        raise TransitionError(gettext("The response cannot be empty"))
     now = now or utcnow()
     record(session, c, actor, "response", c.response, text, at=now)
     c.response = text
@@ -265,9 +266,9 @@ def respond(session: Session, c: Complaint, text: str, actor: str, now: dt.datet
 def rate(session: Session, kb, clock: Clock, c: Complaint, score: int, comment: str | None) -> str | None:
     """The complainant's satisfaction; a low score reopens or escalates (as configured)."""
     if c.status not in ("resolved", "closed"):
-        raise TransitionError("结果反馈后才能评价 · You can rate once the result has been fed back")
+        raise TransitionError(gettext("You can rate once the result has been fed back"))
     if c.rating is not None and c.status == "closed":
-        raise TransitionError("已经评价过了 · This complaint has already been rated")
+        raise TransitionError(gettext("This complaint has already been rated"))
     now = utcnow()
     record(session, c, COMPLAINANT, "rating", c.rating, score, note=comment, at=now)
     c.rating, c.rating_comment, c.rated_at = score, comment, now
@@ -294,11 +295,11 @@ def post_message(session: Session, c: Complaint, text: str, staff: StaffUser | N
     """
     text = (text or "").strip()
     if not text:
-        raise TransitionError("消息不能为空 · The message cannot be empty")
+        raise TransitionError(gettext("The message cannot be empty"))
     if len(text) > MAX_MESSAGE:
-        raise TransitionError(f"消息太长，最多 {MAX_MESSAGE} 字 · At most {MAX_MESSAGE} characters")
+        raise TransitionError(gettext("At most %(max_message)s characters", max_message=MAX_MESSAGE))
     if c.purged_at is not None or c.status == "closed" and staff is None:
-        raise TransitionError("这个投诉已结案，不能再留言 · This complaint is closed")
+        raise TransitionError(gettext("This complaint is closed"))
     now = utcnow()
     msg = Message(complaint_id=c.id, author="staff" if staff else "complainant",
                   staff_username=staff.username if staff else None, body=text, at=now)
@@ -314,15 +315,15 @@ def set_outcome(session: Session, clock: Clock, c: Complaint, solutions: list[st
     """The solution by type; a repair or a delivery promises a date, which runs as its own clock."""
     unknown = [s for s in solutions if s not in SOLUTIONS]
     if not solutions or unknown:
-        raise TransitionError(f"解决方式应为 {', '.join(SOLUTIONS)} · Solutions must be among {', '.join(SOLUTIONS)}")
+        raise TransitionError(gettext("Solutions must be among %(known)s", known=', '.join(SOLUTIONS)))
     promised = [s for s in solutions if s in PROMISED]
     if promised and promise_date is None:
-        raise TransitionError("维修或配送需要承诺完成日期 · A repair or delivery needs the promised date")
+        raise TransitionError(gettext("A repair or delivery needs the promised date"))
     due = None
     if promise_date is not None:
         due = dt.datetime.combine(promise_date, dt.time(23, 59, 59), tzinfo=clock.zone).astimezone(dt.UTC)
         if due < utcnow():
-            raise TransitionError("承诺日期不能早于今天 · The promised date cannot be in the past")
+            raise TransitionError(gettext("The promised date cannot be in the past"))
     record(session, c, actor, "outcome", ",".join(c.solutions or []) or None, ",".join(solutions),
            note=f"promised by {promise_date.isoformat()}: {promise_text or ''}".strip() if promise_date else None)
     c.solutions = list(dict.fromkeys(solutions))
@@ -334,7 +335,7 @@ def set_outcome(session: Session, clock: Clock, c: Complaint, solutions: list[st
 
 def keep_promise(session: Session, c: Complaint, actor: str, note: str | None) -> None:
     if c.promise_due_at is None or c.promise_kept_at is not None:
-        raise TransitionError("没有待完成的承诺 · There is no open promise to mark as kept")
+        raise TransitionError(gettext("There is no open promise to mark as kept"))
     now = utcnow()
     c.promise_kept_at = c.updated_at = now
     record(session, c, actor, "promise_kept", None, "kept", note=note, at=now)
@@ -344,12 +345,11 @@ def record_follow_up(session: Session, c: Complaint, method: str, score: int | N
                      staff: StaffUser | None, actor: str) -> FollowUp:
     """A 回访 recorded by staff, with the satisfaction the complainant gave them (kept apart from ratings)."""
     if method not in FOLLOW_UP_METHODS:
-        raise TransitionError(f"回访方式应为 {', '.join(FOLLOW_UP_METHODS)} · Method must be one of "
-                              f"{', '.join(FOLLOW_UP_METHODS)}")
+        raise TransitionError(gettext("Method must be one of %(known)s", known=', '.join(FOLLOW_UP_METHODS)))
     if score is not None and not 1 <= score <= 5:
-        raise TransitionError("满意度应为 1 到 5 · Satisfaction must be 1 to 5")
+        raise TransitionError(gettext("Satisfaction must be 1 to 5"))
     if c.status not in ("resolved", "closed"):
-        raise TransitionError("反馈结果后才能回访 · Follow up once the result has been fed back")
+        raise TransitionError(gettext("Follow up once the result has been fed back"))
     note = (note or "").strip()[:MAX_MESSAGE] or None
     row = FollowUp(complaint_id=c.id, staff_username=staff.username if staff else actor, method=method, score=score,
                    note=note)
@@ -363,17 +363,16 @@ def review(session: Session, clock: Clock, c: Complaint, outcome: str, actor: st
            arbitrator: str | None = None, arbitration_result: str | None = None) -> None:
     """A supervisor's decision on an escalated complaint: the result stands, a new investigation, or arbitration."""
     if c.status != "escalated":
-        raise TransitionError("只有已升级的投诉需要主管复核 · Only an escalated complaint is reviewed")
+        raise TransitionError(gettext("Only an escalated complaint is reviewed"))
     if outcome not in REVIEW_OUTCOMES:
-        raise TransitionError(f"复核结论应为 {', '.join(REVIEW_OUTCOMES)} · Outcome must be one of "
-                              f"{', '.join(REVIEW_OUTCOMES)}")
+        raise TransitionError(gettext("Outcome must be one of %(known)s", known=', '.join(REVIEW_OUTCOMES)))
     now = utcnow()
     if outcome == "arbitration":
         if not (arbitrator or "").strip() or not (arbitration_result or "").strip():
-            raise TransitionError("请写明仲裁方和仲裁结果 · Name the arbitrator and write the arbitration's result")
+            raise TransitionError(gettext("Name the arbitrator and write the arbitration's result"))
         c.arbitration_by, c.arbitration_result = arbitrator.strip()[:200], arbitration_result.strip()  # type: ignore[union-attr]
     if outcome in ("upheld", "arbitration") and not (c.response or "").strip():
-        raise TransitionError("维持或仲裁结果前需要有给投诉人的答复 · Write the response to the complainant first")
+        raise TransitionError(gettext("Write the response to the complainant first"))
     record(session, c, actor, "review", None, outcome, note=note, at=now)
     c.reviewed_at, c.review_outcome = now, outcome
     if outcome == "reinvestigate":  # a new round: the result must be fed back again within the limit
@@ -385,11 +384,11 @@ def review(session: Session, clock: Clock, c: Complaint, outcome: str, actor: st
 def answer_report(session: Session, clock: Clock, c: Complaint, decision: str, comment: str | None) -> None:
     """The complainant confirms the written report, or disputes it: a dispute goes to supervisor review."""
     if c.status != "resolved" or not (c.response or "").strip():
-        raise TransitionError("结果反馈后才能确认处理报告 · The report can be confirmed once the result is fed back")
+        raise TransitionError(gettext("The report can be confirmed once the result is fed back"))
     if decision not in ("confirmed", "disputed"):
-        raise TransitionError("请选择确认或有异议 · Choose confirmed or disputed")
+        raise TransitionError(gettext("Choose confirmed or disputed"))
     if c.report_confirmation == "confirmed":
-        raise TransitionError("已经确认过了 · The report is already confirmed")
+        raise TransitionError(gettext("The report is already confirmed"))
     comment = (comment or "").strip()[:MAX_MESSAGE] or None
     now = utcnow()
     c.report_confirmation, c.report_confirmed_at = decision, now
@@ -404,9 +403,9 @@ def set_step(session: Session, kb, c: Complaint, step: str, actor: str) -> None:
     """Which step of the investigation the complaint is at (process.investigation_steps)."""
     steps = [s.id for s in kb.process.investigation_steps]
     if c.status not in ("investigating", "escalated"):
-        raise TransitionError("调查中的投诉才有调查步骤 · Only a complaint under investigation has steps")
+        raise TransitionError(gettext("Only a complaint under investigation has steps"))
     if step not in steps:
-        raise TransitionError(f"调查步骤应为 {', '.join(steps)} · The step must be one of {', '.join(steps)}")
+        raise TransitionError(gettext("The step must be one of %(known)s", known=', '.join(steps)))
     if step != c.investigation_step:
         record(session, c, actor, "step", c.investigation_step, step)
         c.investigation_step = step
@@ -418,16 +417,16 @@ def add_task(session: Session, kb, clock: Clock, c: Complaint, team: str, text: 
     """Hand part of the investigation to another team, due by the end of a day (its own deadline)."""
     text = (text or "").strip()
     if kb.process.team(team) is None:
-        raise TransitionError(f"未知团队 · Unknown team '{team}'")
+        raise TransitionError(gettext("Unknown team '%(team)s'", team=team))
     if not text or len(text) > MAX_MESSAGE:
-        raise TransitionError(f"请写明任务内容（最多 {MAX_MESSAGE} 字） · Describe the task (at most {MAX_MESSAGE} characters)")
+        raise TransitionError(gettext("Describe the task (at most %(max_message)s characters)", max_message=MAX_MESSAGE))
     if due is None:
-        raise TransitionError("请给出任务期限 · Give the task a due date")
+        raise TransitionError(gettext("Give the task a due date"))
     due_at = dt.datetime.combine(due, dt.time(23, 59, 59), tzinfo=clock.zone).astimezone(dt.UTC)
     if due_at < utcnow():
-        raise TransitionError("任务期限不能早于今天 · The due date cannot be in the past")
+        raise TransitionError(gettext("The due date cannot be in the past"))
     if c.status in ("resolved", "closed"):
-        raise TransitionError("已反馈结果的投诉不再分派任务 · A resolved complaint gets no new tasks")
+        raise TransitionError(gettext("A resolved complaint gets no new tasks"))
     task = Task(complaint_id=c.id, team=team, text=text, due_at=due_at, created_by=actor, created_at=utcnow())
     session.add(task)
     session.flush()
@@ -438,7 +437,7 @@ def add_task(session: Session, kb, clock: Clock, c: Complaint, team: str, text: 
 
 def finish_task(session: Session, c: Complaint, task: Task, actor: str, note: str | None) -> None:
     if task.done_at is not None:
-        raise TransitionError(f"任务 #{task.id} 已完成 · Task #{task.id} is already done")
+        raise TransitionError(gettext("Task #%(id)s is already done", id=task.id))
     task.done_at, task.done_by, task.note = utcnow(), actor, (note or "").strip()[:MAX_MESSAGE] or None
     record(session, c, actor, "task_done", None, task.team, note=f"#{task.id}: {task.note or ''}".strip())
     c.updated_at = utcnow()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from .i18n import N_
 from .models import Complaint, UTCDateTime, utcnow
 from .workflow import OPEN_STATUSES
 
@@ -19,12 +20,12 @@ MAX_PAGE_SIZE = 500
 FAR = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)  # "no deadline": sorts after every real one
 
 DEADLINE_LABELS = {
-    "assessment": ("初步评估", "Initial assessment"),
-    "first_response": ("首次答复", "First response"),
-    "resolution": ("紧急处理完毕", "Urgent: handled"),
-    "result": ("反馈结果", "Result fed back"),
-    "promise": ("承诺的维修或配送", "Promised repair or delivery"),
-    "review": ("主管复核", "Supervisor review"),
+    "assessment": N_("Initial assessment"),
+    "first_response": N_("First response"),
+    "resolution": N_("Urgent: handled"),
+    "result": N_("Result fed back"),
+    "promise": N_("Promised repair or delivery"),
+    "review": N_("Supervisor review"),
 }
 # Every time limit of the process, once: its kind, the column it is due at, the column that says it was
 # met. The queue's order, its filters (in SQL), the SLA reminders and the review all read this table.

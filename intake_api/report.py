@@ -21,7 +21,7 @@ from kb_builder.markup import sanitize
 from kb_builder.redact import Redactor
 from kb_builder.sources import read_sources
 
-from . import capa, metrics, staff_figures, timeliness
+from . import capa, i18n, metrics, staff_figures, timeliness
 from .models import Complaint, StaffUser
 from .privacy import OTHER, suppress_small
 from .queue import DEADLINE_LABELS
@@ -368,8 +368,14 @@ def charts(data: dict, lang: str = "zh") -> dict[str, bytes]:
     return out
 
 
+def limit_label(kind: str, lang: str) -> str:
+    """A time limit's name in the review's language ("zh" or "en"), from the catalogues (queue.DEADLINE_LABELS)."""
+    with i18n.speaking("zh-Hans" if lang == "zh" else "en"):
+        return i18n.gettext(DEADLINE_LABELS[kind])
+
+
 def _limit_name(row: dict, lang: str) -> str:
-    name = DEADLINE_LABELS[row["kind"]][0 if lang == "zh" else 1]
+    name = limit_label(row["kind"], lang)
     return f"{name} · {LEVELS[row['level']][0 if lang == 'zh' else 1]}" if row["level"] is not None else name
 
 
@@ -448,7 +454,7 @@ def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links:
         def number(n: str) -> str:
             return f"[{_t(n)}]({links.format(number=n)})" if links else _t(n)
         lines += _table([h("number"), h("limit"), h("level"), h("due_at"), h("done_at"), h("late_by")],
-                        [[number(b["number"]), _t(DEADLINE_LABELS[b["kind"]][0 if lang == "zh" else 1]), str(b["level"]),
+                        [[number(b["number"]), _t(limit_label(b["kind"], lang)), str(b["level"]),
                           _local(b["due"], data), _local(b["done"], data) if b["done"] else h("unmet"), str(b["late_hours"])]
                          for b in data["breaches"]])
     if len(data["breaches"]) < data["breach_total"]:

@@ -9,6 +9,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import ApiError
+from .i18n import N_, gettext
 from .workflow import Channel
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,29 +22,29 @@ EMAIL = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}")
 EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
 CHANNELS = tuple(c.value for c in Channel)
 CHANNEL_LABELS = {
-    "online_form": "在线表单 · Online form", "email": "电子邮件 · E-mail",
-    "hotline": "热线电话 · Hotline", "reception": "接待窗口 · Reception desk",
-    "anonymous_platform": "匿名平台 · Anonymous platform",
+    "online_form": N_("Online form"), "email": N_("E-mail"),
+    "hotline": N_("Hotline"), "reception": N_("Reception desk"),
+    "anonymous_platform": N_("Anonymous platform"),
 }
 
 _MESSAGES = {
-    "missing": "必填 · This field is required",
-    "string_too_short": "太短，至少 {min_length} 个字 · Too short: at least {min_length} characters",
-    "string_too_long": "太长，最多 {max_length} 个字 · Too long: at most {max_length} characters",
-    "literal_error": "不在可选范围内 · Must be one of: {expected}",
-    "enum": "不在可选范围内 · Must be one of: {expected}",
-    "extra_forbidden": "不认识的字段 · Unknown field: remove it",
-    "bool_type": "应为 true 或 false · Must be true or false",
-    "bool_parsing": "应为 true 或 false · Must be true or false",
-    "string_type": "应为文字 · Must be text",
-    "list_type": "应为列表 · Must be a list",
-    "too_long": "太多，最多 {max_length} 项 · Too many: at most {max_length} items",
-    "model_type": "应为对象 · Must be an object",
-    "model_attributes_type": "应为对象 · Must be an object",
-    "datetime_from_date_parsing": "日期格式应为 YYYY-MM-DD · Use a date such as 2026-11-25",
-    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD · Use a date such as 2026-11-25",
-    "datetime_parsing": "日期格式应为 YYYY-MM-DD · Use a date such as 2026-11-25",
-    "datetime_type": "日期格式应为 YYYY-MM-DD · Use a date such as 2026-11-25",
+    "missing": N_("This field is required"),
+    "string_too_short": N_("Too short: at least {min_length} characters"),
+    "string_too_long": N_("Too long: at most {max_length} characters"),
+    "literal_error": N_("Must be one of: {expected}"),
+    "enum": N_("Must be one of: {expected}"),
+    "extra_forbidden": N_("Unknown field: remove it"),
+    "bool_type": N_("Must be true or false"),
+    "bool_parsing": N_("Must be true or false"),
+    "string_type": N_("Must be text"),
+    "list_type": N_("Must be a list"),
+    "too_long": N_("Too many: at most {max_length} items"),
+    "model_type": N_("Must be an object"),
+    "model_attributes_type": N_("Must be an object"),
+    "datetime_from_date_parsing": N_("Use a date such as 2026-11-25"),
+    "date_from_datetime_parsing": N_("Use a date such as 2026-11-25"),
+    "datetime_parsing": N_("Use a date such as 2026-11-25"),
+    "datetime_type": N_("Use a date such as 2026-11-25"),
 }
 
 
@@ -56,7 +57,7 @@ def field_errors(exc: ValidationError) -> list[dict]:
         if err["type"] == "value_error":
             message = err["msg"].removeprefix("Value error, ")
         elif template:
-            message = template.format(**(err.get("ctx") or {}))
+            message = gettext(template).format(**(err.get("ctx") or {}))
         else:
             message = err["msg"]
         out.append({"field": field, "message": message})
@@ -65,12 +66,12 @@ def field_errors(exc: ValidationError) -> list[dict]:
 
 def parse(model: type[M], data, **context) -> M:
     if not isinstance(data, dict):
-        raise ApiError("请求体应为 JSON 对象 · The body must be a JSON object",
+        raise ApiError(gettext("The body must be a JSON object"),
                        [{"field": "_form", "message": "expected a JSON object"}])
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        raise ApiError("有字段需要修改 · Some fields need fixing", field_errors(exc)) from None
+        raise ApiError(gettext("Some fields need fixing"), field_errors(exc)) from None
 
 
 class _In(BaseModel):
@@ -114,7 +115,7 @@ class ComplaintIn(_In):
     def _known_category(cls, value: str, info: ValidationInfo) -> str:
         known = (info.context or {}).get("categories", [])
         if value not in known:
-            raise ValueError(f"未知分类 · Unknown category '{value}': use one of {', '.join(known)}")
+            raise ValueError(gettext("Unknown category '%(value)s': use one of %(known)s", value=value, known=', '.join(known)))
         return value
 
     @field_validator("occurred_at", mode="before")
@@ -134,9 +135,9 @@ class ComplaintIn(_In):
         elif value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         if value > dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
-            raise ValueError("不能是将来的时间 · Cannot be in the future")
+            raise ValueError(gettext("Cannot be in the future"))
         if value < EARLIEST:  # also keeps year-1 dates from overflowing when stored in UTC
-            raise ValueError("时间太早，应在 1970 年之后 · Too far in the past: use a date from 1970 on")
+            raise ValueError(gettext("Too far in the past: use a date from 1970 on"))
         return value
 
     @field_validator("shown_articles")
@@ -160,7 +161,7 @@ class ComplaintIn(_In):
         if value is not None and value.is_empty():
             return None
         if value is not None and info.data.get("anonymous"):
-            raise ValueError("匿名投诉不能填写身份信息 · Leave identity empty when anonymous is true")
+            raise ValueError(gettext("Leave identity empty when anonymous is true"))
         return value
 
 
@@ -171,7 +172,7 @@ class ComplaintIn(_In):
         if not value:
             return None
         if known is not None and value not in known:
-            raise ValueError(f"未知部门 · Unknown department '{value}': use one of {', '.join(known)}")
+            raise ValueError(gettext("Unknown department '%(value)s': use one of %(known)s", value=value, known=', '.join(known)))
         return value
 
     @field_validator("notify_email")
@@ -180,11 +181,9 @@ class ComplaintIn(_In):
         if not value:
             return None
         if info.data.get("anonymous"):
-            raise ValueError("匿名投诉不接收邮件通知：请凭查询码查看进度，或选择保密投诉 · Anonymous complaints get no "
-                             "e-mail: follow up with the tracking code, or choose confidential")
+            raise ValueError(gettext("Anonymous complaints get no e-mail: follow up with the tracking code, or choose confidential"))
         if not EMAIL.fullmatch(value):
-            raise ValueError("邮箱格式不对，例如 name@example.com · Not an e-mail address: use one like "
-                             "name@example.com")
+            raise ValueError(gettext("Not an e-mail address: use one like name@example.com"))
         return value
 
 

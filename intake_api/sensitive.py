@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from kb_builder.errors import ConfigError, Problem
 from kb_builder.recognise import KindRule, Recogniser, Verdict, load_rules
 
+from .i18n import pick
+
 log = logging.getLogger("kb.sensitive")
 _cache: dict = {}
 _guard = threading.Lock()
@@ -98,7 +100,7 @@ class Sensitivity:
     def as_dict(self, kb) -> dict:
         v = self.verdict
         return {"sensitive": v.sensitive, "kind": v.kind,
-                "kind_label": f"{v.rule.zh} · {v.rule.en}" if v.rule else None,
+                "kind_label": pick((v.rule.zh, v.rule.en)) if v.rule else None,
                 "emergency_contact": kb.process.sensitive.emergency_contact if v.emergency else None,
                 # Harassment and the like: the form proposes confidential or anonymous before submit.
                 "propose_disclosure": "confidential" if v.sensitive and not v.urgent else None}

@@ -28,8 +28,8 @@ def _site_dir() -> Path:
 @bp.get("/", defaults={"path": ""})
 @bp.get("/<path:path>")
 def page(path: str):
-    if path == "api" or path.startswith("api/"):
-        abort(404)  # unknown API routes answer JSON, not the site's 404 page
+    if path in ("api", "staff") or path.startswith(("api/", "staff/")):
+        abort(404)  # unknown API routes answer JSON, workspace ones the workspace's page, not the site's 404
     if any(part.startswith(".") for part in path.split("/")):
         abort(404)  # dot files of the build (the CSP hash list) are not pages
     root = _site_dir()

@@ -18,6 +18,7 @@ from .complaints import receipt
 from .db import get_session
 from .desk import ACTIONS, AttachmentView, ComplaintView
 from .errors import ApiError
+from .i18n import gettext
 from .login_guard import log_in, log_out
 from .models import StaffUser, utcnow
 from .openapi import AccountOut, AccountsOut, AlertsOut, AuditOut, ListOut, OkOut, ReceiptOut, doc
@@ -25,7 +26,7 @@ from .queue import PAGE_SIZE
 from .schemas import ComplaintIn, _In, parse
 from .suggest import searcher
 from .web import accepts_files, actor, desk, send_attachment, uploads
-from .workflow import LABELS, LEVELS, STATUSES
+from .workflow import LEVEL_NAMES, STATUSES, label
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
 
@@ -38,8 +39,8 @@ def iso(moment: dt.datetime | None) -> str | None:
 def summary(v: ComplaintView) -> dict:
     c = v.complaint
     return {
-        "number": c.number, "status": c.status, "status_label": " · ".join(LABELS[c.status]),
-        "level": c.level, "level_label": " · ".join(LEVELS[c.level]), "category": c.category,
+        "number": c.number, "status": c.status, "status_label": label(c.status),
+        "level": c.level, "level_label": gettext(LEVEL_NAMES[c.level]), "category": c.category,
         "team": c.team, "handler": v.handler, "channel": c.channel, "anonymous": c.anonymous,
         "about": {"department": c.about_department, "role": c.about_role} if c.about_department or c.about_role
         else None,
@@ -119,14 +120,14 @@ def list_complaints():
     args = request.args
     status = args.get("status") or None
     if status and status not in (*STATUSES, "open"):
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "status", "message": f"one of {', '.join(STATUSES)}, open"}])
+        raise ApiError(gettext("Invalid parameters"), [{"field": "status", "message": f"one of {', '.join(STATUSES)}, open"}])
     level_arg = args.get("level") or None
     if level_arg is not None and level_arg not in ("1", "2", "3"):
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "level", "message": "1, 2 or 3"}])
+        raise ApiError(gettext("Invalid parameters"), [{"field": "level", "message": "1, 2 or 3"}])
     level = int(level_arg) if level_arg else None
     due = args.get("due") or None
     if due not in (None, "overdue", "soon"):
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "due", "message": "overdue or soon"}])
+        raise ApiError(gettext("Invalid parameters"), [{"field": "due", "message": "overdue or soon"}])
     page, per_page = _positive(args, "page", 1), _positive(args, "per_page", PAGE_SIZE)
     result = desk().queue(actor(), status=status, level=level, team=args.get("team") or None, due=due,
                           page=page, per_page=per_page)
@@ -141,7 +142,7 @@ def _positive(args, name: str, default: int) -> int:
     if not value:
         return default
     if not value.isdigit() or len(value) > 6 or int(value) < 1:
-        raise ApiError("参数有误 · Invalid parameters", [{"field": name, "message": "a whole number from 1"}])
+        raise ApiError(gettext("Invalid parameters"), [{"field": name, "message": "a whole number from 1"}])
     return int(value)
 
 

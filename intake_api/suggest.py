@@ -22,6 +22,7 @@ from kb_builder.search import IndexNotBuilt, Searcher
 
 from . import sensitive
 from .errors import ApiError, Unavailable
+from .i18n import gettext
 from .openapi import SearchOut, SearchQuery, SuggestOut, SuggestQuery, doc
 
 bp = Blueprint("suggest", __name__, url_prefix="/api/v1")
@@ -52,12 +53,12 @@ def _query(params, max_limit: int) -> tuple[str, int]:
     text = params.get("q", "")
     errors = []
     if not isinstance(text, str):
-        errors.append({"field": "q", "message": "应为文字 · Must be text"})
+        errors.append({"field": "q", "message": gettext("Must be text")})
         text = ""
     elif not text.strip():
-        errors.append({"field": "q", "message": "必填 · Give the text to match, e.g. ?q=饮水机坏了"})
+        errors.append({"field": "q", "message": gettext("Required: give the text to match, e.g. ?q=饮水机坏了")})
     elif len(text) > MAX_QUERY_CHARS:
-        errors.append({"field": "q", "message": f"太长，最多 {MAX_QUERY_CHARS} 个字 · At most {MAX_QUERY_CHARS} characters"})
+        errors.append({"field": "q", "message": gettext("At most %(max_query_chars)s characters", max_query_chars=MAX_QUERY_CHARS)})
     limit = params.get("limit", 5)
     try:
         if isinstance(limit, bool) or not isinstance(limit, (int, str)):
@@ -66,9 +67,9 @@ def _query(params, max_limit: int) -> tuple[str, int]:
         if not 1 <= limit <= max_limit:
             raise ValueError
     except ValueError:
-        errors.append({"field": "limit", "message": f"应为 1 到 {max_limit} 的整数 · A whole number from 1 to {max_limit}"})
+        errors.append({"field": "limit", "message": gettext("A whole number from 1 to %(max_limit)s", max_limit=max_limit)})
     if errors:
-        raise ApiError("参数有误 · Invalid parameters", errors)
+        raise ApiError(gettext("Invalid parameters"), errors)
     return text, limit
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from .i18n import N_, gettext
+
 
 class Status(StrEnum):
     """Where a complaint is in the process; the value is what is stored and sent."""
@@ -59,37 +61,39 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 LABELS = {
-    "received": ("已受理", "Received"),
-    "assessed": ("已评估", "Assessed"),
-    "investigating": ("调查处理中", "Investigating"),
-    "resolved": ("已反馈结果", "Resolved (result fed back)"),
-    "closed": ("已结案", "Closed"),
-    "reopened": ("重新处理", "Reopened"),
-    "escalated": ("已升级", "Escalated"),
+    "received": N_("Received"),
+    "assessed": N_("Assessed"),
+    "investigating": N_("Investigating"),
+    "resolved": N_("Resolved (result fed back)"),
+    "closed": N_("Closed"),
+    "reopened": N_("Reopened"),
+    "escalated": N_("Escalated"),
 }
 
 LEVELS = {1: ("紧急", "Urgent"), 2: ("重要", "Important"), 3: ("一般", "General")}
+# The levels as labels in the catalogues (LEVELS keeps its pairs for the quarterly review, intake_api/report.py).
+LEVEL_NAMES = {1: N_("Urgent"), 2: N_("Important"), 3: N_("General")}
 
 # The SOP's solution types; a promised one (a repair, a delivery) carries a date that runs as its own clock.
 SOLUTIONS = {
-    "repair": ("维修", "Repair"), "delivery": ("补发或配送", "Delivery or replacement"),
-    "compensation": ("补偿", "Compensation"), "apology": ("道歉", "Apology"),
-    "process_change": ("流程改进", "Process change"), "explanation": ("解释说明", "Explanation"),
-    "no_action": ("无需处理", "No action needed"),
+    "repair": N_("Repair"), "delivery": N_("Delivery or replacement"),
+    "compensation": N_("Compensation"), "apology": N_("Apology"),
+    "process_change": N_("Process change"), "explanation": N_("Explanation"),
+    "no_action": N_("No action needed"),
 }
 PROMISED = ("repair", "delivery")
-FOLLOW_UP_METHODS = {"phone": ("电话", "Phone"), "in_person": ("当面", "In person"), "email": ("邮件", "E-mail")}
+FOLLOW_UP_METHODS = {"phone": N_("Phone"), "in_person": N_("In person"), "email": N_("E-mail")}
 # A supervisor review ends the original result standing, a new investigation, or a third party's arbitration.
 REVIEW_OUTCOMES = {
-    "upheld": ("维持原处理结果", "The result stands"),
-    "reinvestigate": ("重新调查", "Investigate again"),
-    "arbitration": ("第三方仲裁", "Third-party arbitration"),
+    "upheld": N_("The result stands"),
+    "reinvestigate": N_("Investigate again"),
+    "arbitration": N_("Third-party arbitration"),
 }
 
 RESPONSIBILITY = {
-    "own": ("本部门责任", "Own team's fault"),
-    "third_party": ("第三方责任", "Third party's fault"),
-    "outside": ("不属本部门职责", "Outside the team's remit"),
+    "own": N_("Own team's fault"),
+    "third_party": N_("Third party's fault"),
+    "outside": N_("Outside the team's remit"),
 }
 
 OPEN_STATUSES = ("received", "assessed", "investigating", "reopened", "escalated")
@@ -101,14 +105,15 @@ class TransitionError(ValueError):
 
 def check_transition(current: str, target: str) -> None:
     if target not in STATUSES:
-        raise TransitionError(f"未知状态 '{target}' · Unknown status '{target}': use one of {', '.join(STATUSES)}")
+        raise TransitionError(gettext("Unknown status '%(status)s': use one of %(known)s",
+                                      status=target, known=", ".join(STATUSES)))
     allowed = TRANSITIONS[current]
     if target not in allowed:
-        raise TransitionError(
-            f"不能从“{LABELS[current][0]}”改为“{LABELS[target][0]}” · "
-            f"Cannot go from {current} to {target}; allowed next: {', '.join(allowed)}")
+        raise TransitionError(gettext("Cannot go from “%(current)s” to “%(target)s”; allowed next: %(allowed)s",
+                                      current=label(current), target=label(target),
+                                      allowed=", ".join(label(s) for s in allowed)))
 
 
-def label(status: str, lang: str = "zh") -> str:
-    zh, en = LABELS[status]
-    return zh if lang == "zh" else en
+def label(status: str) -> str:
+    """A status as its label in the current language (never its id)."""
+    return gettext(LABELS[status])

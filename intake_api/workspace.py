@@ -4,188 +4,188 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
 from kb_builder.official_calendar import calendar_warning
 
+from . import i18n
 from .attachments import ACCEPT, human
 from .auth import ROLES, staff_required
 from .db import get_session
 from .desk import Invalid
 from .errors import go_back_to
+from .i18n import N_, gettext, pick
 from .login_guard import TooManyAttempts, WrongPassword, log_in, log_out
 from .models import utcnow
 from .queue import DEADLINE_LABELS
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
 from .web import accepts_files, actor, desk, send_attachment, uploads
-from .workflow import FOLLOW_UP_METHODS, LABELS, LEVELS, RESPONSIBILITY, REVIEW_OUTCOMES, SOLUTIONS, STATUSES
+from .workflow import FOLLOW_UP_METHODS, LABELS, LEVEL_NAMES, RESPONSIBILITY, REVIEW_OUTCOMES, SOLUTIONS, STATUSES
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff", template_folder="templates")
 
 TEXT = {
-    "title": ("投诉工作台", "Complaint workspace"),
-    "queue": ("投诉队列", "Queue"), "new": ("录入线下投诉", "Record offline complaint"),
-    "alerts": ("预警", "Alerts"), "logout": ("退出", "Log out"), "login": ("登录", "Log in"),
-    "username": ("用户名", "Username"), "password": ("密码", "Password"),
-    "status": ("状态", "Status"), "level": ("级别", "Level"), "team": ("团队", "Team"),
-    "handler": ("受理人", "Handler"), "category": ("分类", "Category"), "due": ("时限", "Time limit"),
-    "received": ("受理时间", "Received"), "number": ("编号", "Number"), "filter": ("筛选", "Filter"),
-    "all": ("全部", "All"), "open": ("未结", "Open"), "overdue": ("已超时", "Overdue"),
-    "due_soon": ("即将到期", "Due soon"), "none": ("无", "None"),
-    "description": ("发生了什么", "What happened"), "request": ("诉求", "Asks for"),
-    "location": ("地点", "Where"), "occurred_at": ("发生时间", "When"), "channel": ("渠道", "Channel"),
-    "identity": ("投诉人", "Complainant"), "anonymous": ("匿名", "Anonymous"),
-    "name": ("姓名", "Name"), "department": ("部门", "Department"), "position": ("职位", "Position"),
-    "contact": ("联系方式", "Contact"), "responsibility": ("责任类别", "Responsibility"),
-    "response": ("给投诉人的答复", "Response to the complainant"), "save": ("保存", "Save"),
-    "change_status": ("变更状态", "Change status"), "note": ("备注", "Note"),
-    "assign": ("分派", "Assign"), "end_investigation": ("结束调查（开始计算结果反馈时限）", "End investigation (starts the result clock)"),
-    "history": ("处理记录", "History"), "when": ("时间", "When"), "who": ("操作人", "Who"),
-    "what": ("操作", "What"), "from_to": ("变更", "Change"), "dates": ("时限与时间", "Time limits and dates"),
-    "rating": ("满意度", "Satisfaction"), "safety": ("安全", "Safety"), "submit": ("提交", "Submit"),
-    "tracking_code": ("查询码（请告知投诉人）", "Tracking code (give it to the complainant)"),
-    "no_complaints": ("没有符合条件的投诉", "No complaints match"), "complaints": ("相关投诉", "Complaints"),
-    "no_alerts": ("暂无预警", "No alerts"), "shown_articles": ("提交前看过的文章", "Articles seen before submitting"),
-    "why": ("知识库为这段描述找到的文章及原因", "Articles the knowledge base finds for this text, and why"),
-    "why_phrasing": ("最接近的说法", "Closest phrasing"), "why_terms": ("共有的词", "Shared terms"),
-    "why_title": ("标题", "title"), "why_none": ("没有", "none"),
-    "bad_login": ("用户名或密码错误", "Wrong username or password"), "saved": ("已保存", "Saved"),
-    "confidential": ("保密", "Confidential"),
-    "confidential_hidden": ("保密投诉：身份仅员工关系专员可见", "Confidential: identity visible to employee relations only"),
-    "thread": ("与投诉人的沟通", "Conversation with the complainant"),
-    "from_staff": ("工作人员", "Staff"), "from_complainant": ("投诉人", "Complainant"),
-    "ask": ("向投诉人提问（对方凭查询码在进度页回答）", "Ask the complainant (they answer on the status page with their tracking code)"),
-    "send": ("发送", "Send"),
-    "article": ("发布为知识库文章", "Publish as an article"),
-    "article_only_resolved": ("反馈结果后才能写成文章", "Only resolved complaints can become articles"),
-    "article_saved": ("草稿已保存（未发布）", "Draft saved (not published)"),
-    "article_published": ("已批准发布；运行 kb build 后出现在网站上", "Approved; it appears on the site after kb build"),
-    "redacted": ("已自动去除的个人信息", "Personal data removed automatically"),
-    "save_draft": ("保存草稿", "Save draft"), "approve": ("批准发布", "Approve and publish"),
-    "title_field": ("标题", "Title"), "tags": ("标签（逗号分隔）", "Tags (comma-separated)"),
-    "questions": ("员工常见问法（每行一个）", "How employees ask (one per line)"), "body": ("正文", "Body"),
-    "status_published": ("已发布", "Published"), "status_draft": ("草稿", "Draft"),
-    "report": ("季度报告", "Quarterly review"), "quarter": ("季度", "Quarter"), "show": ("查看", "Show"),
-    "recognised": ("自动识别", "Recognised as"),
-    "temporary_measures": ("已采取的临时措施（紧急投诉必填，填写后才能推进）",
-                           "Temporary measures taken (required for urgent complaints before moving on)"),
-    "acknowledge": ("确认并说明处理", "Acknowledge with a note"), "acknowledged": ("已确认", "Acknowledged"),
-    "notifications": ("通知设置", "Notifications"), "outbox": ("发件箱", "Outbox"),
-    "my_notifications": ("我收到的通知", "What I am told"), "email": ("邮箱", "E-mail"),
-    "language": ("语言", "Language"), "team_notifications": ("团队邮箱和群机器人收到的通知",
-                                                       "What each team's mailboxes and chat robots are told"),
-    "dead_letters": ("发送失败的消息（已停止重试）", "Messages that could not be delivered (no more retries)"),
-    "resend": ("重新发送", "Send again"), "attempts": ("尝试", "Attempts"), "kind": ("类型", "Kind"),
-    "channel_to": ("渠道", "Channel"), "last_error": ("最后的错误", "Last error"),
-    "no_dead_letters": ("没有发送失败的消息", "No undelivered messages"),
-    "n_new_complaint": ("本团队的新投诉", "New complaint for my team"),
-    "n_assigned": ("分派给我的投诉", "Assigned to me"),
-    "n_urgent": ("紧急 / 安全投诉（立即）", "Urgent / safety complaint (at once)"),
-    "n_emergency_alert": ("应急预警（24 小时内多起相似投诉）", "Emergency alert (many similar complaints in 24 h)"),
-    "n_complainant_replied": ("投诉人回复了", "Complainant replied"),
-    "n_low_rating": ("低满意度评价导致重开", "Low rating reopened a complaint"),
-    "n_due_soon": ("即将到期", "Due soon"), "n_overdue": ("已超时", "Overdue"),
-    "n_escalation": ("超时升级（组长和管理员）", "Overdue escalation (team lead and admins)"),
-    "n_digest": ("每日待办汇总", "Daily digest of my open work"),
-    "n_task": ("交给本团队的调查任务", "A task for my team"),
-    "n_review_needed": ("待主管复核的升级投诉", "An escalated complaint to review"),
-    "about": ("被投诉部门", "Department complained about"), "about_role": ("被投诉的岗位或服务（可选）",
-                                                                    "Role or service complained about (optional)"),
-    "conflict": ("利益冲突", "conflict of interest"),
-    "response_basis": ("依据", "Basis"), "response_result": ("处理结果（必填）", "Result (required)"),
-    "response_followup": ("后续措施", "Follow-up measures"), "solutions": ("解决方式", "Solution"),
-    "promise_date": ("承诺完成日期（维修或配送必填）", "Promised date (required for a repair or delivery)"),
-    "promise_text": ("承诺内容", "What was promised"), "promise_kept": ("承诺已完成", "Promise kept"),
-    "follow_up": ("回访方式", "Follow-up (回访) by"), "follow_up_score": ("投诉人给出的满意度（1-5）",
-                                                                     "Satisfaction the complainant gave (1-5)"),
-    "review": ("主管复核", "Supervisor review"), "arbitrator": ("仲裁方（仅第三方仲裁）", "Arbitrator (arbitration only)"),
-    "arbitration_result": ("仲裁结果", "Arbitration result"), "case_report": ("处理报告", "Handling report"),
-    "step": ("调查步骤", "Investigation step"), "tasks": ("任务", "Tasks"),
-    "new_task": ("交给其他团队的任务", "Task for another team"), "task_text": ("任务内容（不要写投诉人信息）",
-                                                                  "What to do (no complainant details)"),
-    "due_date": ("期限", "Due"), "done": ("完成", "Done"), "no_tasks": ("没有待办任务", "No open tasks"),
-    "override_reason": ("强制分派的理由（仅管理员，记入处理记录）", "Reason to override a conflict (admins; kept in the history)"),
-    "search": ("搜索", "Search"), "search_all": ("搜索投诉（含已结案）", "Search complaints (closed ones too)"),
-    "search_q": ("编号或关键词（繁简皆可）", "Number or words (Traditional or Simplified)"),
-    "since": ("受理日期从", "Received from"), "until": ("到", "to"),
-    "no_results": ("没有找到符合条件的投诉", "No complaint you can see matches"),
-    "accounts": ("员工账号", "Staff accounts"), "new_account": ("新建账号", "New account"),
-    "role": ("角色", "Role"), "teams": ("团队", "Teams"), "active": ("在用", "Active"),
-    "inactive": ("已停用", "Deactivated"), "deactivate": ("停用（立即退出登录）", "Deactivate (logs out at once)"),
-    "reactivate": ("恢复启用", "Reactivate"), "reset_password": ("重置密码", "Reset password"),
-    "new_password": ("新密码（至少 10 个字符）", "New password (10 characters or more)"),
-    "repeat_password": ("再输入一次", "Repeat it"), "display_name": ("显示名称", "Display name"),
-    "passwords_differ": ("两次输入的密码不一致", "The two passwords differ"),
-    "audit": ("账号变更记录", "Changes to accounts"), "account": ("账号", "Account"),
-    "role_handler": ("受理人（本团队的投诉）", "Handler (their teams' complaints)"),
-    "role_admin": ("管理员（全部投诉、账号管理）", "Admin (every complaint, accounts)"),
-    "role_relations": ("员工关系（另含保密投诉及身份）", "Employee relations (also confidential complaints)"),
-    "role_supervisor": ("主管（本团队的投诉，并做主管复核）", "Supervisor (their teams' complaints, and reviews)"),
-    "a_created": ("创建", "created"), "a_deactivated": ("停用", "deactivated"), "a_reactivated": ("恢复启用", "reactivated"),
-    "a_password_reset": ("重置密码", "password reset"), "a_role": ("角色", "role"), "a_teams": ("团队", "teams"),
-    "a_department": ("所属部门", "department"), "a_email": ("邮箱", "e-mail"), "a_language": ("语言", "language"),
-    "own_department": ("所属部门", "Own department"),
-    "attachments": ("附件与证据", "Attachments and evidence"),
-    "attach": ("上传附件（访谈记录、文件、照片；仅工作人员可见）",
-               "Attach files (interview notes, documents, photos; seen by staff only)"),
-    "attach_limits": ("允许：JPEG、PNG、GIF、WebP、PDF、纯文本；每次上传合计最多 {size}，每个投诉最多 {count} 个；"
-                      "照片会去除位置和相机信息",
-                      "Allowed: JPEG, PNG, GIF, WebP, PDF, plain text; at most {size} per upload, {count} per "
-                      "complaint; photos lose their location and camera data"),
-    "upload": ("上传", "Upload"), "no_attachments": ("没有附件", "No attachments"),
-    "by_complainant": ("投诉人", "complainant"),
-    "export_xlsx": ("导出 Excel", "Export Excel"), "export_csv": ("导出 CSV", "Export CSV"),
-    "kpis": ("处理人员考核", "Staff KPIs"), "prev_page": ("上一页", "Previous"), "next_page": ("下一页", "Next"),
-    "a_export": ("导出", "export"),
-    "capa": ("预防与纠正措施", "Corrective actions"), "capa_what": ("措施（做什么）", "Action (what is to be done)"),
-    "capa_team": ("负责团队", "Owner team"), "capa_complaints": ("关联投诉编号（逗号分隔）", "Complaint numbers (comma-separated)"),
-    "capa_cluster": ("或：反复出现的问题", "Or: the recurring problem"), "capa_evidence": ("完成证据", "Evidence of completion"),
-    "capa_new": ("决定一项措施", "Decide an action"), "capa_due": ("到期或逾期的预防措施", "Corrective actions due or overdue"),
-    "no_capa": ("没有预防措施", "No corrective actions"), "capa_open": ("进行中", "Open"), "capa_done": ("已完成", "Done"),
+    "title": N_("Complaint workspace"),
+    "queue": N_("Queue"), "new": N_("Record offline complaint"),
+    "alerts": N_("Alerts"), "logout": N_("Log out"), "login": N_("Log in"),
+    "username": N_("Username"), "password": N_("Password"),
+    "status": N_("Status"), "level": N_("Level"), "team": N_("Team"),
+    "handler": N_("Handler"), "category": N_("Category"), "due": N_("Time limit"),
+    "received": N_("Received on"), "number": N_("Number"), "filter": N_("Filter"),
+    "all": N_("All"), "open": N_("Open"), "overdue": N_("Overdue"),
+    "due_soon": N_("Due soon"), "none": N_("None"), "mine": N_("Assigned to me"),
+    "next_step": N_("Choose the next step"),
+    "description": N_("What happened"), "request": N_("Asks for"),
+    "location": N_("Where"), "occurred_at": N_("When it happened"), "channel": N_("Channel"),
+    "identity": N_("Complainant"), "anonymous": N_("Anonymous"),
+    "name": N_("Name"), "department": N_("Department"), "position": N_("Position"),
+    "contact": N_("Contact"), "responsibility": N_("Responsibility"),
+    "response": N_("Response to the complainant"), "save": N_("Save"),
+    "change_status": N_("Change status"), "note": N_("Note"),
+    "assign": N_("Assign"), "end_investigation": N_("End investigation (starts the result clock)"),
+    "history": N_("History"), "when": N_("When"), "who": N_("Who"),
+    "what": N_("What"), "from_to": N_("Change"), "dates": N_("Time limits and dates"),
+    "rating": N_("Satisfaction"), "safety": N_("Safety"), "submit": N_("Submit"),
+    "tracking_code": N_("Tracking code (give it to the complainant)"),
+    "no_complaints": N_("No complaints match"), "complaints": N_("Complaints"),
+    "no_alerts": N_("No alerts"), "shown_articles": N_("Articles seen before submitting"),
+    "why": N_("Articles the knowledge base finds for this text, and why"),
+    "why_phrasing": N_("Closest phrasing"), "why_terms": N_("Shared terms"),
+    "why_title": N_("title"), "why_none": N_("none"),
+    "bad_login": N_("Wrong username or password"), "saved": N_("Saved"),
+    "confidential": N_("Confidential"),
+    "confidential_hidden": N_("Confidential: identity visible to employee relations only"),
+    "thread": N_("Conversation with the complainant"),
+    "from_staff": N_("Staff"), "from_complainant": N_("Complainant"),
+    "ask": N_("Ask the complainant (they answer on the status page with their tracking code)"),
+    "send": N_("Send"),
+    "article": N_("Publish as an article"),
+    "article_only_resolved": N_("Only resolved complaints can become articles"),
+    "article_saved": N_("Draft saved (not published)"),
+    "article_published": N_("Approved; it appears on the site after kb build"),
+    "redacted": N_("Personal data removed automatically"),
+    "save_draft": N_("Save draft"), "approve": N_("Approve and publish"),
+    "title_field": N_("Title"), "tags": N_("Tags (comma-separated)"),
+    "questions": N_("How employees ask (one per line)"), "body": N_("Body"),
+    "status_published": N_("Published"), "status_draft": N_("Draft"),
+    "report": N_("Quarterly review"), "quarter": N_("Quarter"), "show": N_("Show"),
+    "recognised": N_("Recognised as"),
+    "temporary_measures": N_("Temporary measures taken (required for urgent complaints before moving on)"),
+    "acknowledge": N_("Acknowledge with a note"), "acknowledged": N_("Acknowledged"),
+    "notifications": N_("Notifications"), "outbox": N_("Outbox"),
+    "my_notifications": N_("What I am told"), "email": N_("E-mail address"),
+    "language": N_("Language"), "team_notifications": N_("What each team's mailboxes and chat robots are told"),
+    "dead_letters": N_("Messages that could not be delivered (no more retries)"),
+    "resend": N_("Send again"), "attempts": N_("Attempts"), "kind": N_("Kind"),
+    "channel_to": N_("Channel"), "last_error": N_("Last error"),
+    "no_dead_letters": N_("No undelivered messages"),
+    "n_new_complaint": N_("New complaint for my team"),
+    "n_assigned": N_("Assigned to me"),
+    "n_urgent": N_("Urgent / safety complaint (at once)"),
+    "n_emergency_alert": N_("Emergency alert (many similar complaints in 24 h)"),
+    "n_complainant_replied": N_("Complainant replied"),
+    "n_low_rating": N_("Low rating reopened a complaint"),
+    "n_due_soon": N_("Due soon"), "n_overdue": N_("Overdue"),
+    "n_escalation": N_("Overdue escalation (team lead and admins)"),
+    "n_digest": N_("Daily digest of my open work"),
+    "n_task": N_("A task for my team"),
+    "n_review_needed": N_("An escalated complaint to review"),
+    "about": N_("Department complained about"), "about_role": N_("Role or service complained about (optional)"),
+    "conflict": N_("conflict of interest"),
+    "response_basis": N_("Basis"), "response_result": N_("Result (required)"),
+    "response_followup": N_("Follow-up measures"), "solutions": N_("Solution"),
+    "promise_date": N_("Promised date (required for a repair or delivery)"),
+    "promise_text": N_("What was promised"), "promise_kept": N_("Promise kept"),
+    "follow_up": N_("Follow-up by"), "follow_up_score": N_("Satisfaction the complainant gave (1-5)"),
+    "review": N_("Supervisor review"), "arbitrator": N_("Arbitrator (arbitration only)"),
+    "arbitration_result": N_("Arbitration result"), "case_report": N_("Handling report"),
+    "step": N_("Investigation step"), "tasks": N_("Tasks"),
+    "new_task": N_("Task for another team"), "task_text": N_("What to do (no complainant details)"),
+    "due_date": N_("Due"), "done": N_("Done"), "no_tasks": N_("No open tasks"),
+    "override_reason": N_("Reason to override a conflict (admins; kept in the history)"),
+    "search": N_("Search"), "search_all": N_("Search complaints (closed ones too)"),
+    "search_q": N_("Number or words (Traditional or Simplified)"),
+    "since": N_("Received from"), "until": N_("to"),
+    "no_results": N_("No complaint you can see matches"),
+    "accounts": N_("Staff accounts"), "new_account": N_("New account"),
+    "role": N_("Role"), "teams": N_("Teams"), "active": N_("Active"),
+    "inactive": N_("Deactivated"), "deactivate": N_("Deactivate (logs out at once)"),
+    "reactivate": N_("Reactivate"), "reset_password": N_("Reset password"),
+    "new_password": N_("New password (10 characters or more)"),
+    "repeat_password": N_("Repeat it"), "display_name": N_("Display name"),
+    "passwords_differ": N_("The two passwords differ"),
+    "audit": N_("Changes to accounts"), "account": N_("Account"),
+    "role_handler": N_("Handler (their teams' complaints)"),
+    "role_admin": N_("Admin (every complaint, accounts)"),
+    "role_relations": N_("Employee relations (also confidential complaints)"),
+    "role_supervisor": N_("Supervisor (their teams' complaints, and reviews)"),
+    "a_created": N_("created"), "a_deactivated": N_("deactivated"), "a_reactivated": N_("reactivated"),
+    "a_password_reset": N_("password reset"), "a_role": N_("role"), "a_teams": N_("teams"),
+    "a_department": N_("department"), "a_email": N_("e-mail"), "a_language": N_("language"),
+    "own_department": N_("Own department"),
+    "attachments": N_("Attachments and evidence"),
+    "attach": N_("Attach files (interview notes, documents, photos; seen by staff only)"),
+    "attach_limits": N_("Allowed: JPEG, PNG, GIF, WebP, PDF, plain text; at most {size} per upload, {count} per complaint; photos lose their location and camera data"),
+    "upload": N_("Upload"), "no_attachments": N_("No attachments"),
+    "by_complainant": N_("complainant"),
+    "export_xlsx": N_("Export Excel"),
+    "export_csv": N_("Export CSV"),
+    "kpis": N_("Staff KPIs"),
+    "prev_page": N_("Previous"),
+    "next_page": N_("Next"),
+    "a_export": N_("export"),
+    "capa": N_("Corrective actions"),
+    "capa_what": N_("Action (what is to be done)"),
+    "capa_team": N_("Owner team"),
+    "capa_complaints": N_("Complaint numbers (comma-separated)"),
+    "capa_cluster": N_("Or: the recurring problem"),
+    "capa_evidence": N_("Evidence of completion"),
+    "capa_new": N_("Decide an action"),
+    "capa_due": N_("Corrective actions due or overdue"),
+    "no_capa": N_("No corrective actions"),
+    "capa_open": N_("Open"),
+    "capa_done": N_("Done"),
 }
 DATE_LABELS = {
-    "assessment_due_at": ("评估期限", "Assessment due"), "first_response_due_at": ("首次答复期限", "First response due"),
-    "resolution_due_at": ("紧急处理期限", "Urgent handling due"), "result_due_at": ("结果反馈期限", "Result due"),
-    "assessed_at": ("评估于", "Assessed"), "first_responded_at": ("首次答复于", "First responded"),
-    "investigation_started_at": ("开始调查", "Investigation started"),
-    "investigation_ended_at": ("结束调查", "Investigation ended"), "resolved_at": ("反馈结果于", "Resolved"),
-    "closed_at": ("结案于", "Closed"), "promise_due_at": ("承诺完成期限", "Promised by"),
-    "promise_kept_at": ("承诺完成于", "Promise kept"), "review_due_at": ("主管复核期限", "Supervisor review due"),
-    "reviewed_at": ("主管复核于", "Reviewed"),
+    "assessment_due_at": N_("Assessment due"), "first_response_due_at": N_("First response due"),
+    "resolution_due_at": N_("Urgent handling due"), "result_due_at": N_("Result due"),
+    "assessed_at": N_("Assessed on"), "first_responded_at": N_("First responded"),
+    "investigation_started_at": N_("Investigation started"),
+    "investigation_ended_at": N_("Investigation ended"), "resolved_at": N_("Resolved"),
+    "closed_at": N_("Closed on"), "promise_due_at": N_("Promised by"),
+    "promise_kept_at": N_("Promise kept on"), "review_due_at": N_("Supervisor review due"),
+    "reviewed_at": N_("Reviewed"),
 }
 OFFLINE_CHANNELS = ("hotline", "reception", "email")
 
 
 def t(key: str) -> str:
-    zh, en = TEXT[key]
-    return zh if g.get("lang", "zh") == "zh" else en
-
-
-def pick(pair: tuple[str, str]) -> str:
-    return pair[0] if g.get("lang", "zh") == "zh" else pair[1]
+    """A workspace word by its key, in the page's language (the catalogues hold the translations)."""
+    return gettext(TEXT[key])
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def _language():
-        if request.path.startswith("/staff"):
-            lang = request.args.get("lang")
-            if lang in ("zh", "en"):
-                session["lang"] = lang
-            g.lang = session.get("lang", "zh")
-
     @app.context_processor
     def _helpers():
         if not request.path.startswith("/staff"):
             return {}
         kb = current_app.config["KB"]
-        return {"t": t, "pick": pick, "LABELS": LABELS, "LEVELS": LEVELS, "RESPONSIBILITY": RESPONSIBILITY,
-                "STATUSES": STATUSES, "CHANNEL_LABELS": CHANNEL_LABELS, "kb": kb, "local": _local,
-                "lang": g.get("lang", "zh"), "DEADLINE_LABELS": DEADLINE_LABELS, "TEXT_KEYS": TEXT,
+        return {"t": t, "pick": pick, "LABELS": LABELS, "LEVELS": LEVEL_NAMES, "RESPONSIBILITY": RESPONSIBILITY,
+                "STATUSES": STATUSES, "CHANNEL_LABELS": {k: gettext(v) for k, v in CHANNEL_LABELS.items()},
+                "kb": kb, "local": _local, "with_language": _with_language,
+                "DEADLINE_LABELS": DEADLINE_LABELS, "TEXT_KEYS": TEXT,
                 "SOLUTIONS": SOLUTIONS, "FOLLOW_UP_METHODS": FOLLOW_UP_METHODS, "REVIEW_OUTCOMES": REVIEW_OUTCOMES,
                 "calendar_notice": _calendar_notice()}
+
+
+def _with_language(code: str) -> str:
+    """This page in another language: the queue and search keep their filters (the session remembers it)."""
+    keep = request.endpoint in ("workspace.index", "workspace.search")
+    args = [(k, v) for k, v in request.args.items(multi=True) if keep and k != "lang"] + [("lang", code)]
+    return request.path + "?" + urlencode(args)
 
 
 def _calendar_notice() -> str | None:
@@ -246,7 +246,7 @@ def index():
     result = desk().queue(actor(), status=None if status == "all" else status, level=level,
                           team=args.get("team") or None,
                           due=args.get("due") if args.get("due") in ("overdue", "soon") else None,
-                          page=int(page) if page.isdigit() and len(page) < 7 else 1)
+                          page=int(page) if page.isdigit() and len(page) < 7 else 1, mine=args.get("mine") == "1")
     now = utcnow()
     rows = [desk().summary(actor(), c, now) for c in result.items]
     keep = {k: v for k, v in args.items() if k != "page" and v}
@@ -381,7 +381,7 @@ def new():
         if identity and not data["anonymous"]:
             data["identity"] = identity
         if data["channel"] not in OFFLINE_CHANNELS:
-            errors["channel"] = "请选择线下渠道 · Choose an offline channel"
+            errors["channel"] = gettext("Choose an offline channel")
         else:
             kb = current_app.config["KB"]
             try:
@@ -413,7 +413,8 @@ def _period():
 
 
 def _lang() -> str:
-    return g.get("lang", "zh")
+    """The review's words come in two languages (report.TEXT): English, or Chinese for both Chinese scripts."""
+    return "en" if i18n.current() == "en" else "zh"
 
 
 @bp.get("/report")
@@ -600,7 +601,7 @@ def create_account():
     go_back_to(url_for("workspace.accounts"))
     form = request.form
     if form.get("password", "") != form.get("password2", ""):
-        raise Invalid(f"{TEXT['passwords_differ'][0]} · {TEXT['passwords_differ'][1]}",
+        raise Invalid(t("passwords_differ"),
                       [{"field": "password2", "message": "the two passwords differ"}])
     desk().create_staff(actor(), form.get("username", ""), form.get("password", ""), form.get("role", "handler"),
                         form.getlist("teams"), form.get("name") or None, form.get("department") or None,
@@ -636,7 +637,7 @@ def reset_password(username: str):
     go_back_to(url_for("workspace.accounts"))
     form = request.form
     if form.get("password", "") != form.get("password2", ""):
-        raise Invalid(f"{TEXT['passwords_differ'][0]} · {TEXT['passwords_differ'][1]}",
+        raise Invalid(t("passwords_differ"),
                       [{"field": "password2", "message": "the two passwords differ"}])
     desk().reset_password(actor(), username, form.get("password", ""))
     flash(t("saved"), "ok")

@@ -13,25 +13,28 @@ from flask import flash, redirect, render_template, request, url_for
 
 from .auth import staff_required
 from .errors import go_back_to
+from .i18n import N_
 from .suggest import searcher
 from .web import actor, desk
 from .workspace import TEXT, bp, t
 
 TEXT.update({
-    "phrasings": ("新说法审批", "Phrasings to approve"),
-    "link": ("已由现有文章解答：关联文章", "Answered by an existing article: link it"),
-    "link_help": ("投诉的说法（已脱敏）将作为该文章的新问法，经人力资源审批后写入文章。",
-                  "The complaint's wording (redacted) is proposed as a new phrasing of that article; HR approves it "
-                  "before it is written into the article."),
-    "article_id": ("文章 id", "Article id"), "approve": ("批准", "Approve"), "reject": ("拒绝", "Reject"),
-    "despite": ("仍然批准（已知冲突）", "Approve despite the conflicts"),
-    "conflicts_found": ("会抢走其他文章的问法", "Would win other articles' phrasings"),
-    "no_phrasings": ("没有待审批的说法", "No phrasings to approve"),
-    "signals": ("这篇文章的使用情况", "How this article is used"),
-    "to_it": ("带到这篇文章的说法", "Phrasings that led to it"),
-    "past_it": ("看过这篇文章仍然投诉的说法", "Phrasings that led past it to a complaint"),
-    "solved_clicks": ("“这解决了我的问题”", "\"This solved it\""), "linked": ("处理人关联", "Handler links"),
-    "opened": ("从表单打开", "Opened from the form"), "false_deflection": ("七天内又投诉", "complained within 7 days"),
+    "phrasings": N_("Phrasings to approve"),
+    "link": N_("Answered by an existing article: link it"),
+    "link_help": N_("The complaint's wording (redacted) is proposed as a new phrasing of that article; HR approves it before it is written into the article."),
+    "article_id": N_("Article id"),
+    "approve": N_("Approve"),
+    "reject": N_("Reject"),
+    "despite": N_("Approve despite the conflicts"),
+    "conflicts_found": N_("Would win other articles' phrasings"),
+    "no_phrasings": N_("No phrasings to approve"),
+    "signals": N_("How this article is used"),
+    "to_it": N_("Phrasings that led to it"),
+    "past_it": N_("Phrasings that led past it to a complaint"),
+    "solved_clicks": N_("\"This solved it\""),
+    "linked": N_("Handler links"),
+    "opened": N_("Opened from the form"),
+    "false_deflection": N_("complained within 7 days"),
 })
 
 

@@ -39,7 +39,7 @@ TAGS = {
 }
 ATTRIBUTES = {
     "*": {"class", "id", "title", "lang"},
-    "a": {"href"},
+    "a": {"href", "hreflang"},  # hreflang: the article's language (the site lists a visitor's own first)
     "img": {"src", "alt", "width", "height"},
     "td": {"align", "colspan", "rowspan"},
     "th": {"align", "colspan", "rowspan", "scope"},

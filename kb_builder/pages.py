@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
 
@@ -50,11 +51,18 @@ def _body(art: Article) -> str:
     return html.escape(art.body, quote=False) if art.origin == "complaint" else art.body
 
 
+def _from(art: Article) -> str:
+    """The form's fragment for "Not solved?": the article, its category and title (kb.js fills the form)."""
+    return "&".join(f"{k}={quote(v, safe='')}" for k, v in
+                    (("from", art.id), ("category", art.category), ("title", art.title)))
+
+
 def _case_page(art: Article, config: KbConfig) -> str:
     lab = LABELS[art.language]
     cat = config.category(art.category)
     meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
-            "kb_category": art.category, "kb_origin": art.origin, "search": {"boost": 2}}
+            "kb_category": art.category, "kb_origin": art.origin, "search": {"boost": 2},
+            "kb_language": art.language}
     questions = "\n".join(f"    - {_esc(q)}" for q in art.questions)
     resolved = art.resolved.isoformat() if art.resolved else ""  # a case always has one (CaseMeta)
     return (
@@ -63,19 +71,20 @@ def _case_page(art: Article, config: KbConfig) -> str:
         + f'{lab["resolved"]} {resolved}\n{{ .kb-meta }}\n\n'
         + f'!!! question "{lab["asked"]}"\n\n{questions}\n\n'
         + _body(art)
-        + f'\n---\n\n**{lab["unsolved"]}** [{lab["submit"]}](../../complaint.md){{ .md-button }}\n'
+        + f'\n---\n\n**{lab["unsolved"]}** [{lab["submit"]}](../../complaint.md#{_from(art)}){{ .md-button }}\n'
     )
 
 
 def _sop_page(art: Article) -> str:
     meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
-            "kb_category": art.category, "kb_origin": art.origin}
+            "kb_category": art.category, "kb_origin": art.origin, "kb_language": art.language}
     return _front_matter(meta) + _body(art)
 
 
 def _category_page(cat_id: str, arts: list[Article], config: KbConfig) -> str:
     cat = config.category(cat_id)
-    lines = [f"- [{_esc(a.title)}]({Path(a.page).name})" for a in arts]
+    # Each link says its article's language: the site's script lists a visitor's own language first.
+    lines = [f"- [{_esc(a.title)}]({Path(a.page).name}){{ hreflang={a.language} lang={a.language} }}" for a in arts]
     return (_front_matter({"title": _attr(f"{cat.zh} · {cat.en}")})
             + f"共 {len(arts)} 篇 · {len(arts)} articles\n\n" + "\n".join(lines) + "\n")
 

@@ -43,6 +43,21 @@ def _hashes_of(html: str) -> set[str]:
     return out
 
 
+_HTML_LANG = re.compile(r'<html\b([^>]*?)\blang="[^"]*"')
+
+
+def _content_language(output: str, language: str | None) -> str:
+    """An article's page says the language it is written in (the theme's `lang` is the interface's, `zh`).
+
+    Screen readers pick their voice and browsers their translation offer from
+    it; an English article marked `zh` is read out in a Chinese voice.
+    """
+    if not language:
+        return output
+    return _HTML_LANG.sub(lambda m: f'<html{m.group(1)}lang="{language}" data-kb-content-language="{language}"',
+                          output, count=1)
+
+
 class SitePolicy(BasePlugin):
     """Sanitise every generated page and collect the theme's inline-script hashes.
 
@@ -65,6 +80,7 @@ class SitePolicy(BasePlugin):
         return sanitize(html, local_links=(page.meta or {}).get("kb_origin") == "complaint")
 
     def on_post_page(self, output, page, config):
+        output = _content_language(output, (page.meta or {}).get("kb_language"))
         self.hashes |= _hashes_of(output)
         return output
 

@@ -88,7 +88,7 @@ def test_a_handler_cannot_be_given_another_teams_complaint(client, make_staff, c
     token = api_login(client, "boss")
     res = client.post(f"/api/v1/staff/complaints/{complaints[0]['number']}/assign", json={"handler": "li"},
                       headers={"X-CSRFToken": token})
-    assert res.status_code == 409 and "not in team facilities" in res.get_json()["error"]
+    assert res.status_code == 409 and "不属于团队 facilities" in res.get_json()["error"]
 
 
 def test_wrong_password_and_unknown_user_look_the_same(client, make_staff):

@@ -168,7 +168,7 @@ def test_the_last_active_admin_stays(desk_app, db_url):
     for change in ({"active": False}, {"role": "handler"}, {"role": "relations", "active": True}):
         res = boss.patch("/api/v1/staff/accounts/boss", json=change)
         assert res.status_code == 409, change
-        assert "last active admin" in res.get_json()["error"]
+        assert "最后一个在用的管理员" in res.get_json()["error"]
     assert query_db(db_url, "SELECT role, active FROM staff_users WHERE username = 'boss'") == [("admin", True)]
     assert audit_rows(db_url) == []
     # With a second admin, the first may step down; then the second is the last.
@@ -254,7 +254,7 @@ def test_kb_staff_commands(desk_app, built_kb, db_url, monkeypatch):
 
     res = run_kb(built_kb, "set", "wang", "--team", "nope")
     assert res.exit_code == 1 and res.output.startswith("Error: 未知团队 nope，可选：hr-desk, facilities")
-    assert "Unknown team nope: use hr-desk, facilities" in res.output and "Traceback" not in res.output
+    assert "（kb.yml 的 process.teams）" in res.output and "Traceback" not in res.output
     assert run_kb(built_kb, "set", "wang").exit_code == 2  # nothing to change: a usage error
 
     res = run_kb(built_kb, "deactivate", "wang")
@@ -273,11 +273,11 @@ def test_kb_staff_commands(desk_app, built_kb, db_url, monkeypatch):
     staff(desk_app, "wang", "from the environment")
     monkeypatch.setenv("KB_STAFF_PASSWORD", "short")
     res = run_kb(built_kb, "reset-password", "wang")
-    assert res.exit_code == 1 and "at least 10 characters" in res.output
+    assert res.exit_code == 1 and "密码至少要 10 个字符" in res.output
 
     res = run_kb(built_kb, "deactivate", "boss")
-    assert res.exit_code == 1 and "boss is the last active admin" in res.output
-    assert run_kb(built_kb, "deactivate", "ghost").output.startswith("Error: 没有这个员工账号 · No staff account 'ghost'")
+    assert res.exit_code == 1 and "boss 是最后一个在用的管理员" in res.output
+    assert run_kb(built_kb, "deactivate", "ghost").output.startswith("Error: 没有这个员工账号“ghost”")
 
     monkeypatch.setenv("KB_STAFF_PASSWORD", NEW_PASSWORD)
     res = run_kb(built_kb, "create", "zhao", "--team", "canteen")

@@ -86,14 +86,21 @@ def test_anonymous_complaint_keeps_no_identity(client, db_url):
 
 
 def test_invalid_complaint_lists_every_field_and_stores_nothing(client, db_url):
-    res = client.post("/api/v1/complaints", json={"category": "plumbing", "description": "坏", "anonymous": True,
-                                                  "identity": {"name": "张三"}, "occurred_at": "yesterday",
-                                                  "colour": "red"})
+    bad = {"category": "plumbing", "description": "坏", "anonymous": True, "identity": {"name": "张三"},
+           "occurred_at": "yesterday", "colour": "red"}
+    res = client.post("/api/v1/complaints", json=bad, headers={"Accept-Language": "en-GB,en;q=0.8"})
     assert res.status_code == 400
     errors = {e["field"]: e["message"] for e in res.get_json()["errors"]}
     assert set(errors) == {"category", "description", "request", "occurred_at", "location", "identity", "colour"}
     assert "Unknown category 'plumbing'" in errors["category"]
-    assert errors["request"] == "必填 · This field is required"
+    assert errors["request"] == "This field is required"
+    # The requester's language (Accept-Language), field names unchanged; Simplified Chinese when none is given.
+    res = client.post("/api/v1/complaints", json=bad, headers={"Accept-Language": "zh-TW,en;q=0.5"})
+    errors = {e["field"]: e["message"] for e in res.get_json()["errors"]}
+    assert errors["request"] == "必填" and errors["category"].startswith("未知分類")
+    assert res.headers["Content-Language"] == "zh-Hant" and "Accept-Language" in res.headers["Vary"]
+    errors = {e["field"]: e["message"] for e in client.post("/api/v1/complaints", json=bad).get_json()["errors"]}
+    assert errors["category"].startswith("未知分类") and res.get_json()["error"] != errors["category"]
     assert query_db(db_url, "SELECT count(*) FROM complaints") == [(0,)]
 
 

@@ -189,7 +189,7 @@ def test_a_damaged_image_and_a_decompression_bomb_are_refused_clearly(att):
     code = submit(client)["tracking_code"]
     broken = gps_jpeg()[:300]  # the header, then nothing
     res = upload(client, f"/api/v1/complaints/{code}/attachments", ("broken.jpg", broken))
-    assert res.status_code == 400 and "not a readable image" in res.get_json()["error"]
+    assert res.status_code == 400 and "不是完整的图片" in res.get_json()["error"]  # no Accept-Language: Simplified
     bomb = png(size=(1000, 1000))  # a few KB that unpack to a million pixels (the limit here: 10,000)
     assert len(bomb) < 20_000
     res = upload(client, f"/api/v1/complaints/{code}/attachments", ("bomb.png", bomb))
@@ -310,7 +310,7 @@ def test_a_file_sent_with_a_reply_belongs_to_the_thread_and_a_closed_complaint_t
         assert fac.post(f"/api/v1/staff/complaints/{number}/{action}", json=body).status_code == 200, action
     assert client.get(f"/api/v1/complaints/{code}").get_json()["can_attach"] is False
     res = upload(client, f"/api/v1/complaints/{code}/attachments", ("late.pdf", PDF))
-    assert res.status_code == 409 and "closed" in res.get_json()["error"]
+    assert res.status_code == 409 and "已结案" in res.get_json()["error"]
 
 
 def test_a_name_with_a_path_or_tricks_is_only_display_text(att, db_url, tmp_path):
@@ -514,8 +514,8 @@ def test_an_anonymous_complainant_attaches_a_gps_tagged_photo_in_the_form_and_it
             {"name": "IMG_20261120_081500.jpg", "mimeType": "image/jpeg", "buffer": gps_jpeg(size=(640, 480))}])
         expect(chromium.locator("#kb-file-list li")).to_contain_text("IMG_20261120_081500.jpg")
         chromium.click("#kb-submit")
-        expect(chromium.locator("#kb-upload-list li .kb-file-done")).to_have_text("已上传 · Uploaded", timeout=15_000)
-        expect(chromium.locator("#kb-upload-note")).to_contain_text("All files uploaded")
+        expect(chromium.locator("#kb-upload-list li .kb-file-done")).to_have_text("已上传", timeout=15_000)
+        expect(chromium.locator("#kb-upload-note")).to_contain_text("全部文件已上传")
         chromium.screenshot(path=str(tmp_path / "form-uploaded.png"))
         code = chromium.locator("#kb-tracking-code-value").inner_text()
 

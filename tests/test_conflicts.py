@@ -46,7 +46,7 @@ def test_a_conduct_complaint_about_a_department_never_goes_to_its_own_team(staff
     assert got["team"] == "relations"
     api_login(client, "boss")
     routed = [h for h in history(client, got["number"]) if h["action"] == "team"]
-    assert "conflict of interest" in routed[0]["note"]
+    assert "不能由其本部门团队处理" in routed[0]["note"]
     # The same complaint about another department stays where the category sends it.
     other = submit(client, category="service", description="财务报销窗口的同事态度很差", about_department="finance")
     assert other["team"] == "hr-desk"
@@ -64,7 +64,7 @@ def test_a_member_of_the_department_complained_about_is_not_assigned(staffed):
 
     for conflicted in ("chef", "cook"):  # by the account's department; by the department's team
         res = assign(handler=conflicted)
-        assert res.status_code == 409 and "conflict of interest" in res.get_json()["error"], res.get_json()
+        assert res.status_code == 409 and "利益冲突" in res.get_json()["error"], res.get_json()
     assert assign(handler="clerk").status_code == 200  # in the team, of another department
     res = assign(handler="chef", override_reason="夜班只有他在，已报备")
     assert res.status_code == 200
@@ -75,7 +75,7 @@ def test_a_member_of_the_department_complained_about_is_not_assigned(staffed):
     token = api_login(client, "clerk")
     res = client.post(f"/api/v1/staff/complaints/{number}/assign", json={"handler": "cook", "override_reason": "x"},
                       headers={"X-CSRFToken": token})
-    assert res.status_code == 409 and "Only an admin" in res.get_json()["error"]
+    assert res.status_code == 409 and "只有管理员可以忽略利益冲突" in res.get_json()["error"]
 
 
 def test_the_workspace_says_why_someone_cannot_be_assigned(staffed):

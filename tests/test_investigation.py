@@ -47,7 +47,8 @@ def test_the_response_in_three_parts_is_kept_apart_and_read_as_one(desk_app):
     token = api_login(client, "fac")
     got, act = resolved_complaint(client, token)
     status = client.get(f"/api/v1/complaints/{got['tracking_code']}").get_json()
-    assert "依据 · Basis：查看了维修记录" in status["response"] and "后续措施 · Follow-up measures：每月巡检一次" in status["response"]
+    # Headed in the complainant's language (the complaint's), not the handler's.
+    assert status["response"] == "依据：查看了维修记录\n处理结果：已更换加热模块\n后续措施：每月巡检一次"
     detail = client.get(f"/api/v1/staff/complaints/{got['number']}").get_json()
     assert detail["response"] == status["response"]
 

@@ -75,7 +75,7 @@ def test_queue_filters_and_actions_by_form(staffed):
     staffed.get("/staff/?lang=en")
     staffed.post(f"/staff/complaints/{n}/status", data={"status": "closed", "csrf_token": token})
     page = staffed.get(f"/staff/complaints/{n}").get_data(as_text=True)
-    assert "Cannot go from assessed to closed" in page and "不能从" not in page
+    assert "Cannot go from “Assessed” to “Closed”" in page and "不能从" not in page  # labels, never ids
 
 
 def test_user_written_text_is_escaped(staffed):

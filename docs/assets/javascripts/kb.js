@@ -5,6 +5,10 @@
 (function () {
   "use strict";
 
+  // The site's words in the visitor's language (language.js, catalogues in words.js); the id is the English.
+  var kbT = window.kbT || function (id) { return id; };
+  var kbN = function (id) { return id; };  // an id translated where it is shown
+
   var DEBOUNCE_MS = 300;
   var MIN_CHARS = 2;
 
@@ -27,6 +31,7 @@
   function api(path, options) {
     options = options || {};
     options.headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
+    if (window.kbLanguage) options.headers["Accept-Language"] = window.kbLanguage();  // language.js
     return fetch(apiBase() + path, options).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) {
         return { status: res.status, body: body };
@@ -69,8 +74,8 @@
   }
 
   function limitsText() {
-    return "每个最多 " + sizeText(fileLimits.max_bytes) + "，最多 " + fileLimits.max_files + " 个 · At most " +
-      sizeText(fileLimits.max_bytes) + " each, " + fileLimits.max_files + " files (" + fileLimits.types + ").";
+    return kbT("At most %(size)s each, %(count)s files (%(types)s).",
+               { size: sizeText(fileLimits.max_bytes), count: fileLimits.max_files, types: fileLimits.types });
   }
 
   // One file, one request (so each stays within the limit), with upload progress: fetch has none.
@@ -99,12 +104,12 @@
     li.appendChild(el("span", { "class": "kb-file-name" }, file.name + " (" + sizeText(file.size) + ")"));
     var bar = el("progress", { max: "100", value: "0" });
     li.appendChild(bar);
-    var state = el("span", { "class": "kb-file-state" }, "等待 · Waiting");
+    var state = el("span", { "class": "kb-file-state" }, kbT("Waiting"));
     li.appendChild(state);
     return {
       li: li,
       progress: function (f) { bar.value = Math.round(f * 100); state.textContent = bar.value + "%"; },
-      done: function () { bar.value = 100; state.className = "kb-file-done"; state.textContent = "已上传 · Uploaded"; },
+      done: function () { bar.value = 100; state.className = "kb-file-done"; state.textContent = kbT("Uploaded"); },
       fail: function (message) { bar.hidden = true; state.className = "kb-file-error"; state.textContent = message; }
     };
   }
@@ -119,8 +124,7 @@
         var row = rows[i];
         if (file.size > fileLimits.max_bytes) {
           outcome.failed++;
-          row.fail("太大：每个最多 " + sizeText(fileLimits.max_bytes) + " · Too large: at most " +
-                   sizeText(fileLimits.max_bytes));
+          row.fail(kbT("Too large: at most %(size)s", { size: sizeText(fileLimits.max_bytes) }));
           return null;
         }
         return uploadFile(code, file, outcome.text, row.progress).then(function (r) {
@@ -131,8 +135,8 @@
             row.done();
           } else {
             outcome.failed++;
-            row.fail(r.body.error || (r.status ? "上传失败 · Upload failed (" + r.status + ")"
-                                                : "网络错误 · Network error"));
+            row.fail(r.body.error || (r.status ? kbT("Upload failed (%(status)s)", { status: r.status })
+                                                : kbT("Network error")));
           }
         });
       });
@@ -180,15 +184,51 @@
     loadFileLimits().then(function (r) {
       var select = form.querySelector("#kb-category");
       (r.body.categories || []).forEach(function (c) {
-        select.appendChild(el("option", { value: c.id }, c.zh + " · " + c.en));
+        select.appendChild(el("option", { value: c.id }, c.label || c.zh));  // in the visitor's language
         if (c.sensitive) sensitiveCategories[c.id] = true;
         if (c.emergency_contact) categoryContacts[c.id] = c.emergency_contact;
       });
       var departments = form.querySelector("#kb-about-department");
       (r.body.departments || []).forEach(function (d) {
-        departments.appendChild(el("option", { value: d.id }, d.zh + " · " + d.en));
+        departments.appendChild(el("option", { value: d.id }, d.label || d.zh));
       });
+      fromArticle(select);
     });
+
+    // A counter under each long text instead of a silent cut at the limit; said aloud only near the limit.
+    form.querySelectorAll("textarea[data-kb-max]").forEach(function (area) {
+      var max = parseInt(area.getAttribute("data-kb-max"), 10);
+      var counter = el("p", { "class": "kb-counter", id: area.id + "-count" });
+      area.parentNode.insertBefore(counter, area.nextSibling);
+      area.setAttribute("aria-describedby", counter.id);
+      var update = function () {
+        var n = area.value.length;
+        counter.textContent = kbT("%(count)s of %(max)s characters", { count: n, max: max });
+        counter.classList.toggle("kb-counter--over", n > max);
+        if (n > max * 0.9) counter.setAttribute("aria-live", "polite"); else counter.removeAttribute("aria-live");
+      };
+      area.addEventListener("input", update);
+      update();
+    });
+
+    // "Not solved?" on an article opens the form with #from=<id>&category=<id>&title=<title>: its category
+    // chosen, "I read …" begun, and the article counted among those seen before submitting.
+    function fromArticle(select) {
+      var given = {};
+      location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
+        var at = pair.indexOf("=");
+        if (at > 0) given[pair.slice(0, at)] = decodeURIComponent(pair.slice(at + 1));
+      });
+      if (!given.from) return;
+      if (given.category && select.querySelector('option[value="' + CSS.escape(given.category) + '"]')) {
+        select.value = given.category;
+      }
+      var description = form.querySelector("#kb-description");
+      if (given.title && !description.value) {
+        description.value = kbT("I read “%(title)s”, but ", { title: given.title.slice(0, 200) });
+      }
+      if (opened.indexOf(given.from) < 0) opened.push(given.from.slice(0, 100));
+    }
 
     var fileInput = form.querySelector("#kb-files");
     var fileList = form.querySelector("#kb-file-list");
@@ -203,15 +243,14 @@
       files.forEach(function (f) {
         var big = f.size > fileLimits.max_bytes;
         var li = el("li", {}, f.name + " (" + sizeText(f.size) + ")");
-        if (big) li.appendChild(el("span", { "class": "kb-file-error" }, " 太大 · too large"));
+        if (big) li.appendChild(el("span", { "class": "kb-file-error" }, kbT("too large")));
         fileList.appendChild(li);
       });
       var problem = "";
       if (files.length > fileLimits.max_files) {
-        problem = "最多 " + fileLimits.max_files + " 个文件 · At most " + fileLimits.max_files + " files";
+        problem = kbT("At most %(count)s files", { count: fileLimits.max_files });
       } else if (files.some(function (f) { return f.size > fileLimits.max_bytes; })) {
-        problem = "每个文件最多 " + sizeText(fileLimits.max_bytes) + " · At most " + sizeText(fileLimits.max_bytes) +
-          " per file";
+        problem = kbT("At most %(size)s per file", { size: sizeText(fileLimits.max_bytes) });
       }
       if (slot) slot.textContent = problem;
       return !problem;
@@ -239,7 +278,7 @@
         li.appendChild(link);
         if (item.snippet) li.appendChild(el("p", { "class": "kb-snippet" }, item.snippet));
         var solved = el("button", { type: "button", "class": "md-button kb-solved" },
-          "这解决了我的问题 · This solved it");
+          kbT("This solved it"));
         solved.addEventListener("click", function () { deflect(item); });
         li.appendChild(solved);
         list.appendChild(li);
@@ -351,7 +390,7 @@
         form.hidden = true;
         result.hidden = false;
         result.textContent = "";
-        result.appendChild(el("h3", {}, "很高兴问题解决了！ · Glad it is solved!"));
+        result.appendChild(el("h3", {}, kbT("Glad it is solved!")));
         var p = el("p", {}, "这次没有提交投诉。文章：");
         p.appendChild(el("a", { href: articleHref(item.url) }, item.title));
         result.appendChild(p);
@@ -374,31 +413,66 @@
       form.querySelectorAll(".kb-error").forEach(function (e) { e.textContent = ""; });
     }
 
+    // A failed submit: each field says what is wrong (aria-invalid, aria-describedby), and a summary at the
+    // top, linked to each field, takes the focus so a screen reader and the eye start there.
     function showErrors(errors, message) {
       var generic = [];
+      var counterOf = function (node) { return document.getElementById(node.id + "-count") ? node.id + "-count" : ""; };
+      form.querySelectorAll("[aria-invalid]").forEach(function (node) {
+        node.removeAttribute("aria-invalid");
+        if (counterOf(node)) node.setAttribute("aria-describedby", counterOf(node));
+        else node.removeAttribute("aria-describedby");
+      });
+      var old = document.getElementById("kb-error-summary");
+      if (old) old.remove();
+      var summary = el("div", { id: "kb-error-summary", "class": "kb-error-summary", role: "alert", tabindex: "-1" });
+      summary.appendChild(el("h3", {}, message || kbT("Some fields need fixing")));
+      var list = el("ul");
       (errors || []).forEach(function (e) {
         var key = String(e.field || "").split(".")[0];
         var slot = form.querySelector('.kb-error[data-for="' + key + '"]');
+        var control = form.elements[key === "identity" ? "name" : key];
+        if (control && control.length && !control.tagName) control = control[0];  // radio groups
         if (slot) slot.textContent = e.message; else generic.push((e.field ? e.field + ": " : "") + e.message);
+        if (slot && control && control.id) {
+          slot.id = "kb-error-" + key;
+          control.setAttribute("aria-invalid", "true");
+          control.setAttribute("aria-describedby", (slot.id + " " + counterOf(control)).trim());
+          var label = form.querySelector('label[for="' + control.id + '"]');
+          var name = label ? label.textContent.replace(/\*/g, "").trim() : key;
+          var item = el("li");
+          var link = el("a", { href: "#" + control.id }, name + ": " + e.message);
+          link.addEventListener("click", function (ev) {  // to the field itself, not just its place
+            ev.preventDefault();
+            control.focus();
+            control.scrollIntoView({ block: "center" });
+          });
+          item.appendChild(link);
+          list.appendChild(item);
+        }
       });
       if (message && !errors) generic.push(message);
       form.querySelector('.kb-error[data-for="_form"]').textContent = generic.join("；");
+      if (!list.children.length && !generic.length) return;
+      if (list.children.length) summary.appendChild(list);
+      form.insertBefore(summary, form.firstChild);
+      summary.focus();
+      summary.scrollIntoView({ block: "start" });
     }
 
     // After the complaint is stored: its tracking code is the key the files are sent with.
     function sendFiles(code, files) {
       var box = el("section", { id: "kb-uploads", "class": "kb-uploads" });
-      box.appendChild(el("h4", {}, "附件 · Files"));
+      box.appendChild(el("h4", {}, kbT("Files")));
       var list = el("ul", { id: "kb-upload-list", "class": "kb-files" });
       box.appendChild(list);
-      var note = el("p", { id: "kb-upload-note", "class": "kb-help" }, "正在上传，请不要关闭页面 · Uploading: keep this page open");
+      var note = el("p", { id: "kb-upload-note", "class": "kb-help" }, kbT("Uploading: keep this page open"));
       box.appendChild(note);
       result.appendChild(box);
       uploadAll(code, files, list).then(function (done) {
         note.textContent = done.failed
-          ? "有 " + done.failed + " 个文件没有上传：投诉已经提交，可以凭查询码在进度页补传 · " + done.failed +
-            " file(s) were not uploaded: the complaint is in, add them from the status page with your tracking code"
-          : "全部文件已上传 · All files uploaded";
+          ? kbT("%(count)s file(s) were not uploaded: the complaint is in, add them from the status page with your tracking code", { count: done.failed })
+          : kbT("All files uploaded");
         note.className = done.failed ? "kb-error" : "kb-help kb-file-done";
       });
     }
@@ -438,24 +512,101 @@
         body: JSON.stringify(payload)
       }).then(function (r) {
         button.disabled = false;
-        if (r.status !== 201) { showErrors(r.body.errors, r.body.error || "提交失败，请稍后再试"); return; }
+        if (r.status !== 201) { showErrors(r.body.errors, r.body.error || kbT("Could not submit: please try again later")); return; }
         finished = true;
         form.hidden = true;
         result.hidden = false;
         result.textContent = "";
-        result.appendChild(el("h3", {}, "投诉已提交 · Complaint received"));
-        var code = el("p", { "class": "kb-tracking" }, "查询码 · Tracking code: ");
+        result.appendChild(el("h3", {}, kbT("Complaint received")));
+        var code = el("p", { "class": "kb-tracking" }, kbT("Tracking code: "));
         code.appendChild(el("code", { id: "kb-tracking-code-value" }, r.body.tracking_code));
+        var copy = el("button", { type: "button", id: "kb-copy-code", "class": "md-button" }, kbT("Copy"));
+        copy.addEventListener("click", function () {
+          var done = function () { copy.textContent = kbT("Copied"); };
+          if (navigator.clipboard && window.isSecureContext) {
+            navigator.clipboard.writeText(r.body.tracking_code).then(done, function () { selectCode(); });
+          } else {
+            selectCode();
+          }
+        });
+        function selectCode() {  // no clipboard over plain http: select it for Ctrl+C
+          var range = document.createRange();
+          range.selectNodeContents(document.getElementById("kb-tracking-code-value"));
+          window.getSelection().removeAllRanges();
+          window.getSelection().addRange(range);
+        }
+        code.appendChild(document.createTextNode(" "));
+        code.appendChild(copy);
         result.appendChild(code);
+        remember(r.body.tracking_code, r.body.number);
         result.appendChild(el("p", {}, r.body.acknowledgement));
-        var link = el("a", { href: new URL("status/", siteRoot()).href }, "查询进度 · Check status");
+        // The code travels in the fragment: never sent to a server, never in a log or a Referer.
+        var link = el("a", { href: new URL("status/", siteRoot()).href + "#code=" + encodeURIComponent(r.body.tracking_code),
+                             id: "kb-check-status" }, kbT("Check status"));
         result.appendChild(link);
+        result.setAttribute("tabindex", "-1");
+        result.focus();  // after success, focus goes to the receipt
         if (files.length) sendFiles(r.body.tracking_code, files);
       }).catch(function () {
         button.disabled = false;
-        showErrors(null, "网络错误，投诉未提交，请重试 · Network error: not submitted, please retry");
+        showErrors(null, kbT("Network error: not submitted, please retry"));
       });
     });
+  }
+
+  /* --------------------------------------------- codes this browser submitted */
+
+  // "My complaints" without an account: the codes submitted from this browser, kept in this browser only
+  // (localStorage), each with a "forget" button. Nothing of it is sent anywhere.
+  var CODES = "kb-my-codes";
+
+  function rememberedCodes() {
+    try {
+      var list = JSON.parse(localStorage.getItem(CODES) || "[]");
+      return Array.isArray(list) ? list.filter(function (x) { return x && typeof x.code === "string"; }) : [];
+    } catch (e) { return []; }
+  }
+
+  function keepCodes(list) {
+    try { localStorage.setItem(CODES, JSON.stringify(list.slice(0, 50))); } catch (e) { /* private mode */ }
+  }
+
+  function remember(code, number) {
+    keepCodes([{ code: code, number: String(number || ""), at: new Date().toISOString().slice(0, 10) }]
+      .concat(rememberedCodes().filter(function (x) { return x.code !== code; })));
+  }
+
+  function myComplaints(form) {
+    var box = document.getElementById("kb-my-complaints");
+    if (!box) {
+      box = el("section", { id: "kb-my-complaints", "class": "kb-my-complaints" });
+      form.parentNode.insertBefore(box, form);
+    }
+    box.textContent = "";
+    var list = rememberedCodes();
+    box.hidden = !list.length;
+    if (!list.length) return;
+    box.appendChild(el("h2", {}, kbT("My complaints (this browser only)")));
+    var ul = el("ul");
+    list.forEach(function (item) {
+      var li = el("li");
+      var open = el("button", { type: "button", "class": "md-button" }, item.number + " · " + item.at);
+      open.addEventListener("click", function () {
+        form.querySelector("#kb-tracking-code").value = item.code;
+        form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true }));
+      });
+      var forget = el("button", { type: "button", "class": "md-button kb-forget" }, kbT("Forget"));
+      forget.setAttribute("aria-label", kbT("Forget %(number)s", { number: item.number }));
+      forget.addEventListener("click", function () {
+        keepCodes(rememberedCodes().filter(function (x) { return x.code !== item.code; }));
+        myComplaints(form);
+      });
+      li.appendChild(open);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(forget);
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
   }
 
   /* ---------------------------------------------------------- status page */
@@ -465,22 +616,23 @@
     form.dataset.kbReady = "1";
     var out = document.getElementById("kb-status-result");
     var current = "";
+    myComplaints(form);
 
     function show(c) {
       out.hidden = false;
       out.textContent = "";
       var dl = el("dl", { "class": "kb-status" });
-      [["编号 · Number", c.number], ["状态 · Status", c.status_label],
-       ["级别 · Level", c.level_label], ["受理时间 · Received", c.received_at],
-       ["评估期限 · Assessment due", c.assessment_due_at],
-       ["首次答复期限 · First response due", c.first_response_due_at],
-       ["处理期限 · Handled by", c.resolution_due_at],
-       ["结果反馈期限 · Result due", c.result_due_at],
-       ["答复 · Response", c.response || "尚无答复 · No response yet"],
-       ["评价 · Rating", c.rating ? c.rating + " / 5" : null]].forEach(function (row) {
+      [[kbN("Number"), c.number], [kbN("Status"), c.status_label],
+       [kbN("Level"), c.level_label], [kbN("Received"), c.received_at],
+       [kbN("Assessment due"), c.assessment_due_at],
+       [kbN("First response due"), c.first_response_due_at],
+       [kbN("Handled by"), c.resolution_due_at],
+       [kbN("Result due"), c.result_due_at],
+       [kbN("Response"), c.response || kbT("No response yet")],
+       [kbN("Rating"), c.rating ? c.rating + " / 5" : null]].forEach(function (row) {
         if (!row[1]) return;
-        dl.appendChild(el("dt", {}, row[0]));
-        dl.appendChild(el("dd", { "data-field": row[0].split(" · ")[1].toLowerCase().replace(/ /g, "-") }, row[1]));
+        dl.appendChild(el("dt", {}, kbT(row[0])));
+        dl.appendChild(el("dd", { "data-field": row[0].toLowerCase().replace(/ /g, "-") }, row[1]));
       });
       out.appendChild(dl);
       if ((c.messages || []).length || c.can_reply || (c.attachments || []).length) out.appendChild(threadView(c));
@@ -491,27 +643,27 @@
     /* The written report: download it, then confirm it or dispute it (a supervisor then reviews). */
     function reportView(c) {
       var box = el("section", { id: "kb-report", "class": "kb-report" });
-      box.appendChild(el("h3", {}, "投诉处理报告 · Complaint handling report"));
+      box.appendChild(el("h3", {}, kbT("Complaint handling report")));
       var link = el("a", { href: apiBase() + "/api/v1/complaints/" + encodeURIComponent(current) + "/report.pdf",
-                          id: "kb-report-pdf" }, "下载 PDF · Download the PDF");
+                          id: "kb-report-pdf" }, kbT("Download the PDF"));
       box.appendChild(link);
-      var states = { confirmed: "你已确认这份报告 · You confirmed this report",
-                     disputed: "你对报告提出了异议，主管正在复核 · You disputed it: a supervisor is reviewing" };
+      var states = { confirmed: kbT("You confirmed this report"),
+                     disputed: kbT("You disputed it: a supervisor is reviewing") };
       if (c.report_confirmation) box.appendChild(el("p", { id: "kb-report-state" }, states[c.report_confirmation]));
       if (!c.can_answer_report) return box;
       var comment = el("textarea", { id: "kb-report-comment", rows: "2", maxlength: "2000",
-                                     placeholder: "有异议请说明原因 · If you disagree, say why" });
+                                     placeholder: kbT("If you disagree, say why") });
       box.appendChild(comment);
       var msg = el("p", { "class": "kb-error" });
       ["confirmed", "disputed"].forEach(function (decision) {
-        var label = decision === "confirmed" ? "确认报告 · Confirm" : "有异议 · Dispute";
+        var label = decision === "confirmed" ? kbT("Confirm") : kbT("Dispute");
         var button = el("button", { type: "button", "class": "md-button", id: "kb-report-" + decision }, label);
         button.addEventListener("click", function () {
           api("/api/v1/complaints/" + encodeURIComponent(current) + "/report", {
             method: "POST", headers: { "Content-Type": "application/json" },
             body: JSON.stringify({ decision: decision, comment: comment.value.trim() || null })
           }).then(function (r) {
-            if (r.status !== 200) { msg.textContent = r.body.error || "提交失败 · Failed"; return; }
+            if (r.status !== 200) { msg.textContent = r.body.error || kbT("Failed"); return; }
             show(r.body);
           });
         });
@@ -523,17 +675,17 @@
 
     function threadView(c) {
       var box = el("section", { id: "kb-thread", "class": "kb-thread" });
-      box.appendChild(el("h3", {}, "沟通记录 · Messages"));
+      box.appendChild(el("h3", {}, kbT("Messages")));
       (c.messages || []).forEach(function (m) {
         var p = el("p", { "class": "kb-msg kb-msg-" + m.author });
-        p.appendChild(el("strong", {}, m.author === "staff" ? "处理人 · Handler" : "我 · Me"));
+        p.appendChild(el("strong", {}, m.author === "staff" ? kbT("Handler") : kbT("Me")));
         p.appendChild(el("span", { "class": "kb-msg-at" }, " " + m.at));
         p.appendChild(el("br"));
         p.appendChild(document.createTextNode(m.body));
         box.appendChild(p);
       });
       if ((c.attachments || []).length) {
-        box.appendChild(el("h4", {}, "我发送的文件 · My files"));
+        box.appendChild(el("h4", {}, kbT("My files")));
         var mine = el("ul", { id: "kb-my-files", "class": "kb-files" });
         c.attachments.forEach(function (a) {
           var li = el("li", {});
@@ -548,12 +700,12 @@
       if (!c.can_reply) return box;
       var f = el("form", { id: "kb-reply-form" });
       var text = el("textarea", { id: "kb-reply-text", rows: "3", maxlength: "2000",
-                                  placeholder: "回答处理人的问题或补充情况（不需要留下姓名） · Answer or add details (no name needed)" });
+                                  placeholder: kbT("Answer or add details (no name needed)") });
       f.appendChild(text);
       var files = null;
       if (c.can_attach) {
         var label = el("label", { "for": "kb-reply-files", "class": "kb-help" },
-                       "附上照片或文件（照片会去除位置信息） · Attach photos or files (photos lose their location) ");
+                       kbT("Attach photos or files (photos lose their location) "));
         f.appendChild(label);
         files = el("input", { id: "kb-reply-files", type: "file", multiple: "multiple",
                               accept: fileLimits.accept || "image/*,application/pdf,text/plain" });
@@ -563,7 +715,7 @@
           if (fileLimits.accept) files.setAttribute("accept", fileLimits.accept);
         });
       }
-      f.appendChild(el("button", { type: "submit", "class": "md-button" }, "发送 · Send"));
+      f.appendChild(el("button", { type: "submit", "class": "md-button" }, kbT("Send")));
       var msg = el("p", { "class": "kb-error" });
       f.appendChild(msg);
       var sending = el("ul", { id: "kb-reply-uploads", "class": "kb-files" });
@@ -595,7 +747,7 @@
           method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ text: text.value.trim() })
         }).then(function (r) {
-          if (r.status !== 201) { msg.textContent = r.body.error || "发送失败 · Failed"; return; }
+          if (r.status !== 201) { msg.textContent = r.body.error || kbT("Failed"); return; }
           show(r.body);
         });
       });
@@ -605,7 +757,7 @@
 
     function ratingForm() {
       var f = el("form", { id: "kb-rating-form", "class": "kb-form" });
-      f.appendChild(el("h3", {}, "对处理结果满意吗？ · How satisfied are you with the result?"));
+      f.appendChild(el("h3", {}, kbT("How satisfied are you with the result?")));
       var row = el("div", { "class": "kb-rating" });
       [1, 2, 3, 4, 5].forEach(function (n) {
         var label = el("label", {});
@@ -616,23 +768,23 @@
       });
       f.appendChild(row);
       var comment = el("textarea", { id: "kb-rating-comment", name: "comment", rows: "2", maxlength: "1000",
-                                     placeholder: "说说原因（可选） · Tell us why (optional)" });
+                                     placeholder: kbT("Tell us why (optional)") });
       f.appendChild(comment);
-      var button = el("button", { type: "submit", "class": "md-button md-button--primary" }, "提交评价 · Rate");
+      var button = el("button", { type: "submit", "class": "md-button md-button--primary" }, kbT("Rate"));
       f.appendChild(button);
       var msg = el("p", { "class": "kb-error" });
       f.appendChild(msg);
       f.addEventListener("submit", function (ev) {
         ev.preventDefault();
         var picked = f.querySelector("input[name=score]:checked");
-        if (!picked) { msg.textContent = "请选择 1-5 分 · Choose 1 to 5"; return; }
+        if (!picked) { msg.textContent = kbT("Choose 1 to 5"); return; }
         api("/api/v1/complaints/" + encodeURIComponent(current) + "/rating", {
           method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ score: Number(picked.value), comment: comment.value.trim() || null })
         }).then(function (r) {
-          if (r.status !== 200) { msg.textContent = r.body.error || "提交失败 · Failed"; return; }
+          if (r.status !== 200) { msg.textContent = r.body.error || kbT("Failed"); return; }
           show(r.body);
-          out.appendChild(el("p", { "class": "kb-thanks" }, "谢谢你的评价 · Thank you for your rating"));
+          out.appendChild(el("p", { "class": "kb-thanks" }, kbT("Thank you for your rating")));
         });
       });
       return f;
@@ -646,12 +798,19 @@
         if (r.status !== 200) {
           out.hidden = false;
           out.textContent = "";
-          out.appendChild(el("p", {}, r.body.error || "没有找到这个查询码 · Tracking code not found"));
+          out.appendChild(el("p", {}, r.body.error || kbT("Tracking code not found")));
           return;
         }
         show(r.body);
       });
     });
+    // "Check status" from the receipt carries the code in the fragment: look it up at once.
+    var given = /(?:^#|&)code=([^&]+)/.exec(location.hash);
+    if (given) {
+      form.querySelector("#kb-tracking-code").value = decodeURIComponent(given[1]);
+      history.replaceState(null, "", location.pathname + location.search);  // not left in the history
+      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true }));
+    }
   }
 
   function init() {
