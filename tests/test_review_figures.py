@@ -330,13 +330,15 @@ def test_corrective_actions_from_the_command_line(app, quarter, built_kb, db_url
 
     from kb_builder.cli import main
     monkeypatch.setenv("KB_DATABASE_URL", db_url)
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")  # the messages in English (the shell's language)
     run = CliRunner()
     args = ["--config", str(built_kb / "kb.yml"), "capa"]
     res = run.invoke(main, [*args, "add", "更换饮水机滤芯", "--team", "canteen", "--due", "2026-09-15",
                             "--complaint", quarter["E"]])
     assert res.exit_code == 0 and "Added corrective action #1 for canteen." in res.output, res.output
     res = run.invoke(main, [*args, "add", "x", "--team", "canteen", "--due", "someday"])
-    assert res.exit_code == 1 and "YYYY-MM-DD, not 'someday'" in res.output and "link at least one complaint" in res.output
+    assert res.exit_code == 1 and "YYYY-MM-DD, not 'someday'" in res.output and "Link at least one complaint" in res.output
     res = run.invoke(main, [*args, "list"])
     assert f"#1 [open OVERDUE] canteen due 2026-09-15: 更换饮水机滤芯 ({quarter['E']})" in res.output
     assert run.invoke(main, [*args, "done", "1", "--evidence", "工单 W-1"]).exit_code == 0
