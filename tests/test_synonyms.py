@@ -47,9 +47,13 @@ def test_without_the_file_the_same_words_do_not_meet(kb_tree):
 
 
 def test_the_site_search_index_carries_the_group_words(built_kb):
-    site = json.loads((built_kb / "site" / "search" / "search_index.json").read_text(encoding="utf-8"))
-    salary = [d for d in site["docs"] if "payslip-error" in d["location"]]
-    assert salary and any("薪金" in d["text"] and "出粮" in d["text"] for d in salary)
+    """The static site search's page records (kb_builder/site_search.py) know a page by its groups' words."""
+    from kb_builder.config import load_config
+    from kb_builder.site_search import load_records
+    pages = load_records(load_config(built_kb / "kb.yml").index_dir)
+    salary = [p for location, p in pages.items() if "payslip-error" in location]
+    assert salary and all("薪金" in p.counts and "出粮" in p.counts for p in salary)
+    assert not any("出粮" in p.counts for location, p in pages.items() if "canteen" in location)
 
 
 @pytest.mark.parametrize("text, message", [
