@@ -33,7 +33,9 @@ def history(client, number, token=None):
 
 def test_the_form_offers_the_departments_and_refuses_an_unknown_one(client):
     meta = client.get("/api/v1/meta").get_json()
-    assert {"id": "canteen", "zh": "餐饮中心", "en": "Catering"} in meta["departments"]
+    assert {"id": "canteen", "zh": "餐饮中心", "en": "Catering", "label": "餐饮中心"} in meta["departments"]
+    english = client.get("/api/v1/meta", headers={"Accept-Language": "en"}).get_json()
+    assert {"id": "canteen", "zh": "餐饮中心", "en": "Catering", "label": "Catering"} in english["departments"]
     res = client.post("/api/v1/complaints", json=dict(COMPLAINT, about_department="mars"))
     assert res.status_code == 400 and res.get_json()["errors"][0]["field"] == "about_department"
 

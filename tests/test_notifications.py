@@ -38,6 +38,7 @@ class Mailbox:
         self.port = port or free_port()
         self.messages: list[email.message.EmailMessage] = []
         self.delay = 0.0
+        self.holding = False  # while True, every DATA command waits (a test is about to kill its sender)
         self.controller: Controller | None = None
         self.in_data: set[int] = set()  # client ports of the DATA commands under way
 
@@ -48,10 +49,12 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.delay:
+        if self.delay or self.holding:
             self.in_data.add(session.peer[1])
             try:
                 await asyncio.sleep(self.delay)  # a killed client cancels this (aiosmtpd's connection_lost)
+                while self.holding:
+                    await asyncio.sleep(0.02)
             finally:
                 self.in_data.discard(session.peer[1])
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -449,12 +452,12 @@ def test_two_workers_and_a_kill_deliver_each_message_exactly_once(notifying_app,
     try:
         assert wait_until(lambda: len(mailbox.messages) >= 4, 60), first.stderr
         # Killed in the middle of sending: while the server holds one of its DATA commands, before any "250".
-        # The server holds each one a full second meanwhile: finding the port's owner in /proc takes a while.
-        mailbox.delay = 1.0
+        # The server answers no DATA meanwhile: finding the port's owner in /proc takes a while on a busy machine.
+        mailbox.holding = True
         assert wait_until(lambda: any(owner_of_port(p) == first.pid for p in list(mailbox.in_data)), 60)
         first.send_signal(signal.SIGKILL)
         first.wait()
-        mailbox.delay = 0.05
+        mailbox.holding = False
         held = query_db(db_url, "SELECT id FROM outbox WHERE status = 'pending' AND claimed_by LIKE :me",
                         me=f"%:{first.pid}")
         assert held, "the killed worker held no message: it was not killed mid-delivery"
