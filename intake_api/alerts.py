@@ -88,6 +88,18 @@ def similarity(a: frozenset[str], b: frozenset[str], idf) -> float:
     return shared / math.sqrt(sum(idf(t) ** 2 for t in a) * sum(idf(t) ** 2 for t in b))
 
 
+def squared_weights(idf: Callable[[str], float]) -> Callable[[str], float]:
+    """idf(term) ** 2, computed once per term: the cosine's sums call it for every term of every text."""
+    squared: dict[str, float] = {}
+
+    def w2(term: str) -> float:
+        value = squared.get(term)
+        if value is None:
+            value = squared[term] = idf(term) ** 2
+        return value
+    return w2
+
+
 def similar_complaints(c: Complaint, others: Iterable, threshold: float,
                        weights: TermWeights, enough: int | None = None) -> list[Complaint]:
     """The complaints among others whose description is similar to c's (stop after `enough`).
@@ -96,15 +108,7 @@ def similar_complaints(c: Complaint, others: Iterable, threshold: float,
     and each text's norm are cached, and texts sharing no term are skipped
     with one set intersection (a busy category has thousands a day).
     """
-    idf = weights.idf_table()
-    squared: dict[str, float] = {}
-
-    def w2(term: str) -> float:
-        value = squared.get(term)
-        if value is None:
-            value = squared[term] = idf(term) ** 2
-        return value
-
+    w2 = squared_weights(weights.idf_table())
     norms: dict[str, float] = weights.norm_cache()
 
     def norm(text: str, terms: frozenset[str]) -> float:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from datasketch import MinHash
 
-from .alerts import features
+from .alerts import features, squared_weights
 
 BANDS, ROWS = 32, 1
 REPRESENTATIVES = 16  # leaders a text is compared with, per bucket
@@ -56,14 +56,7 @@ def group(texts: Sequence[Text], idf: Callable[[str], float], threshold: float =
           min_size: int = 3) -> list[list[Text]]:
     """Groups of at least min_size similar texts, each in input order, largest group first."""
     sets = [features(t.text) for t in texts]
-    squared: dict[str, float] = {}
-
-    def w2(term: str) -> float:
-        value = squared.get(term)
-        if value is None:
-            value = squared[term] = idf(term) ** 2
-        return value
-
+    w2 = squared_weights(idf)
     norms = [math.sqrt(sum(w2(t) for t in s)) for s in sets]
 
     def similar(a: int, b: int) -> bool:
