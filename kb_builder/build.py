@@ -100,12 +100,19 @@ def _digest(*parts: bytes) -> str:
 
 
 def _tree_digest(root: Path, skip_top: tuple[str, ...] = ()) -> str:
+    """The files below root, names and bytes, except dot files and what lies in dot folders or skip_top.
+
+    Those folders are never entered: staging and `.trash-` folders of an earlier build may be deleted by
+    a background `rm -rf` (staging.discard) while this walks.
+    """
+    files = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (here == root and d in skip_top)]
+        files += [(here / n).relative_to(root) for n in names if not n.startswith(".") and (here / n).is_file()]
     parts = []
-    if root.is_dir():
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root)
-            if path.is_file() and rel.parts[0] not in skip_top and not any(p.startswith(".") for p in rel.parts):
-                parts += [str(rel).encode(), path.read_bytes()]
+    for rel in sorted(files):
+        parts += [str(rel).encode(), (root / rel).read_bytes()]
     return _digest(*parts)
 
 
