@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po, write_po
 
-from .i18n import CATALOGUES, DOMAIN, LANGUAGES, LOCALES
+from kb_builder.catalogue_files import Catalogues
+
+from .i18n import CATALOGUES, DOMAIN, LOCALES
 
 PACKAGE = Path(__file__).parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "stored": None}
@@ -38,36 +37,22 @@ def extract() -> dict[str, list[tuple[str, int]]]:
             str(PACKAGE), METHODS, keywords=KEYWORDS, options_map=OPTIONS):
         for msgid in (message if isinstance(message, tuple) else (message,)):
             if msgid:
-                found.setdefault(msgid, []).append((filename, lineno))
+                found.setdefault(msgid, []).append((f"intake_api/{filename}", lineno))
     return found
 
 
+def files() -> Catalogues:
+    """The API's catalogues (read at call time, so a test can point CATALOGUES at a copy)."""
+    return Catalogues(CATALOGUES, DOMAIN, LOCALES)
+
+
 def path(language: str) -> Path:
-    return CATALOGUES / LOCALES[language] / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-def read(language: str) -> Catalog:
-    file = path(language)
-    if not file.exists():
-        return Catalog(locale=LOCALES[language], domain=DOMAIN)
-    with file.open("rb") as source:
-        return read_po(source, locale=LOCALES[language], domain=DOMAIN)
+    return files().path(language)
 
 
 def problems(found: dict[str, list[tuple[str, int]]] | None = None) -> list[str]:
     """Each message id a catalogue lacks, leaves untranslated or marks fuzzy, named with where the code uses it."""
-    found = extract() if found is None else found
-    out = []
-    for language in LANGUAGES:
-        catalogue = read(language)
-        for msgid, places in sorted(found.items()):
-            entry = catalogue.get(msgid)
-            where = f"{places[0][0]}:{places[0][1]}"
-            if entry is None:
-                out.append(f"{path(language).relative_to(CATALOGUES.parent)}: no entry for {msgid!r} ({where})")
-            elif not entry.string or entry.fuzzy:
-                out.append(f"{path(language).relative_to(CATALOGUES.parent)}: {msgid!r} is untranslated or fuzzy ({where})")
-    return out
+    return files().problems(extract() if found is None else found)
 
 
 def _traditional(text: str) -> str:
@@ -78,34 +63,7 @@ def _traditional(text: str) -> str:
 
 def update(seed: dict[str, str] | None = None) -> None:
     """Write each catalogue with exactly the extracted ids, keeping translations (seed: Simplified for new ids)."""
-    found = extract()
-    hans = read("zh-Hans")
-    for language in LANGUAGES:
-        old = read(language)
-        new = Catalog(locale=LOCALES[language], domain=DOMAIN, project="complaint-kb", charset="utf-8",
-                      fuzzy=False, creation_date=old.creation_date, revision_date=old.revision_date)
-        for msgid, places in sorted(found.items()):
-            entry = old.get(msgid)
-            string = entry.string if entry is not None and not entry.fuzzy else ""
-            if not string and language == "en":
-                string = msgid
-            if not string and language == "zh-Hans" and seed:
-                string = seed.get(msgid, "")
-            if not string and language == "zh-Hant":
-                simplified = hans.get(msgid)
-                source = simplified.string if simplified is not None and simplified.string else (seed or {}).get(msgid)
-                string = _traditional(str(source)) if source else ""
-            new.add(msgid, string, locations=_relative(places))
-        if language == "zh-Hans":
-            hans = new
-        file = path(language)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with file.open("wb") as out:
-            write_po(out, new, width=120, sort_output=True, include_lineno=False)  # no line numbers: fewer conflicts
-
-
-def _relative(places: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
-    return [(f"intake_api/{name}", line) for name, line in places]
+    files().update(extract(), _traditional, seed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,10 +22,8 @@ import re
 import sys
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po, write_po
+from .catalogue_files import ROOT, Catalogues, shown
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SCRIPT = DOCS / "assets" / "javascripts" / "words.js"
 CATALOGUES = Path(__file__).parent / "translations"
@@ -48,30 +46,18 @@ def extract(docs: Path = DOCS) -> dict[str, str]:
     return found
 
 
+def files() -> Catalogues:
+    """The site's catalogues (read at call time, so a test can point CATALOGUES at a copy)."""
+    return Catalogues(CATALOGUES, DOMAIN, LOCALES)
+
+
 def path(language: str) -> Path:
-    return CATALOGUES / LOCALES[language] / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-def read(language: str) -> Catalog:
-    file = path(language)
-    if not file.exists():
-        return Catalog(locale=LOCALES[language], domain=DOMAIN)
-    with file.open("rb") as source:
-        return read_po(source, locale=LOCALES[language], domain=DOMAIN)
+    return files().path(language)
 
 
 def words() -> dict[str, dict[str, str]]:
     """Each language's translations of the extracted ids (what words.js holds)."""
-    found = extract()
-    out: dict[str, dict[str, str]] = {}
-    for language in LOCALES:
-        catalogue = read(language)
-        out[language] = {}
-        for word in sorted(found):
-            entry = catalogue.get(word)
-            if entry is not None and entry.string and not entry.fuzzy:
-                out[language][word] = str(entry.string)
-    return out
+    return files().translations(list(extract()))
 
 
 def render() -> str:
@@ -80,22 +66,11 @@ def render() -> str:
             " do not edit. */\nwindow.kbWords = " + table + ";\n")
 
 
-def _shown(file: Path) -> str:
-    return file.relative_to(ROOT).as_posix() if file.is_relative_to(ROOT) else str(file)
-
-
 def problems() -> list[str]:
     """Ids a catalogue lacks, and words.js out of date: each named with the file to fix."""
-    found = extract()
-    out = []
-    for language in LOCALES:
-        catalogue = read(language)
-        for word, where in sorted(found.items()):
-            entry = catalogue.get(word)
-            if entry is None or not entry.string or entry.fuzzy:
-                out.append(f"{_shown(path(language))}: no translation of {word!r} ({where})")
+    out = files().problems({word: [(where, 0)] for word, where in extract().items()})
     if not SCRIPT.is_file() or SCRIPT.read_text(encoding="utf-8") != render():
-        out.append(f"{_shown(SCRIPT)} is out of date: run python -m kb_builder.site_words --write")
+        out.append(f"{shown(SCRIPT)} is out of date: run python -m kb_builder.site_words --write")
     return out
 
 
@@ -104,29 +79,7 @@ def update(seed: dict[str, str] | None = None) -> None:
     import opencc
 
     to_traditional = opencc.OpenCC("s2twp").convert  # as the API's catalogues and notifications are converted
-    found = extract()
-    hans = read("zh-Hans")
-    for language in LOCALES:
-        old = read(language)
-        new = Catalog(locale=LOCALES[language], domain=DOMAIN, project="complaint-kb", charset="utf-8", fuzzy=False,
-                      creation_date=old.creation_date, revision_date=old.revision_date)
-        for word, where in sorted(found.items()):
-            entry = old.get(word)
-            string = str(entry.string) if entry is not None and entry.string and not entry.fuzzy else ""
-            if not string and language == "en":
-                string = word
-            if not string and language == "zh-Hans":
-                string = (seed or {}).get(word, "")
-            if not string and language == "zh-Hant":
-                simplified = hans.get(word)
-                source = simplified.string if simplified is not None and simplified.string else (seed or {}).get(word)
-                string = to_traditional(str(source)) if source else ""
-            new.add(word, string, locations=[(where, 0)])
-        if language == "zh-Hans":
-            hans = new
-        path(language).parent.mkdir(parents=True, exist_ok=True)
-        with path(language).open("wb") as out:
-            write_po(out, new, width=120, sort_output=True, include_lineno=False)
+    files().update({word: [(where, 0)] for word, where in extract().items()}, to_traditional, seed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -249,7 +249,7 @@ def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, notificati
     proc = subprocess.Popen([str(kb), "serve", "--port", str(port), "--workers", "2", *worker], env=env,
                             stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60  # a loaded 2-core machine takes its time to load the encoder
+    deadline = time.time() + 120  # a loaded 2-core machine takes its time to load the encoder
     while True:
         try:
             urllib.request.urlopen(url + "/api/v1/meta", timeout=2)
@@ -370,3 +370,29 @@ COMPLAINT = {
     "occurred_at": "2026-11-20",
     "location": "A 栋 3 楼茶水间",
 }
+
+
+# Debian's chromium, driven by Playwright (never a downloaded browser): one per test module, a fresh
+# context per test. Browser test files use these fixtures; the launch arguments are shared with the
+# one test that starts its own (test_attachments) and the benchmarks.
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A Simplified-Chinese desktop page in a context of its own."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    yield pg
+    context.close()

@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from conftest import COMPLAINT, PASSWORD, api_login, plan_notifications, query_db, start_kb_serve, stop_kb_serve
-from test_browser import ARGS, CHROMIUM
+from conftest import ARGS, CHROMIUM
 
 MAKE, MODEL, DATETIME, ORIENTATION, GPS_IFD = 0x010F, 0x0110, 0x0132, 0x0112, 0x8825
 MAX_BYTES = 256 * 1024

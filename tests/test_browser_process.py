@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from conftest import COMPLAINT, PASSWORD, query_db
-from test_browser import browser, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,6 @@
 import pytest
 
 from conftest import PASSWORD
-from test_browser import browser, page  # noqa: F401  (fixtures)
 from test_browser_process import kb_cli
 
 pytestmark = pytest.mark.browser

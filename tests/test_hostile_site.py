@@ -154,6 +154,7 @@ def test_a_script_planted_in_an_article_neither_runs_nor_reaches_staff_data(kb_t
     """
     from playwright.sync_api import sync_playwright
 
+    from conftest import ARGS, CHROMIUM
     from intake_api import create_app
     from intake_api.auth import create_staff
     from intake_api.db import get_session
@@ -179,7 +180,7 @@ def test_a_script_planted_in_an_article_neither_runs_nor_reaches_staff_data(kb_t
                 "name": secret, "department": "财务部", "contact": "13912345678"})).encode(),
             headers={"Content-Type": "application/json"})).read())["number"]
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page()
             violations = []
             page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)

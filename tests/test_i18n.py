@@ -34,8 +34,7 @@ def test_a_missing_translation_fails_the_check_and_names_the_file(tmp_path, monk
     assert entry in text
     po.write_text(text.replace('msgid "Log out"\nmsgstr "退出"', 'msgid "Log out"\nmsgstr ""'), encoding="utf-8")
     problems = catalogues.problems()
-    assert problems == ["translations/zh_Hant/LC_MESSAGES/messages.po: 'Log out' is untranslated or fuzzy "
-                        f"({problems[0].rsplit('(', 1)[1]}"]
+    assert problems == [f"{po}: 'Log out' is untranslated or fuzzy ({problems[0].rsplit('(', 1)[1]}"]
     assert "workspace.py" in problems[0]
     po.write_text(text.replace('msgid "Log out"\nmsgstr "退出"\n', ""), encoding="utf-8")
     assert "no entry for 'Log out'" in catalogues.problems()[0]
@@ -109,5 +108,5 @@ def test_a_word_without_translation_is_named(tmp_path, monkeypatch):
     po.write_text(po.read_text(encoding="utf-8").replace('msgid "Where"\nmsgstr "Where"', 'msgid "Where"\nmsgstr ""'),
                   encoding="utf-8")
     missing = site_words.problems()
-    assert f"{po}: no translation of 'Where' (docs/complaint.md)" in missing
+    assert f"{po}: 'Where' is untranslated or fuzzy (docs/complaint.md)" in missing
     assert any("words.js is out of date" in p for p in missing)  # it no longer matches the catalogues

@@ -13,21 +13,11 @@ import urllib.request
 import pytest
 
 from conftest import PASSWORD
-from test_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
 GOOD = {"category": "facilities", "description": "三楼饮水机坏了一周，没有热水", "request": "请尽快修理",
         "occurred_at": "2026-11-20", "location": "三楼茶水间"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -12,26 +12,8 @@ import re
 import threading
 
 import pytest
-from test_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    yield pg
-    context.close()
 
 
 @pytest.fixture(scope="module")
