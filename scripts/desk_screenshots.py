@@ -13,53 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "screenshots"
-PASSWORD = "screenshot-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from scratch_server import OUT, PASSWORD, chromium, scratch_server, sign_in
 
 
 def main() -> None:
-    kb = Path(sys.executable).with_name("kb")
-    scratch = Path(tempfile.mkdtemp(prefix="kb-shots-"))
-    env = dict(os.environ, KB_CONFIG=str(ROOT / "kb.yml"), KB_DATABASE_URL=f"sqlite:///{scratch / 'c.db'}",
-               KB_STAFF_PASSWORD=PASSWORD, KB_RATELIMIT_ENABLED="0")
-    for args in (["admin", "--role", "admin", "--name", "陈主任"],
-                 ["wang", "--team", "facilities", "--name", "王工", "--department", "admin"],
-                 ["li", "--team", "facilities", "--name", "李师傅", "--department", "production"],
-                 ["zhao", "--team", "it", "--name", "赵工"]):
-        subprocess.run([str(kb), "staff", "create", *args], env=env, check=True, capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([str(kb), "serve", "--port", str(port), "--no-notifications"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/api/v1/meta", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with scratch_server() as base:
         number = walk_through(base)
         photograph(base, number)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def walk_through(base: str) -> str:
@@ -92,21 +55,15 @@ def walk_through(base: str) -> str:
 
 
 def photograph(base: str, number: str) -> None:
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1600})
-        page.goto(base + "/staff/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in(page, base)
         page.goto(f"{base}/staff/complaints/{number}")
         page.screenshot(path=str(OUT / "desk-investigation.png"), full_page=True)
         page.goto(f"{base}/staff/complaints/{number}/report")
         page.screenshot(path=str(OUT / "desk-report.png"), full_page=True)
         page.goto(f"{base}/staff/tasks")
         page.screenshot(path=str(OUT / "desk-tasks.png"))
-        browser.close()
     print(f"Wrote desk-investigation.png, desk-report.png and desk-tasks.png to {OUT}")
 
 

@@ -9,15 +9,7 @@ chromium (Playwright). Nothing of the live instance is touched.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
-
-from desk_screenshots import OUT, PASSWORD, ROOT, free_port
+from scratch_server import OUT, chromium, scratch_server, sign_in
 
 QUARTER = "2026Q3"
 STAFF = (["admin", "--role", "admin", "--name", "陈主任"],
@@ -28,40 +20,14 @@ STAFF = (["admin", "--role", "admin", "--name", "陈主任"],
 
 
 def main() -> None:
-    kb = Path(sys.executable).with_name("kb")
-    scratch = Path(tempfile.mkdtemp(prefix="kb-review-shots-"))
-    env = dict(os.environ, KB_CONFIG=str(ROOT / "kb.yml"), KB_DATABASE_URL=f"sqlite:///{scratch / 'c.db'}",
-               KB_STAFF_PASSWORD=PASSWORD, KB_RATELIMIT_ENABLED="0")
-    for args in STAFF:
-        subprocess.run([str(kb), "staff", "create", *args], env=env, check=True, capture_output=True)
-    subprocess.run([str(kb), "demo-data", "--quarter", QUARTER, "--complaints", "400"], env=env, check=True,
-                   capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([str(kb), "serve", "--port", str(port), "--no-notifications"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/api/v1/meta", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with scratch_server(STAFF, prepare=[["demo-data", "--quarter", QUARTER, "--complaints", "400"]]) as base:
         photograph(base)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def photograph(base: str) -> None:
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 2400})
-        page.goto(base + "/staff/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in(page, base)
         page.goto(f"{base}/staff/report?quarter={QUARTER}")
         page.wait_for_load_state("networkidle")
         assert page.locator(".report img").count() == 5, "the review's five charts"
@@ -72,7 +38,6 @@ def photograph(base: str) -> None:
                         full_page=True)  # every limit, and the first breaches with links to their complaints
         page.goto(f"{base}/staff/kpis?quarter={QUARTER}")
         page.screenshot(path=str(OUT / "review-kpis.png"), full_page=True)
-        browser.close()
     print(f"Wrote review.png, review-limits.png and review-kpis.png to {OUT}")
 
 

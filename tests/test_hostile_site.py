@@ -107,6 +107,23 @@ def test_hostile_html_titles_and_links_are_published_as_text(kb_tree):
     assert not [t for _, title, text in docs for t in ("<p>", "<div", "<h2", "<a href") if t in title + text]
 
 
+def test_an_approved_phrasing_with_markup_is_published_as_text(kb_tree):
+    """A phrasing learnt from a complaint (issue 24) is employee text: the article lists it as the words typed."""
+    from intake_api.phrasings import add_question, case_file
+    from kb_builder.build import build
+    from kb_builder.config import load_config
+
+    path = case_file(kb_tree / "content", "water-dispenser-not-working")
+    assert path is not None
+    assert add_question(path, ATTACK.replace("\n", " "), ["facilities"])
+    build(load_config(kb_tree / "kb.yml"))
+    page = kb_tree / "site/faq/facilities/water-dispenser-not-working/index.html"
+    assert_inert(page)
+    article = re.search(r"<article\b.*?</article>", page.read_text(encoding="utf-8"), re.S).group(0)
+    assert "饮水机漏水把地板泡了&lt;script&gt;fetch(" in article and "&lt;img src=x onerror=" in article
+    assert "evil.example" not in "".join(f"{a}" for _, a in parse(page).tags)  # no image or link leaves the site
+
+
 def test_kb_publish_writes_a_complaint_as_text_and_the_site_shows_it_inert(kb_tree, db_url):
     """The review's attack: an anonymous script-bearing complaint, resolved, published with --approve, rebuilt."""
     from intake_api import create_app

@@ -181,6 +181,22 @@ def test_the_written_report_for_staff_and_for_the_complainant(desk_app):
     assert history[-1]["action"] == "report_confirmed" and history[-1]["actor"] == "complainant"
 
 
+@pytest.mark.parametrize("typed", [
+    '<font color="red" size="40">假的</font> & <b>粗体</b>',     # reportlab's own paragraph markup
+    '<img src="/etc/passwd" width="9"/> <para>未闭合',               # a file reference and an unclosed tag
+    "<br/><br/>换行 &lt; &amp;amp; ]]> <![CDATA[x]]>",             # entities, CDATA
+])
+def test_the_pdf_report_shows_what_was_typed_as_text(typed):
+    """reportlab reads paragraph markup: employee text is escaped, so it renders as the characters typed."""
+    from intake_api.case_report import Report, pdf
+
+    report = Report("zh-Hans", "投诉处理报告 · C-1", [("编号", typed)], [("投诉内容", typed + "\n第二行")])
+    text = pdf_text(pdf(report))
+    flat = "".join(text.split())
+    assert "".join(typed.split()) in flat  # every character, markup included, as text
+    assert "第二行" in text
+
+
 def test_a_disputed_report_goes_to_supervisor_review(desk_app):
     client = desk_app.test_client()
     token = api_login(client, "fac")
