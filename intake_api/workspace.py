@@ -587,6 +587,12 @@ def capa_done(capa_id: int):
 
 # -- Staff accounts (admins; the desk refuses everyone else) ------------------------------------------------
 
+def _same_password_twice(form) -> None:
+    """The form asks for a new password twice; a difference is the typist's slip, named on the second field."""
+    if form.get("password", "") != form.get("password2", ""):
+        raise Invalid(t("passwords_differ"), [{"field": "password2", "message": "the two passwords differ"}])
+
+
 @bp.get("/accounts")
 @staff_required
 def accounts():
@@ -600,9 +606,7 @@ def accounts():
 def create_account():
     go_back_to(url_for("workspace.accounts"))
     form = request.form
-    if form.get("password", "") != form.get("password2", ""):
-        raise Invalid(t("passwords_differ"),
-                      [{"field": "password2", "message": "the two passwords differ"}])
+    _same_password_twice(form)
     desk().create_staff(actor(), form.get("username", ""), form.get("password", ""), form.get("role", "handler"),
                         form.getlist("teams"), form.get("name") or None, form.get("department") or None,
                         form.get("email") or None)
@@ -636,9 +640,7 @@ def set_active(username: str):
 def reset_password(username: str):
     go_back_to(url_for("workspace.accounts"))
     form = request.form
-    if form.get("password", "") != form.get("password2", ""):
-        raise Invalid(t("passwords_differ"),
-                      [{"field": "password2", "message": "the two passwords differ"}])
+    _same_password_twice(form)
     desk().reset_password(actor(), username, form.get("password", ""))
     flash(t("saved"), "ok")
     return redirect(url_for("workspace.accounts"))
