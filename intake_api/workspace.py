@@ -15,11 +15,11 @@ from .attachments import ACCEPT, human
 from .auth import ROLES, staff_required
 from .db import get_session
 from .desk import Invalid
-from .publish import placeholders_left
 from .errors import go_back_to
 from .i18n import N_, gettext, pick
 from .login_guard import TooManyAttempts, WrongPassword, log_in, log_out
 from .models import utcnow
+from .publish import placeholders_left
 from .queue import DEADLINE_LABELS
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
 from .web import accepts_files, actor, desk, send_attachment, uploads

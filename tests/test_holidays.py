@@ -6,7 +6,6 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from conftest import PASSWORD, query_db
 from test_sla import first_uncovered_year
 
@@ -143,3 +142,29 @@ def test_the_calendar_warning_is_for_admins_and_goes_once_the_year_is_entered(ca
     hr.post("/staff/calendar", data={"csrf_token": token_of(page), "kind": "holiday",
                                      "first": f"{gap}-01-01", "name": "元旦"})
     assert 'id="calendar-notice"' not in hr.get("/staff/").get_data(as_text=True)
+
+
+def test_the_staff_api_keeps_the_same_calendar(cal_app, db_url):
+    from conftest import api_login
+    gap = first_uncovered_year()
+    client = cal_app.test_client()
+    headers = {"X-CSRFToken": api_login(client, "hr"), "Accept-Language": "en"}
+    saturday = weekday_of(gap, 4, 5)
+    res = client.post("/api/v1/staff/calendar", json={"kind": "workday", "first": saturday.isoformat(), "name": "调休"},
+                      headers=headers)
+    assert res.status_code == 201 and res.get_json()["days"][0]["day"] == saturday.isoformat()
+    res = client.post("/api/v1/staff/calendar", json={"kind": "workday", "first": (saturday - dt.timedelta(days=1))
+                                                      .isoformat()}, headers=headers)
+    assert res.status_code == 400 and res.get_json()["errors"][0]["field"] == "first"
+    assert "is a weekday, already worked" in res.get_json()["errors"][0]["message"]
+    listed = client.get("/api/v1/staff/calendar", headers=headers).get_json()
+    assert [(d["day"], d["kind"], d["added_by"]) for d in listed["days"]] == [(saturday.isoformat(), "workday", "staff:hr")]
+    res = client.post(f"/api/v1/staff/calendar/{listed['days'][0]['id']}/remove", headers=headers)
+    assert res.status_code == 200 and client.get("/api/v1/staff/calendar", headers=headers).get_json()["days"] == []
+    assert query_db(db_url, "SELECT removed_by FROM calendar_days") == [("staff:hr",)]
+
+    handler = cal_app.test_client()
+    h = {"X-CSRFToken": api_login(handler, "fac")}
+    assert handler.get("/api/v1/staff/calendar", headers=h).status_code == 403
+    assert handler.post("/api/v1/staff/calendar", json={"kind": "holiday", "first": f"{gap}-01-01"},
+                        headers=h).status_code == 403

@@ -135,10 +135,11 @@ def test_placeholders_left_by_redaction_are_warned_about(kb_tree, db_url):
 
 
 def test_the_resolved_date_is_the_organisations_day():
+    from conftest import ROOT
+
     from intake_api.models import Complaint
     from intake_api.publish import resolved_day
     from kb_builder.config import load_config
-    from conftest import ROOT
     kb = load_config(ROOT / "kb.yml")
     c = Complaint(resolved_at=dt.datetime(2026, 9, 14, 17, 30, tzinfo=dt.UTC))  # 01:30 on the 15th in Shanghai
     assert kb.timezone == "Asia/Shanghai" and resolved_day(kb, c) == dt.date(2026, 9, 15)
