@@ -76,7 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     auth.init_app(app)
     app.extensions["kb_searcher"] = Searcher(kb.index_dir, semantic=kb.search.semantic)
-    app.extensions["kb_clock"] = make_clock(kb)
+    app.extensions["kb_clock"] = make_clock(kb, app.extensions["db_engine"])
     app.extensions["kb_term_weights"] = alerts.TermWeights(kb.index_dir)
     errors.init_app(app)
     headers.init_app(app)

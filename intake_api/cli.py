@@ -24,6 +24,7 @@ from kb_builder.config import KbConfig
 from kb_builder.errors import KbError
 
 from . import crypto, i18n
+from . import publish as drafts
 from .auth import ROLES, StaffError
 from .db import BackupError, configure_crypto, prepare
 from .desk import Actor, Desk, DeskError
@@ -64,12 +65,13 @@ def open_desk(project: Project, term_weights: bool = False) -> Iterator[Desk]:
     Loaded objects stay readable after the commit, for the command's last line.
     """
     config = project.config()
-    with domain_errors(config), Session(prepare(config), expire_on_commit=False) as session:
+    engine = prepare(config)
+    with domain_errors(config), Session(engine, expire_on_commit=False) as session:
         weights = None
         if term_weights:
             from .alerts import TermWeights
             weights = TermWeights(config.index_dir)
-        yield Desk(session, config, make_clock(config), weights)
+        yield Desk(session, config, make_clock(config, engine), weights)
         session.commit()
 
 
@@ -147,7 +149,8 @@ def worker(project: Project, once: bool) -> None:
     config = project.config()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with domain_errors(config):
-        w = Worker(config, prepare(config), make_clock(config))
+        engine = prepare(config)
+        w = Worker(config, engine, make_clock(config, engine))
         if once:
             w.schedule()
             n = w.run_once()
@@ -398,8 +401,15 @@ def publish(project: Project, number: str, approve: bool) -> None:
     """Write a resolved complaint as a redacted case file under content/cases/ (a draft unless --approve)."""
     with open_desk(project) as d:
         path = d.save_article(OPERATOR, number, None, approve)
-    state = "published" if approve else "draft (published: false)"
-    click.echo(f"Wrote {path} as a {state}. Review it, then run `kb build`.")
+        saved = drafts.read_draft(d.kb, path.stem)
+        left = drafts.placeholders_left(saved) if saved is not None else {}
+    if approve:
+        click.echo(f"Wrote {path} as published; the worker rebuilds the site (or run `kb build` now).")
+    else:
+        click.echo(f"Wrote {path} as a draft (published: false). Review it, then approve it.")
+    if left:
+        click.echo("Warning: placeholders left by redaction are still in the text ("
+                   + ", ".join(f"{p} x {n}" for p, n in left.items()) + "): rewrite those sentences.", err=True)
 
 
 def _searcher(project: Project):

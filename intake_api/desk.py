@@ -26,7 +26,21 @@ from sqlalchemy.orm import Session
 from kb_builder.config import KbConfig
 from kb_builder.errors import ContentError
 
-from . import alerts, attachments, finding, i18n, learning, notify, phrasings, privacy, process, publish, tracking
+from . import (
+    alerts,
+    attachments,
+    build_queue,
+    finding,
+    holidays,
+    i18n,
+    learning,
+    notify,
+    phrasings,
+    privacy,
+    process,
+    publish,
+    tracking,
+)
 from . import capa as capa_module
 from .attachments import Refused, Upload
 from .i18n import gettext, pick
@@ -34,6 +48,7 @@ from .models import (
     Alert,
     AnalyticsEvent,
     Attachment,
+    CalendarDay,
     CapaAction,
     Complaint,
     ComplaintEvent,
@@ -43,6 +58,7 @@ from .models import (
     NotificationSwitch,
     OutboxMessage,
     Phrasing,
+    Publication,
     StaffAudit,
     StaffSession,
     StaffUser,
@@ -1281,24 +1297,95 @@ class Desk:
 
     def save_article(self, who: Actor, number: str, edit: Callable[[publish.Draft], None] | None,
                      approve: bool) -> Path:
-        """Write the (edited) draft as a redacted case file; approved means `published: true`."""
+        """Write the (edited) draft as a redacted case file; an approval queues the site's rebuild.
+
+        With publishing.second_approval, a handler's approval waits for an admin's (HR decides what the whole
+        company reads): the file stays `published: false` until then. An admin's approval publishes at once.
+        The worker runs the build (build_queue.py); the article's page shows how it went.
+        """
         c, draft, _ = self.article(who, number)
         if edit is not None:
             edit(draft)
         names = self.staff_names()
+        waits = approve and not who.is_admin and self.kb.publishing.second_approval
         try:
-            path = publish.write_case(self.kb, draft, publish.redactor_for(self.kb, c, names), published=approve)
+            path = publish.write_case(self.kb, draft, publish.redactor_for(self.kb, c, names),
+                                      published=approve and not waits)
         except ContentError as exc:
             raise Invalid(str(exc), [{"field": getattr(p, "field", None) or "body",
                                       "message": str(getattr(p, "message", p))} for p in exc.problems]) from None
         with self._transaction():
-            process.record(self.session, c, who.label, "article_published" if approve else "article_draft",
-                           None, path.name)
+            if approve:
+                build_queue.request(self.session, draft.id, c.id, who.label, queue=not waits)
+            action = "article_approved" if waits else "article_published" if approve else "article_draft"
+            process.record(self.session, c, who.label, action, None, path.name)
         return path
+
+    def publication(self, who: Actor, article_id: str) -> Publication | None:
+        """The article's newest approval and build, for its page (whoever may open the article sees it)."""
+        return build_queue.latest(self.session, article_id)
+
+    def publications(self, who: Actor, limit: int = 50) -> list[Publication]:
+        """Approvals waiting for an admin and the builds, newest first: admins' list."""
+        if not who.is_admin:
+            raise Forbidden(gettext("Only admins see the publishing list"))
+        return build_queue.recent(self.session, limit)
 
     def is_published(self, case_id: str) -> bool:
         path = publish.case_path(self.kb, case_id)
         return path.is_file() and "published: true" in path.read_text(encoding="utf-8")
+
+    # The working-day calendar admins keep ---------------------------------------------------------------
+
+    def calendar_days(self, who: Actor) -> list[CalendarDay]:
+        """The holidays and make-up workdays admins entered, in date order."""
+        self._calendar_admin(who)
+        return holidays.active(self.session)
+
+    def add_calendar_days(self, who: Actor, kind: str, first: str | dt.date | None, last: str | dt.date | None,
+                          name: str | None) -> list[CalendarDay]:
+        """Enter a holiday (or a run of them) or a make-up workday; checked first, nothing half-added."""
+        self._calendar_admin(who)
+        listed = {row.day: row for row in holidays.active(self.session)}
+        days, problems = holidays.check(kind, first, last, name, self.kb.process.calendar, listed,
+                                        self.clock.today())
+        if problems:
+            raise invalid(problems)
+        label_ = (name or "").strip()
+        with self._transaction():
+            rows = [CalendarDay(day=d, kind=kind, name=label_, added_by=who.label) for d in days]
+            self.session.add_all(rows)
+        self._calendar_changed()
+        log.info("%s added %s %s to %s (%s)", who.label, kind, days[0], days[-1], label_)
+        return rows
+
+    def remove_calendar_day(self, who: Actor, day_id: int) -> CalendarDay:
+        """Take a day out of the calendar; the row stays, marked removed, as the audit trail."""
+        self._calendar_admin(who)
+        row = self.session.get(CalendarDay, day_id)
+        if row is None or row.removed_at is not None:
+            raise NotFound(gettext("No calendar day %(id)s", id=day_id))
+        with self._transaction():
+            row.removed_by, row.removed_at = who.label, utcnow()
+        self._calendar_changed()
+        log.info("%s removed %s %s", who.label, row.kind, row.day)
+        return row
+
+    @staticmethod
+    def _calendar_admin(who: Actor) -> None:
+        if not who.is_admin:
+            raise Forbidden(gettext("Only admins keep the holiday calendar"))
+
+    def _calendar_changed(self) -> None:
+        stored = self.clock.calendar.stored
+        if stored is not None and hasattr(stored, "forget"):
+            stored.forget()
+
+    def calendar_gap(self, who: Actor) -> list[int]:
+        """Years deadlines soon fall in that no calendar covers: admins are told (everyone else cannot act)."""
+        if not who.is_admin:
+            return []
+        return self.clock.calendar.years_without_official_calendar(self.clock.today())
 
     # Usage, without identity ----------------------------------------------------------------------------
 

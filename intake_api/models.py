@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -536,3 +537,49 @@ class Phrasing(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     decided_by: Mapped[str | None] = mapped_column(String(80))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Publication(Base):
+    """One article on its way to the site: approved (or waiting for an admin's second approval), then built.
+
+    The desk writes it when an article is approved; the worker claims queued ones and runs `kb build`
+    (build_queue.py). One build at a time across every worker: a claim succeeds only while nothing is
+    building, and every publication queued when a build starts is built by it.
+    """
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(100), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    # awaiting (an admin's second approval), queued, building, done, failed
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    requested_by: Mapped[str] = mapped_column(String(80))  # who approved first
+    approved_by: Mapped[str | None] = mapped_column(String(80))  # the approval that queued the build
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(String(80))
+    # A build still running past this is taken as abandoned (its worker died) and queued again.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)  # the builder's summary, or its error naming file and line
+
+
+class CalendarDay(Base):
+    """A holiday or make-up workday an admin entered in the workspace (holidays.py); the SLA clocks use it.
+
+    Never deleted: removing one sets removed_by/removed_at, so the rows are the calendar's audit trail.
+    """
+
+    __tablename__ = "calendar_days"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # holiday, workday
+    name: Mapped[str] = mapped_column(String(60), default="")  # e.g. 春节
+    added_by: Mapped[str] = mapped_column(String(80))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_by: Mapped[str | None] = mapped_column(String(80))
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -12,12 +12,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
 from kb_builder.analysis import to_simplified
 from kb_builder.errors import ContentError
-from kb_builder.redact import Redactor
+from kb_builder.redact import PLACEHOLDERS, Redactor
 from kb_builder.sources import CaseMeta, read_source
 
 from .models import Complaint
@@ -76,7 +77,24 @@ def draft_from(kb, c: Complaint, staff_names: list[str]) -> Draft:
     return Draft(id=c.number.lower(), title=title, category=c.category, language=lang.value,
                  tags=[kb.category(c.category).zh if lang != "en" else kb.category(c.category).en],
                  questions=[first_sentence(description, 120)], body=body,
-                 resolved=(c.resolved_at or c.updated_at).date(), found=found)
+                 resolved=resolved_day(kb, c), found=found)
+
+
+def resolved_day(kb, c: Complaint) -> dt.date:
+    """The `resolved:` date where the organisation is: resolved at 01:30 in Shanghai is that day, not the
+    day before in UTC."""
+    return (c.resolved_at or c.updated_at).astimezone(ZoneInfo(kb.timezone)).date()
+
+
+def placeholders_left(draft: Draft) -> dict[str, int]:
+    """The redaction placeholders ([姓名], [电话]...) still in the text, with how often each appears.
+
+    The site shows them as written: a sentence about "[姓名]" reads badly, and says someone was named.
+    Staff are warned before they approve, to rewrite such sentences ("the employee", "the caller").
+    """
+    text = "\n".join([draft.title, *draft.questions, *draft.tags, draft.body])
+    found = {p: text.count(p) for p in sorted(set(PLACEHOLDERS.values()))}
+    return {p: n for p, n in found.items() if n}
 
 
 def case_path(kb, case_id: str) -> Path:

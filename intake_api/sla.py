@@ -8,20 +8,31 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kb_builder.official_calendar import CALENDAR_HORIZON_DAYS, years_without_official_calendar
 from kb_builder.process_config import CalendarSettings, SlaSettings
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from .holidays import Days
+
 log = logging.getLogger(__name__)
 
 
 class WorkCalendar:
-    """Which days are working days: the official calendar, then local exceptions."""
+    """Which days are working days: kb.yml's exceptions, the days admins entered, then the official calendar.
 
-    def __init__(self, settings: CalendarSettings):
+    `stored` gives the admins' days (holidays.StoredDays reads them from the database).
+    """
+
+    def __init__(self, settings: CalendarSettings, stored: Callable[[], Days] | None = None):
         self.settings = settings
+        self.stored = stored
         self._holidays = set(settings.holidays)
         self._workdays = set(settings.workdays)
         self._warned: set[int] = set()
@@ -31,6 +42,12 @@ class WorkCalendar:
             return True
         if day in self._holidays:
             return False
+        if self.stored is not None:
+            days = self.stored()
+            if day in days.workdays:
+                return True
+            if day in days.holidays:
+                return False
         if self.settings.country == "CN":
             import chinese_calendar
             try:
@@ -39,13 +56,14 @@ class WorkCalendar:
                 # The package knows each year once the State Council publishes it.
                 if day.year not in self._warned:
                     self._warned.add(day.year)
-                    log.warning("no official calendar for %s yet: counting Monday-Friday; "
-                                "upgrade chinesecalendar or list holidays in kb.yml", day.year)
+                    log.warning("no official calendar for %s yet: counting Monday-Friday; an admin adds its "
+                                "holidays at /staff/calendar in the workspace", day.year)
         return day.weekday() not in self.settings.weekend
 
     def years_without_official_calendar(self, today: dt.date, days: int = CALENDAR_HORIZON_DAYS) -> list[int]:
-        """Years from today to `days` ahead that the official calendar does not cover yet."""
-        return years_without_official_calendar(self.settings, today, days)
+        """Years from today to `days` ahead that neither the official calendar nor an admin covers yet."""
+        entered = self.stored().years if self.stored is not None else set()
+        return years_without_official_calendar(self.settings, today, days, entered)
 
     def nth_workday_after(self, day: dt.date, n: int) -> dt.date:
         count = 0
@@ -92,5 +110,10 @@ class Clock:
         return self.end_of_workdays(investigation_ended, self.sla.result_working_days)
 
 
-def make_clock(kb) -> Clock:
-    return Clock(kb.process.sla, WorkCalendar(kb.process.calendar), ZoneInfo(kb.timezone))
+def make_clock(kb, engine: Engine | None = None) -> Clock:
+    """The organisation's clock; with the database's engine, the days admins entered count too."""
+    stored = None
+    if engine is not None:
+        from .holidays import StoredDays
+        stored = StoredDays(engine)
+    return Clock(kb.process.sla, WorkCalendar(kb.process.calendar, stored), ZoneInfo(kb.timezone))

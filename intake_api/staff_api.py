@@ -341,6 +341,64 @@ def capa_done(capa_id: int):
     return jsonify(capa_json(desk().finish_capa(actor(), capa_id, data.evidence)))
 
 
+# -- Publishing and the holiday calendar (admins) -----------------------------------------------------------
+
+def publication_json(p) -> dict:
+    return {"id": p.id, "article_id": p.article_id, "status": p.status, "requested_by": p.requested_by,
+            "approved_by": p.approved_by, "created_at": iso(desk().local(p.created_at)),
+            "started_at": iso(desk().local(p.started_at)), "finished_at": iso(desk().local(p.finished_at)),
+            "message": p.message}
+
+
+@bp.get("/publications")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401, 403), tags=["staff"])
+def publications():
+    """Approved articles and their builds, newest first: awaiting (an admin's approval), queued, building,
+    done or failed with the builder's message (admins)."""
+    return jsonify({"publications": [publication_json(p) for p in desk().publications(actor())]})
+
+
+def calendar_day_json(d) -> dict:
+    return {"id": d.id, "day": d.day.isoformat(), "kind": d.kind, "name": d.name, "added_by": d.added_by,
+            "added_at": iso(desk().local(d.added_at))}
+
+
+@bp.get("/calendar")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401, 403), tags=["staff"])
+def calendar():
+    """The holidays and make-up workdays admins entered, and the coming years no calendar covers yet."""
+    who = actor()
+    return jsonify({"days": [calendar_day_json(d) for d in desk().calendar_days(who)],
+                    "years_without_calendar": desk().calendar_gap(who)})
+
+
+class CalendarIn(_In):
+    kind: str = Field(max_length=10, description="holiday, or workday (a make-up workday: a weekend day worked)")
+    first: str = Field(max_length=10, description="YYYY-MM-DD")
+    last: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD, for a run of days")
+    name: str | None = Field(default=None, max_length=200)
+
+
+@bp.post("/calendar")
+@staff_required
+@doc(json=CalendarIn, ok=(201, OkOut), fail=(400, 401, 403), tags=["staff"])
+def add_calendar_days():
+    """Enter a holiday (or a run of them) or a make-up workday from the official notice (admins)."""
+    data = parse(CalendarIn, request.get_json(silent=True) or {})
+    rows = desk().add_calendar_days(actor(), data.kind, data.first, data.last, data.name)
+    return jsonify({"days": [calendar_day_json(d) for d in rows]}), 201
+
+
+@bp.post("/calendar/<int:day_id>/remove")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401, 403, 404), tags=["staff"])
+def remove_calendar_day(day_id: int):
+    """Take a day out of the calendar (the row stays, marked removed, as the audit trail)."""
+    return jsonify(calendar_day_json(desk().remove_calendar_day(actor(), day_id)))
+
+
 # -- Search -------------------------------------------------------------------------------------------------
 
 @bp.get("/search")

@@ -1,9 +1,11 @@
-"""The background worker: delivers the outbox, and plans what the clock calls for.
+"""The background worker: delivers the outbox, plans what the clock calls for, and rebuilds the site.
 
 `kb worker` runs it as its own process (production runs several; the
 outbox's claims keep them from sending a message twice); `kb serve` starts
 one beside the web workers. Nothing here runs inside a request: a
-submission only writes its outbox rows and returns.
+submission only writes its outbox rows and returns. An approved article's
+rebuild (build_queue.py) runs on a thread of its own, so a build of a minute
+never holds up an urgent complaint's notification.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 
 from sqlalchemy.orm import sessionmaker
 
-from . import channels, notices, notify, outbox, reminders
+from . import build_queue, channels, notices, notify, outbox, reminders
 from .models import OutboxMessage
 from .sla import Clock
 
@@ -115,8 +117,22 @@ class Worker:
         else:
             raise channels.DeliveryError(f"unknown channel {message.channel}", permanent=True)
 
-    def run_once(self) -> int:
-        """Plan what the clock calls for (every SCHEDULE_SECONDS), then deliver until nothing is due."""
+    def build_once(self) -> int:
+        """Build the site for the approved articles queued, if no other worker is building; return how many."""
+        return len(build_queue.run_next(self.sessions, self.kb, self.name))
+
+    def run_builds(self, stop: threading.Event) -> None:
+        """The build loop, beside the delivery loop (run starts it on a thread)."""
+        while not stop.is_set():
+            try:
+                self.build_once()
+            except Exception:  # the database went away: wait and try again
+                log.exception("build round failed")
+            stop.wait(self.settings.poll_seconds)
+
+    def run_once(self, builds: bool = True) -> int:
+        """Plan what the clock calls for (every SCHEDULE_SECONDS), deliver until nothing is due, then build
+        what is queued (builds=False: the build thread does)."""
         if time.monotonic() >= self._next_schedule:
             try:
                 self.schedule()
@@ -128,14 +144,19 @@ class Worker:
             pass
         while (n := self.deliver_batch()) > 0:
             total += n
+        if builds:
+            self.build_once()
         return total
 
     def run(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
         log.info("worker %s delivering over %s", self.name, ", ".join(self.deliverable()))
+        builder = threading.Thread(target=self.run_builds, args=(stop,), name="kb-builds", daemon=True)
+        builder.start()
         while not stop.is_set():
             try:
-                self.run_once()
+                self.run_once(builds=False)
             except Exception:  # the database went away: wait and try again, never die
                 log.exception("worker round failed")
             stop.wait(self.settings.poll_seconds)
+        builder.join(timeout=5)  # a build cut short leaves the live site as it was; its lease requeues it

@@ -7,11 +7,10 @@ import re
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from pydantic import ValidationError
 
-from kb_builder.official_calendar import calendar_warning
-
-from . import i18n
+from . import build_queue, i18n
 from .attachments import ACCEPT, human
 from .auth import ROLES, staff_required
 from .db import get_session
@@ -20,6 +19,7 @@ from .errors import go_back_to
 from .i18n import N_, gettext, pick
 from .login_guard import TooManyAttempts, WrongPassword, log_in, log_out
 from .models import utcnow
+from .publish import placeholders_left
 from .queue import DEADLINE_LABELS
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
 from .web import accepts_files, actor, desk, send_attachment, uploads
@@ -65,7 +65,29 @@ TEXT = {
     "article": N_("Publish as an article"),
     "article_only_resolved": N_("Only resolved complaints can become articles"),
     "article_saved": N_("Draft saved (not published)"),
-    "article_published": N_("Approved; it appears on the site after kb build"),
+    "article_published": N_("Approved: the site is being rebuilt; this page shows how it goes"),
+    "article_awaiting": N_("Approved: it waits for an admin's approval before it is published"),
+    "publishing": N_("Publishing"), "publication": N_("Publication"),
+    "pub_awaiting": N_("Waiting for an admin's approval"), "pub_queued": N_("Queued for the rebuild"),
+    "pub_building": N_("Building the site"), "pub_done": N_("Published on the site"),
+    "pub_failed": N_("The build failed"), "builder_says": N_("The builder says"),
+    "first_approval": N_("First approval"), "second_approval": N_("Approval that published it"),
+    "approve_second": N_("Give the second approval and publish"),
+    "no_publications": N_("No article approved yet"),
+    "placeholders_left": N_("Placeholders left by redaction are still in the text; the page shows them as written. "
+                            "Rewrite those sentences without the person ('the employee', 'the caller') "
+                            "before approving:"),
+    "calendar": N_("Holiday calendar"), "calendar_days": N_("Days entered by admins"),
+    "calendar_add": N_("Add days from the official notice"),
+    "calendar_help": N_("Enter next year's public holidays and make-up workdays from the State Council's notice "
+                        "as soon as it is published. Working-day time limits use them together with the calendar "
+                        "shipped with the product and kb.yml's process.calendar."),
+    "day_kind": N_("Kind"), "kind_holiday": N_("Holiday (no work)"),
+    "kind_workday": N_("Make-up workday (a weekend day worked)"),
+    "first_day": N_("First day"), "last_day": N_("Last day (optional, for a run of days)"),
+    "day_name": N_("Name (e.g. Spring Festival)"), "day": N_("Day"), "added_by": N_("Added by"),
+    "remove": N_("Remove"), "no_calendar_days": N_("No days entered yet"),
+    "calendar_added": N_("Added %(n)s day(s)"), "calendar_removed": N_("Removed"),
     "redacted": N_("Personal data removed automatically"),
     "save_draft": N_("Save draft"), "approve": N_("Approve and publish"),
     "title_field": N_("Title"), "tags": N_("Tags (comma-separated)"),
@@ -189,10 +211,18 @@ def _with_language(code: str) -> str:
 
 
 def _calendar_notice() -> str | None:
-    """Shown on every workspace page while deadlines soon fall in a year without an official calendar."""
-    clock = current_app.extensions["kb_clock"]
-    years = clock.calendar.years_without_official_calendar(clock.today())
-    return pick(calendar_warning(years)) if years else None
+    """Shown to admins on every workspace page while deadlines soon fall in a year no calendar covers.
+
+    Only admins can add the days (at /staff/calendar), so only they are told; handlers could do nothing.
+    """
+    if not current_user.is_authenticated or current_user.role != "admin":
+        return None
+    years = desk().calendar_gap(actor())
+    if not years:
+        return None
+    return gettext("The official holidays for %(years)s are not known yet: working-day time limits there count "
+                   "Monday to Friday. Add that year's holidays and make-up workdays from the State Council's "
+                   "notice at Holiday calendar.", years=", ".join(map(str, years)))
 
 
 def _local(moment: dt.datetime | None) -> str:
@@ -363,10 +393,45 @@ def article(number: str):
             edit(draft)  # show what they typed, with the problems
             errors = [e["message"] for e in exc.errors or []] or [exc.message]
         else:
-            flash(t("article_published") if approve else t("article_saved"), "ok")
+            pub = desk().publication(who, draft.id) if approve else None
+            waiting = pub is not None and pub.status == build_queue.AWAITING
+            flash(t("article_awaiting") if waiting else t("article_published") if approve else t("article_saved"),
+                  "ok")
             return redirect(url_for("workspace.article", number=number))
     return render_template("staff/article.html", c=c, draft=draft, found=fresh.found, errors=errors,
-                           published=desk().is_published(draft.id))
+                           published=desk().is_published(draft.id), pub=desk().publication(who, draft.id),
+                           placeholders=placeholders_left(draft))
+
+
+@bp.get("/publishing")
+@staff_required
+def publishing():
+    """Admins: approvals waiting for them, and every build with the builder's word."""
+    return render_template("staff/publishing.html", rows=desk().publications(actor()))
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@staff_required
+def calendar():
+    """Admins enter next year's holidays and make-up workdays (holidays.py checks them)."""
+    who = actor()
+    if request.method == "POST":
+        go_back_to(url_for("workspace.calendar"))  # a refused entry is flashed above the form
+        form = request.form
+        rows = desk().add_calendar_days(who, form.get("kind", ""), form.get("first"), form.get("last"),
+                                        form.get("name"))
+        flash(gettext(TEXT["calendar_added"], n=len(rows)), "ok")
+        return redirect(url_for("workspace.calendar"))
+    return render_template("staff/calendar.html", days=desk().calendar_days(who))
+
+
+@bp.post("/calendar/<int:day_id>/remove")
+@staff_required
+def calendar_remove(day_id: int):
+    go_back_to(url_for("workspace.calendar"))
+    desk().remove_calendar_day(actor(), day_id)
+    flash(t("calendar_removed"), "ok")
+    return redirect(url_for("workspace.calendar"))
 
 
 @bp.route("/new", methods=["GET", "POST"])

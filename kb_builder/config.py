@@ -222,6 +222,16 @@ class AttachmentSettings(_Strict):
         return value
 
 
+class PublishingSettings(_Strict):
+    """Approving an article in the workspace publishes it: the worker rebuilds the site (operations/publishing.md)."""
+
+    second_approval: bool = True
+    """An article a handler approves waits for an admin's (HR's) approval before it is built; an admin's own
+    approval publishes at once. false: any approval publishes."""
+    build_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    """A build still running after this long is taken as abandoned (its worker stopped) and queued again."""
+
+
 class SearchSettings(_Strict):
     semantic: bool = True
     """Sentence vectors beside the lexical index (kb_builder/encoder.py)."""
@@ -244,6 +254,7 @@ class KbConfig(_Strict):
     build: BuildSettings = BuildSettings()
     search: SearchSettings = SearchSettings()
     attachments: AttachmentSettings = AttachmentSettings()
+    publishing: PublishingSettings = PublishingSettings()
     categories: list[Category] = Field(min_length=1)
     """The categories HR files articles under and employees choose in the form."""
     database_url: str = ""

@@ -3,7 +3,7 @@
 The State Council publishes each year's holidays and make-up workdays late
 in the year before; chinesecalendar knows a year once a release includes it.
 Until then working days there count Monday-Friday, so HR is told early to
-list the holidays under process.calendar or upgrade the package. `kb check`,
+enter the holidays in the workspace (/staff/calendar) or upgrade the package. `kb check`,
 `kb build`, `kb serve` and the workspace say it (intake_api.sla uses this).
 """
 
@@ -24,17 +24,19 @@ def local_today(timezone: str) -> dt.date:
 
 
 def years_without_official_calendar(settings: CalendarSettings, today: dt.date,
-                                    days: int = CALENDAR_HORIZON_DAYS) -> list[int]:
+                                    days: int = CALENDAR_HORIZON_DAYS,
+                                    entered: set[int] | frozenset[int] = frozenset()) -> list[int]:
     """Years from today to `days` ahead that the official calendar does not cover yet.
 
     Deadlines in such a year count Monday-Friday: a complaint received on
     the eve of the Spring Festival would be due in the middle of it. A year
-    for which kb.yml lists holidays counts as covered (HR entered it).
+    for which kb.yml lists holidays, or admins entered days in the workspace (`entered`: their years),
+    counts as covered.
     """
     if settings.country != "CN":
         return []
     import chinese_calendar
-    listed = {d.year for d in settings.holidays}
+    listed = {d.year for d in settings.holidays} | set(entered)
     missing = []
     for year in range(today.year, (today + dt.timedelta(days=days)).year + 1):
         try:
@@ -49,13 +51,13 @@ def calendar_warning(years: list[int]) -> tuple[str, str]:
     """What to tell HR about years without an official calendar (zh, en)."""
     shown = ", ".join(map(str, years))
     return ((f"{shown} 年的法定节假日与调休安排尚未收录：这些年份的工作日暂按周一至周五计算。"
-             f"请在 kb.yml 的 process.calendar.holidays / workdays 中补充，或升级 chinesecalendar。"),
+             f"请管理员在工作台的“节假日日历”（/staff/calendar）按国务院通知补充，或升级 chinesecalendar。"),
             (f"The official holiday calendar for {shown} is not known yet: working days there count "
-             f"Monday-Friday. List its holidays and make-up workdays under process.calendar in kb.yml, "
-             f"or upgrade chinesecalendar."))
+             f"Monday-Friday. An admin adds its holidays and make-up workdays from the State Council's notice "
+             f"in the workspace at Holiday calendar (/staff/calendar), or upgrade chinesecalendar."))
 
 
-def calendar_gap(config) -> tuple[str, str] | None:
+def calendar_gap(config, entered: set[int] | frozenset[int] = frozenset()) -> tuple[str, str] | None:
     """The warning for this organisation today (zh, en), or None when the coming deadlines are covered."""
-    years = years_without_official_calendar(config.process.calendar, local_today(config.timezone))
+    years = years_without_official_calendar(config.process.calendar, local_today(config.timezone), entered=entered)
     return calendar_warning(years) if years else None

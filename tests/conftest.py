@@ -230,11 +230,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, notifications: bool = False, **env_changes):
+def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, notifications: bool = False,
+                   start_seconds: float = 120, **env_changes):
     """`kb serve` (gunicorn, 2 workers) on a free port, once it answers: (process, base URL).
 
     output: where its log goes (a pipe, or an open file the test reads later);
     notifications: also run its notification worker (off unless a test looks at messages: it is a process more);
+    start_seconds: how long it may take to answer (a test that needs its own server on a busy machine waits longer);
     env_changes: variables to set, or to remove when given as None.
     """
     port = free_port()
@@ -249,7 +251,7 @@ def start_kb_serve(kb_yml: Path, db_url: str, output=subprocess.PIPE, notificati
     proc = subprocess.Popen([str(kb), "serve", "--port", str(port), "--workers", "2", *worker], env=env,
                             stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120  # a loaded 2-core machine takes its time to load the encoder
+    deadline = time.time() + start_seconds  # a loaded 2-core machine takes its time to load the encoder
     while True:
         try:
             urllib.request.urlopen(url + "/api/v1/meta", timeout=2)

@@ -18,7 +18,9 @@ def test_a_resolved_complaint_becomes_a_redacted_article_that_is_suggested(kb_tr
 
     cfg = load_config(kb_tree / "kb.yml")
     build(cfg)
-    app = create_app({"KB_CONFIG": str(kb_tree / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}})
+    # A handler's approval publishes here (publishing.second_approval: tests/test_publishing.py has the default).
+    app = create_app({"KB_CONFIG": str(kb_tree / "kb.yml"),
+                      "KB_OVERRIDES": {"database_url": db_url, "publishing.second_approval": False}})
     with app.app_context():
         create_staff(get_session(), "liu", PASSWORD, "handler", ["facilities"], display_name="刘建国")
         get_session().commit()
