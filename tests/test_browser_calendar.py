@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 from conftest import PASSWORD
-from test_browser import browser, page  # noqa: F401  (fixtures)
 from test_browser_process import kb_cli
 from test_sla import first_uncovered_year
 

@@ -4,7 +4,6 @@ import re
 
 import pytest
 from conftest import PASSWORD, start_kb_serve, stop_kb_serve
-from test_browser import browser, page  # noqa: F401  (fixtures)
 from test_browser_process import kb_cli
 
 pytestmark = pytest.mark.browser
