@@ -1323,8 +1323,8 @@ class Desk:
         false one withdraws it (learning.contradict); the proposal keeps no hash and no identity.
         """
         clean = self.clean_query(query)  # None when empty or sensitive
-        text = learning.proposal_text(query[:500], publish.redactor_for(self.kb, None, self.staff_names())) \
-            if clean and query else ""
+        text = learning.proposable(self.kb, query or "", publish.redactor_for(self.kb, None, self.staff_names())) \
+            if clean else ""
         existing, fresh = None, None
         if text and searcher is not None:
             existing = self.session.scalar(select(Phrasing).where(
@@ -1380,7 +1380,6 @@ class Desk:
         redacts; a sensitive matter is linked in the history but proposes nothing. The guard's conflicts
         are kept for the approver.
         """
-        from .sensitive import assess
         c = self.find(who, number)
         if c.status not in (Status.RESOLVED, Status.CLOSED):
             raise Conflict(f"{c.number} 尚未处理完毕 · {c.number} is {c.status}: link the article that answered "
@@ -1395,9 +1394,8 @@ class Desk:
                                                               Phrasing.article_id == article_id))
         if existing is not None:
             return existing
-        text = ""
-        if not assess(self.kb, c.description).sensitive and c.purged_at is None:
-            text = learning.proposal_text(c.description, publish.redactor_for(self.kb, c, self.staff_names()))
+        text = "" if c.purged_at is not None else \
+            learning.proposable(self.kb, c.description, publish.redactor_for(self.kb, c, self.staff_names()))
         with _index():
             found = searcher.phrasing_conflicts(article_id, text) if text else None
         with self._transaction():

@@ -38,6 +38,8 @@ FALSE_DEFLECTION = "false deflection"
 
 # A proposed phrasing is at most this long: whole sentences of the complaint, from its start.
 PHRASING_CHARS = 160
+# Of a long text only its start is read for a proposal (the phrasing keeps the opening sentences anyway).
+PROPOSAL_INPUT = 2000
 _PLACEHOLDER = re.compile(r"\[[^\[\]\s]{1,16}\]")  # what the redactor leaves: [姓名], [电话], [email]...
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.;；])\s")
 
@@ -67,6 +69,18 @@ def proposal_text(text: str, redactor) -> str:
     benchmark measures the wording the product proposes. `redactor` is `publish.redactor_for`'s.
     """
     return phrasing_of(redactor.redact(text)[0])
+
+
+def proposable(kb, text: str, redactor) -> str:
+    """The phrasing a complaint or a "this solved it" query proposes, or "" for none: a sensitive matter
+    (sensitive.assess, as everywhere) proposes nothing, whatever its wording.
+
+    The desk (link_article, record_deflection) and benchmarks/learning.py call this one function.
+    """
+    from .sensitive import assess
+    if not (text or "").strip() or assess(kb, text).sensitive:
+        return ""
+    return proposal_text(text[:PROPOSAL_INPUT], redactor)
 
 
 def _key(text: str) -> str:
