@@ -5,15 +5,18 @@ replayed in one seeded arrival order against a knowledge base that starts small:
 its title and one phrasing (its first example line), and a share of the articles (--missing, 20 %)
 not written yet. Queries arrive in windows; within a window the index is fixed, as between two
 `kb build`s. Each query goes through the product's suggest path (`Searcher.suggest`, the configured
-threshold); then, as the desk would:
-  - the right article shown: the employee is answered (a deflection), nothing is learned;
+threshold); then, as the desk does (the same functions, so the simulation is the product's code path):
+  - the right article shown: the employee is answered and clicks "this solved it"; the desk's
+    `record_deflection` proposes the query as a phrasing of that article (the default, --learn-from all;
+    with --learn-from complaints a deflection teaches nothing, as before the product did this);
   - otherwise the employee complains. A handler links the complaint to its gold article when that
-    article exists: the complaint's first sentence, redacted by the code `kb publish` uses
-    (`intake_api.publish.first_sentence`, `kb_builder.redact.Redactor`), is proposed as a phrasing;
-    the quality guard (`kb_builder.phrasing_guard`, as the approver sees it) rejects it when it would
-    win other articles' phrasings, and HR approves the rest. When the gold article does not exist,
-    HR writes it after the --write-after-th complaint on that topic, with those complaints as its
-    phrasings. Out-of-scope queries (gold null) teach nothing.
+    article exists (`link_article`). Either way the proposal is `intake_api.learning.proposable`:
+    nothing for a sensitive matter (`sensitive.assess`), else redacted by `publish.redactor_for`
+    and cut to its opening sentences; `learning.is_new` drops one the article already has (or HR
+    already decided); the quality guard (`Searcher.phrasing_conflicts`, as the approver sees it)
+    makes HR reject it when it would win other articles' phrasings, and HR approves the rest. When
+    the gold article does not exist, HR writes it after the --write-after-th complaint on that topic,
+    with those complaints as its phrasings. Out-of-scope queries (gold null) teach nothing.
   - the next window's index is built with the approved phrasings and written articles
     (`kb_builder.build.write_search_index`, calibration included).
 
@@ -25,6 +28,7 @@ curve is plotted to benchmarks/learning.png.
 
     python benchmarks/learning.py                    # banking77_k5_dev, smp2017_zh_k5_dev, clinc150_k5_dev
     python benchmarks/learning.py --quick            # at most 600 queries per task, 6 windows
+    python benchmarks/learning.py --learn-from both  # the product, and complaints alone beside it
     python benchmarks/learning.py --task smp2017_zh_k5_dev --windows 10 --missing 0.2 --write-after 3
 """
 
@@ -102,15 +106,14 @@ class Index:
         self.tmp.cleanup()
 
 
-def redacted(text: str, redactor) -> str:
-    from intake_api.learning import phrasing_of
-    return phrasing_of(redactor.redact(text)[0])
 
 
 def replay(name: str, windows: int, missing: float, write_after: int, max_queries: int | None, seed: int,
            threshold: float, learn_from: str = "all", guard: bool = True) -> dict:
-    from kb_builder.redact import Redactor
+    from intake_api import learning, publish
+    from kb_builder.config import load_config
 
+    config = load_config(ROOT / "kb.yml")
     task = load_task(name)
     queries = list(task["queries"])
     random.Random(f"order-{seed}").shuffle(queries)  # one arrival order, the same for every run
@@ -118,7 +121,8 @@ def replay(name: str, windows: int, missing: float, write_after: int, max_querie
         queries = queries[:max_queries]
     cached_encoder().fill([q["text"] for q in queries]) if cached_encoder() else None
     language = "en" if task.get("language", "en").startswith("en") else "zh-Hans"
-    kb, red = start(task, missing, seed), Redactor()
+    kb, red = start(task, missing, seed), publish.redactor_for(config, None, [])
+    decided: dict[str, list[str]] = {}  # proposals HR rejected, per article: the desk proposes a text once
     size = -(-len(queries) // windows)
     rows, proposed, flagged = [], 0, 0
     t0 = time.perf_counter()
@@ -142,15 +146,19 @@ def replay(name: str, windows: int, missing: float, write_after: int, max_querie
         rows.append({"window": w + 1, "queries": len(batch), "right": right / len(batch),
                      "deflected": deflected / len(batch), "articles": len(kb.lines),
                      "phrasings": sum(map(len, kb.lines.values())), "proposed": proposed, "flagged": flagged})
-        for q in complaints:  # the desk's side, after each complaint: link, approve, or write the article
-            gold, text = q["gold"], redacted(q["text"], red)
-            if gold is None or not text:
+        for q in complaints:  # the desk's side: link or click, approve, or write the article
+            gold = q["gold"]
+            text = learning.proposable(config, q["text"], red) if gold is not None else ""
+            if not text:
                 continue
             if gold in kb.lines:
+                if not learning.is_new(text, kb.lines[gold] + decided.get(gold, [])):
+                    continue
                 proposed += 1
                 if guard and index.conflicts(gold, text):
                     flagged += 1
-                elif text not in kb.lines[gold]:
+                    decided.setdefault(gold, []).append(text)
+                else:
                     kb.lines[gold].append(text)
             else:
                 kb.waiting.setdefault(gold, []).append(text)
@@ -219,10 +227,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=24)
     parser.add_argument("--quick", action="store_true", help="at most 600 queries per task, 6 windows")
     parser.add_argument("--plot", type=Path, default=PLOT)
-    parser.add_argument("--learn-from", choices=["all", "complaints"], default=None,
-                        help="all: every query is linked to its article afterwards (a complaint by its handler, a "
-                             "deflection by its click); complaints: only the queries that became complaints; "
-                             "both by default")
+    parser.add_argument("--learn-from", choices=["all", "complaints", "both"], default="all",
+                        help="all (the product): a complaint is linked by its handler, a deflection proposes its "
+                             "query by its \"this solved it\" click; complaints: only the complaints teach; "
+                             "both: one run of each")
     parser.add_argument("--no-guard", action="store_true", help="approve every proposal (measures the guard)")
     args = parser.parse_args()
     from kb_builder.config import load_config
@@ -235,7 +243,7 @@ def main() -> None:
         if not Path(name).is_file() and not (BENCH / f"{name}.json").is_file():
             sys.exit(f"--task {name}: no such file, and no {name}.json in {BENCH} (KB_BENCH_DIR)")
     windows = 6 if args.quick else args.windows
-    modes = [args.learn_from] if args.learn_from else ["all", "complaints"]
+    modes = ["all", "complaints"] if args.learn_from == "both" else [args.learn_from]
     results = []
     for name in names:
         for mode in modes:
@@ -249,8 +257,8 @@ def main() -> None:
 
 
 def report(res: dict, args, threshold: float) -> None:
-    learnt = {"all": "every query linked to its article afterwards (complaints by the handler, deflections by "
-                     "their click)", "complaints": "only the queries that became complaints linked"}[res["mode"]]
+    learnt = {"all": "the product: complaints linked by their handler, deflections proposed by their \"this solved "
+                     "it\" click", "complaints": "only the queries that became complaints linked"}[res["mode"]]
     print(f"\n{Path(res['name']).stem} [{res['mode']}]: {learnt}; 1 phrasing per article at the start, "
           f"{args.missing:.0%} of articles missing, written after {args.write_after} complaints; guard "
           f"{'off' if args.no_guard else 'on'}; threshold {threshold}; {res['seconds']:.0f} s")

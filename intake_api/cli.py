@@ -435,7 +435,8 @@ def phrasings() -> None:
 
 
 @phrasings.command("list")
-@click.option("--status", type=click.Choice(["proposed", "approved", "rejected"]), default="proposed", show_default=True)
+@click.option("--status", type=click.Choice(["proposed", "approved", "rejected", "withdrawn"]), default="proposed",
+              show_default=True)
 @pass_project
 def phrasings_list(project: Project, status: str) -> None:
     with open_desk(project) as d:

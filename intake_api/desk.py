@@ -1403,24 +1403,37 @@ class Desk:
         """A suggested article solved the problem: counted, with the redacted query and, for a week, the
         browser token's hash (learning.py: a complaint from that browser then makes it a false deflection).
 
-        The query, redacted, is also proposed as a phrasing of the article (HR approves it like a handler's
-        link; the guard runs when `searcher` is given), unless the same text is already proposed there.
+        The query is also proposed as a phrasing of the article, for HR to approve like a handler's link
+        (same queue, guard and in-place edit): redacted as a complaint's wording is (learning.proposal_text),
+        never for a sensitive matter, not when it is one of the article's phrasings already, and once per text:
+        a later click with the same text supports the same proposal. The deflection names its proposal, so a
+        false one withdraws it (learning.contradict); the proposal keeps no hash and no identity.
         """
-        clean = self.clean_query(query) or ""
-        text = learning.phrasing_of(clean) if clean else ""
-        proposal = None
-        if text and searcher is not None and not self.session.scalar(select(Phrasing.id).where(
-                Phrasing.article_id == article_id, Phrasing.text == text)):
-            with _index():
-                found = searcher.phrasing_conflicts(article_id, text)
-            proposal = Phrasing(article_id=article_id, text=text, proposed_by="deflection",
-                                conflicts=[vars(x) for x in found or []])
+        clean = self.clean_query(query)  # None when empty or sensitive
+        text = learning.proposable(self.kb, query or "", publish.redactor_for(self.kb, None, self.staff_names())) \
+            if clean else ""
+        existing, fresh = None, None
+        if text and searcher is not None:
+            existing = self.session.scalar(select(Phrasing).where(
+                Phrasing.article_id == article_id, Phrasing.text == text).order_by(Phrasing.id).limit(1))
+            path = phrasings.article_file(self.kb.content_dir, article_id) if existing is None else None
+            if path is not None and learning.is_new(text, phrasings.questions_of(path)):
+                with _index():
+                    found = searcher.phrasing_conflicts(article_id, text)
+                fresh = Phrasing(article_id=article_id, text=text, proposed_by=learning.DEFLECTION,
+                                 conflicts=[vars(x) for x in found or []])
         with self._transaction():
             learning.forget_old_tokens(self.session, utcnow())
-            self.session.add(Deflection(article_id=article_id, query=clean,
-                                        browser_hash=learning.browser_hash(browser_token)))
-            if proposal is not None:
-                self.session.add(proposal)
+            d = Deflection(article_id=article_id, query=clean or "", browser_hash=learning.browser_hash(browser_token))
+            if fresh is not None:
+                self.session.add(fresh)
+                self.session.flush()
+                existing = fresh
+            if existing is not None:
+                d.phrasing_id = existing.id
+                if existing.status == learning.WITHDRAWN:  # a click that stands proposes it again
+                    existing.status, existing.decided_by, existing.decided_at = "proposed", None, None
+            self.session.add(d)
 
     def record_event(self, kind: str, query: str | None, result_count: int | None, page: str | None,
                      value: int | None, article_ids: list[str]) -> None:
@@ -1454,7 +1467,6 @@ class Desk:
         redacts; a sensitive matter is linked in the history but proposes nothing. The guard's conflicts
         are kept for the approver.
         """
-        from .sensitive import assess
         c = self.find(who, number)
         if c.status not in (Status.RESOLVED, Status.CLOSED):
             raise Conflict(f"{c.number} 尚未处理完毕 · {c.number} is {c.status}: link the article that answered "
@@ -1462,17 +1474,15 @@ class Desk:
         article_id = (article_id or "").strip()
         with _index():
             known = bool(article_id) and searcher.has_article(article_id)
-        if not known or phrasings.case_file(self.kb.content_dir, article_id) is None:
+        if not known or phrasings.article_file(self.kb.content_dir, article_id) is None:
             raise Invalid("参数有误 · Invalid parameters", [{"field": "article_id", "message":
-                          f"没有这篇案例文章 · No published case article '{article_id[:100]}' (SOPs have no phrasings)"}])
+                          f"没有这篇文章 · No published article '{article_id[:100]}' in content/"}])
         existing = self.session.scalar(select(Phrasing).where(Phrasing.complaint_id == c.id,
                                                               Phrasing.article_id == article_id))
         if existing is not None:
             return existing
-        text = ""
-        if not assess(self.kb, c.description).sensitive and c.purged_at is None:
-            red = publish.redactor_for(self.kb, c, self.staff_names())
-            text = learning.phrasing_of(red.redact(c.description)[0])
+        text = "" if c.purged_at is not None else \
+            learning.proposable(self.kb, c.description, publish.redactor_for(self.kb, c, self.staff_names()))
         with _index():
             found = searcher.phrasing_conflicts(article_id, text) if text else None
         with self._transaction():
@@ -1503,7 +1513,8 @@ class Desk:
         if p is None or not p.text:
             raise NotFound(f"没有这条措辞 · No proposed phrasing {phrasing_id}")
         if p.status != "proposed":
-            raise Conflict(f"这条措辞已{'批准' if p.status == 'approved' else '拒绝'} · Phrasing {phrasing_id} is "
+            done = {"approved": "批准", "withdrawn": "撤回"}.get(p.status, "拒绝")
+            raise Conflict(f"这条措辞已{done} · Phrasing {phrasing_id} is "
                            f"already {p.status}")
         if approve:
             self._write_phrasing(p, text, searcher, despite_conflicts)
@@ -1517,12 +1528,9 @@ class Desk:
             raise Forbidden("只有管理员（人力资源）可以审批措辞 · Only admins (HR) review phrasings and article signals")
 
     def _write_phrasing(self, p: Phrasing, text: str | None, searcher: Any, despite_conflicts: bool) -> None:
-        from kb_builder.redact import Redactor
         if text is not None and text.strip() != p.text:
             c = self.session.get(Complaint, p.complaint_id) if p.complaint_id else None
-            red = publish.redactor_for(self.kb, c, self.staff_names()) if c is not None else \
-                Redactor.for_settings(self.kb.process.privacy)
-            clean = learning.phrasing_of(red.redact(text)[0])
+            clean = learning.proposal_text(text, publish.redactor_for(self.kb, c, self.staff_names()))
             if not clean:
                 raise Invalid("措辞不能为空 · The phrasing is empty", [{"field": "text", "message": "required"}])
             with _index():
@@ -1533,9 +1541,9 @@ class Desk:
             raise Conflict(f"这条措辞会抢走其他文章的问题 · This phrasing would win {len(p.conflicts)} phrasing(s) of "
                            "other articles: edit it, reject it, or approve despite the conflicts",
                            [{"field": "text", "message": f"{x['article_id']}: {x['phrasing']}"} for x in p.conflicts])
-        path = phrasings.case_file(self.kb.content_dir, p.article_id)
+        path = phrasings.article_file(self.kb.content_dir, p.article_id)
         if path is None:
-            raise NotFound(f"文章文件不存在 · No case file in content/ for '{p.article_id}'")
+            raise NotFound(f"文章文件不存在 · No file in content/ for '{p.article_id}'")
         try:
             phrasings.add_question(path, p.text, self.kb.category_ids)
         except ContentError as exc:

@@ -92,8 +92,10 @@ def review_tables(data: dict, lang: str = "zh") -> list[Table]:
                    [[pick(r["label"]), r["headcount"], r["complaints"] or f"<{k}",
                      f"<{r['per_100']}" if r["small"] else r["per_100"], r["on_time"], r["rating_average"]]
                     for r in data["recognition"]]))
-    tables.append((h("articles"), [h("article"), h("deflections"), h("votes"), h("helpful")],
-                   [[a["title"], a["deflections"], a["votes"], a["helpful"]] for a in data["articles"]]))
+    tables.append((h("articles"), [h("article"), h("solved_clicks"), h("false_deflections"), h("led_to"), h("led_past"),
+                                   h("votes"), h("helpful")],
+                   [[a["title"], a["deflections"], a["false_deflections"], a["led_to"], a["led_past"], a["votes"],
+                     a["helpful"]] for a in data["articles"]]))
     tables.append((h("gaps"), [h("gap_searches"), h("count")], [[q, n] for q, n in data["gaps"]["searches"]]))
     tables.append((h("gap_complaints"), [h("category"), h("count")],
                    [[pick(label), n or f"<{k}"] for label, n in data["gaps"]["complaints_without_match"]]))

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,10 +30,16 @@ FALSE_DEFLECTION_DAYS = 7
 # screen when the employee submitted anyway (recorded by the desk at registration, not sent by the browser).
 OPENED = "article_opened"
 PASSED = "suggestion_passed"
+# A proposal made by "this solved it" clicks: its proposer, and its status once every such click proved false.
+DEFLECTION = "deflection"
+WITHDRAWN = "withdrawn"
+FALSE_DEFLECTION = "false deflection"
 
 
 # A proposed phrasing is at most this long: whole sentences of the complaint, from its start.
 PHRASING_CHARS = 160
+# Of a long text only its start is read for a proposal (the phrasing keeps the opening sentences anyway).
+PROPOSAL_INPUT = 2000
 _PLACEHOLDER = re.compile(r"\[[^\[\]\s]{1,16}\]")  # what the redactor leaves: [姓名], [电话], [email]...
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.;；])\s")
 
@@ -55,6 +62,36 @@ def phrasing_of(text: str, limit: int = PHRASING_CHARS) -> str:
     return out[:limit].strip()
 
 
+def proposal_text(text: str, redactor) -> str:
+    """What a complaint or a "this solved it" query proposes as a phrasing: redacted, then its opening sentences.
+
+    The one recipe for both (the desk's link and deflection, and benchmarks/learning.py's replay), so the
+    benchmark measures the wording the product proposes. `redactor` is `publish.redactor_for`'s.
+    """
+    return phrasing_of(redactor.redact(text)[0])
+
+
+def proposable(kb, text: str, redactor) -> str:
+    """The phrasing a complaint or a "this solved it" query proposes, or "" for none: a sensitive matter
+    (sensitive.assess, as everywhere) proposes nothing, whatever its wording.
+
+    The desk (link_article, record_deflection) and benchmarks/learning.py call this one function.
+    """
+    from .sensitive import assess
+    if not (text or "").strip() or assess(kb, text).sensitive:
+        return ""
+    return proposal_text(text[:PROPOSAL_INPUT], redactor)
+
+
+def _key(text: str) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def is_new(text: str, existing: Iterable[str]) -> bool:
+    """Not already one of these phrasings (spacing and case aside): proposing it again would teach nothing."""
+    return bool(text.strip()) and _key(text) not in {_key(e) for e in existing}
+
+
 def browser_hash(token: str | None) -> str | None:
     return hashlib.sha256(token.encode("ascii")).hexdigest() if token else None
 
@@ -67,15 +104,35 @@ def forget_old_tokens(session: Session, now: dt.datetime) -> None:
 
 
 def contradict(session: Session, token: str | None, now: dt.datetime) -> int:
-    """A complaint from this browser: its deflections of the last FALSE_DEFLECTION_DAYS were false. Returns how many."""
+    """A complaint from this browser: its deflections of the last FALSE_DEFLECTION_DAYS were false. Returns how many.
+
+    A proposal that those clicks made is withdrawn once no click that still stands supports it.
+    """
     digest = browser_hash(token)
     if digest is None:
         return 0
-    result = session.execute(update(Deflection).where(
+    found = list(session.scalars(select(Deflection).where(
         Deflection.browser_hash == digest, Deflection.contradicted_at.is_(None),
-        Deflection.created_at >= now - dt.timedelta(days=FALSE_DEFLECTION_DAYS),
-        Deflection.created_at <= now).values(contradicted_at=now))
-    return int(getattr(result, "rowcount", 0) or 0)
+        Deflection.created_at >= now - dt.timedelta(days=FALSE_DEFLECTION_DAYS), Deflection.created_at <= now)))
+    for d in found:
+        d.contradicted_at = now
+    session.flush()
+    withdraw_unsupported(session, {d.phrasing_id for d in found if d.phrasing_id is not None}, now)
+    return len(found)
+
+
+def withdraw_unsupported(session: Session, phrasing_ids: set[int], now: dt.datetime) -> None:
+    """Proposals from clicks only (no handler's link) that no standing click supports any more: withdrawn.
+
+    An approved or rejected one stays as HR decided; a withdrawn one is proposed again by the next click.
+    """
+    if not phrasing_ids:
+        return
+    standing = set(session.scalars(select(Deflection.phrasing_id).where(
+        Deflection.phrasing_id.in_(phrasing_ids), Deflection.contradicted_at.is_(None))))
+    for p in session.scalars(select(Phrasing).where(Phrasing.id.in_(phrasing_ids - standing),
+                                                    Phrasing.status == "proposed", Phrasing.complaint_id.is_(None))):
+        p.status, p.decided_by, p.decided_at = WITHDRAWN, FALSE_DEFLECTION, now
 
 
 def signals(session: Session, article_id: str, limit: int = 50) -> dict:
@@ -90,6 +147,7 @@ def signals(session: Session, article_id: str, limit: int = 50) -> dict:
                                        .order_by(Deflection.id.desc()).limit(limit))]
     linked = [{"query": p.text, "status": p.status, "at": p.created_at}
               for p in session.scalars(select(Phrasing).where(Phrasing.article_id == article_id,
+                                                              Phrasing.complaint_id.is_not(None),
                                                               Phrasing.status != "rejected")
                                        .order_by(Phrasing.id.desc()).limit(limit))]
     counts: dict[str, int] = defaultdict(int)

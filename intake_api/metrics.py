@@ -20,7 +20,8 @@ from kb_builder.redact import Redactor
 
 from . import recurring as recurring_mod
 from .alerts import TermWeights
-from .models import Alert, AnalyticsEvent, Complaint, Deflection, FollowUp
+from .learning import PASSED
+from .models import Alert, AnalyticsEvent, Complaint, Deflection, FollowUp, Phrasing
 
 ONLINE = ("online_form", "anonymous_platform")
 
@@ -148,18 +149,42 @@ def deflection(session: Session, period: Period, zone: ZoneInfo) -> dict:
 
 
 def per_article(session: Session, period: Period) -> list[dict]:
-    """Deflections and "was this helpful?" votes per article, most deflections first."""
-    defl = dict(session.execute(select(Deflection.article_id, func.count()).where(
-        _in(period, Deflection.created_at)).group_by(Deflection.article_id)).all())
+    """Per article: what use says about it (learning.py's signals, counted), most deflections first.
+
+    deflections: "this solved it" clicks, and `false_deflections` of them followed by a complaint from the
+    same browser; led_to: distinct phrasings that led to it (the clicks' queries and handlers' links);
+    led_past: complaints submitted with it on screen; votes and helpful: "was this helpful?".
+    Counts only: the phrasings themselves are on the article's page in the workspace, for HR.
+    """
+    defl: Counter[str] = Counter()
+    false: Counter[str] = Counter()
+    led_to: dict[str, set[str]] = defaultdict(set)
+    for article, query, contradicted in session.execute(select(
+            Deflection.article_id, Deflection.query, Deflection.contradicted_at).where(_in(period, Deflection.created_at))):
+        defl[article] += 1
+        false[article] += contradicted is not None
+        if (query or "").strip():
+            led_to[article].add(" ".join(query.split()).casefold())
+    for article, text in session.execute(select(Phrasing.article_id, Phrasing.text).where(
+            _in(period, Phrasing.created_at), Phrasing.complaint_id.is_not(None), Phrasing.text != "",
+            Phrasing.status != "rejected")):
+        led_to[article].add(" ".join(text.split()).casefold())
     votes: dict[str, list[int]] = defaultdict(list)
-    for page, value in session.execute(select(AnalyticsEvent.page, AnalyticsEvent.value).where(
-            _in(period, AnalyticsEvent.created_at), AnalyticsEvent.kind == "page_feedback")):
-        slug = (page or "").rstrip("/").rsplit("/", 1)[-1]
-        votes[slug].append(value or 0)
-    ids = set(defl) | set(votes)
-    rows = [{"article": a, "deflections": defl.get(a, 0), "votes": len(votes.get(a, [])),
+    passed: Counter[str] = Counter()
+    for kind, page, value, ids in session.execute(select(
+            AnalyticsEvent.kind, AnalyticsEvent.page, AnalyticsEvent.value, AnalyticsEvent.article_ids).where(
+            _in(period, AnalyticsEvent.created_at), AnalyticsEvent.kind.in_(("page_feedback", PASSED)))):
+        if kind == PASSED:
+            passed.update(set(ids or []))
+            continue
+        path = (page or "").rstrip("/")
+        slug = path.rsplit("/", 1)[-1]
+        votes[f"sop-{slug}" if path.startswith("/sop/") else slug].append(value or 0)
+    ids = set(defl) | set(votes) | set(led_to) | set(passed)
+    rows = [{"article": a, "deflections": defl[a], "false_deflections": false[a], "led_to": len(led_to.get(a, ())),
+             "led_past": passed[a], "votes": len(votes.get(a, [])),
              "helpful": round(sum(votes[a]) / len(votes[a]), 2) if votes.get(a) else None} for a in ids]
-    return sorted(rows, key=lambda r: (-r["deflections"], -r["votes"], r["article"]))
+    return sorted(rows, key=lambda r: (-r["deflections"], -r["led_past"], -r["led_to"], -r["votes"], r["article"]))
 
 
 def content_gaps(session: Session, period: Period, top: int = 10, redactor: Redactor | None = None) -> dict:

@@ -176,6 +176,9 @@ class Deflection(Base):
     browser_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     # When a complaint came from the same browser within that window: the article did not solve it after all.
     contradicted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The phrasing its query proposed (or supports, when the same text was proposed already): a false deflection
+    # withdraws it. The proposal itself keeps neither the browser's hash nor any other identity.
+    phrasing_id: Mapped[int | None] = mapped_column(ForeignKey("phrasings.id"), index=True)
 
 
 class StaffUser(Base):
@@ -531,7 +534,8 @@ class Phrasing(Base):
     article_id: Mapped[str] = mapped_column(String(100), index=True)
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)  # proposed, approved, rejected
+    # proposed, approved, rejected; withdrawn: proposed by "this solved it" clicks that all turned out false
+    status: Mapped[str] = mapped_column(String(12), default="proposed", index=True)
     conflicts: Mapped[list] = mapped_column(JSON, default=list)
     proposed_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

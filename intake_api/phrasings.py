@@ -2,6 +2,8 @@
 
 The file is HR's: its comments, key order, quoting and body stay as they
 were; only one line is appended to `questions:` (ruamel.yaml's round trip).
+A case always has the list; an SOP may have none yet (its `questions:` is
+optional), and gets one after its last header key but `published:`.
 It is written to a temporary file, checked as `kb build` will check it,
 then renamed over the original, so a failure leaves the file untouched. A
 file that does not parse is reported with its name and line, and left alone.
@@ -13,12 +15,29 @@ import io
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kb_builder.errors import ContentError, Problem
-from kb_builder.sources import FRONT_MATTER, read_source
+from kb_builder.sources import FOLDERS, FRONT_MATTER, read_source
+
+
+def article_file(content_dir: Path, article_id: str) -> Path | None:
+    """The content file of an article id: the case whose `id:` it is, or the SOP `sop-<file name>`."""
+    found = case_file(content_dir, article_id)
+    if found is None and article_id.startswith("sop-"):
+        sop = content_dir / "sops" / f"{article_id.removeprefix('sop-')}.md"
+        # The id comes from outside: only a plain file name inside sops/ (SOP ids are file names).
+        if "/" not in article_id and "\\" not in article_id and ".." not in article_id and sop.is_file():
+            found = sop
+    return found
+
+
+def kind_of(path: Path) -> Literal["case", "sop"]:
+    return "sop" if path.parent.name == FOLDERS["sop"] else "case"
 
 
 def case_file(content_dir: Path, article_id: str) -> Path | None:
@@ -39,6 +58,17 @@ def case_file(content_dir: Path, article_id: str) -> Path | None:
     return None
 
 
+def questions_of(path: Path) -> list[str]:
+    """The file's phrasings as they are now (none when it has no list or does not parse: the approval says why)."""
+    try:
+        match = FRONT_MATTER.match(path.read_text(encoding="utf-8"))
+        data = YAML(typ="safe").load(match.group(1)) if match else None
+    except (OSError, UnicodeDecodeError, YAMLError):
+        return []
+    questions = data.get("questions") if isinstance(data, dict) else None
+    return [str(q) for q in questions] if isinstance(questions, list) else []
+
+
 def _yaml(header: str) -> YAML:
     """A round-trip YAML (comments, order and quoting kept) that indents lists as this file does."""
     yaml = YAML()
@@ -51,7 +81,9 @@ def _yaml(header: str) -> YAML:
 
 
 def add_question(path: Path, text: str, categories: list[str]) -> bool:
-    """Append text to the file's `questions:`; False when it is there already. ContentError names file and line."""
+    """Append text to the file's `questions:` (a case's or an SOP's); False when it is there already.
+
+    ContentError names the file and line."""
     raw = path.read_text(encoding="utf-8")
     match = FRONT_MATTER.match(raw)
     if not match:
@@ -65,7 +97,13 @@ def add_question(path: Path, text: str, categories: list[str]) -> bool:
         raise ContentError([Problem(path, f"the front matter is not valid YAML ({getattr(exc, 'problem', exc)})",
                                     line=mark.line + 2 if mark is not None else None,
                                     fix="correct the file, then approve again")]) from None
+    kind = kind_of(path)
     questions = data.get("questions") if hasattr(data, "get") else None
+    if questions is None and kind == "sop" and isinstance(data, CommentedMap):
+        keys = list(data)
+        at = keys.index("published") if "published" in keys else len(keys)
+        data.insert(at, "questions", CommentedSeq())
+        questions = data["questions"]
     if not isinstance(questions, list):
         raise ContentError([Problem(path, "has no 'questions:' list", line=2, field="questions",
                                     fix="add 'questions:' with the phrasings, one per line starting with '- '")])
@@ -78,7 +116,7 @@ def add_question(path: Path, text: str, categories: list[str]) -> bool:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(new, encoding="utf-8")
     try:
-        read_source(tmp, "case", categories)  # the same validation as kb build
+        read_source(tmp, kind, categories)  # the same validation as kb build
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -56,11 +56,15 @@ def first_sentence(text: str, limit: int = 60) -> str:
     return head[:limit]
 
 
-def redactor_for(kb, c: Complaint, staff_names: list[str]) -> Redactor:
-    """Everything on the record goes: the complainant's name, contact, department and position, and staff names."""
+def redactor_for(kb, c: Complaint | None, staff_names: list[str]) -> Redactor:
+    """Everything on the record goes: the complainant's name, contact, department and position, and staff names.
+
+    c None: text with no complaint behind it (a "this solved it" query): staff names and the patterns only.
+    """
     privacy = kb.process.privacy
-    return Redactor(names=[c.name or "", *staff_names], contacts=[c.contact or ""], departments=[c.department or ""],
-                    positions=[c.position or ""], employee_patterns=privacy.employee_patterns,
+    c_name, c_contact, c_dept, c_pos = (c.name, c.contact, c.department, c.position) if c is not None else ("",) * 4
+    return Redactor(names=[c_name or "", *staff_names], contacts=[c_contact or ""], departments=[c_dept or ""],
+                    positions=[c_pos or ""], employee_patterns=privacy.employee_patterns,
                     room_patterns=privacy.room_patterns, public=privacy.public_contacts)
 
 

@@ -69,8 +69,14 @@ TEXT = {
     "self_rated": ("投诉人评分", "Complainant rating"), "staff_recorded": ("回访代记评分", "Recorded at follow-up"),
     "unassigned": ("未分派", "unassigned"),
     "satisfaction": ("满意度", "Satisfaction"),
-    "articles": ("最有用的文章", "Articles that deflected most"), "article": ("文章", "Article"),
-    "deflections": ("分流", "Deflections"), "votes": ("投票", "Votes"), "helpful": ("有帮助", "Helpful"),
+    "articles": ("文章与使用信号", "Articles and what use says about them"), "article": ("文章", "Article"),
+    "deflections": ("分流", "Deflections"), "solved_clicks": ("“解决了”点击", "“This solved it” clicks"),
+    "false_deflections": ("虚假分流", "False deflections"), "led_to": ("引向它的说法", "Phrasings that led to it"),
+    "led_past": ("越过它投诉", "Led past it to a complaint"),
+    "articles_note": ("虚假分流：点击“解决了”后 7 天内同一浏览器又提交了投诉。引向它的说法：“解决了”点击的搜索词与处理人关联的投诉措辞（去重）。越过它投诉：它在屏幕上时员工仍提交了投诉。",
+                      "False deflections: a complaint from the same browser within 7 days of the click. Phrasings that "
+                      "led to it: the clicks' queries and the wordings handlers linked to it, each counted once. Led "
+                      "past it: complaints submitted while it was on screen."), "votes": ("投票", "Votes"), "helpful": ("有帮助", "Helpful"),
     "gaps": ("内容缺口", "Content gaps"), "gap_searches": ("没有结果的搜索", "Searches with no result"),
     "gap_complaints": ("没有任何推荐文章的在线投诉（按分类）", "Online complaints no article matched, by category"),
     "recurring": ("反复出现的问题", "Recurring problems"),
@@ -403,12 +409,13 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links: str | None = None,
-             decide: str | None = None) -> str:
+             decide: str | None = None, signals: str | None = None) -> str:
     """The review as Markdown in one language ("zh" or "en").
 
     images: the charts' addresses, or None for text only (the review e-mailed). links: the workspace's
     address of a complaint with "{number}" in it, to link each breach to its complaint (None in files).
     decide: the workspace's CAPA page, to decide an action on a recurring problem from the review.
+    signals: the workspace's page of an article's signals with "{article}" in it (HR only; None in files).
     """
     s, d, sat, k = data["sla"], data["deflection"], data["satisfaction"], data["min_group_size"]
     pick = (lambda pair: pair[0]) if lang == "zh" else (lambda pair: pair[1])  # noqa: E731
@@ -482,9 +489,11 @@ def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links:
     else:
         lines += [h("no_headcounts"), ""]
     lines += [f"## {h('satisfaction')}", "", *chart("satisfaction"),
-              f"## {h('articles')}", "",
-              *_table([h("article"), h("deflections"), h("votes"), h("helpful")],
-                      [[_t(a["title"]), str(a["deflections"]), str(a["votes"]), _dash(a["helpful"])] for a in data["articles"]]),
+              f"## {h('articles')}", "", h("articles_note"), "",
+              *_table([h("article"), h("solved_clicks"), h("false_deflections"), h("led_to"), h("led_past"), h("votes"),
+                       h("helpful")],
+                      [[_article_cell(a, signals), str(a["deflections"]), str(a["false_deflections"]), str(a["led_to"]),
+                        str(a["led_past"]), str(a["votes"]), _dash(a["helpful"])] for a in data["articles"]]),
               f"## {h('gaps')}", "", f"{h('gap_searches')}:", "",
               *[f"- “{_t(q)}” × {n}" for q, n in data["gaps"]["searches"]], "",
               f"{h('gap_complaints')}:", "",
@@ -494,6 +503,14 @@ def markdown(data: dict, images: dict[str, str] | None, lang: str = "zh", links:
                 f"（{_t(', '.join(g['complaints'][:5]))}…）{_decide_link(decide, g, lang)}" for g in data["recurring"]], "",
               f"## {h('recommendations')}", "", f"- {h('rec_1')}", f"- {h('rec_2')}", "", f"*{h('footer')}*", ""]
     return "\n".join(lines)
+
+
+def _article_cell(row: dict, signals: str | None) -> str:
+    """The article's title, linked to its signals page (the phrasings themselves) where the reader may open it."""
+    if not signals:
+        return _t(row["title"])
+    from urllib.parse import quote
+    return f"[{_t(row['title'])}]({signals.replace('{article}', quote(row['article'], safe=''))})"
 
 
 def _decide_link(decide: str | None, group: dict, lang: str) -> str:
@@ -535,10 +552,11 @@ FILE_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-u
 
 
 def render_html(data: dict, images: dict[str, str], lang: str = "zh", links: str | None = None,
-                decide: str | None = None) -> str:
+                decide: str | None = None, signals: str | None = None) -> str:
     """The review as an HTML fragment: every value from outside escaped, the result sanitised again."""
     import markdown as md
-    return sanitize(md.markdown(markdown(data, images, lang, links, decide), extensions=["tables"]), data_images=True)
+    return sanitize(md.markdown(markdown(data, images, lang, links, decide, signals), extensions=["tables"]),
+                    data_images=True)
 
 
 def write(data: dict, out_dir: Path, lang: str = "zh") -> tuple[Path, Path]:

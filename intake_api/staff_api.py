@@ -534,10 +534,14 @@ def link_article(number: str):
 @staff_required
 @doc(ok=(200, OkOut), fail=(401, 403), tags=["staff"])
 def list_phrasings():
-    """Admins (HR): proposed phrasings (status=approved or rejected for the others), newest first."""
+    """Admins (HR): proposed phrasings (status=approved, rejected or withdrawn for the others), newest first.
+
+    withdrawn: proposed by "this solved it" clicks that all turned out to be false deflections.
+    """
     status = request.args.get("status", "proposed")
-    if status not in ("proposed", "approved", "rejected"):
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "status", "message": "proposed, approved or rejected"}])
+    if status not in ("proposed", "approved", "rejected", "withdrawn"):
+        raise ApiError("参数有误 · Invalid parameters", [{"field": "status", "message":
+                       "proposed, approved, rejected or withdrawn"}])
     return jsonify({"phrasings": [phrasing_json(p) for p in desk().phrasings(actor(), status)]})
 
 

@@ -497,8 +497,10 @@ def report():
                          per_page=rep.BREACHES_PER_PAGE)
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data, _lang()).items()}
     links = url_for("workspace.complaint", number="NUMBER").replace("NUMBER", "{number}")
+    signals = url_for("workspace.article_signals", article_id="ARTICLE").replace("ARTICLE", "{article}")
     body = Markup(rep.render_html(data, images, _lang(), links,  # escaped and sanitised (report.render_html)
-                                  url_for("workspace.capa") if desk().may_decide_capa(actor()) else None))
+                                  url_for("workspace.capa") if desk().may_decide_capa(actor()) else None,
+                                  signals if actor().is_admin else None))
     per = rep.BREACHES_PER_PAGE
     return render_template("staff/report.html", body=body, quarter=period.label, quarters=choices,
                            page=data["breach_offset"] // per + 1, pages=max(1, -(-data["breach_total"] // per)))

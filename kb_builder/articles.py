@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ContentError, Problem
-from .sources import CaseMeta, Source
+from .sources import CaseMeta, SopMeta, Source
 
 SNIPPET_CHARS = 120
 _MARKUP = re.compile(r"[*_`>#|\[\]]|!\[|\]\([^)]*\)|^\s*[-+]\s+|^\s*\d+\.\s+", re.M)
@@ -69,7 +69,7 @@ def from_source(src: Source) -> Article:
         category=meta.category,
         tags=tuple(meta.tags),
         language=meta.language,
-        questions=tuple(case.questions) if case else (),
+        questions=tuple(meta.questions) if isinstance(meta, (CaseMeta, SopMeta)) else (),
         body=src.body,
         resolved=case.resolved if case else None,
         source=src.path,

@@ -78,6 +78,14 @@ class CaseMeta(_FrontMatter):
 
 class SopMeta(_FrontMatter):
     published: bool = True
+    # Optional: how employees ask for this procedure. Learning from use adds lines here as it does to a case's
+    # (intake_api/phrasings.py), and the index searches them as it searches a case's.
+    questions: list[str] = []
+
+    @field_validator("questions")
+    @classmethod
+    def _nonblank(cls, value: list[str]) -> list[str]:
+        return [q.strip() for q in value if isinstance(q, str) and q.strip()]
 
 
 @dataclass(frozen=True)

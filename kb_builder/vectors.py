@@ -31,7 +31,7 @@ VECTORS = "vectors.npz"
 
 def lines_of(art: Article) -> list[str]:
     lines = [art.title, *art.questions]
-    if not art.questions and art.snippet:
+    if (art.kind == "sop" or not art.questions) and art.snippet:  # an SOP's phrasings are few: its text stays
         lines.append(art.snippet)
     # Traditional text is embedded as Simplified: one form per meaning.
     return [to_simplified(line.strip()) for line in lines if line.strip()]

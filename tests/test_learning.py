@@ -196,10 +196,10 @@ def test_false_deflections_and_content_gaps_come_from_real_events(learning_app, 
     assert signals["false_deflections"] == 1 and signals["passed"] == 1
     assert {s["query"] for s in signals["to_it"]["solved"]} == {"饭菜是凉的", "汤是温的"}
     assert [p["query"] for p in signals["past_it"]] == ["饭菜还是凉的，文章的办法没用"]
-    # Each distinct "this solved it" text is proposed as a phrasing too, for HR to approve like a handler's link.
+    # A "this solved it" text is proposed as a phrasing too, for HR to approve like a handler's link: once for
+    # both browsers, and not at all when it is one of the article's phrasings already (汤是温的 is).
     proposals = client.get("/api/v1/staff/phrasings").get_json()["phrasings"]
-    assert sorted((p["text"], p["proposed_by"]) for p in proposals) == [("汤是温的", "deflection"),
-                                                                        ("饭菜是凉的", "deflection")]
+    assert [(p["text"], p["proposed_by"]) for p in proposals] == [("饭菜是凉的", "deflection")]
     assert client.post("/api/v1/events", json={"kind": "article_opened", "article_ids": [CASE]}).status_code == 201
     assert client.get(f"/api/v1/staff/articles/{CASE}/signals").get_json()["opened"] == 1
 
@@ -252,3 +252,140 @@ def test_the_kb_commands_link_and_approve_through_the_same_desk(learning_app, kb
             at=dt.datetime(2020, 1, 1))
     assert kb_command("purge").startswith("Purged 1 closed complaints")
     assert query_db(db_url, "SELECT id, status FROM phrasings") == [(1, "approved")]
+
+
+def test_a_solved_click_proposes_its_query_and_a_false_one_withdraws_it(learning_app, kb: Path, db_url: str):
+    import hashlib
+
+    client = learning_app.test_client()
+    cold, plain = "中午的菜端到桌上就凉透了，电话13912345678", "午饭一点都不热"
+    other = "7d0e4c1a-5b6f-4a2e-8c3d-9e0f1a2b3c4d"
+
+    def solved(query: str, token: str) -> None:
+        res = client.post("/api/v1/deflections", json={"article_id": CASE, "query": query, "browser_token": token})
+        assert res.status_code == 201, res.get_json()
+
+    def listed(status: str = "proposed") -> list[tuple[str, str]]:
+        return [(p["text"], p["proposed_by"]) for p in
+                client.get(f"/api/v1/staff/phrasings?status={status}").get_json()["phrasings"]]
+
+    solved(cold, TOKEN)
+    solved(cold, other)          # the same text from another browser supports the same proposal
+    solved(plain, TOKEN)
+    solved("饭菜不热", other)     # one of the article's phrasings already: nothing to propose
+    api_login(client, "hr")
+    assert listed() == [("午饭一点都不热", "deflection"), ("中午的菜端到桌上就凉透了，电话[电话]", "deflection")]
+    # The proposal keeps no identity: neither the token nor its hash is anywhere in its row.
+    digest = hashlib.sha256(TOKEN.encode()).hexdigest()
+    rows = query_db(db_url, "SELECT * FROM phrasings")
+    assert not [v for row in rows for v in row if isinstance(v, str) and (TOKEN in v or digest in v)]
+    assert query_db(db_url, "SELECT phrasing_id FROM deflections ORDER BY id") == [(1,), (1,), (2,), (None,)]
+
+    # The first browser complains: both its clicks were false. The proposal only it made is withdrawn; the
+    # one the other browser's click still supports stays for HR.
+    body = dict(COMPLAINT, category="canteen", description="菜还是凉的", browser_token=TOKEN, disclosure="anonymous")
+    assert client.post("/api/v1/complaints", json=body).status_code == 201
+    assert listed() == [("中午的菜端到桌上就凉透了，电话[电话]", "deflection")]
+    assert listed("withdrawn") == [("午饭一点都不热", "deflection")]
+    res = client.post("/api/v1/staff/phrasings/2", json={"decision": "approve"})
+    assert res.status_code == 409 and "withdrawn" in res.get_json()["error"]
+    # A click from a browser that did not complain proposes it again (the same row: it is deduplicated).
+    solved(plain, "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9")
+    assert [p for p in listed()] == [("午饭一点都不热", "deflection"), ("中午的菜端到桌上就凉透了，电话[电话]", "deflection")]
+    # Approval goes through the same queue, guard and in-place edit as a handler's link.
+    case_file = kb / "content" / "cases" / f"{CASE}.md"
+    before = case_file.read_text(encoding="utf-8").splitlines()
+    res = client.post("/api/v1/staff/phrasings/2", json={"decision": "approve"})
+    assert res.status_code == 200, res.get_json()
+    after = case_file.read_text(encoding="utf-8").splitlines()
+    assert [line for line in after if line not in before] == ["- 午饭一点都不热"]
+    # A sensitive matter proposes nothing and keeps no text.
+    solved("组长经常对我动手动脚，还说下流的话", other)
+    assert len(listed()) == 1 and query_db(db_url, "SELECT query, phrasing_id FROM deflections ORDER BY id DESC")[0] == ("", None)
+
+
+def test_the_reviews_article_table_shows_what_use_says(learning_app, db_url: str):
+    import re
+
+    from intake_api import report
+    from intake_api.auth import create_staff
+    from intake_api.db import get_session
+    from intake_api.metrics import Period
+
+    client = learning_app.test_client()
+    for query, token in (("饭菜是凉的", TOKEN), ("饭菜是凉的", "another-browser-0000000000"), ("午饭一点都不热", None)):
+        client.post("/api/v1/deflections", json={"article_id": CASE, "query": query, "browser_token": token})
+    body = dict(COMPLAINT, category="canteen", description="饭菜还是凉的，文章的办法没用", browser_token=TOKEN,
+                shown_articles=[CASE, "canteen-food-runs-out"], disclosure="anonymous")
+    assert client.post("/api/v1/complaints", json=body).status_code == 201
+    number = resolved(client, f"{WORDING}。")
+    api_login(client, "wang")
+    assert client.post(f"/api/v1/staff/complaints/{number}/link", json={"article_id": CASE}).status_code == 201
+
+    with learning_app.test_request_context():
+        from intake_api.desk import Actor
+        from intake_api.web import desk
+
+        session = get_session()
+        create_staff(session, "er", PASSWORD, "relations", [])
+        session.commit()
+        now = dt.datetime.now(dt.UTC)
+        data = desk().review(Actor.operator(), Period("now", now - dt.timedelta(days=30), now + dt.timedelta(hours=1)))
+    rows = {a["article"]: a for a in data["articles"]}
+    # 3 clicks, 1 false; led to it: 2 distinct queries and the handler's link; led past it: the complaint.
+    assert {k: rows[CASE][k] for k in ("deflections", "false_deflections", "led_to", "led_past")} == {
+        "deflections": 3, "false_deflections": 1, "led_to": 3, "led_past": 1}
+    assert rows["canteen-food-runs-out"]["led_past"] == 1 and rows["canteen-food-runs-out"]["deflections"] == 0
+    text = report.markdown(data, None, "en", signals="/staff/articles/{article}")
+    assert ("| Article | “This solved it” clicks | False deflections | Phrasings that led to it | Led past it to a "
+            "complaint | Votes | Helpful |") in text
+    assert re.search(r"\| \[[^\]]+\]\(/staff/articles/canteen-food-cold\) \| 3 \| 1 \| 3 \| 1 \| 0 \| — \|", text)
+    assert "/staff/articles/" not in report.markdown(data, None, "zh")  # files and mail: no workspace links
+    # In the workspace, HR's table links each article to the phrasings themselves; employee relations' does not.
+    api_login(client, "hr")
+    assert f'href="/staff/articles/{CASE}"' in client.get("/staff/report").get_data(as_text=True)
+    relations = learning_app.test_client()
+    api_login(relations, "er")
+    page = relations.get("/staff/report").get_data(as_text=True)
+    assert "Phrasings that led to it" in page or "引向它的说法" in page
+    assert "/staff/articles/" not in page
+
+
+def test_an_sop_is_linked_and_its_file_gains_questions_in_place(learning_app, kb: Path):
+    from kb_builder.build import build
+    from kb_builder.config import load_config
+
+    client = learning_app.test_client()
+    sop = kb / "content" / "sops" / "check-status.md"
+    original = sop.read_text(encoding="utf-8").replace("tags:\n", "tags:  # HR 的注释\n", 1)
+    sop.write_text(original, encoding="utf-8")
+    asked = "查询码忘记了"
+    before = client.post("/api/v1/suggest", json={"q": asked}).get_json()
+    assert not before["results"] or before["results"][0]["id"] != "sop-check-status"
+    number = resolved(client, asked)
+    api_login(client, "wang")
+    res = client.post(f"/api/v1/staff/complaints/{number}/link", json={"article_id": "sop-check-status"})
+    assert res.status_code == 201, res.get_json()
+    assert client.post(f"/api/v1/staff/complaints/{number}/link",
+                       json={"article_id": "sop-../cases/canteen-food-cold"}).status_code == 400
+    api_login(client, "hr")
+    res = client.post(f"/api/v1/staff/phrasings/{res.get_json()['id']}", json={"decision": "approve"})
+    assert res.status_code == 200, res.get_json()
+    text = sop.read_text(encoding="utf-8")
+    # The SOP had no questions: the list is added at the end of its header; every other line is as HR left it.
+    head = text.split("---\n")[1].splitlines()
+    assert head[-2:] == ["questions:", f"- {asked}"]
+    assert [line for line in text.splitlines() if line not in ("questions:", f"- {asked}")] == original.splitlines()
+    # A second approved phrasing goes under the same list.
+    number = resolved(client, "提交后那串字母数字码找不到了")
+    api_login(client, "wang")
+    pid = client.post(f"/api/v1/staff/complaints/{number}/link", json={"article_id": "sop-check-status"}).get_json()["id"]
+    api_login(client, "hr")
+    res = client.post(f"/api/v1/staff/phrasings/{pid}", json={"decision": "approve"})
+    assert res.status_code == 200, res.get_json()
+    assert sop.read_text(encoding="utf-8").split("---\n")[1].splitlines()[-3:] == [
+        "questions:", f"- {asked}", "- 提交后那串字母数字码找不到了"]
+
+    build(load_config(kb / "kb.yml"))  # the build accepts the SOP's questions and searches them
+    after = client.post("/api/v1/suggest", json={"q": asked}).get_json()
+    assert after["results"] and after["results"][0]["id"] == "sop-check-status"

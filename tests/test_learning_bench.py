@@ -26,10 +26,28 @@ def test_the_replay_prints_a_rising_curve_and_writes_the_plot(tmp_path):
     path.write_text(json.dumps(task, ensure_ascii=False), encoding="utf-8")
     plot = tmp_path / "curve.png"
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "learning.py"), "--task", str(path), "--windows", "3",
-                          "--missing", "0", "--learn-from", "complaints", "--plot", str(plot)],
+                          "--missing", "0", "--learn-from", "both", "--plot", str(plot)],
                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
-    rows = [tuple(map(float, m.groups())) for m in re.finditer(r"^\s+(\d+)\s+\d+\s+([\d.]+)\s+([\d.]+)", run.stdout, re.M)]
-    assert [r[0] for r in rows] == [1, 2, 3], run.stdout
-    assert rows[-1][1] > rows[0][1], run.stdout  # answered right rises once complaints became phrasings
+    product, complaints = run.stdout.split("\nours [complaints]")
+    assert "ours [all]: the product" in product  # the default mode, shown first
+    proposed = {}
+    for name, part in (("all", product), ("complaints", complaints)):
+        rows = [tuple(map(float, m.groups())) for m in
+                re.finditer(r"^\s+(\d+)\s+\d+\s+([\d.]+)\s+([\d.]+)\s+\d+\s+\d+\s+(\d+)", part, re.M)]
+        assert [r[0] for r in rows] == [1, 2, 3], part
+        assert rows[-1][1] > rows[0][1], part  # answered right rises once complaints became phrasings
+        proposed[name] = rows[-1][3]
+    # "This solved it" clicks propose phrasings too: more proposals than from the complaints alone.
+    assert proposed["all"] > proposed["complaints"], run.stdout
     assert "today with 5 phrasings" in run.stdout and plot.stat().st_size > 10_000
+
+
+def test_the_default_run_is_the_products_behaviour():
+    """--learn-from defaults to what the desk does: complaints linked and "this solved it" clicks proposing."""
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "learning.py"), "--help"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "all (the product)" in run.stdout
+    source = (ROOT / "benchmarks" / "learning.py").read_text(encoding="utf-8")
+    # The simulation calls the desk's own functions for the proposal's text, its deduplication and the guard.
+    assert "learning.proposable(" in source and "learning.is_new(" in source and "phrasing_conflicts(" in source
