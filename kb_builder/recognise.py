@@ -84,6 +84,12 @@ class RecogniseFile(_Strict):
     ordinary: list[str] = Field(min_length=10)
     ignore: list[str] = []
     negations: list[str] = []
+    # A word after one of these in the same clause does not count when the text
+    # asks something (one of `questions` occurs): 万一着火了，从哪个楼梯走？ asks
+    # the procedure, it reports no fire. Outside a question it still counts:
+    # 通道堵死了，万一着火根本跑不出去 is a hazard report. The meaning still reads both.
+    hypotheticals: list[str] = []
+    questions: list[str] = []
     # Meaning: a text is of a kind when the model's probability for the kind
     # (and its group: danger, hygiene, the people matters) reaches the
     # threshold. Left out (the default), it is chosen when the model is
@@ -177,6 +183,8 @@ class Recogniser:
         # Latin negations are whole words ("no" is not in "another"); CJK ones not inside a word or a question.
         alternatives = "|".join(_negation_pattern(n) for n in neg)
         self._negation = re.compile(r"(?:" + alternatives + r")(?:\s*\S{0,3}){0,2}\s*$") if neg else None
+        self._hypothetical = _any_of(rules.hypotheticals)
+        self._question = _any_of(rules.questions)
         self.encoder = encoder if encoder is not None else get_encoder()
         texts, labels = [], []
         for kind, rule in rules.kinds.items():
@@ -233,6 +241,13 @@ class Recogniser:
             return False
         return all(self._negation.search(_in_scope(folded[max(0, s - 16):s])) for s in starts)
 
+    def _supposed(self, folded: str, word: str) -> bool:
+        """The text asks a question and every occurrence of word follows a hypothetical in its clause (万一着火了…哪个楼梯)."""
+        if self._hypothetical is None or self._question is None or not self._question.search(folded):
+            return False
+        starts = [m.start() for m in re.finditer(re.escape(_fold(word)), folded)]
+        return bool(starts) and all(self._hypothetical.search(_in_scope(folded[max(0, s - 24):s])) for s in starts)
+
     def words(self, text: str) -> dict[str, list[str]]:
         """The kinds whose words or phrases occur in text (not negated, outside ignored phrases)."""
         masked = self._masked(text)
@@ -241,8 +256,9 @@ class Recogniser:
         found: dict[str, list[str]] = {}
         for kind, rule in self.rules.kinds.items():
             hits = [w for w in rule.words if _word_terms(w) and _word_terms(w) <= present
-                    and not self._negated(folded, w)]
-            hits += [p for p, f in self._phrases[kind] if f in folded and not self._negated(folded, p)]
+                    and not self._negated(folded, w) and not self._supposed(folded, w)]
+            hits += [p for p, f in self._phrases[kind]
+                     if f in folded and not self._negated(folded, p) and not self._supposed(folded, p)]
             if hits:
                 found[kind] = hits
         return found
@@ -353,6 +369,16 @@ def _negation_pattern(negation: str) -> str:
         return f"(?<![{_NOT_NEGATION_BEFORE}])" + re.escape(negation)
     lead = r"\b" if negation[0].isalnum() and "'" not in negation else ""
     return lead + re.escape(negation) + (r"\b" if negation[-1].isalnum() else "")
+
+
+def _any_of(entries: list[str]) -> re.Pattern[str] | None:
+    """One pattern for a list of markers: Latin ones whole words ("if" is not in "gift"), CJK ones anywhere."""
+    parts = []
+    for entry in sorted({_fold(e) for e in entries}, key=len, reverse=True):
+        lead = r"\b" if entry[0].isascii() and entry[0].isalnum() else ""
+        tail = r"\b" if entry[-1].isascii() and entry[-1].isalnum() else ""
+        parts.append(lead + re.escape(entry) + tail)
+    return re.compile("|".join(parts)) if parts else None
 
 
 def _in_scope(before: str) -> str:

@@ -117,6 +117,20 @@ def test_a_negation_counts_in_its_own_clause_only(app, text, negated):
     assert ("danger" not in recogniser(app.config["KB"]).words(text)) is negated
 
 
+@pytest.mark.parametrize("text,counts", [
+    ("万一着火了，我们这层从哪个楼梯走？", False),           # asks the procedure
+    ("如果有人受傷，醫藥箱放在哪", False),                   # Traditional, asks where
+    ("what number do I call if someone is trapped in the lift?", False),
+    ("消防通道堵死了，万一着火根本跑不出去", True),            # no question: a hazard report
+    ("有人受伤了，医药箱在哪？", True),                      # a question, but the injury is no supposition
+    ("if you ask me, someone will get electrocuted here", True),   # a hypothetical, but no question: counts
+])
+def test_a_supposition_in_a_question_does_not_alarm_by_words(app, text, counts):
+    from intake_api.sensitive import recogniser
+    rec = recogniser(app.config["KB"])
+    assert ("danger" in rec.words(text)) is counts
+
+
 def test_phrases_match_as_they_stand_and_ignored_phrases_are_invisible_to_the_meaning(app):
     from intake_api.sensitive import recogniser
     rec = recogniser(app.config["KB"])
