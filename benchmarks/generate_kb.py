@@ -59,9 +59,10 @@ def main() -> None:
         shutil.copy(ROOT / name, target / name)
     for name in ("docs", "overrides"):
         shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("faq", "sop"))
-    shutil.copytree(ROOT / "content" / "sops", target / "content" / "sops")
-    if (ROOT / "content" / "recognise.yml").exists():  # HR's examples of danger and harassment
-        shutil.copy(ROOT / "content" / "recognise.yml", target / "content" / "recognise.yml")
+    # Everything of content/ but the cases: SOPs, HR's examples of danger and harassment, synonyms and the
+    # notification templates (without these the app refuses to start, so speed.py could not run).
+    shutil.copytree(ROOT / "content", target / "content", ignore=lambda folder, names: (
+        ["cases"] if Path(folder) == ROOT / "content" else []))
     cases = target / "content" / "cases"
     cases.mkdir(parents=True)
     if args.style == "realistic":
