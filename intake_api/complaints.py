@@ -16,8 +16,8 @@ from .errors import ApiError
 from .i18n import gettext, pick
 from .limits import limit
 from .models import Complaint
-from .queue import pending_deadlines
 from .openapi import MetaOut, ReceiptOut, StatusOut, doc
+from .queue import pending_deadlines
 from .schemas import CHANNEL_LABELS, ComplaintIn, _In, parse
 from .web import accepts_files, desk, send_attachment, uploads
 from .workflow import LEVEL_NAMES, label
@@ -90,7 +90,6 @@ def receipt(c: Complaint, code: str) -> dict:
 @limit("submit")
 @doc(json=ComplaintIn, ok=(201, ReceiptOut), fail=(400, 409, 413, 429), tags=["public"])
 def submit():
-    kb = current_app.config["KB"]
     data = parse(ComplaintIn, request.get_json(silent=True), **desk().complaint_rules())
     if data.channel != "online_form" and data.channel != "anonymous_platform":
         raise ApiError(gettext("Invalid parameters"), [{"field": "channel", "message":

@@ -164,7 +164,7 @@ class ComplaintIn(_In):
         optional = (info.context or {}).get("optional", {}).get(info.data.get("category"), ())
         shortest = 2 if info.field_name == "request" else 1
         if not value:
-            if info.field_name in optional or "category" not in info.data:
+            if info.field_name in optional:  # an unknown category leaves both required
                 return None
             raise ValueError(gettext("This field is required"))
         if len(value) < shortest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_wtf.csrf import generate_csrf
 from pydantic import Field
 
@@ -232,7 +232,6 @@ class OfflineComplaintIn(ComplaintIn):
 @staff_required
 @doc(json=OfflineComplaintIn, ok=(201, ReceiptOut), fail=(400, 401), tags=["staff"])
 def record_offline():
-    kb = current_app.config["KB"]
     data = parse(OfflineComplaintIn, request.get_json(silent=True), **desk().complaint_rules())
     done = desk().register(data, entered_by=actor().user)
     return jsonify(receipt(done.complaint, done.code)), 201

@@ -383,7 +383,6 @@ def new():
         if data["channel"] not in OFFLINE_CHANNELS:
             errors["channel"] = gettext("Choose an offline channel")
         else:
-            kb = current_app.config["KB"]
             try:
                 parsed = ComplaintIn.model_validate(data, context=desk().complaint_rules())
             except ValidationError as exc:
