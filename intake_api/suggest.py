@@ -78,13 +78,16 @@ def _query(params, max_limit: int) -> tuple[str, int]:
 @doc(query=SearchQuery, ok=(200, SearchOut), fail=(400, 503), tags=["public"])
 def search():
     text, limit = _query(request.args, SEARCH_LIMIT)
+    words = query_terms(text)
+    if not words:  # only stop words ("not", "the", 的): nothing to match, not the vectors' nearest pages
+        return jsonify({"query": text, "results": [], "terms": []})
     try:
         hits = searcher().suggest(text, limit=limit).hits
     except IndexNotBuilt as exc:
         raise Unavailable(str(exc)) from None
     results = [{"title": h.title, "url": site_url(h.url), "snippet": h.snippet, "score": h.score,
                 "category": h.category, "language": h.language} for h in hits]
-    return jsonify({"query": text, "results": results, "terms": query_terms(text)})
+    return jsonify({"query": text, "results": results, "terms": words})
 
 
 def query_terms(text: str) -> list[dict]:

@@ -45,7 +45,10 @@ ATTRIBUTES = {
     "th": {"align", "colspan", "rowspan", "scope"},
     "details": {"open"},
     "ol": {"start"},
-    "nav": {"aria-label"},  # an article's breadcrumbs (pages.py) name themselves to screen readers
+    # An article's breadcrumbs (pages.py) name themselves to screen readers; they and the related articles
+    # stay out of the site search (Material's data-search-exclude), or every page would match its neighbours.
+    "nav": {"aria-label", "data-search-exclude"},
+    "div": {"data-search-exclude"},
     "time": {"datetime"},
 }
 SCHEMES = {"http", "https", "mailto", "tel"}

@@ -70,16 +70,16 @@ def _case_page(art: Article, config: KbConfig, related: list[Article] = ()) -> s
     lab = LABELS[art.language]
     cat = config.category(art.category)
     cat_name = cat.en if art.language == "en" else cat.zh
-    crumbs = (f'<nav class="kb-breadcrumbs" aria-label="{lab["breadcrumbs"]}" markdown="span">'
+    crumbs = (f'<nav class="kb-breadcrumbs" aria-label="{lab["breadcrumbs"]}" data-search-exclude markdown="span">'
               f'[{lab["home"]}](../../index.md) › [{lab["faq"]}](../index.md) › [{_esc(cat_name)}](index.md)</nav>\n\n')
     updated = art.updated or art.resolved
     updated_text = (f' · {lab["updated"]} <time datetime="{updated.isoformat()}">{updated.isoformat()}</time>'
                     if updated else "")
     see_also = ""
     if related:
-        see_also = (f'\n## {lab["related"]} {{ .kb-related-title }}\n\n'
+        see_also = (f'\n<div class="kb-related" data-search-exclude markdown>\n\n## {lab["related"]} {{ .kb-related-title }}\n\n'
                     + "\n".join(f"- [{_esc(r.title)}](../{r.category}/{r.id}.md){{ hreflang={r.language} lang={r.language} }}"
-                                for r in related) + "\n")
+                                for r in related) + "\n\n</div>\n")
     meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
             "kb_category": art.category, "kb_origin": art.origin, "search": {"boost": 2},
             "kb_language": art.language}

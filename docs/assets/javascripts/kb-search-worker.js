@@ -245,7 +245,10 @@ function apiSearch(query) {
     return (body.results || []).map(function (hit) {
       var location = String(hit.url || "");
       if (/^[a-z][a-z0-9+.-]*:/i.test(location) || location.indexOf("//") === 0) location = "#";  // site paths only
-      return item(location, hit.title || "", hit.snippet || "", hit.score || 0, {}, marks);
+      // The query's words, none "missing": Material puts them in the link (?h=) to highlight on the page.
+      var t = {};
+      marks.forEach(function (m) { t[m.shown] = true; });
+      return item(location, hit.title || "", hit.snippet || "", hit.score || 0, t, marks);
     });
   });
 }
