@@ -190,20 +190,21 @@ def test_the_status_page_shows_the_submission_the_open_question_first_worded_rat
     me.click("#kb-reply-form button[type=submit]")
     expect(me.locator("#kb-open-question")).to_have_count(0)
 
-    def move(to: str) -> None:
+    def move(to: str, label: str) -> None:
         staff.select_option("#status-select", to)
         staff.click("#form-status button[type=submit]")
+        expect(staff.locator("#status")).to_have_text(label)
 
     staff.reload()
-    move("assessed")
-    move("investigating")
+    move("assessed", "已评估")
+    move("investigating", "调查处理中")
     staff.fill("#response-text", "已核实，下月补发。")
     staff.click("#form-response button[type=submit]")
     staff.click("#form-end-investigation button[type=submit]")
-    move("resolved")
+    move("resolved", "已反馈结果")
 
-    me.reload()
-    me.goto(live_server + "/status/#code=" + code)
+    me.fill("#kb-tracking-code", code)
+    me.click("#kb-status-form button[type=submit]")
     expect(result).to_contain_text("已核实，下月补发", timeout=10_000)
     # Resolved: the result was fed back, so no "result due" is shown as if still running.
     expect(me.locator("dd[data-field=result-due]")).to_have_count(0)
