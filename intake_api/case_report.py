@@ -75,7 +75,8 @@ def _build(kb, c: Complaint, zone, handler: str | None, for_staff: bool, lang: s
             (t("occurred"), " · ".join(x for x in (occurred, c.location) if x))]
     rows.append((t("handler"), handler or "—") if for_staff and handler else
                 (t("team"), named((team.zh, team.en)) if team else "—"))
-    sections = [(t("what"), c.description), (t("request"), c.request)]
+    # The request is optional for some categories (kb.yml categories[].optional): no empty section then.
+    sections = [(t("what"), c.description)] + ([(t("request"), c.request)] if c.request else [])
     if c.response_basis:
         sections.append((t("findings"), c.response_basis))
     if c.responsibility:

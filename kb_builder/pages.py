@@ -98,7 +98,7 @@ def _case_page(art: Article, config: KbConfig, related: list[Article] = ()) -> s
 
 
 def related_articles(articles: list[Article], limit: int = RELATED) -> dict[str, list[Article]]:
-    """For each case, the cases most like it: shared tags and title/phrasing words, same category first.
+    """For each case, the cases most like it: shared tags and title words, same category first.
 
     Computed at build time from the articles themselves (no visitor data). Words shared by more than
     COMMON_WORD articles are skipped, which keeps this linear in practice at 10,000 articles; a case
@@ -107,13 +107,16 @@ def related_articles(articles: list[Article], limit: int = RELATED) -> dict[str,
     from .analysis import tokens
 
     cases = sorted((a for a in articles if a.kind == "case"), key=lambda a: a.id)
-    words = {a.id: {f"#{t}" for t in a.tags} | set(tokens(" ".join((a.title, *a.questions)))) for a in cases}
+    # Titles and tags, not the phrasings: segmenting every phrasing took most of the time (jieba).
+    words = {a.id: {f"#{t}" for t in a.tags} | set(tokens(a.title)) for a in cases}
     postings: dict[str, list[Article]] = defaultdict(list)
     by_cat: dict[str, list[Article]] = defaultdict(list)
     for a in cases:
         for w in words[a.id]:
             postings[w].append(a)
         by_cat[a.category].append(a)
+    for group in by_cat.values():
+        group.sort(key=lambda b: (b.title, b.id))  # once: the fill below walks them from the top
     out: dict[str, list[Article]] = {}
     for a in cases:
         score: dict[str, float] = defaultdict(float)
@@ -128,7 +131,7 @@ def related_articles(articles: list[Article], limit: int = RELATED) -> dict[str,
                     score[b.id] += weight + (1.0 if b.category == a.category and b.id not in found else 0.0)
                     found[b.id] = b
         ranked = sorted(found.values(), key=lambda b: (-score[b.id], b.id))[:limit]
-        for b in sorted(by_cat[a.category], key=lambda b: b.title):
+        for b in by_cat[a.category]:
             if len(ranked) >= limit:
                 break
             if b.id != a.id and b not in ranked:
