@@ -67,14 +67,16 @@ def _build(kb, c: Complaint, zone, handler: str | None, for_staff: bool, lang: s
     def when(moment: dt.datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
+    occurred = c.occurred_on.isoformat() if c.occurred_on else when(c.occurred_at)[:10]
     cat = next((x for x in kb.categories if x.id == c.category), None)
     team = kb.process.team(c.team) if c.team else None
     rows = [(t("number"), c.number), (t("category"), named((cat.zh, cat.en)) if cat else c.category),
             (t("level"), named(LEVEL_NAMES[c.level])), (t("received"), when(c.received_at)),
-            (t("occurred"), f"{when(c.occurred_at)[:10]} · {c.location}")]
+            (t("occurred"), " · ".join(x for x in (occurred, c.location) if x))]
     rows.append((t("handler"), handler or "—") if for_staff and handler else
                 (t("team"), named((team.zh, team.en)) if team else "—"))
-    sections = [(t("what"), c.description), (t("request"), c.request)]
+    # The request is optional for some categories (kb.yml categories[].optional): no empty section then.
+    sections = [(t("what"), c.description)] + ([(t("request"), c.request)] if c.request else [])
     if c.response_basis:
         sections.append((t("findings"), c.response_basis))
     if c.responsibility:

@@ -17,6 +17,7 @@ from .i18n import gettext, pick
 from .limits import limit
 from .models import Complaint
 from .openapi import MetaOut, ReceiptOut, StatusOut, doc
+from .queue import pending_deadlines
 from .schemas import CHANNEL_LABELS, ComplaintIn, _In, parse
 from .web import accepts_files, desk, send_attachment, uploads
 from .workflow import LEVEL_NAMES, label
@@ -89,9 +90,7 @@ def receipt(c: Complaint, code: str) -> dict:
 @limit("submit")
 @doc(json=ComplaintIn, ok=(201, ReceiptOut), fail=(400, 409, 413, 429), tags=["public"])
 def submit():
-    kb = current_app.config["KB"]
-    data = parse(ComplaintIn, request.get_json(silent=True), categories=kb.category_ids,
-                 departments=kb.process.department_ids, zone=desk().clock.zone)
+    data = parse(ComplaintIn, request.get_json(silent=True), **desk().complaint_rules())
     if data.channel != "online_form" and data.channel != "anonymous_platform":
         raise ApiError(gettext("Invalid parameters"), [{"field": "channel", "message":
                        gettext("Offline complaints are recorded by staff in the workspace")}])
@@ -106,8 +105,41 @@ def submit():
     return response, 201
 
 
+def submitted(c: Complaint) -> dict:
+    """What the complainant wrote, as they wrote it (the page inserts it as text, never as HTML)."""
+    kb = desk().kb
+    category = next((x for x in kb.categories if x.id == c.category), None)
+    department = next((d for d in kb.process.departments if d.id == c.about_department), None)
+    return {
+        "category": pick((category.zh, category.en)) if category else c.category,
+        "description": c.description,
+        "request": c.request or None,
+        "occurred": desk().occurred(c),  # a date alone stays a date
+        "location": c.location or None,
+        "about_department": pick((department.zh, department.en)) if department else None,
+        "about_role": c.about_role,
+    }
+
+
+def open_question(messages: list) -> dict | None:
+    """The handler's latest message when the complainant has not written since: what the page shows first."""
+    if messages and messages[-1].author == "staff":
+        return {"body": messages[-1].body, "at": local(messages[-1].at)}
+    return None
+
+
 def public_view(c: Complaint) -> dict:
-    """What the complainant may see: never the identity fields."""
+    """What the complainant may see: never the identity fields.
+
+    Due dates are the limits still running (queue.pending_deadlines): a limit met, or one of a round closed
+    by a reopening, is not shown as if it were still due.
+    """
+    pending = {d.kind for d in pending_deadlines(c)}
+    thread = desk().thread(c)
+
+    def due(kind: str, moment: dt.datetime | None) -> str | None:
+        return local(moment) if kind in pending else None
+
     return {
         "number": c.number,
         "status": c.status,
@@ -116,17 +148,19 @@ def public_view(c: Complaint) -> dict:
         "level": c.level,
         "level_label": gettext(LEVEL_NAMES[c.level]),
         "received_at": local(c.received_at),
-        "assessment_due_at": local(c.assessment_due_at),
-        "first_response_due_at": local(c.first_response_due_at),
-        "resolution_due_at": local(c.resolution_due_at),
-        "result_due_at": local(c.result_due_at),
+        "assessment_due_at": due("assessment", c.assessment_due_at),
+        "first_response_due_at": due("first_response", c.first_response_due_at),
+        "resolution_due_at": due("resolution", c.resolution_due_at),
+        "result_due_at": due("result", c.result_due_at),
+        "submitted": submitted(c),
         "resolved_at": local(c.resolved_at),
         "updated_at": local(c.updated_at),
         "response": c.response,
         "can_rate": c.status == "resolved" or (c.status == "closed" and c.rating is None),
         "rating": c.rating,
         "can_reply": c.status != "closed" and c.purged_at is None,
-        "messages": [{"author": m.author, "body": m.body, "at": local(m.at)} for m in desk().thread(c)],
+        "messages": [{"author": m.author, "body": m.body, "at": local(m.at)} for m in thread],
+        "open_question": open_question(thread) if c.status != "closed" and c.purged_at is None else None,
         # The written report (case_report.py): downloadable once the result is fed back, then confirmed or not.
         "report_available": c.status in ("resolved", "closed") and bool((c.response or "").strip()),
         "report_confirmation": c.report_confirmation,

@@ -98,7 +98,8 @@ def generate(session: Session, kb, clock, period: Period, complaints: int = 400,
                    "about_department": _weighted(rng, about) if rng.random() < 0.9 else None}
         if disclosure != "anonymous":
             payload["identity"] = {"department": _weighted(rng, DEPARTMENTS)}
-        data = ComplaintIn.model_validate(payload, context={"categories": kb.category_ids})
+        data = ComplaintIn.model_validate(payload, context={"categories": kb.category_ids,
+                                                            "optional": kb.optional_fields})
         c, _ = process.register(session, kb, clock, data, now=when)
         return c
 

@@ -516,6 +516,18 @@ class Desk:
         """A stored UTC moment in the configured time zone (kb.yml `timezone`)."""
         return moment.astimezone(self.clock.zone) if moment is not None else None
 
+    def complaint_rules(self) -> dict[str, Any]:
+        """What a new complaint is checked against (schemas.ComplaintIn's context), the same for every front end:
+        the categories, the departments, the fields each category leaves optional, the time zone."""
+        return {"categories": self.kb.category_ids, "departments": self.kb.process.department_ids,
+                "optional": self.kb.optional_fields, "zone": self.clock.zone}
+
+    def occurred(self, c: Complaint) -> str:
+        """When it happened as people read it: the date alone when only a date was given, else the minute."""
+        if c.occurred_at is None:
+            return c.occurred_on.isoformat() if c.occurred_on is not None else "—"
+        return c.occurred_at.astimezone(self.clock.zone).strftime("%Y-%m-%d %H:%M")
+
     def username(self, user_id: int | None) -> str | None:
         user = self.session.get(StaffUser, user_id) if user_id is not None else None
         return user.username if user else None

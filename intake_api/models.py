@@ -79,7 +79,10 @@ class Complaint(Base):
     about_role: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text)
     request: Mapped[str] = mapped_column(Text)
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # When it happened: the moment when a time was given; a date alone is kept as a date (occurred_on) with no
+    # invented midnight. occurred_on is the local date either way.
+    occurred_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    occurred_on: Mapped[dt.date | None] = mapped_column(Date)
     location: Mapped[str] = mapped_column(String(200))
     level: Mapped[int] = mapped_column(Integer, default=3)
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)

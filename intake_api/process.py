@@ -59,7 +59,7 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
     # The recogniser reads what the complainant wrote about the matter, never the contact fields:
     # the description as typed in the form (the suggest path read the same), then the request.
     sens = sensitive.assess(kb, data.description, data.category)
-    if not sens.sensitive and data.request.strip():
+    if not sens.sensitive and (data.request or "").strip():
         asked = sensitive.assess(kb, data.request)
         sens = asked if asked.sensitive else sens
     routed = dispatch(kb.process, data.category, data.description, sens.verdict)
@@ -74,9 +74,13 @@ def register(session: Session, kb, clock: Clock, data, entered_by: StaffUser | N
         name=who.name if who else None, department=who.department if who else None,
         position=who.position if who else None, contact=who.contact if who else None,
         notify_email=None if data.anonymous else data.notify_email, language=language_of(data.description),
-        category=data.category, description=data.description, request=data.request,
+        category=data.category, description=data.description, request=data.request or "",
         about_department=data.about_department, about_role=data.about_role,
-        occurred_at=data.occurred_at, location=data.location,
+        # A date alone stays a date (no invented midnight); a moment also gives its local date.
+        occurred_at=data.occurred_at if isinstance(data.occurred_at, dt.datetime) else None,
+        occurred_on=(data.occurred_at.astimezone(clock.zone).date() if isinstance(data.occurred_at, dt.datetime)
+                     else data.occurred_at),
+        location=data.location or "",
         level=1 if urgent else 3, status="received", team=team, safety_flag=urgent,
         recognised_kind=sens.verdict.kind, recognised_reason=sens.verdict.reason or None,
         shown_articles=data.shown_articles, confident_at_submit=data.confident_at_submit, received_at=received, updated_at=received,
@@ -122,8 +126,12 @@ def change_status(session: Session, clock: Clock, c: Complaint, target: str, act
         c.review_due_at = clock.end_of_workdays(now, clock.sla.review_working_days)
         c.reviewed_at = c.review_outcome = None
     elif target == "reopened":
-        # A new round: the result must be fed back again within the limit.
-        c.investigation_ended_at = c.result_due_at = c.resolved_at = c.closed_at = None
+        # A new round: the result must be fed back again within the limit, counted from the reopening (the
+        # old dates were met or missed in the first round; left as they were, the status page showed them).
+        c.investigation_ended_at = c.resolved_at = c.closed_at = None
+        c.result_due_at = clock.result_due(now)
+        if c.resolution_due_at is not None:
+            c.resolution_due_at = clock.resolution_due(now, c.level)
     record(session, c, actor, "status", c.status, target, note=note, at=now)
     c.status = target
     c.updated_at = now

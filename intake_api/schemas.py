@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
 from .errors import ApiError
 from .i18n import N_, gettext
@@ -20,6 +20,7 @@ DISCLOSURES = ("anonymous", "confidential", "named")
 # One @, no spaces or angle brackets, a dot in the domain: enough to catch typos without refusing real addresses.
 EMAIL = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}")
 EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
+_MOMENT: TypeAdapter[dt.datetime] = TypeAdapter(dt.datetime)
 CHANNELS = tuple(c.value for c in Channel)
 CHANNEL_LABELS = {
     "online_form": N_("Online form"), "email": N_("E-mail"),
@@ -91,9 +92,11 @@ class Identity(_In):
 class ComplaintIn(_In):
     category: str
     description: str = Field(min_length=5, max_length=5000)
-    request: str = Field(min_length=2, max_length=2000)
-    occurred_at: dt.datetime
-    location: str = Field(min_length=1, max_length=200)
+    request: str | None = Field(default=None, max_length=2000, validate_default=True)
+    # A date alone ("2026-11-20", what the form sends) stays a date: no midnight is invented for it.
+    occurred_at: dt.datetime | dt.date
+    # Required unless the category lists them in `optional` (kb.yml categories): checked with the category.
+    location: str | None = Field(default=None, max_length=200, validate_default=True)
     channel: Channel = Channel.ONLINE_FORM
     # anonymous: no identity kept; confidential: for employee relations only; named.
     disclosure: Literal[DISCLOSURES] | None = None  # type: ignore[valid-type]
@@ -121,15 +124,28 @@ class ComplaintIn(_In):
     @field_validator("occurred_at", mode="before")
     @classmethod
     def _date_or_datetime(cls, value):
-        # The form sends a date; other clients may send a full timestamp.
-        if isinstance(value, str) and len(value) == 10:
-            return value + "T00:00:00"
+        # The form sends a date; other clients may send a full timestamp. Decided here, so that a union
+        # of the two never reads "2026-11-20T00:00" as a date or a date as midnight.
+        if isinstance(value, str):
+            try:
+                if len(value.strip()) == 10:
+                    return dt.date.fromisoformat(value.strip())
+                return _MOMENT.validate_python(value)
+            except (ValueError, ValidationError):
+                raise ValueError(gettext("Use a date such as 2026-11-25")) from None
         return value
 
     @field_validator("occurred_at")
     @classmethod
-    def _not_in_future(cls, value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+    def _not_in_future(cls, value: dt.datetime | dt.date, info: ValidationInfo) -> dt.datetime | dt.date:
         zone = (info.context or {}).get("zone")
+        if not isinstance(value, dt.datetime):  # a date: compared as a date, in the organisation's zone
+            today = dt.datetime.now(zone or dt.UTC).date()
+            if value > today + dt.timedelta(days=1):
+                raise ValueError(gettext("Cannot be in the future"))
+            if value < EARLIEST.date():
+                raise ValueError(gettext("Too far in the past: use a date from 1970 on"))
+            return value
         if value.tzinfo is None and zone is not None:
             value = value.replace(tzinfo=zone)
         elif value.tzinfo is None:
@@ -138,6 +154,21 @@ class ComplaintIn(_In):
             raise ValueError(gettext("Cannot be in the future"))
         if value < EARLIEST:  # also keeps year-1 dates from overflowing when stored in UTC
             raise ValueError(gettext("Too far in the past: use a date from 1970 on"))
+        return value
+
+    @field_validator("request", "location")
+    @classmethod
+    def _required_unless_optional(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A category may make "where" or "what do you ask for" meaningless (kb.yml categories[].optional);
+        # for every other category they stay required. The category is validated first (declaration order).
+        optional = (info.context or {}).get("optional", {}).get(info.data.get("category"), ())
+        shortest = 2 if info.field_name == "request" else 1
+        if not value:
+            if info.field_name in optional:  # an unknown category leaves both required
+                return None
+            raise ValueError(gettext("This field is required"))
+        if len(value) < shortest:
+            raise ValueError(gettext("Too short: at least {min_length} characters").format(min_length=shortest))
         return value
 
     @field_validator("shown_articles")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_wtf.csrf import generate_csrf
 from pydantic import Field
 
@@ -66,7 +66,7 @@ def detail(v: ComplaintView) -> dict:
     data = summary(v)
     data.update({
         "description": c.description, "request": c.request, "location": c.location,
-        "occurred_at": iso(desk().local(c.occurred_at)), "responsibility": c.responsibility, "response": c.response,
+        "occurred_at": iso(desk().local(c.occurred_at)) if c.occurred_at else c.occurred_on and c.occurred_on.isoformat(), "responsibility": c.responsibility, "response": c.response,
         "disclosure": c.disclosure, "identity": v.identity,
         "messages": [{"author": m.author, "body": m.body, "at": iso(m.at)} for m in v.messages],
         "shown_articles": c.shown_articles, "rating": c.rating, "rating_comment": c.rating_comment,
@@ -232,10 +232,7 @@ class OfflineComplaintIn(ComplaintIn):
 @staff_required
 @doc(json=OfflineComplaintIn, ok=(201, ReceiptOut), fail=(400, 401), tags=["staff"])
 def record_offline():
-    kb = current_app.config["KB"]
-    data = parse(OfflineComplaintIn, request.get_json(silent=True), categories=kb.category_ids,
-                 departments=kb.process.department_ids,
-                 zone=desk().clock.zone)
+    data = parse(OfflineComplaintIn, request.get_json(silent=True), **desk().complaint_rules())
     done = desk().register(data, entered_by=actor().user)
     return jsonify(receipt(done.complaint, done.code)), 201
 

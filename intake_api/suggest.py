@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from kb_builder.analysis import normalize, terms
 from kb_builder.search import IndexNotBuilt, Searcher
 
 from . import sensitive
@@ -77,13 +78,29 @@ def _query(params, max_limit: int) -> tuple[str, int]:
 @doc(query=SearchQuery, ok=(200, SearchOut), fail=(400, 503), tags=["public"])
 def search():
     text, limit = _query(request.args, SEARCH_LIMIT)
+    words = query_terms(text)
+    if not words:  # only stop words ("not", "the", 的): nothing to match, not the vectors' nearest pages
+        return jsonify({"query": text, "results": [], "terms": []})
     try:
         hits = searcher().suggest(text, limit=limit).hits
     except IndexNotBuilt as exc:
         raise Unavailable(str(exc)) from None
     results = [{"title": h.title, "url": site_url(h.url), "snippet": h.snippet, "score": h.score,
                 "category": h.category, "language": h.language} for h in hits]
-    return jsonify({"query": text, "results": results})
+    return jsonify({"query": text, "results": results, "terms": words})
+
+
+def query_terms(text: str) -> list[dict]:
+    """The query's words as the index cut them: `shown` as typed (folded), `term` the index term (a stem).
+
+    The site's search worker highlights each in the results; stop words (not, the, 的...) are not among
+    them, as they match nothing.
+    """
+    folded = normalize(text)
+    seen: dict[tuple[str, str], None] = {}
+    for t in terms(text):
+        seen.setdefault((folded[t.start:t.end], t.text), None)
+    return [{"shown": shown, "term": term} for shown, term in seen]
 
 
 @bp.route("/suggest", methods=["GET", "POST"])

@@ -197,7 +197,7 @@ def init_app(app: Flask) -> None:
         kb = current_app.config["KB"]
         return {"t": t, "pick": pick, "LABELS": LABELS, "LEVELS": LEVEL_NAMES, "RESPONSIBILITY": RESPONSIBILITY,
                 "STATUSES": STATUSES, "CHANNEL_LABELS": {k: gettext(v) for k, v in CHANNEL_LABELS.items()},
-                "kb": kb, "local": _local, "with_language": _with_language,
+                "kb": kb, "local": _local, "occurred": lambda c: desk().occurred(c), "with_language": _with_language,
                 "DEADLINE_LABELS": DEADLINE_LABELS, "TEXT_KEYS": TEXT,
                 "SOLUTIONS": SOLUTIONS, "FOLLOW_UP_METHODS": FOLLOW_UP_METHODS, "REVIEW_OUTCOMES": REVIEW_OUTCOMES,
                 "calendar_notice": _calendar_notice()}
@@ -448,10 +448,8 @@ def new():
         if data["channel"] not in OFFLINE_CHANNELS:
             errors["channel"] = gettext("Choose an offline channel")
         else:
-            kb = current_app.config["KB"]
             try:
-                parsed = ComplaintIn.model_validate(data, context={"categories": kb.category_ids, "zone": desk().clock.zone,
-                                                             "departments": kb.process.department_ids})
+                parsed = ComplaintIn.model_validate(data, context=desk().complaint_rules())
             except ValidationError as exc:
                 errors = {e["field"]: e["message"] for e in field_errors(exc)}
             else:

@@ -34,6 +34,7 @@ STOP_WORDS = frozenset(
     a an and are as at be been but by can could do does did for from had has have
     how i if in into is me my of on or our so that the their them then there these
     they this to was we were what when where which who why will with would you your
+    not no nor its than too very just also any all some such only own same other
     的 了 吗 呢 吧 啊 呀 嘛 么 着 得 地 之 与 及 而 和 或 就 都 也 还 又 很 我 我们
     你 你们 他 她 它 是 在 有 被 把 给 让 这 那 这个 那个 一个 请问 请 谢谢
     """.split()

@@ -29,6 +29,7 @@ class Article:
     resolved: dt.date | None
     source: Path
     origin: str = "hr"  # "complaint": drafted from a complaint, its text published as text
+    updated: dt.date | None = None  # front matter `updated`, else the resolved date (the page's "last updated")
 
     @property
     def page(self) -> str:
@@ -74,6 +75,7 @@ def from_source(src: Source) -> Article:
         resolved=case.resolved if case else None,
         source=src.path,
         origin=getattr(meta, "origin", "hr"),
+        updated=(case.updated or case.resolved) if case else None,
     )
 
 

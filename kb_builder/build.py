@@ -28,9 +28,9 @@ from .articles import Article
 from .calibration import CALIBRATION, calibrate
 from .config import KbConfig
 from .encoder import get_encoder
-from .errors import PrivacyError, Problem
+from .errors import ContentError, PrivacyError, Problem
 from .index import update_index, write_index
-from .pages import GENERATED, navigation, render_pages
+from .pages import GENERATED, navigation, render_pages, unknown_helpful
 from .privacy_scan import scan_cases
 from .site import SEARCH_INDEX, build_site
 from .site_search import RECORDS
@@ -163,6 +163,11 @@ def read_content(config: KbConfig, result: BuildResult, strict: bool = False) ->
         raise PrivacyError(result.personal_data)  # strict: personal data in a case file stops the build
     synonyms = synonyms_mod.read(config.content_dir)
     articles = articles_mod.published_articles(sources)
+    helpful = unknown_helpful(articles, config)
+    if helpful is not None and strict:
+        raise ContentError([helpful])
+    if helpful is not None:
+        result.warnings.append(str(helpful))
     content = Content(articles, synonyms, render_pages(articles, config), navigation(articles, config))
     result.count(sources, articles)
     result.pages = len(content.pages)

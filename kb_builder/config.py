@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -47,6 +47,9 @@ class Category(_Strict):
     """English display name."""
     sensitive: bool = False
     """Harassment, misconduct, danger...: the form shows no articles, a person handles it."""
+    optional: list[Literal["location", "request"]] = []
+    """Form fields this category does not require because they mean nothing for it: location ("where") and
+    request ("what do you ask for"). The form and the API (every front end) enforce the same list."""
 
 
 class Paths(_Strict):
@@ -78,6 +81,10 @@ class SiteSettings(_Strict):
     """Where the form sends its API calls. Empty: the same origin (`kb serve`)."""
     base_path: str = Field(default="/", pattern=r"^/")
     """Path of the site's root on its web server; suggestion URLs start with it."""
+    helpful_articles: list[str] = Field(default=[], max_length=20)
+    """Article ids the home page lists as the most helpful, in this order. A configured list: the build never
+    opens the complaint database, so it cannot count the anonymous "this solved it" signals itself (the
+    review's deflection figures show which articles they favour). An unknown id stops the build."""
 
 
 class ServerSettings(_Strict):
@@ -349,6 +356,11 @@ class KbConfig(_Strict):
     @property
     def sensitive_categories(self) -> list[str]:
         return [c.id for c in self.categories if c.sensitive]
+
+    @property
+    def optional_fields(self) -> dict[str, list[str]]:
+        """Each category's optional form fields (categories[].optional), for the complaint's validation."""
+        return {c.id: list(c.optional) for c in self.categories}
 
     def category(self, cat_id: str) -> Category:
         return next(c for c in self.categories if c.id == cat_id)

@@ -34,8 +34,8 @@ def md_text(text: object) -> str:
 TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details", "div",
     "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
-    "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
-    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "li", "mark", "nav", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
 }
 ATTRIBUTES = {
     "*": {"class", "id", "title", "lang"},
@@ -45,6 +45,11 @@ ATTRIBUTES = {
     "th": {"align", "colspan", "rowspan", "scope"},
     "details": {"open"},
     "ol": {"start"},
+    # An article's breadcrumbs (pages.py) name themselves to screen readers; they and the related articles
+    # stay out of the site search (Material's data-search-exclude), or every page would match its neighbours.
+    "nav": {"aria-label", "data-search-exclude"},
+    "div": {"data-search-exclude"},
+    "time": {"datetime"},
 }
 SCHEMES = {"http", "https", "mailto", "tel"}
 # Removed with their content, not unwrapped.

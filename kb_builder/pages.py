@@ -11,6 +11,7 @@ import yaml
 
 from .articles import Article
 from .config import KbConfig
+from .errors import Problem
 from .markup import md_text
 
 # Generated folders inside the docs tree; everything else in docs/ is hand-written.
@@ -18,12 +19,20 @@ GENERATED = ("faq", "sop")
 
 LABELS = {
     "zh-Hans": {"asked": "员工常这样问", "resolved": "解决于", "category": "分类",
-                "unsolved": "没有解决你的问题？", "submit": "提交投诉"},
+                "unsolved": "没有解决你的问题？", "submit": "提交投诉", "home": "首页", "faq": "常见问题",
+                "breadcrumbs": "所在位置", "updated": "最后更新", "related": "相关文章"},
     "zh-Hant": {"asked": "員工常這樣問", "resolved": "解決於", "category": "分類",
-                "unsolved": "沒有解決你的問題？", "submit": "提交投訴"},
+                "unsolved": "沒有解決你的問題？", "submit": "提交投訴", "home": "首頁", "faq": "常見問題",
+                "breadcrumbs": "所在位置", "updated": "最後更新", "related": "相關文章"},
     "en": {"asked": "How people ask", "resolved": "Resolved on", "category": "Category",
-           "unsolved": "Not solved?", "submit": "Submit a complaint"},
+           "unsolved": "Not solved?", "submit": "Submit a complaint", "home": "Home", "faq": "FAQ",
+           "breadcrumbs": "Breadcrumbs", "updated": "Last updated", "related": "Related articles"},
 }
+RELATED = 3  # related articles under each case page
+COMMON_WORD = 50  # a word shared by more articles than this says nothing about two of them being related
+# The home page's hand-written text keeps this line where the build puts the most helpful articles and the
+# categories (docs/index.md).
+HOME_MARKER = "<!-- kb:home-lists -->"
 
 
 # libyaml's dumper where PyYAML has it: the same text, ten times faster (every page's front
@@ -57,9 +66,20 @@ def _from(art: Article) -> str:
                     (("from", art.id), ("category", art.category), ("title", art.title)))
 
 
-def _case_page(art: Article, config: KbConfig) -> str:
+def _case_page(art: Article, config: KbConfig, related: list[Article] = ()) -> str:  # type: ignore[assignment]
     lab = LABELS[art.language]
     cat = config.category(art.category)
+    cat_name = cat.en if art.language == "en" else cat.zh
+    crumbs = (f'<nav class="kb-breadcrumbs" aria-label="{lab["breadcrumbs"]}" data-search-exclude markdown="span">'
+              f'[{lab["home"]}](../../index.md) › [{lab["faq"]}](../index.md) › [{_esc(cat_name)}](index.md)</nav>\n\n')
+    updated = art.updated or art.resolved
+    updated_text = (f' · {lab["updated"]} <time datetime="{updated.isoformat()}">{updated.isoformat()}</time>'
+                    if updated else "")
+    see_also = ""
+    if related:
+        see_also = (f'\n<div class="kb-related" data-search-exclude markdown>\n\n## {lab["related"]} {{ .kb-related-title }}\n\n'
+                    + "\n".join(f"- [{_esc(r.title)}](../{r.category}/{r.id}.md){{ hreflang={r.language} lang={r.language} }}"
+                                for r in related) + "\n\n</div>\n")
     meta = {"title": _attr(art.title), "tags": [_attr(t) for t in art.tags], "kb_id": art.id,
             "kb_category": art.category, "kb_origin": art.origin, "search": {"boost": 2},
             "kb_language": art.language}
@@ -67,12 +87,57 @@ def _case_page(art: Article, config: KbConfig) -> str:
     resolved = art.resolved.isoformat() if art.resolved else ""  # a case always has one (CaseMeta)
     return (
         _front_matter(meta)
+        + crumbs
         + f'{lab["category"]}：[{_esc(cat.zh)} · {_esc(cat.en)}](index.md) · '
-        + f'{lab["resolved"]} {resolved}\n{{ .kb-meta }}\n\n'
+        + f'{lab["resolved"]} {resolved}{updated_text}\n{{ .kb-meta }}\n\n'
         + f'!!! question "{lab["asked"]}"\n\n{questions}\n\n'
         + _body(art)
+        + see_also
         + f'\n---\n\n**{lab["unsolved"]}** [{lab["submit"]}](../../complaint.md#{_from(art)}){{ .md-button }}\n'
     )
+
+
+def related_articles(articles: list[Article], limit: int = RELATED) -> dict[str, list[Article]]:
+    """For each case, the cases most like it: shared tags and title words, same category first.
+
+    Computed at build time from the articles themselves (no visitor data). Words shared by more than
+    COMMON_WORD articles are skipped, which keeps this linear in practice at 10,000 articles; a case
+    with too few neighbours by words is completed from its own category, in title order.
+    """
+    from .analysis import tokens
+
+    cases = sorted((a for a in articles if a.kind == "case"), key=lambda a: a.id)
+    # Titles and tags, not the phrasings: segmenting every phrasing took most of the time (jieba).
+    words = {a.id: {f"#{t}" for t in a.tags} | set(tokens(a.title)) for a in cases}
+    postings: dict[str, list[Article]] = defaultdict(list)
+    by_cat: dict[str, list[Article]] = defaultdict(list)
+    for a in cases:
+        for w in words[a.id]:
+            postings[w].append(a)
+        by_cat[a.category].append(a)
+    for group in by_cat.values():
+        group.sort(key=lambda b: (b.title, b.id))  # once: the fill below walks them from the top
+    out: dict[str, list[Article]] = {}
+    for a in cases:
+        score: dict[str, float] = defaultdict(float)
+        found: dict[str, Article] = {}
+        for w in words[a.id]:
+            group = postings[w]
+            if len(group) > COMMON_WORD:
+                continue
+            weight = (2.0 if w.startswith("#") else 1.0) / len(group)
+            for b in group:
+                if b.id != a.id:
+                    score[b.id] += weight + (1.0 if b.category == a.category and b.id not in found else 0.0)
+                    found[b.id] = b
+        ranked = sorted(found.values(), key=lambda b: (-score[b.id], b.id))[:limit]
+        for b in by_cat[a.category]:
+            if len(ranked) >= limit:
+                break
+            if b.id != a.id and b not in ranked:
+                ranked.append(b)
+        out[a.id] = ranked
+    return out
 
 
 def _sop_page(art: Article) -> str:
@@ -110,11 +175,37 @@ def _tags_page(articles: list[Article]) -> str:
     for art in articles:
         for tag in art.tags:
             by_tag[tag].append(art)
-    parts = [_front_matter({"title": "标签 · Tags"})]
+    # Out of the site search: it names every tag, so it matched nearly every query (issue 23, point 6).
+    parts = [_front_matter({"title": "标签 · Tags", "search": {"exclude": True}})]
     for tag in sorted(by_tag):
         parts.append(f"## {_esc(tag)}\n\n" + "\n".join(
             f"- [{_esc(a.title)}](../{a.page})" for a in sorted(by_tag[tag], key=lambda a: a.id)) + "\n\n")
     return "".join(parts)
+
+
+def _home_page(template: str, by_cat: dict[str, list[Article]], articles: list[Article], config: KbConfig) -> str:
+    """The hand-written home page with, at HOME_MARKER, the most helpful articles and the categories."""
+    known = {a.id: a for a in articles}
+    parts = []
+    helpful = [known[i] for i in config.site.helpful_articles if i in known]  # unknown_helpful() warns
+    if helpful:
+        parts.append("## 最有帮助 · Most helpful { #kb-helpful }\n\n" + "\n".join(
+            f"- [{_esc(a.title)}]({a.page}){{ hreflang={a.language} lang={a.language} }}" for a in helpful) + "\n")
+    rows = [f"- [{_esc(c.zh)} · {_esc(c.en)}](faq/{c.id}/index.md) ({len(by_cat[c.id])})"
+            for c in config.categories if by_cat.get(c.id)]
+    if rows:
+        parts.append("## 分类 · Categories { #kb-categories }\n\n" + "\n".join(rows) + "\n")
+    return template.replace(HOME_MARKER, "\n".join(parts))
+
+
+def unknown_helpful(articles: list[Article], config: KbConfig) -> Problem | None:
+    """site.helpful_articles naming no published article (unpublished, renamed): a warning, strict builds stop."""
+    known = {a.id for a in articles}
+    unknown = [i for i in config.site.helpful_articles if i not in known]
+    if not unknown:
+        return None
+    return Problem(config.root / "kb.yml", f"no published article {', '.join(unknown)}: left off the home page",
+                   field="site.helpful_articles", fix="use the id of a published case (its front matter `id`)")
 
 
 def render_pages(articles: list[Article], config: KbConfig) -> dict[str, str]:
@@ -122,10 +213,11 @@ def render_pages(articles: list[Article], config: KbConfig) -> dict[str, str]:
     pages: dict[str, str] = {}
     by_cat: dict[str, list[Article]] = defaultdict(list)
     sops = []
+    related = related_articles(articles)
     for art in articles:
         if art.kind == "case":
             by_cat[art.category].append(art)
-            pages[art.page] = _case_page(art, config)
+            pages[art.page] = _case_page(art, config, related.get(art.id, []))
         else:
             sops.append(art)
             pages[art.page] = _sop_page(art)
@@ -134,6 +226,10 @@ def render_pages(articles: list[Article], config: KbConfig) -> dict[str, str]:
     pages["faq/index.md"] = _faq_index(by_cat, config)
     pages["sop/index.md"] = _sop_index(sorted(sops, key=lambda a: a.id))
     pages["faq/tags.md"] = _tags_page(articles)
+    home = config.docs_dir / "index.md"
+    template = home.read_text(encoding="utf-8") if home.is_file() else ""
+    if HOME_MARKER in template:  # the staged copy of docs/index.md is replaced; docs/index.md stays the template
+        pages["index.md"] = _home_page(template, by_cat, articles, config)
     return pages
 
 

@@ -29,6 +29,7 @@ FIXES = {
     "id": "use lowercase letters, digits and hyphens, e.g. water-dispenser-not-working",
     "questions": "list the ways employees phrase the problem, one per line starting with '- '",
     "resolved": "write the date as YYYY-MM-DD",
+    "updated": "write the date as YYYY-MM-DD (when the answer was last revised), or leave it out",
     "published": "write true or false",
     "tags": "write a list such as [饮水机, 报修]",
     "title": "add a one-line title",
@@ -62,6 +63,8 @@ class CaseMeta(_FrontMatter):
     id: str = Field(pattern=SLUG, max_length=80)
     questions: list[str] = Field(min_length=1)
     resolved: dt.date
+    # When HR last revised the answer (the page's "last updated"; without it, the resolved date).
+    updated: dt.date | None = None
     published: bool
     # Written by `kb publish` / the workspace editor: the body is a complaint's
     # text, published as text (pages.py), never as Markdown-with-HTML.

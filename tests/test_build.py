@@ -139,10 +139,18 @@ def _locations(root: Path) -> set[str]:
     return {d[0] for d in static_search_index(root)[2]}
 
 
+def _related(cfg) -> dict[str, list[tuple[str, str]]]:
+    """Each case's related articles as its page links them: id and title."""
+    from kb_builder.articles import published_articles
+    from kb_builder.pages import related_articles
+    return {a: [(r.id, r.title) for r in rel] for a, rel in related_articles(published_articles(read_sources(cfg))).items()}
+
+
 def test_an_incremental_build_equals_a_full_one(tmp_path):
     one = copy_project(tmp_path / "one")
     cfg = load_config(one / "kb.yml")
     assert build(cfg).incremental is False
+    related_before = _related(cfg)
     cases = one / "content" / "cases"
     changed = (cases / "shuttle-late.md").read_text(encoding="utf-8").replace("班车经常晚点，上班迟到", "班车经常晚点，害我上班迟到")
     (cases / "shuttle-late.md").write_text(changed, encoding="utf-8")
@@ -151,7 +159,11 @@ def test_an_incremental_build_equals_a_full_one(tmp_path):
                questions="\n  - 电梯按钮失灵", body="## 问题\n\n电梯按钮按了没反应。\n")
     result = build(cfg)
     assert result.incremental is True
-    assert result.pages_written <= 8  # the three cases, their category pages, the tags page
+    # The three cases, their category pages, the FAQ index, the tags page, the home page (category counts),
+    # and the cases whose related articles changed (the new one, the removed one, the retitled one).
+    related_after = _related(cfg)
+    relinked = {a for a in related_after if a in related_before and related_after[a] != related_before[a]}
+    assert 0 < len(relinked) and result.pages_written <= 9 + len(relinked)
     site = one / "site"
     assert (site / "faq" / "facilities" / "elevator-buttons" / "index.html").is_file()
     assert not (site / "faq" / "dormitory" / "dorm-noise").exists()

@@ -161,9 +161,8 @@ function shardOf(term, a, b, c) {
 }
 
 function score(chosen, sets) {
-  var scores = new Map(), matched = new Map(), seen = new Set(), terms = {};
+  var scores = new Map(), matched = new Map(), seen = new Set();
   chosen.forEach(function (c) {
-    terms[c.shown] = false;
     if (seen.has(c.term)) return;
     seen.add(c.term);
     var shard = shardOf(c.term, sets[0], sets[1], sets[2]);
@@ -185,15 +184,51 @@ function score(chosen, sets) {
     return best.map(function (e) {
       var rows = loaded["d/" + Math.floor(e[0] / kb.chunk) + ".json.gz"] || [];
       var row = rows[e[0] % kb.chunk] || ["", "", ""];
+      // Only the words this page matched: Material strikes through a term listed as false ("Missing"),
+      // which on the best hit read as if the search had ignored a word it had in fact used.
       var t = {};
-      Object.keys(terms).forEach(function (k) { t[k] = matched.get(e[0]).has(k); });
-      return item(row[0], row[1], row[2], e[1], t);
+      matched.get(e[0]).forEach(function (k) { t[k] = true; });
+      var marks = chosen.filter(function (c) { return matched.get(e[0]).has(c.shown); });
+      return item(row[0], row[1], row[2], e[1], t, marks);
     });
   });
 }
 
-function item(location, title, text, score, terms) {
-  return [{ location: location, title: escapeHtml(title), text: escapeHtml(text), score: score, terms: terms }];
+function escapeRegExp(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
+
+// Every query word in a title or text, marked as Material's own worker marks them (<mark data-md-highlight>).
+// Matching runs on the folded text (Traditional -> Simplified, lower case: a character for a character), the
+// marks go around the original; the text is escaped piece by piece, so no mark can cut an entity.
+function highlight(text, marks) {
+  text = String(text);
+  var words = [];
+  (marks || []).forEach(function (m) {
+    var han = IS_HAN.test(m.term);
+    [m.shown, m.term].forEach(function (w) {
+      if (w && w.length >= (han ? 1 : 2)) words.push(han ? escapeRegExp(w) : "\\b" + escapeRegExp(w) + "[a-z]*");
+    });
+  });
+  if (!words.length) return escapeHtml(text);
+  words.sort(function (a, b) { return b.length - a.length; });
+  var pattern = new RegExp(Array.from(new Set(words)).join("|"), "g");
+  var folded = "";
+  for (var i = 0; i < text.length; i++) {
+    var low = text[i].toLowerCase();
+    folded += (low.length === 1 ? ((kb && kb.fold[low]) || low) : text[i]);
+  }
+  var out = "", at = 0, m;
+  while ((m = pattern.exec(folded)) !== null) {
+    if (!m[0]) { pattern.lastIndex++; continue; }
+    out += escapeHtml(text.slice(at, m.index)) + "<mark data-md-highlight>" +
+      escapeHtml(text.slice(m.index, m.index + m[0].length)) + "</mark>";
+    at = m.index + m[0].length;
+  }
+  return out + escapeHtml(text.slice(at));
+}
+
+function item(location, title, text, score, terms, marks) {
+  return [{ location: location, title: highlight(title, marks), text: highlight(text, marks), score: score,
+            terms: terms }];
 }
 
 function apiSearch(query) {
@@ -203,10 +238,17 @@ function apiSearch(query) {
     if (!r.ok) throw new Error("api " + r.status);  // busy or no index yet: the static index this time
     return r.json().catch(function (err) { apiUp = false; throw err; });  // a web server's HTML, not the API
   }).then(function (body) {
+    // The query's words as the API's analyser cut them (jieba, folded, stems): each one is highlighted.
+    var marks = (Array.isArray(body.terms) ? body.terms : []).filter(function (t) {
+      return t && typeof t.term === "string" && typeof t.shown === "string";
+    });
     return (body.results || []).map(function (hit) {
       var location = String(hit.url || "");
       if (/^[a-z][a-z0-9+.-]*:/i.test(location) || location.indexOf("//") === 0) location = "#";  // site paths only
-      return item(location, hit.title || "", hit.snippet || "", hit.score || 0, {});
+      // The query's words, none "missing": Material puts them in the link (?h=) to highlight on the page.
+      var t = {};
+      marks.forEach(function (m) { t[m.shown] = true; });
+      return item(location, hit.title || "", hit.snippet || "", hit.score || 0, t, marks);
     });
   });
 }

@@ -157,12 +157,18 @@
     var categorySelect = form.querySelector("#kb-category");
     var sensitiveCategories = {};
     var categoryContacts = {};
+    var categoryOptional = {};  // kb.yml categories[].optional, from /api/v1/meta: the API checks the same
     var identity = form.querySelector("#kb-identity");
     // "Shown" is what was on screen when the employee submitted, plus what they opened:
     // not every list that flashed past while they typed.
     var onScreen = [];
     var opened = [];
     var nothing = document.getElementById("kb-no-answer");
+    var liveStatus = document.getElementById("kb-suggest-status");
+    // What a screen reader hears while the employee types: one short line, said only when it changes.
+    function say(text) {
+      if (liveStatus && liveStatus.textContent !== text) liveStatus.textContent = text;
+    }
     // One key per complaint: a retried submission (double click, flaky network)
     // is answered with the first acknowledgement instead of creating a second complaint.
     var idempotencyKey = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
@@ -187,13 +193,30 @@
         select.appendChild(el("option", { value: c.id }, c.label || c.zh));  // in the visitor's language
         if (c.sensitive) sensitiveCategories[c.id] = true;
         if (c.emergency_contact) categoryContacts[c.id] = c.emergency_contact;
+        categoryOptional[c.id] = c.optional || [];
       });
       var departments = form.querySelector("#kb-about-department");
       (r.body.departments || []).forEach(function (d) {
         departments.appendChild(el("option", { value: d.id }, d.label || d.zh));
       });
       fromArticle(select);
+      markOptional();
     });
+
+    // "Where" and "What do you ask for?" are optional where the category makes them meaningless: no
+    // asterisk, no `required`, "(optional)" in the label instead.
+    function markOptional() {
+      var optional = categoryOptional[categorySelect.value] || [];
+      [["request", "#kb-request"], ["location", "#kb-location"]].forEach(function (pair) {
+        var control = form.querySelector(pair[1]);
+        var label = form.querySelector('label[for="' + control.id + '"]');
+        var free = optional.indexOf(pair[0]) >= 0;
+        control.required = !free;
+        label.querySelector(".kb-required").hidden = free;
+        label.querySelector(".kb-optional").hidden = !free;
+      });
+    }
+    categorySelect.addEventListener("change", markOptional);
 
     // A counter under each long text instead of a silent cut at the limit; said aloud only near the limit.
     form.querySelectorAll("textarea[data-kb-max]").forEach(function (area) {
@@ -285,6 +308,8 @@
       });
       onScreen = items.map(function (item) { return item.id; });
       panel.hidden = items.length === 0;
+      if (items.length === 1) say(kbT("1 article may help"));
+      else if (items.length) say(kbT("%(count)s articles may help", { count: items.length }));
     }
 
     function shown() {
@@ -292,7 +317,11 @@
     }
 
     // Nothing confident for a real text: say so in one line and invite the submission.
-    function showNothing(on) { if (nothing) nothing.hidden = !on; }
+    function showNothing(on) {
+      if (nothing) nothing.hidden = !on;
+      if (on) say(kbT("Nothing matches yet"));
+      else if (!onScreen.length) say("");
+    }
 
     // Harassment, discrimination, misconduct, danger: no articles, a person handles it.
     function showSensitive(on, contact, propose) {
@@ -439,7 +468,8 @@
           control.setAttribute("aria-invalid", "true");
           control.setAttribute("aria-describedby", (slot.id + " " + counterOf(control)).trim());
           var label = form.querySelector('label[for="' + control.id + '"]');
-          var name = label ? label.textContent.replace(/\*/g, "").trim() : key;
+          var words = label && (label.querySelector("[data-kb-t]:not(.kb-optional)") || label);
+          var name = words ? words.textContent.replace(/\*/g, "").trim() : key;
           var item = el("li");
           var link = el("a", { href: "#" + control.id }, name + ": " + e.message);
           link.addEventListener("click", function (ev) {  // to the field itself, not just its place
@@ -484,9 +514,9 @@
       var payload = {
         category: v("#kb-category"),
         description: v("#kb-description"),
-        request: v("#kb-request"),
+        request: v("#kb-request") || null,
         occurred_at: v("#kb-occurred-at"),
-        location: v("#kb-location"),
+        location: v("#kb-location") || null,
         about_department: v("#kb-about-department") || null,
         about_role: v("#kb-about-role") || null,
         disclosure: disclosure(),
@@ -621,6 +651,7 @@
     function show(c) {
       out.hidden = false;
       out.textContent = "";
+      if (c.open_question) out.appendChild(questionView(c.open_question));
       var dl = el("dl", { "class": "kb-status" });
       [[kbN("Number"), c.number], [kbN("Status"), c.status_label],
        [kbN("Level"), c.level_label], [kbN("Received"), c.received_at],
@@ -629,15 +660,54 @@
        [kbN("Handled by"), c.resolution_due_at],
        [kbN("Result due"), c.result_due_at],
        [kbN("Response"), c.response || kbT("No response yet")],
-       [kbN("Rating"), c.rating ? c.rating + " / 5" : null]].forEach(function (row) {
+       [kbN("Rating"), c.rating ? ratingText(c.rating) : null]].forEach(function (row) {
         if (!row[1]) return;
         dl.appendChild(el("dt", {}, kbT(row[0])));
         dl.appendChild(el("dd", { "data-field": row[0].toLowerCase().replace(/ /g, "-") }, row[1]));
       });
       out.appendChild(dl);
+      if (c.submitted) out.appendChild(submittedView(c.submitted));
       if ((c.messages || []).length || c.can_reply || (c.attachments || []).length) out.appendChild(threadView(c));
       if (c.report_available) out.appendChild(reportView(c));
       if (c.can_rate) out.appendChild(ratingForm());
+    }
+
+    // The handler's question the complainant has not answered yet: shown before anything else, with a
+    // way straight to the answer box. Its text is the handler's, inserted as text.
+    function questionView(q) {
+      var box = el("section", { id: "kb-open-question", "class": "kb-open-question admonition question",
+                                "aria-labelledby": "kb-open-question-title" });
+      box.appendChild(el("h3", { id: "kb-open-question-title", "class": "admonition-title" },
+                         kbT("The handler asks you")));
+      box.appendChild(el("p", { id: "kb-open-question-text" }, q.body));
+      if (q.at) box.appendChild(el("p", { "class": "kb-msg-at" }, q.at));
+      var answer = el("a", { href: "#kb-reply-text", id: "kb-answer-question", "class": "md-button" }, kbT("Answer"));
+      answer.addEventListener("click", function (ev) {
+        var box = document.getElementById("kb-reply-text");
+        if (!box) return;
+        ev.preventDefault();
+        box.focus();
+        box.scrollIntoView({ block: "center" });
+      });
+      box.appendChild(answer);
+      return box;
+    }
+
+    // What the employee submitted, as they typed it: every value goes in with textContent (el()).
+    function submittedView(s) {
+      var box = el("details", { id: "kb-submitted", "class": "kb-submitted", open: "open" });
+      box.appendChild(el("summary", {}, kbT("What you submitted")));
+      var dl = el("dl", { "class": "kb-status" });
+      [[kbN("Category"), s.category], [kbN("What happened"), s.description],
+       [kbN("What you ask for"), s.request], [kbN("When"), s.occurred], [kbN("Where"), s.location],
+       [kbN("Department concerned"), s.about_department],
+       [kbN("Role or service concerned"), s.about_role]].forEach(function (row) {
+        if (!row[1]) return;
+        dl.appendChild(el("dt", {}, kbT(row[0])));
+        dl.appendChild(el("dd", { "class": "kb-submitted-text" }, row[1]));
+      });
+      box.appendChild(dl);
+      return box;
     }
 
     /* The written report: download it, then confirm it or dispute it (a supervisor then reviews). */
@@ -755,15 +825,21 @@
       return box;
     }
 
+    // A score is a word, not a bare number: the same five words on the form and in the status.
+    var RATINGS = { 1: kbN("Very dissatisfied"), 2: kbN("Dissatisfied"), 3: kbN("Neither satisfied nor dissatisfied"),
+                    4: kbN("Satisfied"), 5: kbN("Very satisfied") };
+    function ratingText(n) { return kbT(RATINGS[n] || String(n)) + " (" + n + " / 5)"; }
+
     function ratingForm() {
       var f = el("form", { id: "kb-rating-form", "class": "kb-form" });
       f.appendChild(el("h3", {}, kbT("How satisfied are you with the result?")));
-      var row = el("div", { "class": "kb-rating" });
+      var row = el("fieldset", { "class": "kb-rating" });
+      row.appendChild(el("legend", { "class": "kb-visually-hidden" }, kbT("Your rating")));
       [1, 2, 3, 4, 5].forEach(function (n) {
         var label = el("label", {});
-        var input = el("input", { type: "radio", name: "score", value: String(n) });
+        var input = el("input", { type: "radio", name: "score", value: String(n), id: "kb-score-" + n });
         label.appendChild(input);
-        label.appendChild(document.createTextNode(" " + n + " "));
+        label.appendChild(document.createTextNode(" " + kbT(RATINGS[n]) + " "));
         row.appendChild(label);
       });
       f.appendChild(row);
@@ -777,7 +853,7 @@
       f.addEventListener("submit", function (ev) {
         ev.preventDefault();
         var picked = f.querySelector("input[name=score]:checked");
-        if (!picked) { msg.textContent = kbT("Choose 1 to 5"); return; }
+        if (!picked) { msg.textContent = kbT("Choose how satisfied you are"); return; }
         api("/api/v1/complaints/" + encodeURIComponent(current) + "/rating", {
           method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ score: Number(picked.value), comment: comment.value.trim() || null })
