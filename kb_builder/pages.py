@@ -12,6 +12,7 @@ import yaml
 from .articles import Article
 from .config import KbConfig
 from .markup import md_text
+from .memo import Memo
 
 # Generated folders inside the docs tree; everything else in docs/ is hand-written.
 GENERATED = ("faq", "sop")
@@ -117,18 +118,24 @@ def _tags_page(articles: list[Article]) -> str:
     return "".join(parts)
 
 
-def render_pages(articles: list[Article], config: KbConfig) -> dict[str, str]:
-    """Every generated page, by its path relative to the docs folder."""
+def render_pages(articles: list[Article], config: KbConfig, memo: Memo | None = None) -> dict[str, str]:
+    """Every generated page, by its path relative to the docs folder.
+
+    With a memo, an article's page is rendered only when its file changed
+    (the pages that list articles are always rendered: any change may touch them).
+    """
     pages: dict[str, str] = {}
     by_cat: dict[str, list[Article]] = defaultdict(list)
     sops = []
     for art in articles:
+        kept = memo.of(art.source) if memo is not None else {}
         if art.kind == "case":
             by_cat[art.category].append(art)
-            pages[art.page] = _case_page(art, config)
         else:
             sops.append(art)
-            pages[art.page] = _sop_page(art)
+        if "page" not in kept:
+            kept["page"] = _case_page(art, config) if art.kind == "case" else _sop_page(art)
+        pages[art.page] = kept["page"]
     for cat_id, arts in by_cat.items():
         pages[f"faq/{cat_id}/index.md"] = _category_page(cat_id, sorted(arts, key=lambda a: a.title), config)
     pages["faq/index.md"] = _faq_index(by_cat, config)
