@@ -38,9 +38,11 @@ def mkdocs_alone(cfg) -> float:
 
 
 def edit_one(cfg, n: int) -> None:
+    """Add a visible sentence to one article (new words: its page, index entry and site search change)."""
     cases = sorted((cfg.content_dir / "cases").glob("*.md"))
     case = cases[(len(cases) // 2 + n) % len(cases)]
-    case.write_text(case.read_text(encoding="utf-8") + f"\n<!-- edited {time.time()} -->\n", encoding="utf-8")
+    stamp = f"{time.time():.0f}"
+    case.write_text(case.read_text(encoding="utf-8") + f"\n补充说明 {n}：复核编号 R{stamp}。\n", encoding="utf-8")
 
 
 def measure(kb_yml: Path, rebuilds: int = 2, full_build: bool = True) -> dict:

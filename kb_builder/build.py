@@ -30,12 +30,12 @@ from .config import KbConfig
 from .encoder import get_encoder
 from .errors import PrivacyError, Problem
 from .index import update_index, write_index
+from .memo import MEMO, Memo, code_digest
 from .pages import GENERATED, navigation, render_pages
 from .privacy_scan import scan_cases
 from .site import SEARCH_INDEX, build_site
-from .site_search import RECORDS
+from .site_search import has_records
 from .sources import Source, read_sources
-from .memo import MEMO, Memo, code_digest
 from .staging import Staging, build_lock, copy_on_write, link_tree
 from .vectors import VECTORS, embed, save
 
@@ -206,7 +206,7 @@ def stage_docs(config: KbConfig, content: Content, full: bool = False) -> Staged
     fingerprint = _fingerprint(config, content.nav)
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
     incremental = (not full and state.get("fingerprint") == fingerprint and folder.is_dir()
-                   and (config.site_dir / SEARCH_INDEX).is_file() and (config.index_dir / RECORDS).is_file())
+                   and (config.site_dir / SEARCH_INDEX).is_file() and has_records(config.index_dir))
     if not incremental:
         shutil.rmtree(folder, ignore_errors=True)
         (stage / PAGES).unlink(missing_ok=True)
@@ -234,7 +234,7 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
     encoder = get_encoder() if config.search.semantic else None
     changed: int | None = None
     with ThreadPoolExecutor(1) as pool:
-        vectors = pool.submit(embed, articles, encoder, config.index_dir, os.cpu_count() or 1) if encoder else None
+        vectors = pool.submit(embed, articles, encoder, config.index_dir, os.cpu_count() or 1, memo) if encoder else None
         try:
             changed = update_index(articles, config.index_dir, folder, synonyms, memo) if incremental else None
             if changed is None:

@@ -25,6 +25,7 @@ import numpy as np
 from .analysis import to_simplified
 from .articles import Article
 from .encoder import DIMENSIONS, Encoder
+from .memo import Memo
 
 VECTORS = "vectors.npz"
 
@@ -164,19 +165,26 @@ class Embedded:
     texts: list[str] | None = None  # the lines themselves (shown as the phrasing that matched)
 
 
-def embed(articles: list[Article], encoder: Encoder, previous: Path | None = None, processes: int = 1) -> Embedded:
+def embed(articles: list[Article], encoder: Encoder, previous: Path | None = None, processes: int = 1,
+          memo: Memo | None = None) -> Embedded:
     """Embed every article line not already in the previous index's vectors.
 
     With processes > 1 and a large job, batches go to that many worker
     processes (one BLAS thread each), so a full build of 10,000 articles
-    uses both cores while the main process writes the Whoosh index.
+    uses both cores while the main process writes the Whoosh index. With a
+    memo, the lines of an unchanged file (folded to Simplified) are not cut again.
     """
     texts: list[str] = []
+    keys: list[bytes] = []
     starts: list[int] = []
     for art in articles:
         starts.append(len(texts))
-        texts.extend(lines_of(art))
-    keys = [_key(t) for t in texts]
+        kept = memo.of(art.source) if memo is not None else {}
+        if "lines" not in kept:
+            cut = lines_of(art)
+            kept["lines"] = (cut, [_key(t) for t in cut])
+        texts.extend(kept["lines"][0])
+        keys.extend(kept["lines"][1])
     known = _previous(previous, encoder.name)
     # Sorted by length: the encoder pads a batch to its longest text.
     todo = sorted({i for i, k in enumerate(keys) if k not in known}, key=lambda i: len(texts[i]))
