@@ -134,7 +134,7 @@ def test_a_title_or_navigation_change_takes_the_full_path(tmp_path, patch_always
     sop.write_text(text.replace(title, title + "（新版）", 1), encoding="utf-8")
     result = build(cfg)  # an SOP's title is in every page's navigation
     assert result.incremental is False
-    assert "（新版）" in (root / "site" / "index.html").read_text(encoding="utf-8")
+    assert "（新版）" in (root / "site" / "sop" / "index.html").read_text(encoding="utf-8")
     assert site_search.load_state(root / "build" / "index")[1].changed == 0
     case = root / "content" / "cases" / "shuttle-late.md"
     case.write_text(case.read_text(encoding="utf-8").replace("title: 班车经常晚点，上班迟到", "title: 班车总是晚点", 1),
