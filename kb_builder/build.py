@@ -246,9 +246,10 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
         for name in (VECTORS, CALIBRATION, CALIBRATION_DRIFT):  # an incremental copy may carry the live index's
             (folder / name).unlink(missing_ok=True)
         return 0
-    save(embedded, folder)
     drift = _calibration_drift(folder) + changed if changed is not None else None
-    if drift is not None and (folder / CALIBRATION).is_file() and drift < RECALIBRATE_SHARE * len(articles):
+    keep = drift is not None and (folder / CALIBRATION).is_file() and drift < RECALIBRATE_SHARE * len(articles)
+    save(embedded, folder, keep_whitening=keep)  # the calibration's space: kept, or fitted anew with it
+    if keep:
         (folder / CALIBRATION_DRIFT).write_text(json.dumps({"changed": drift}), encoding="utf-8")
         return embedded.fresh
     # The probability the suggest path reports, learnt from this knowledge base as it now is.
