@@ -6,6 +6,11 @@
 The one-article rebuild is timed twice (the first after the full build, the
 second after another edit): the figure that matters is how it grows with the
 knowledge base (issue 25: at most 1.5 times the same rebuild at 1,000).
+
+Several knowledge bases (`rebuild.py /tmp/kb1k/kb.yml /tmp/kb10k/kb.yml
+--rebuilds-only --rebuilds 3`) are rebuilt in turn, round after round, with
+the machine's reference loop before each round: on a shared machine the
+ratio of two figures of the same round is what to compare.
 """
 
 from __future__ import annotations
@@ -38,9 +43,11 @@ def mkdocs_alone(cfg) -> float:
 
 
 def edit_one(cfg, n: int) -> None:
+    """Add a visible sentence to one article (new words: its page, index entry and site search change)."""
     cases = sorted((cfg.content_dir / "cases").glob("*.md"))
     case = cases[(len(cases) // 2 + n) % len(cases)]
-    case.write_text(case.read_text(encoding="utf-8") + f"\n<!-- edited {time.time()} -->\n", encoding="utf-8")
+    stamp = f"{time.time():.0f}"
+    case.write_text(case.read_text(encoding="utf-8") + f"\n补充说明 {n}：复核编号 R{stamp}。\n", encoding="utf-8")
 
 
 def measure(kb_yml: Path, rebuilds: int = 2, full_build: bool = True) -> dict:
@@ -65,13 +72,43 @@ def measure(kb_yml: Path, rebuilds: int = 2, full_build: bool = True) -> dict:
     return out
 
 
+def reference() -> float:
+    """Seconds for `sum(range(10**8))`: the machine's speed now (about 1.2 s when it is quiet)."""
+    start = time.perf_counter()
+    sum(range(10**8))
+    return time.perf_counter() - start
+
+
+def interleaved(kb_ymls: list[Path], rounds: int) -> None:
+    """One-article rebuilds of built knowledge bases in turn; a reference loop before each round."""
+    cfgs = [load_config(k) for k in kb_ymls]
+    sizes = [len(list((c.content_dir / "cases").glob("*.md"))) for c in cfgs]
+    for n in range(rounds):
+        ref = reference()
+        row = []
+        for cfg in cfgs:
+            edit_one(cfg, n)
+            start = time.perf_counter()
+            inc = build(cfg)
+            row.append((time.perf_counter() - start, inc))
+        figures = "  ".join(f"{size} articles {s:6.2f} s {inc.seconds}" for size, (s, inc) in zip(sizes, row))
+        ratio = row[-1][0] / row[0][0]
+        print(f"round {n + 1}: reference {ref:.2f} s  {figures}  ratio {ratio:.2f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("kb_yml", type=Path)
+    ap.add_argument("kb_yml", type=Path, nargs="+")
     ap.add_argument("--rebuilds", type=int, default=2)
     ap.add_argument("--rebuilds-only", action="store_true", help="the knowledge base is built: time the rebuilds only")
     args = ap.parse_args()
-    r = measure(args.kb_yml, args.rebuilds, full_build=not args.rebuilds_only)
+    if len(args.kb_yml) > 1:
+        if not args.rebuilds_only:
+            ap.error("several knowledge bases: build them first, then time their rebuilds with --rebuilds-only")
+        interleaved(args.kb_yml, args.rebuilds)
+        return
+    print(f"reference {reference():.2f} s", flush=True)
+    r = measure(args.kb_yml[0], args.rebuilds, full_build=not args.rebuilds_only)
     print(f"articles {r['articles']}, site {r['site_mb']:.0f} MB in {r['site_files']} files")
     if "full_s" in r:
         print(f"full build        {r['full_s']:7.1f} s  {r['full_stages']}")

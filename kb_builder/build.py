@@ -30,10 +30,11 @@ from .config import KbConfig
 from .encoder import get_encoder
 from .errors import ContentError, PrivacyError, Problem
 from .index import update_index, write_index
+from .memo import MEMO, Memo, code_digest
 from .pages import GENERATED, navigation, render_pages, unknown_helpful
 from .privacy_scan import scan_cases
 from .site import SEARCH_INDEX, build_site
-from .site_search import RECORDS
+from .site_search import has_records
 from .sources import Source, read_sources
 from .staging import Staging, build_lock, copy_on_write, link_tree
 from .vectors import VECTORS, embed, save
@@ -130,34 +131,63 @@ def _fingerprint(config: KbConfig, nav: list) -> str:
                    json.dumps(nav, ensure_ascii=False, sort_keys=True).encode())
 
 
+PAGES = "pages.json"  # beside the staged docs: a digest of each generated page it holds
+
+
+def _page_url(rel: str) -> str:
+    url = rel.removesuffix(".md")
+    return url.removesuffix("index") if url.endswith("/index") else url + "/"
+
+
 def _sync_pages(pages: dict[str, str], docs: Path) -> tuple[int, set[str]]:
     """Write the pages whose text changed (others keep their mtime); delete generated pages gone.
 
+    What the folder holds is compared by the digests PAGES recorded when it
+    was last synced (reading 10,000 pages back costs seconds); the record is
+    removed while the folder changes, and without it every page is read back.
     Returns (pages written, site URLs of the pages removed).
     """
-    written = 0
+    record = docs.parent / PAGES
+    try:
+        held: dict[str, str] | None = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        held = None
+    record.unlink(missing_ok=True)
+    written, now = 0, {}
     for rel, text in pages.items():
         path = docs / rel
         data = text.encode("utf-8")
-        if not path.is_file() or path.read_bytes() != data:
+        now[rel] = digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        same = held.get(rel) == digest if held is not None else path.is_file() and path.read_bytes() == data
+        if not same:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.unlink(missing_ok=True)  # a hard link shared with the live docs/faq: never write through it
             path.write_bytes(data)
             written += 1
     removed: set[str] = set()
-    for top in GENERATED:
-        for path in sorted((docs / top).rglob("*.md")) if (docs / top).is_dir() else []:
-            rel = str(path.relative_to(docs))
-            if rel not in pages:
-                path.unlink()
-                url = rel.removesuffix(".md")
-                removed.add(url.removesuffix("index") if url.endswith("/index") else url + "/")
+    if held is not None:
+        gone = [rel for rel in held if rel not in pages]
+    else:
+        gone = [str(path.relative_to(docs)) for top in GENERATED if (docs / top).is_dir()
+                for path in sorted((docs / top).rglob("*.md")) if str(path.relative_to(docs)) not in pages]
+    for rel in gone:
+        (docs / rel).unlink(missing_ok=True)
+        removed.add(_page_url(rel))
+    record.write_text(json.dumps(now), encoding="utf-8")
     return written, removed
 
 
-def read_content(config: KbConfig, result: BuildResult, strict: bool = False) -> Content:
+def open_memo(config: KbConfig, fresh: bool = False) -> Memo:
+    """The per-file memo of earlier builds (memo.py); fresh: start empty (a full build trusts nothing kept)."""
+    synonyms_file = config.content_dir / synonyms_mod.FILE
+    salt = _digest(code_digest().encode(), config.model_dump_json().encode(),
+                   synonyms_file.read_bytes() if synonyms_file.is_file() else b"")
+    return Memo(config.index_dir.parent / STAGE / MEMO, salt, reuse=not fresh)
+
+
+def read_content(config: KbConfig, result: BuildResult, strict: bool = False, memo: Memo | None = None) -> Content:
     """Read and check every content file and render the pages in memory (only the privacy scan's cache is written)."""
-    sources = read_sources(config, result.warnings)
+    sources = read_sources(config, result.warnings, memo)
     result.personal_data = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json")
     if strict and result.personal_data:
         raise PrivacyError(result.personal_data)  # strict: personal data in a case file stops the build
@@ -168,7 +198,7 @@ def read_content(config: KbConfig, result: BuildResult, strict: bool = False) ->
         raise ContentError([helpful])
     if helpful is not None:
         result.warnings.append(str(helpful))
-    content = Content(articles, synonyms, render_pages(articles, config), navigation(articles, config))
+    content = Content(articles, synonyms, render_pages(articles, config, memo), navigation(articles, config))
     result.count(sources, articles)
     result.pages = len(content.pages)
     return content
@@ -181,9 +211,10 @@ def stage_docs(config: KbConfig, content: Content, full: bool = False) -> Staged
     fingerprint = _fingerprint(config, content.nav)
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
     incremental = (not full and state.get("fingerprint") == fingerprint and folder.is_dir()
-                   and (config.site_dir / SEARCH_INDEX).is_file() and (config.index_dir / RECORDS).is_file())
+                   and (config.site_dir / SEARCH_INDEX).is_file() and has_records(config.index_dir))
     if not incremental:
         shutil.rmtree(folder, ignore_errors=True)
+        (stage / PAGES).unlink(missing_ok=True)
         _copy_hand_written_docs(config.docs_dir, folder)
     written, removed = _sync_pages(content.pages, folder)
     return StagedDocs(folder, incremental, written, removed, fingerprint)
@@ -196,7 +227,7 @@ CALIBRATION_DRIFT = "calibration-drift.json"  # articles changed since the calib
 
 
 def write_search_index(config: KbConfig, articles: list, folder: Path, incremental: bool,
-                       synonyms: synonyms_mod.Synonyms | None = None) -> int:
+                       synonyms: synonyms_mod.Synonyms | None = None, memo: Memo | None = None) -> int:
     """The Whoosh index and the sentence vectors into folder, side by side in time.
 
     Embedding runs in worker processes while this process writes the Whoosh
@@ -208,11 +239,11 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
     encoder = get_encoder() if config.search.semantic else None
     changed: int | None = None
     with ThreadPoolExecutor(1) as pool:
-        vectors = pool.submit(embed, articles, encoder, config.index_dir, os.cpu_count() or 1) if encoder else None
+        vectors = pool.submit(embed, articles, encoder, config.index_dir, os.cpu_count() or 1, memo) if encoder else None
         try:
-            changed = update_index(articles, config.index_dir, folder, synonyms) if incremental else None
+            changed = update_index(articles, config.index_dir, folder, synonyms, memo) if incremental else None
             if changed is None:
-                write_index(articles, folder, synonyms)
+                write_index(articles, folder, synonyms, memo)
             (synonyms or synonyms_mod.Synonyms()).save(folder)
         finally:
             embedded = vectors.result() if vectors else None  # never leave a worker running
@@ -220,9 +251,10 @@ def write_search_index(config: KbConfig, articles: list, folder: Path, increment
         for name in (VECTORS, CALIBRATION, CALIBRATION_DRIFT):  # an incremental copy may carry the live index's
             (folder / name).unlink(missing_ok=True)
         return 0
-    save(embedded, folder)
     drift = _calibration_drift(folder) + changed if changed is not None else None
-    if drift is not None and (folder / CALIBRATION).is_file() and drift < RECALIBRATE_SHARE * len(articles):
+    keep = drift is not None and (folder / CALIBRATION).is_file() and drift < RECALIBRATE_SHARE * len(articles)
+    save(embedded, folder, keep_whitening=keep)  # the calibration's space: kept, or fitted anew with it
+    if keep:
         (folder / CALIBRATION_DRIFT).write_text(json.dumps({"changed": drift}), encoding="utf-8")
         return embedded.fresh
     # The probability the suggest path reports, learnt from this knowledge base as it now is.
@@ -278,7 +310,8 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
     lap = _stopwatch(result.seconds)
     # Read and check everything before writing anything: a bad case file (or,
     # strict, personal data in one) stops the build with nothing touched.
-    content = read_content(config, result, strict)
+    memo = open_memo(config, fresh=full)
+    content = read_content(config, result, strict, memo)
     lap("read")
     generated = [config.docs_dir / name for name in GENERATED]
     with (build_lock(config.index_dir.parent), Staging([config.index_dir, config.site_dir, *generated]) as new,
@@ -287,7 +320,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         result.incremental, result.pages_written = docs.incremental, docs.written
         lap("pages")
         result.embedded = write_search_index(config, content.articles, new[config.index_dir], docs.incremental,
-                                             content.synonyms)
+                                             content.synonyms, memo)
         lap("index")
         write_site(config, content, docs, new[config.site_dir], strict, records_dir=new[config.index_dir])
         lap("site")
@@ -296,6 +329,7 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         new.swap_in(wait=False)  # the previous folders are deleted in the background
         docs.save_state()
         lap("swap")
+    memo.save()
     return result
 
 

@@ -18,6 +18,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 
 from .analysis import analyzer
 from .articles import Article
+from .memo import Memo
 from .synonyms import Synonyms
 
 # Searchable text fields, in the order queries weight them (see search.py).
@@ -52,21 +53,30 @@ def document(art: Article, synonyms: Synonyms | None = None) -> dict:
                 body=art.body, url=art.url, snippet=art.snippet)
 
 
-def fingerprints(articles: list[Article], synonyms: Synonyms | None = None) -> dict[str, str]:
-    """A hash of each article's indexed fields: what an incremental update compares."""
-    return {a.id: hashlib.sha256(json.dumps(document(a, synonyms), ensure_ascii=False,
-                                            sort_keys=True).encode()).hexdigest()
-            for a in articles}
+def fingerprints(articles: list[Article], synonyms: Synonyms | None = None, memo: Memo | None = None) -> dict[str, str]:
+    """A hash of each article's indexed fields: what an incremental update compares.
+
+    With a memo (whose salt covers the synonyms), only changed files are hashed again.
+    """
+    out = {}
+    for art in articles:
+        kept = memo.of(art.source) if memo is not None else {}
+        if "fingerprint" not in kept:
+            kept["fingerprint"] = hashlib.sha256(json.dumps(document(art, synonyms), ensure_ascii=False,
+                                                            sort_keys=True).encode()).hexdigest()
+        out[art.id] = kept["fingerprint"]
+    return out
 
 
 def _manifest(folder: Path, articles: list[Article], synonyms: Synonyms | None = None,
-              prints: dict[str, str] | None = None) -> None:
+              prints: dict[str, str] | None = None, memo: Memo | None = None) -> None:
     manifest = {"articles": len(articles), "ids": sorted(a.id for a in articles),
-                "fingerprints": prints if prints is not None else fingerprints(articles, synonyms)}
+                "fingerprints": prints if prints is not None else fingerprints(articles, synonyms, memo)}
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def write_index(articles: list[Article], folder: Path, synonyms: Synonyms | None = None) -> None:
+def write_index(articles: list[Article], folder: Path, synonyms: Synonyms | None = None,
+                memo: Memo | None = None) -> None:
     """Write a new index of articles into an empty folder."""
     folder.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(folder), schema())
@@ -74,10 +84,11 @@ def write_index(articles: list[Article], folder: Path, synonyms: Synonyms | None
     for art in articles:
         writer.add_document(**document(art, synonyms))
     writer.commit()
-    _manifest(folder, articles, synonyms)
+    _manifest(folder, articles, synonyms, memo=memo)
 
 
-def update_index(articles: list[Article], live: Path, folder: Path, synonyms: Synonyms | None = None) -> int | None:
+def update_index(articles: list[Article], live: Path, folder: Path, synonyms: Synonyms | None = None,
+                 memo: Memo | None = None) -> int | None:
     """Copy the live index into folder and apply only what changed; None when it cannot (then write anew).
 
     Returns how many documents were added, replaced or deleted.
@@ -86,7 +97,7 @@ def update_index(articles: list[Article], live: Path, folder: Path, synonyms: Sy
         old = json.loads((live / MANIFEST).read_text(encoding="utf-8"))["fingerprints"]
     except (OSError, ValueError, KeyError):
         return None
-    new = fingerprints(articles, synonyms)
+    new = fingerprints(articles, synonyms, memo)
     changed = [a for a in articles if old.get(a.id) != new[a.id]]
     removed = [i for i in old if i not in new]
     # Hard links: the build writes through staging.copy_on_write, so the live index is never changed.

@@ -13,6 +13,7 @@ from .articles import Article
 from .config import KbConfig
 from .errors import Problem
 from .markup import md_text
+from .memo import Memo
 
 # Generated folders inside the docs tree; everything else in docs/ is hand-written.
 GENERATED = ("faq", "sop")
@@ -208,19 +209,29 @@ def unknown_helpful(articles: list[Article], config: KbConfig) -> Problem | None
                    field="site.helpful_articles", fix="use the id of a published case (its front matter `id`)")
 
 
-def render_pages(articles: list[Article], config: KbConfig) -> dict[str, str]:
-    """Every generated page, by its path relative to the docs folder."""
+def render_pages(articles: list[Article], config: KbConfig, memo: Memo | None = None) -> dict[str, str]:
+    """Every generated page, by its path relative to the docs folder.
+
+    With a memo, an article's page is rendered only when its file changed and its related articles
+    (which other files decide) are the same as when it was rendered; the pages that list articles are
+    always rendered: any change may touch them.
+    """
     pages: dict[str, str] = {}
     by_cat: dict[str, list[Article]] = defaultdict(list)
     sops = []
     related = related_articles(articles)
     for art in articles:
+        kept = memo.of(art.source) if memo is not None else {}
         if art.kind == "case":
             by_cat[art.category].append(art)
-            pages[art.page] = _case_page(art, config, related.get(art.id, []))
         else:
             sops.append(art)
-            pages[art.page] = _sop_page(art)
+        near = related.get(art.id, [])
+        near_key = [(b.id, b.title, b.page, b.language) for b in near]
+        if "page" not in kept or kept.get("related") != near_key:
+            kept["page"] = _case_page(art, config, near) if art.kind == "case" else _sop_page(art)
+            kept["related"] = near_key
+        pages[art.page] = kept["page"]
     for cat_id, arts in by_cat.items():
         pages[f"faq/{cat_id}/index.md"] = _category_page(cat_id, sorted(arts, key=lambda a: a.title), config)
     pages["faq/index.md"] = _faq_index(by_cat, config)

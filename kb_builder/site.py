@@ -16,7 +16,7 @@ from .config import KbConfig
 from .errors import BuildError
 from .markup import sanitize
 from .site_search import STUB as SEARCH_INDEX
-from .site_search import SiteSearch, load_records
+from .site_search import SiteSearch, load_state
 
 __all__ = ["SEARCH_INDEX", "build_site", "read_policy"]
 
@@ -142,10 +142,10 @@ def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, stri
         cfg["extra"]["kb_api_base"] = config.site.api_base_url
         policy = SitePolicy()
         cfg.plugins["kb-site-policy"] = policy
-        previous = load_records(config.index_dir) if dirty else {}
+        previous, state = load_state(config.index_dir) if dirty else ({}, None)
         cfg.plugins["kb-site-search"] = SiteSearch(
             config.site.api_base_url.rstrip("/") + "/api/v1/search", records_dir or site_dir.parent,
-            previous, set(removed), synonyms)
+            previous, set(removed), synonyms, state)
         notice = _DirtyNotice()
         logging.getLogger("mkdocs.commands.build").addFilter(notice)
         try:

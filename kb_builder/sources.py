@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from . import yamlsrc
 from .config import LANGUAGES, SLUG, KbConfig
 from .errors import ContentError, Problem
+from .memo import Memo
 from .tree_check import check_trees
 
 # The kinds of content file and the folder of content/ each lives in.
@@ -117,10 +118,10 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
     return match.group(1), text[match.end():], body_line
 
 
-def read_source(path: Path, kind: Literal["case", "sop"], categories: list[str]) -> Source:
-    """Parse and validate one file; raise ContentError naming what is wrong."""
+def read_source(path: Path, kind: Literal["case", "sop"], categories: list[str], data: bytes | None = None) -> Source:
+    """Parse and validate one file (data: its bytes, when already read); raise ContentError naming what is wrong."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = (path.read_bytes() if data is None else data).decode("utf-8")
     except UnicodeDecodeError:
         raise ContentError([Problem(path, "is not UTF-8 text", fix="save the file as UTF-8")]) from None
     try:
@@ -145,12 +146,13 @@ def read_source(path: Path, kind: Literal["case", "sop"], categories: list[str])
     return Source(path=path, kind=kind, meta=meta, body=body.strip() + "\n", lines=lines)
 
 
-def read_sources(config: KbConfig, warnings: list[str] | None = None) -> list[Source]:
+def read_sources(config: KbConfig, warnings: list[str] | None = None, memo: Memo | None = None) -> list[Source]:
     """Read every case and SOP; collect all problems, then raise them together.
 
     The trees are checked first (tree_check.py): links out of them and
     oversized files are problems and are never read; poor file names are
-    appended to warnings.
+    appended to warnings. With a memo, a file whose bytes an earlier build
+    validated is not parsed again (a file with problems is never kept).
     """
     root = config.content_dir
     if not root.is_dir():
@@ -165,7 +167,14 @@ def read_sources(config: KbConfig, warnings: list[str] | None = None) -> list[So
             if path in tree.refused:
                 continue
             try:
-                sources.append(read_source(path, kind, config.category_ids))
+                if memo is None:
+                    sources.append(read_source(path, kind, config.category_ids))
+                    continue
+                data = path.read_bytes()
+                kept = memo.entry(path, data)
+                if "source" not in kept:
+                    kept["source"] = read_source(path, kind, config.category_ids, data)
+                sources.append(kept["source"])
             except ContentError as exc:
                 problems.extend(exc.problems)
     problems.extend(_duplicate_ids(sources))

@@ -22,6 +22,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -48,7 +49,18 @@ def build_lock(folder: Path) -> Iterator[None]:
 
 
 def link_tree(source: Path, target: Path) -> None:
-    """target as a tree of hard links to source's files (folders made anew; mtimes shared)."""
+    """target as a tree of hard links to source's files (folders made anew; mtimes shared).
+
+    GNU `cp -al` where there is one: it links a 10,000-page site several
+    times faster than shutil.copytree, which runs Python code per file.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    if shutil.which("cp") and sys.platform.startswith("linux"):
+        done = subprocess.run(["cp", "-al", "--", f"{source}/.", f"{target}/"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if done.returncode == 0:
+            return
+        shutil.rmtree(target)  # half linked: start again the portable way
     shutil.copytree(source, target, copy_function=os.link, dirs_exist_ok=True)
 
 

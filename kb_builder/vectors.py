@@ -25,6 +25,7 @@ import numpy as np
 from .analysis import to_simplified
 from .articles import Article
 from .encoder import DIMENSIONS, Encoder
+from .memo import Memo
 
 VECTORS = "vectors.npz"
 
@@ -164,19 +165,26 @@ class Embedded:
     texts: list[str] | None = None  # the lines themselves (shown as the phrasing that matched)
 
 
-def embed(articles: list[Article], encoder: Encoder, previous: Path | None = None, processes: int = 1) -> Embedded:
+def embed(articles: list[Article], encoder: Encoder, previous: Path | None = None, processes: int = 1,
+          memo: Memo | None = None) -> Embedded:
     """Embed every article line not already in the previous index's vectors.
 
     With processes > 1 and a large job, batches go to that many worker
     processes (one BLAS thread each), so a full build of 10,000 articles
-    uses both cores while the main process writes the Whoosh index.
+    uses both cores while the main process writes the Whoosh index. With a
+    memo, the lines of an unchanged file (folded to Simplified) are not cut again.
     """
     texts: list[str] = []
+    keys: list[bytes] = []
     starts: list[int] = []
     for art in articles:
         starts.append(len(texts))
-        texts.extend(lines_of(art))
-    keys = [_key(t) for t in texts]
+        kept = memo.of(art.source) if memo is not None else {}
+        if "lines" not in kept:
+            cut = lines_of(art)
+            kept["lines"] = (cut, [_key(t) for t in cut])
+        texts.extend(kept["lines"][0])
+        keys.extend(kept["lines"][1])
     known = _previous(previous, encoder.name)
     # Sorted by length: the encoder pads a batch to its longest text.
     todo = sorted({i for i, k in enumerate(keys) if k not in known}, key=lambda i: len(texts[i]))
@@ -199,16 +207,44 @@ def embed(articles: list[Article], encoder: Encoder, previous: Path | None = Non
                     keys=keys, encoder=encoder.name, fresh=len(fresh), texts=texts)
 
 
-def save(embedded: Embedded, folder: Path) -> None:
+def _projected(folder: Path, encoder: str) -> tuple[np.ndarray, dict[bytes, np.ndarray]] | None:
+    """The whitening of folder's vectors and its search-space lines by text key (None: none to keep)."""
+    try:
+        with np.load(folder / VECTORS, allow_pickle=False) as data:
+            if str(data["encoder"]) != encoder or "whitening" not in data.files:
+                return None
+            return data["whitening"].astype(np.float32), dict(zip((bytes(k) for k in data["keys"]), data["lines"]))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def save(embedded: Embedded, folder: Path, keep_whitening: bool = False) -> None:
     """Write folder/vectors.npz (through a temporary file: never half-written).
 
     It holds the encoder's vectors (`raw`, for reuse) and the search-space
     ones (`lines`, `centroids`, and the `whitening` that maps queries there),
-    so that a search process only loads, never recomputes.
+    so that a search process only loads, never recomputes. keep_whitening:
+    folder holds the live vectors; keep their whitening (the calibration was
+    fitted in that space and is kept too) and their search-space lines, and
+    project only the new lines (at 10,000 articles, estimating the whitening
+    and projecting every line cost about half a second).
     """
     raw = embedded.lines.astype(np.float32)
-    transform = whitening(raw, embedded.starts)
-    lines = _unit(raw @ transform)
+    kept = _projected(folder, embedded.encoder) if keep_whitening else None
+    if kept is None:
+        transform = whitening(raw, embedded.starts)
+        lines = _unit(raw @ transform)
+    else:
+        transform, known = kept
+        lines = np.empty_like(raw)
+        todo = []
+        for i, key in enumerate(embedded.keys):
+            if key in known:
+                lines[i] = known[key]
+            else:
+                todo.append(i)
+        if todo:
+            lines[todo] = _unit(raw[todo] @ transform)
     # The sum of an article's lines points the same way as their mean.
     centroids = _unit(np.add.reduceat(lines, embedded.starts)) if embedded.ids \
         else np.zeros((0, lines.shape[1]), np.float32)

@@ -187,7 +187,7 @@ def test_the_worker_escapes_what_it_shows(page, tmp_path):
 
     hostile = '<img src=x onerror="window.pwned=1">'
     record = page_record("faq/x/evil/", f"饮水机 {hostile}", f"饮水机坏了 {hostile}")
-    stub = write_static_index(tmp_path, {record.location: record}, {}, api="")
+    stub, _ = write_static_index(tmp_path, {record.location: record}, {}, api="")
     (tmp_path / WORKER).parent.mkdir(parents=True)
     (tmp_path / WORKER).write_bytes((Path(__file__).parents[1] / "docs" / WORKER).read_bytes())
     (tmp_path / "index.html").write_text("<!doctype html><title>t</title>", encoding="utf-8")

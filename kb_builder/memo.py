@@ -1,0 +1,93 @@
+"""What earlier builds worked out from each content file, kept by the file's bytes for the next build.
+
+A one-article rebuild at 10,000 articles spent most of its time doing again
+what the previous build had done for the 9,999 files that did not change:
+parsing and validating their front matter, rendering their pages,
+fingerprinting their index documents (issue 25). The memo keeps those
+results under a digest of the file's path and bytes, so a build reads every
+file (cheap) but parses, renders and fingerprints only the files that
+changed.
+
+The memo is thrown away whole when anything else those results depend on
+changes: the builder's own code, the validated configuration (categories,
+labels) and the synonyms file (`salt`). It lives in the build's staging
+folder beside the index (never published) and is written only by the build,
+under the build lock; a memo that cannot be read is simply empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+MEMO = "memo.pickle"
+_CODE = Path(__file__).resolve().parent
+
+
+def digest(*parts: bytes) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def code_digest() -> str:
+    """The builder's source files: results computed by other code are never reused."""
+    files = sorted(_CODE.glob("*.py"))
+    return digest(*(f.name.encode() + b"\0" + f.read_bytes() for f in files))
+
+
+class Memo:
+    """Results by (content file, its bytes); only the entries the current build used are written back."""
+
+    def __init__(self, path: Path | None, salt: str, reuse: bool = True):
+        """reuse=False: start empty (the entries of this build are still written)."""
+        self.path, self.salt = path, salt
+        self._old: dict[str, dict[str, Any]] = self._load() if path is not None and reuse else {}
+        self._new: dict[str, dict[str, Any]] = {}
+        self._by_file: dict[Path, dict[str, Any]] = {}
+        self.hits = 0
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        assert self.path is not None
+        try:
+            with open(self.path, "rb") as fh:
+                data = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError):
+            return {}
+        if not isinstance(data, dict) or data.get("salt") != self.salt:
+            return {}
+        entries = data.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    def entry(self, file: Path, data: bytes) -> dict[str, Any]:
+        """The results kept for file as it now is (an empty dict to fill when it changed)."""
+        key = digest(os.fsencode(file), data)
+        found = self._new.get(key)
+        if found is None:
+            found = self._old.get(key)
+            if found is not None:
+                self.hits += 1
+            else:
+                found = {}
+            self._new[key] = found
+        self._by_file[file] = found
+        return found
+
+    def of(self, file: Path) -> dict[str, Any]:
+        """The entry `entry` gave for file in this build (a scratch dict for a file it never saw)."""
+        return self._by_file.get(file, {})
+
+    def save(self) -> None:
+        """Write the entries this build used (through a temporary file: never half-written)."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump({"salt": self.salt, "entries": self._new}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(self.path)
