@@ -136,11 +136,26 @@ def test_a_title_or_navigation_change_takes_the_full_path(tmp_path, patch_always
     assert result.incremental is False
     assert "（新版）" in (root / "site" / "sop" / "index.html").read_text(encoding="utf-8")
     assert site_search.load_state(root / "build" / "index")[1].changed == 0
+    from kb_builder.articles import published_articles
+    from kb_builder.pages import related_articles
+    from kb_builder.sources import read_sources
+
+    def related() -> dict[str, list[tuple[str, str]]]:
+        listing = related_articles(published_articles(read_sources(cfg)))
+        return {k: [(a.id, a.title) for a in near] for k, near in listing.items()}
+
+    before = related()
     case = root / "content" / "cases" / "shuttle-late.md"
     case.write_text(case.read_text(encoding="utf-8").replace("title: 班车经常晚点，上班迟到", "title: 班车总是晚点", 1),
                     encoding="utf-8")
-    result = build(cfg)  # a case's title is not in the navigation: its page, its category page and the tags page
-    assert result.incremental is True and result.pages_written == 3
+    after = related()
+    others = {k for k in after if k != "shuttle-late" and after[k] != before.get(k)}
+    assert others  # the sample has cases that list it as related: their lists show the new title
+    home = 1 if "shuttle-late" in cfg.site.helpful_articles else 0  # the home page's most helpful list
+    # A case's title is not in the navigation: its page, its category page, the tags page, the pages
+    # whose related articles show it, and the home page when it is among the most helpful.
+    result = build(cfg)
+    assert result.incremental is True and result.pages_written == 3 + len(others) + home
     assert "班车总是晚点" in (root / "site" / "faq" / "shuttle" / "index.html").read_text(encoding="utf-8")
 
 
