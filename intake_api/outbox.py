@@ -23,6 +23,11 @@ from .models import DeliveryAttempt, OutboxMessage, PendingNotice, utcnow
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 MAX_BACKOFF = dt.timedelta(hours=1)
+URGENT_KINDS = ("urgent", "emergency_alert")
+"""Safety notices and emergency alerts: a worker sends these at once even while the machine is busy (pace.py)."""
+# The updates below name their rows by key: the session has nothing to bring up to date (SQLAlchemy's default
+# evaluates each update's criteria against every object it holds, a third of a delivery's database work).
+_BLIND = {"synchronize_session": False}
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,9 @@ def delivery_id(message: OutboxMessage) -> str:
 
 
 def claim(session: Session, worker: str, limit: int, lease: dt.timedelta, now: dt.datetime | None = None,
-          channels: list[str] | None = None) -> list[OutboxMessage]:
-    """Take up to `limit` due messages (on these channels) for this worker until the lease ends; commit the claim."""
+          channels: list[str] | None = None, kinds: tuple[str, ...] | None = None) -> list[OutboxMessage]:
+    """Take up to `limit` due messages (on these channels, of these kinds) for this worker until the lease ends;
+    commit the claim."""
     now = now or utcnow()
     due = (select(OutboxMessage.id)
            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
@@ -89,6 +95,8 @@ def claim(session: Session, worker: str, limit: int, lease: dt.timedelta, now: d
            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
     if channels is not None:
         due = due.where(OutboxMessage.channel.in_(channels))
+    if kinds is not None:
+        due = due.where(OutboxMessage.kind.in_(kinds))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list(session.scalars(due))
@@ -96,7 +104,7 @@ def claim(session: Session, worker: str, limit: int, lease: dt.timedelta, now: d
         session.rollback()
         return []
     session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                    .values(claimed_by=worker, claimed_until=now + lease))
+                    .values(claimed_by=worker, claimed_until=now + lease).execution_options(**_BLIND))
     session.commit()
     return list(session.scalars(select(OutboxMessage).where(
         OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker).order_by(OutboxMessage.id)))
@@ -112,7 +120,7 @@ def renew(session: Session, message: OutboxMessage, worker: str, lease: dt.timed
     now = now or utcnow()
     result = session.execute(update(OutboxMessage).where(
         OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker, OutboxMessage.status == PENDING,
-        OutboxMessage.claimed_until >= now).values(claimed_until=now + lease))
+        OutboxMessage.claimed_until >= now).values(claimed_until=now + lease).execution_options(**_BLIND))
     session.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -125,7 +133,7 @@ def delivered(session: Session, message: OutboxMessage, worker: str, now: dt.dat
     forget: dict[str, Any] = {"context": {}} if message.audience == "complainant" else {}
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
         status=SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, claimed_by=None, claimed_until=None,
-        last_error=None, **forget))
+        last_error=None, **forget).execution_options(**_BLIND))
     session.commit()
 
 
@@ -139,7 +147,7 @@ def failed(session: Session, message: OutboxMessage, worker: str, error: str, pe
     session.add(DeliveryAttempt(message_id=message.id, at=now, worker=worker, ok=False, error=error[:2000]))
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
         status=DEAD if dead else PENDING, attempts=attempts, next_attempt_at=now + wait, claimed_by=None,
-        claimed_until=None, last_error=error[:2000]))
+        claimed_until=None, last_error=error[:2000]).execution_options(**_BLIND))
     session.commit()
     return DEAD if dead else PENDING
 
