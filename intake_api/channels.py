@@ -10,6 +10,7 @@ secret: neither the SMTP password, nor a signing secret, nor a robot's key
 from __future__ import annotations
 
 import base64
+import email.policy
 import functools
 import hashlib
 import hmac
@@ -24,7 +25,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-import email.policy
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart

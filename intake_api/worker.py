@@ -23,8 +23,8 @@ import time
 from sqlalchemy.orm import sessionmaker
 
 from . import channels, notices, notify, outbox, reminders
-from .pace import Pace
 from .models import OutboxMessage
+from .pace import Pace
 from .sla import Clock
 
 log = logging.getLogger("kb.worker")
