@@ -5,9 +5,9 @@ outbox's claims keep them from sending a message twice); `kb serve` starts
 one beside the web workers. Nothing here runs inside a request: a
 submission only writes its row for the worker and returns. Each round
 plans and sends urgent and safety notices and emergency alerts first and
-at once; the rest go as pace.py allows (at once on a quiet machine, within
-a small CPU budget while the web server keeps the machine busy), a batch
-over one SMTP connection.
+at once; the rest go as pace.py allows (at once, or within a small CPU
+budget while the web server beside it is busy), a batch over one SMTP
+connection.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 
 from . import channels, notices, notify, outbox, reminders
 from .models import OutboxMessage
-from .pace import Pace
+from .pace import Pace, server_cpu
 from .sla import Clock
 
 log = logging.getLogger("kb.worker")
@@ -47,7 +47,9 @@ def private(message: OutboxMessage, error: str) -> str:
 class Worker:
     """One delivery loop over one database; several may run at once, on any number of machines."""
 
-    def __init__(self, kb, engine, clock: Clock, name: str | None = None, term_weights=None):
+    def __init__(self, kb, engine, clock: Clock, name: str | None = None, term_weights=None,
+                 beside: int | None = None):
+        """`beside`: the process id of the web server this worker shares the machine with (pace.py)."""
         self.kb = kb
         self.settings = kb.notifications
         self.sessions = sessionmaker(engine, expire_on_commit=False)
@@ -60,7 +62,8 @@ class Worker:
         # Validated now: a template HR broke stops the worker at start, naming the file and line.
         self.templates = notices.load(kb.path("notifications"))
         self._next_schedule = 0.0
-        self.pace = Pace(self.settings.busy_above, self.settings.busy_share)
+        self.pace = Pace(self.settings.busy_above, self.settings.busy_share,
+                         **({"reader": server_cpu(beside)} if beside else {}))
         self._urgent_at = 0.0
 
     def deliverable(self) -> list[str]:
