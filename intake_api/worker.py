@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 
 from . import channels, notices, notify, outbox, reminders
 from .models import OutboxMessage
-from .pace import Pace, server_cpu
+from .pace import Pace, nothing, server_cpu
 from .sla import Clock
 
 log = logging.getLogger("kb.worker")
@@ -63,7 +63,7 @@ class Worker:
         self.templates = notices.load(kb.path("notifications"))
         self._next_schedule = 0.0
         self.pace = Pace(self.settings.busy_above, self.settings.busy_share,
-                         **({"reader": server_cpu(beside)} if beside else {}))
+                         reader=server_cpu(beside) if beside else nothing)
         self._urgent_at = 0.0
 
     def deliverable(self) -> list[str]:
