@@ -165,7 +165,7 @@ class Server:
         # With its embedded notification worker (`kb worker`, a child in the same process group).
         self.proc = subprocess.Popen([KB, "serve", "--port", str(self.port), "--workers", str(workers)], env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 60
+        deadline = time.time() + 240  # a 2-core machine shared with other work took over 60 s to start it
         while True:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)

@@ -10,6 +10,7 @@ secret: neither the SMTP password, nor a signing secret, nor a robot's key
 from __future__ import annotations
 
 import base64
+import email.policy
 import functools
 import hashlib
 import hmac
@@ -24,8 +25,11 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
 from kb_builder.notify_config import SmtpSettings, WebhookChannel
@@ -65,51 +69,138 @@ def _system_tls() -> ssl.SSLContext:
 
 
 def send_email(smtp: SmtpSettings, to: str, msg: Outgoing, *, context: ssl.SSLContext | None = None) -> None:
-    """Hand `msg` to the SMTP server for `to`; returns once the server has accepted it.
+    """Hand `msg` to the SMTP server for `to` over a connection of its own; returns once the server accepted it."""
+    with Mailer(smtp, context=context) as mailer:
+        mailer.send(to, msg)
 
-    `context` verifies the server's certificate (default: the system's CAs; tests pass one that trusts their own).
-    With security=starttls a server that does not offer STARTTLS is refused rather than spoken to in clear: the
-    password and the complaint would cross the network readable, and no retry changes what the server offers.
+
+class Mailer:
+    """One SMTP connection for a run of messages (a worker's batch), each accepted or refused on its own.
+
+    Connecting, STARTTLS and AUTH cost more than a message: the worker sends
+    a batch over one session and records each message's outcome as it goes.
+    A failure other than a refused recipient closes the connection, and the
+    next message opens a new one. With security=starttls a server that does
+    not offer STARTTLS is refused rather than spoken to in clear: the password
+    and the complaint would cross the network readable, and no retry changes
+    what the server offers. `context` verifies the server's certificate
+    (default: the system's CAs; tests pass one that trusts their own).
     """
-    where = f"SMTP {smtp.host}:{smtp.port}"
-    if not smtp.host:
-        raise DeliveryError("no SMTP host is set (notifications.smtp.host)")
-    try:
-        mail = _email(smtp, to, msg)
-    except ValueError as exc:  # a line break or other garbage in an address: the same on every attempt
-        raise DeliveryError(f"cannot address an e-mail to {to!r}: {exc}", permanent=True) from exc
-    tls = context or (_system_tls() if smtp.security != "none" else None)
-    client: smtplib.SMTP | None = None
-    try:
+
+    def __init__(self, smtp: SmtpSettings, context: ssl.SSLContext | None = None):
+        self.smtp = smtp
+        self.context = context
+        self.client: smtplib.SMTP | None = None
+        self.where = f"SMTP {smtp.host}:{smtp.port}"
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.client is not None:
+            _quit(self.client)
+            self.client = None
+
+    def send(self, to: str, msg: Outgoing) -> None:
+        """Hand `msg` to the server for `to`; returns once the server has accepted it, else DeliveryError."""
+        smtp, where = self.smtp, self.where
+        if not smtp.host:
+            raise DeliveryError("no SMTP host is set (notifications.smtp.host)")
+        try:
+            sender, recipient = _address(smtp.sender), _address(to)
+            if sender.isascii() and recipient.isascii():
+                mail, options = _mime(smtp, to, msg), []
+            else:  # an address in Unicode: the server must speak SMTPUTF8, headers go out in UTF-8
+                mail, options = _email(smtp, to, msg).as_bytes(policy=email.policy.SMTPUTF8), ["SMTPUTF8",
+                                                                                              "BODY=8BITMIME"]
+        except ValueError as exc:  # a line break or other garbage in an address: the same on every attempt
+            raise DeliveryError(f"cannot address an e-mail to {to!r}: {exc}", permanent=True) from exc
+        keep = False
+        try:
+            client = self.client = self.client or self._connect()
+            if options and not client.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("the server does not support SMTPUTF8 (a Unicode address)")
+            client.sendmail(sender, [recipient], mail, mail_options=options)
+            keep = True
+        except smtplib.SMTPRecipientsRefused as exc:
+            keep = True  # smtplib reset the transaction: the session goes on with the next message
+            code, answer = next(iter(exc.recipients.values()))
+            raise DeliveryError(f"{where} refused {to}: {code} {_text(answer)}", permanent=code >= 500) from exc
+        except smtplib.SMTPResponseException as exc:  # sender refused, bad login, data refused: 5xx is final
+            raise DeliveryError(f"{where}: {exc.smtp_code} {_text(exc.smtp_error)}",
+                                permanent=exc.smtp_code >= 500) from exc
+        except UnicodeError:  # smtplib writes AUTH in ASCII; not chained: the error holds the password
+            raise DeliveryError(f"{where}: cannot encode the login or the host name (AUTH is ASCII only)",
+                                permanent=True) from None
+        except smtplib.SMTPNotSupportedError as exc:  # no AUTH, no SMTPUTF8: the server's configuration, not luck
+            raise DeliveryError(f"{where}: {exc}", permanent=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, dropped, TLS failed
+            raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if not keep:
+                self.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = self.smtp
+        tls = self.context or (_system_tls() if smtp.security != "none" else None)
+        client: smtplib.SMTP
         if smtp.security == "ssl":
             client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=tls)
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        self.client = client  # closed by send's failure path from here on
+        client.ehlo()
         if smtp.security == "starttls":
-            client.ehlo()
             if not client.has_extn("starttls"):
-                raise DeliveryError(f"{where} does not offer STARTTLS: not sending in clear", permanent=True)
+                raise DeliveryError(f"{self.where} does not offer STARTTLS: not sending in clear", permanent=True)
             client.starttls(context=tls)
             client.ehlo()
         if smtp.username:
             client.login(smtp.username, smtp.password.get_secret_value() if smtp.password else "")
-        client.send_message(mail, from_addr=_address(smtp.sender), to_addrs=[_address(to)])
-    except smtplib.SMTPRecipientsRefused as exc:
-        code, answer = next(iter(exc.recipients.values()))
-        raise DeliveryError(f"{where} refused {to}: {code} {_text(answer)}", permanent=code >= 500) from exc
-    except smtplib.SMTPResponseException as exc:  # sender refused, bad login, data refused: 5xx is final
-        raise DeliveryError(f"{where}: {exc.smtp_code} {_text(exc.smtp_error)}",
-                            permanent=exc.smtp_code >= 500) from exc
-    except UnicodeError:  # smtplib writes AUTH in ASCII; not chained: the error holds the password
-        raise DeliveryError(f"{where}: cannot encode the login or the host name (AUTH is ASCII only)",
-                            permanent=True) from None
-    except smtplib.SMTPNotSupportedError as exc:  # no AUTH, no SMTPUTF8: the server's configuration, not luck
-        raise DeliveryError(f"{where}: {exc}", permanent=True) from exc
-    except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, dropped, TLS failed
-        raise DeliveryError(f"{where}: {type(exc).__name__}: {exc}") from exc
-    finally:
-        if client is not None:
-            _quit(client)
+        return client
+
+
+_WIRE = email.policy.compat32.clone(linesep="\r\n")
+
+
+def _mime(smtp: SmtpSettings, to: str, msg: Outgoing) -> bytes:
+    """The message as sent, built with the email package's older API: a tenth of `_email`'s CPU for the same mail.
+
+    policy.default parses and refolds every header it is given, which was
+    most of a delivery's CPU; here only what needs it is encoded (RFC 2047
+    UTF-8 for a Chinese subject or display name, base64 UTF-8 bodies).
+    Addresses must be ASCII (`_email` handles the others).
+    """
+    text = MIMEText(msg.text, "plain", "utf-8")
+    mail: Message = text
+    if msg.html:
+        mail = MIMEMultipart("alternative")
+        mail.attach(text)
+        mail.attach(MIMEText(msg.html, "html", "utf-8"))
+    mail["Subject"] = _encoded(" ".join(msg.subject.splitlines()))
+    mail["From"] = _named(smtp.sender)
+    mail["To"] = _named(to)
+    mail["Date"] = formatdate(localtime=True)
+    mail["Message-ID"] = f"<{msg.delivery_id}@{_address(smtp.sender).rpartition('@')[2] or 'localhost'}>"
+    mail["X-KB-Delivery"] = msg.delivery_id
+    return mail.as_bytes(policy=_WIRE)  # smtplib sends bytes as they are: the lines must end in CRLF already
+
+
+def _encoded(value: str) -> str:
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _named(value: str) -> str:
+    """An address header (a display name in any language), refusing line breaks as policy.default does."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("a line break in an address")
+    name, address = parseaddr(value)
+    if not address:
+        raise ValueError("not an e-mail address")
+    return formataddr((name, address), charset="utf-8") if name else address
 
 
 def _email(smtp: SmtpSettings, to: str, msg: Outgoing) -> EmailMessage:

@@ -132,14 +132,16 @@ def _start_worker(project: Project):
             pass
     # Not `-m kb_builder.cli`: as __main__ its Project class would not be the one the commands look for.
     command = [sys.executable, "-c", "from kb_builder.cli import main; main()"]
-    return subprocess.Popen([*command, "--config", str(project.config_file), "worker"],
+    return subprocess.Popen([*command, "--config", str(project.config_file), "worker", "--beside", str(os.getpid())],
                             preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="Plan reminders and deliver what is due, then stop (cron, tests).")
+@click.option("--beside", type=int, hidden=True,
+              help="The process id of `kb serve`: while its web workers are busy, messages that can wait go slower.")
 @pass_project
-def worker(project: Project, once: bool) -> None:
+def worker(project: Project, once: bool, beside: int | None) -> None:
     """Deliver notifications from the outbox and send SLA reminders; run as many as you like."""
     import logging
     import signal
@@ -150,7 +152,7 @@ def worker(project: Project, once: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     with domain_errors(config):
         engine = prepare(config)
-        w = Worker(config, engine, make_clock(config, engine))
+        w = Worker(config, engine, make_clock(config, engine), beside=beside)
         if once:
             w.schedule()
             n = w.run_once()

@@ -407,8 +407,8 @@ class PendingNotice(Base):
     instead of looking up recipients and writing their messages there: a
     submission then costs one small insert, and the worker (`notify.plan_pending`)
     turns the row into outbox messages and deletes it in one transaction of
-    its own. Only a receipt, which needs the tracking code that nothing keeps,
-    is still planned in the complaint's own transaction.
+    its own. A receipt needs the tracking code, which nothing else keeps: the
+    row carries it (encrypted) until the worker has planned the receipt.
     """
 
     __tablename__ = "notify_pending"
@@ -416,6 +416,10 @@ class PendingNotice(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))  # events, alert
     refs: Mapped[list] = mapped_column(JSON)  # complaint_events ids, or [alert id]
+    # The tracking code of a complaint registered with an address for updates: its receipt carries it.
+    secret: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    # An urgent or safety notice, or an emergency alert: planned and sent at once, even on a busy machine.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -7,9 +7,11 @@ messages in a transaction of its own, so notifications follow from the
 history, the one record of what happened, whichever front end acted. The
 submission itself pays for one small insert, not for looking up recipients
 and encrypting their messages (that was a fifth of a submission's CPU).
-Only the receipt is planned at once: it carries the tracking code, which
-nothing else keeps after the transaction. Staff
-messages carry the number, category, level, due dates and a link, never the
+The receipt carries the tracking code, which nothing else keeps after the
+transaction: the row holds it, encrypted, until the worker has planned the
+receipt. A row that calls for an urgent or safety notice is marked so: the
+worker plans and sends those at once even while the machine is busy
+(pace.py). Staff messages carry the number, category, level, due dates and a link, never the
 complainant's identity or text; complainants hear only through the address
 they gave, in the language they wrote in.
 """
@@ -215,7 +217,7 @@ class Plan:
 
     def to_complainant(self, key: str, kind: str, c: Complaint, extra: dict[str, Any] | None = None) -> None:
         """Only where they gave an address (never for an anonymous complaint: it has none)."""
-        if not c.notify_email or c.disclosure == "anonymous" or c.purged_at is not None:
+        if not _hears(c):
             return
         words = Words(self.kb, self.zone, c.language or "zh-Hans")
         context = {"number": c.number, "link": status_link(self.kb), **(extra or {})}
@@ -234,43 +236,59 @@ def _localise(words: Words, context: dict[str, Any]) -> dict[str, Any]:
 # -- What each history entry sends ------------------------------------------------------------------------
 
 def defer(session: Session, kb, zone, events: list[ComplaintEvent], code: str | None = None) -> int:
-    """In the caller's transaction: a row for the worker naming these entries, and the receipt; return 1 or 0.
+    """In the caller's transaction: one row for the worker naming these entries; return 1 or 0.
 
-    `code`: the tracking code of a complaint registered in this transaction,
-    for its receipt (only its hash is kept anywhere else), planned here.
+    `code`: the tracking code of a complaint registered in this transaction;
+    kept (encrypted) in the row only when a receipt will carry it.
     """
     if not kb.notifications.enabled or not events:
         return 0
-    session.add(PendingNotice(kind="events", refs=[e.id for e in events]))
     created = next((e for e in events if e.action == "created"), None)
-    if code is None or created is None:
-        return 0
-    c = session.get(Complaint, created.complaint_id)
-    if c is None:
-        return 0
-    p = Plan(session, kb, zone)
-    p.to_complainant(f"ev{created.id}", "receipt", c, {
-        "code": code, "level_name": Words(kb, zone, c.language or "zh-Hans").level(c.level),
+    c = session.get(Complaint, created.complaint_id) if created is not None else None
+    keep = code if c is not None and code and _hears(c) else None
+    session.add(PendingNotice(kind="events", refs=[e.id for e in events], secret=keep,
+                              urgent=any(_is_urgent(session, e) for e in events)))
+    return 1
+
+
+def _hears(c: Complaint) -> bool:
+    """Whether the complainant gets messages: only at an address they gave (never an anonymous complaint)."""
+    return bool(c.notify_email) and c.disclosure != "anonymous" and c.purged_at is None
+
+
+def _is_urgent(session: Session, e: ComplaintEvent) -> bool:
+    """Whether this entry sends an urgent notice (`plan`: a safety complaint, or the level raised to 1 by staff)."""
+    if e.action == "created":
+        c = session.get(Complaint, e.complaint_id)  # in the session already: no query
+        return bool(c is not None and c.safety_flag)
+    return e.action == "level" and e.to_value == "1" and e.from_value is not None and e.actor != "system"
+
+
+def _receipt(p: Plan, c: Complaint, event_id: int, code: str) -> None:
+    p.to_complainant(f"ev{event_id}", "receipt", c, {
+        "code": code, "level_name": Words(p.kb, p.zone, c.language or "zh-Hans").level(c.level),
         "assessment_due": c.assessment_due_at, "first_response_due": c.first_response_due_at,
-        "result_days": kb.process.sla.result_working_days, "emergency_contact": _emergency_contact(kb, c) or ""})
-    return p.commit()
+        "result_days": p.kb.process.sla.result_working_days, "emergency_contact": _emergency_contact(p.kb, c) or ""})
 
 
 def defer_alert(session: Session, kb, alert: Alert) -> None:
     """An emergency alert raised in the caller's transaction: the worker tells who must know (`plan_alert`)."""
     if kb.notifications.enabled and alert.kind == "emergency":
-        session.add(PendingNotice(kind="alert", refs=[alert.id]))
+        session.add(PendingNotice(kind="alert", refs=[alert.id], urgent=True))
 
 
-def plan_pending(session: Session, kb, zone, limit: int = 100) -> int:
+def plan_pending(session: Session, kb, zone, limit: int = 100, urgent_only: bool = False) -> int:
     """The worker's step: turn up to `limit` waiting rows into outbox messages, delete them, commit.
 
     One transaction, so a crash plans nothing twice and loses nothing; on
     PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED, so two workers
     plan different rows (and the outbox's unique keys would catch a repeat
-    anyway). Returns how many rows were taken.
+    anyway). `urgent_only`: only rows marked urgent (what a busy machine
+    still plans at once). Returns how many rows were taken.
     """
     query = select(PendingNotice).order_by(PendingNotice.id).limit(limit)
+    if urgent_only:
+        query = query.where(PendingNotice.urgent.is_(True))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(session.scalars(query))
@@ -280,7 +298,8 @@ def plan_pending(session: Session, kb, zone, limit: int = 100) -> int:
     ids = [i for r in rows if r.kind == "events" for i in r.refs]
     events = list(session.scalars(select(ComplaintEvent).where(ComplaintEvent.id.in_(ids))
                                   .order_by(ComplaintEvent.id))) if ids else []
-    plan(session, kb, zone, events)
+    codes = {i: r.secret for r in rows if r.kind == "events" and r.secret for i in r.refs}
+    plan(session, kb, zone, events, codes)
     for r in rows:
         alert = session.get(Alert, r.refs[0]) if r.kind == "alert" and r.refs else None
         if alert is not None:
@@ -290,11 +309,13 @@ def plan_pending(session: Session, kb, zone, limit: int = 100) -> int:
     return len(rows)
 
 
-def plan(session: Session, kb, zone, events: list[ComplaintEvent]) -> int:
+def plan(session: Session, kb, zone, events: list[ComplaintEvent], codes: dict[int, str] | None = None) -> int:
     """Put the notifications these history entries call for into the transaction; return how many.
 
     The state of each complaint is read now (the worker plans a moment after
     the change): a complaint purged meanwhile tells its complainant nothing.
+    `codes`: tracking codes by the id of the entry that registered their
+    complaint, for its receipt.
     """
     if not kb.notifications.enabled or not events:
         return 0
@@ -308,6 +329,8 @@ def plan(session: Session, kb, zone, events: list[ComplaintEvent]) -> int:
             continue
         key = f"ev{e.id}"
         if e.action == "created":
+            if codes and e.id in codes:
+                _receipt(p, c, e.id, codes[e.id])
             p.to_team(key, "new_complaint", c, {"received_at": c.received_at, "assessment_due": c.assessment_due_at,
                                                 "first_response_due": c.first_response_due_at})
             if c.safety_flag:

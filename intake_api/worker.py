@@ -3,9 +3,13 @@
 `kb worker` runs it as its own process (production runs several; the
 outbox's claims keep them from sending a message twice); `kb serve` starts
 one beside the web workers. Nothing here runs inside a request: a
-submission only writes its outbox rows and returns. An approved article's
-rebuild (build_queue.py) runs on a thread of its own, so a build of a minute
-never holds up an urgent complaint's notification.
+submission only writes its row for the worker and returns. Each round
+plans and sends urgent and safety notices and emergency alerts first and
+at once; the rest go as pace.py allows (at once, or within a small CPU
+budget while the web server beside it is busy), a batch over one SMTP
+connection. An approved article's rebuild (build_queue.py) runs on a
+thread of its own, so a build of a minute never holds up an urgent
+complaint's notification.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from sqlalchemy.orm import sessionmaker
 
 from . import build_queue, channels, notices, notify, outbox, reminders
 from .models import OutboxMessage
+from .pace import Pace, nothing, server_cpu
 from .sla import Clock
 
 log = logging.getLogger("kb.worker")
 BATCH = 20
+BUSY_BATCH = 4  # messages (and rows to plan) per piece while the machine is busy: the budget is checked between
 SCHEDULE_SECONDS = 60  # how often the clock's notifications are planned
 
 
@@ -43,7 +49,9 @@ def private(message: OutboxMessage, error: str) -> str:
 class Worker:
     """One delivery loop over one database; several may run at once, on any number of machines."""
 
-    def __init__(self, kb, engine, clock: Clock, name: str | None = None, term_weights=None):
+    def __init__(self, kb, engine, clock: Clock, name: str | None = None, term_weights=None,
+                 beside: int | None = None):
+        """`beside`: the process id of the web server this worker shares the machine with (pace.py)."""
         self.kb = kb
         self.settings = kb.notifications
         self.sessions = sessionmaker(engine, expire_on_commit=False)
@@ -56,6 +64,9 @@ class Worker:
         # Validated now: a template HR broke stops the worker at start, naming the file and line.
         self.templates = notices.load(kb.path("notifications"))
         self._next_schedule = 0.0
+        self.pace = Pace(self.settings.busy_above, self.settings.busy_share,
+                         reader=server_cpu(beside) if beside else nothing)
+        self._urgent_at = 0.0
 
     def deliverable(self) -> list[str]:
         """The channels this worker can deliver on; messages for others wait (an admin sees them)."""
@@ -68,26 +79,34 @@ class Worker:
         with self.sessions() as session:
             return reminders.plan_due(session, self.kb, self.clock, now, self.term_weights)
 
-    def plan_pending(self) -> int:
+    def plan_pending(self, limit: int = 100, urgent_only: bool = False) -> int:
         """Turn history the desk recorded into outbox messages (notify.defer says why here, not there)."""
         with self.sessions() as session:
-            return notify.plan_pending(session, self.kb, self.clock.zone)
+            return notify.plan_pending(session, self.kb, self.clock.zone, limit, urgent_only)
 
-    def deliver_batch(self, now: dt.datetime | None = None) -> int:
-        """Claim and deliver up to BATCH due messages; return how many were tried."""
+    def deliver_batch(self, now: dt.datetime | None = None, limit: int = BATCH,
+                      kinds: tuple[str, ...] | None = None) -> int:
+        """Claim and deliver up to `limit` due messages (of these kinds), e-mail over one SMTP connection; return
+        how many were tried."""
         lease = dt.timedelta(seconds=self.settings.lease_seconds)
-        with self.sessions() as session:
-            batch = outbox.claim(session, self.name, BATCH, lease, now, channels=self.deliverable())
+        with self.sessions() as session, channels.Mailer(self.settings.smtp) as mailer:
+            batch = outbox.claim(session, self.name, limit, lease, now, channels=self.deliverable(), kinds=kinds)
+            # The claim holds until `held`; it is renewed only once half of it has gone (a slow batch), not
+            # before every message: a commit fewer per message, and the same guarantee.
+            held = time.monotonic() + lease.total_seconds() / 2
             for message in batch:
-                if outbox.renew(session, message, self.name, lease):  # still ours: our lease runs on
-                    self._deliver(session, message)
+                if time.monotonic() >= held:
+                    if not outbox.renew(session, message, self.name, lease):
+                        continue  # no longer ours: another worker took it when our lease ran out
+                    held = time.monotonic() + lease.total_seconds() / 2
+                self._deliver(session, message, mailer)
             return len(batch)
 
-    def _deliver(self, session, message: OutboxMessage) -> None:
+    def _deliver(self, session, message: OutboxMessage, mailer: channels.Mailer | None = None) -> None:
         try:
             rendered = self.templates.render(message.kind, message.language, message.context or {},
                                              delivery_id=outbox.delivery_id(message))
-            self._send(message, rendered)
+            self._send(message, rendered, mailer)
         except channels.DeliveryError as exc:
             error = private(message, str(exc))
             state = outbox.failed(session, message, self.name, error, exc.permanent, self.settings.max_attempts,
@@ -102,9 +121,12 @@ class Worker:
         else:
             outbox.delivered(session, message, self.name)
 
-    def _send(self, message: OutboxMessage, rendered: channels.Outgoing) -> None:
+    def _send(self, message: OutboxMessage, rendered: channels.Outgoing, mailer: channels.Mailer | None) -> None:
         if message.channel == "email":
-            channels.send_email(self.settings.smtp, message.recipient or "", rendered)
+            if mailer is None:
+                channels.send_email(self.settings.smtp, message.recipient or "", rendered)
+            else:
+                mailer.send(message.recipient or "", rendered)
         elif message.channel == "url":
             from kb_builder.notify_config import WebhookChannel
             channels.post_webhook(WebhookChannel(id="emergency", type="json", url=message.recipient or ""),
@@ -131,21 +153,41 @@ class Worker:
             stop.wait(self.settings.poll_seconds)
 
     def run_once(self, builds: bool = True) -> int:
-        """Plan what the clock calls for (every SCHEDULE_SECONDS), deliver until nothing is due, then build
-        what is queued (builds=False: the build thread does)."""
-        if time.monotonic() >= self._next_schedule:
+        """Urgent notices first, at once; then what the clock calls for (every SCHEDULE_SECONDS) and every other
+        message, until nothing is due or, on a busy machine, the CPU budget is spent (pace.py); a long drain
+        looks for urgent notices again every poll_seconds. Then build what is queued (builds=False: the build
+        thread does)."""
+        total = self.urgent()
+        if time.monotonic() >= self._next_schedule and self.pace.allows():
             try:
                 self.schedule()
             except Exception:
                 log.exception("planning reminders failed; trying again next round")
             self._next_schedule = time.monotonic() + SCHEDULE_SECONDS
-        total = 0
-        while self.plan_pending() > 0:
-            pass
-        while (n := self.deliver_batch()) > 0:
+            self.pace.spent()
+        while self.pace.allows():
+            if time.monotonic() - self._urgent_at >= self.settings.poll_seconds:
+                total += self.urgent()
+            size = BUSY_BATCH if self.pace.busy() else BATCH
+            planned = self.plan_pending(limit=size if size == BUSY_BATCH else 100)
+            n = self.deliver_batch(limit=size)
+            self.pace.spent()
             total += n
+            if not planned and not n:
+                break
         if builds:
             self.build_once()
+        return total
+
+    def urgent(self) -> int:
+        """Plan and send urgent and safety notices and emergency alerts, whatever the load; return how many."""
+        total = 0
+        while self.plan_pending(urgent_only=True) > 0:
+            pass
+        while (n := self.deliver_batch(kinds=outbox.URGENT_KINDS)) > 0:
+            total += n
+        self._urgent_at = time.monotonic()
+        self.pace.spent()
         return total
 
     def run(self, stop: threading.Event | None = None) -> None:

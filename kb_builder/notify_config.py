@@ -92,6 +92,11 @@ class NotificationSettings(_Strict):
     """A worker that took a message and did not finish within this time (it crashed) gives it up to another."""
     poll_seconds: float = Field(default=2, gt=0, le=300)
     """How often an idle worker looks for new messages and SLA reminders."""
+    busy_above: float = Field(default=0.5, gt=0, le=1)
+    """`kb serve`'s worker counts the web server busy while it uses more than this share of the machine's CPUs."""
+    busy_share: float = Field(default=0.05, ge=0.01, le=1)
+    """While the web server is busy, the share of one CPU that worker spends on messages that can wait (1: no
+    limit); urgent and safety notices and emergency alerts go at once whatever the load."""
     digest_hour: int = Field(default=8, ge=0, le=23)
     """Local hour (kb.yml timezone) of the daily digest of open work."""
     review: ReviewSchedule = ReviewSchedule()

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import socket
 import ssl
 import threading
 import time
@@ -32,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from intake_api.channels import WECOM_LIMIT, DeliveryError, Outgoing, post_webhook, send_email
+from intake_api.channels import WECOM_LIMIT, DeliveryError, Mailer, Outgoing, post_webhook, send_email
 from kb_builder.notify_config import SmtpSettings, WebhookChannel
 
 NOW = 1_700_000_000.123
@@ -66,7 +67,7 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        self.received.append({"from": envelope.mail_from, "to": envelope.rcpt_tos, "tls": server.transport.get_extra_info("ssl_object") is not None,
+        self.received.append({"from": envelope.mail_from, "to": envelope.rcpt_tos, "peer": session.peer, "tls": server.transport.get_extra_info("ssl_object") is not None,
                               "login": session.auth_data.login if session.authenticated else None,
                               "mail": message_from_bytes(envelope.original_content, policy=policy.default)})
         return "250 Message accepted for delivery"
@@ -141,6 +142,38 @@ def test_email_has_utf8_subject_text_and_html_message_id_and_logs_in(smtp_server
     assert mail.get_content_type() == "multipart/alternative"
     assert lines(mail.get_body(("plain",)).get_content()) == TEXT
     assert lines(mail.get_body(("html",)).get_content()) == HTML
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_batch_goes_over_one_connection_and_each_message_has_its_own_outcome(smtp_server):
+    inbox, port = smtp_server(Inbox(refuse={"nobody@example.com": "550 5.1.1 No such user here"}),
+                              authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    outcomes = []
+    with Mailer(settings(port, username="hr", password=PASSWORD)) as mailer:
+        for i, to in enumerate(["a@example.com", "nobody@example.com", "张三 <b@example.com>"]):
+            try:
+                mailer.send(to, Outgoing(f"{SUBJECT} {i}", TEXT, HTML, f"d-{i}"))
+                outcomes.append("sent")
+            except DeliveryError as exc:
+                outcomes.append(f"refused, permanent={exc.permanent}")
+    assert outcomes == ["sent", "refused, permanent=True", "sent"]
+    assert [m["to"] for m in inbox.received] == [["a@example.com"], ["b@example.com"]]
+    assert len({m["peer"] for m in inbox.received}) == 1 and all(m["login"] == b"hr" for m in inbox.received)
+    assert [m["mail"]["Subject"] for m in inbox.received] == [f"{SUBJECT} 0", f"{SUBJECT} 2"]
+    assert inbox.received[1]["mail"]["To"] == "张三 <b@example.com>"
+
+
+def test_a_dropped_connection_fails_one_message_and_the_next_reconnects(smtp_server):
+    inbox, port = smtp_server()
+    with Mailer(settings(port)) as mailer:
+        mailer.send("a@example.com", MSG)
+        mailer.client.sock.shutdown(socket.SHUT_RDWR)  # the server or the network dropped it between two messages
+        with pytest.raises(DeliveryError) as caught:
+            mailer.send("b@example.com", MSG)
+        assert not caught.value.permanent  # retried later, as any lost connection
+        mailer.send("c@example.com", MSG)
+    assert [m["to"] for m in inbox.received] == [["a@example.com"], ["c@example.com"]]
+    assert inbox.received[0]["peer"] != inbox.received[1]["peer"]
 
 
 def test_email_without_html_is_plain_text(smtp_server):
