@@ -66,6 +66,12 @@ class Worker:
         with self.sessions() as session:
             return reminders.plan_due(session, self.kb, self.clock, now, self.term_weights)
 
+    def prepare_reviews(self, now: dt.datetime | None = None) -> list[str]:
+        """Compute the quarterly reviews the workspace asked for (review_cache.py: too long for a request)."""
+        from . import review_cache
+        with self.sessions() as session:
+            return review_cache.prepare_requested(session, self.kb, self.term_weights, now)
+
     def plan_pending(self) -> int:
         """Turn history the desk recorded into outbox messages (notify.defer says why here, not there)."""
         with self.sessions() as session:
@@ -123,6 +129,10 @@ class Worker:
             except Exception:
                 log.exception("planning reminders failed; trying again next round")
             self._next_schedule = time.monotonic() + SCHEDULE_SECONDS
+        try:
+            self.prepare_reviews()
+        except Exception:
+            log.exception("preparing a review failed; trying again next round")
         total = 0
         while self.plan_pending() > 0:
             pass
