@@ -240,9 +240,9 @@ class SearchSettings(_Strict):
 class ReviewSettings(_Strict):
     """The quarterly review in the workspace and `kb report` (intake_api/review_cache.py)."""
 
-    inline_max_complaints: int = Field(default=5000, ge=0)
+    inline_max_complaints: int = Field(default=2000, ge=0)
     """A quarter with at most this many complaints is computed in the request when no current figures are
-    kept (a second or two). A larger one is computed by the worker and kept: the page says it is being
+    kept (a few seconds at 2,000 on a busy machine, against the web server's 30 s timeout). A larger one is computed by the worker and kept: the page says it is being
     prepared, so no request can run into the web server's timeout. 0: always the worker."""
     open_max_age_minutes: int = Field(default=15, ge=1, le=24 * 60)
     """A running quarter's figures computed by the worker are shown until they are this old; then the worker
