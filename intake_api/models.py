@@ -578,3 +578,21 @@ class ReviewCache(Base):
     seconds: Mapped[float | None] = mapped_column(Float)  # how long it took
     requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReviewBreach(Base):
+    """The breach list of a kept review, in its order (`seq`): a page of it is a primary-key range, where
+    computing it sorts every breach of the quarter (a second at 50,000 complaints, each time a page is shown)."""
+
+    __tablename__ = "review_breaches"
+
+    quarter: Mapped[str] = mapped_column(ForeignKey("review_cache.quarter", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    due: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    done: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    level: Mapped[int] = mapped_column(Integer)
+    team: Mapped[str | None] = mapped_column(String(40))
+    about: Mapped[str | None] = mapped_column(String(40))
+    late_hours: Mapped[float] = mapped_column(Float)

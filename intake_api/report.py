@@ -142,14 +142,17 @@ def collect(session: Session, kb, period: metrics.Period, weights, staff_teams: 
 
     staff_teams: whose per-team and per-handler figures to include (None: nobody's; the desk decides from the
     reader's role). breach_limit: one page of the breach list (the workspace); None: all of them (the files).
-    kept: the quarter's `figures` as review_cache.py keeps them (None: computed now). The breach list is
-    always read now, one page of it: an indexed query, however long the review.
+    kept: the quarter's `figures` as review_cache.py keeps them, with its breach list (None: computed now).
     """
     data = dict(kept if kept is not None else figures(session, kb, period, weights, now))
     data["staff"] = _staff_for(data["staff"], staff_teams)
-    breach_total, breach_rows = timeliness.breaches(session, period, metrics.as_of(period, now), breach_offset,
-                                                    breach_limit)
-    data.update(breaches=breach_rows, breach_total=breach_total, breach_offset=breach_offset)
+    if kept is not None and "breach_total" in kept:  # kept with the figures, in order: a page is a key range
+        from .review_cache import breach_page
+        breach_rows = breach_page(session, period.label, breach_offset, breach_limit)
+    else:
+        data["breach_total"], breach_rows = timeliness.breaches(session, period, metrics.as_of(period, now),
+                                                                breach_offset, breach_limit)
+    data.update(breaches=breach_rows, breach_offset=breach_offset)
     return data
 
 

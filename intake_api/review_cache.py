@@ -15,7 +15,8 @@ When kept figures are stale:
 - the quarter still running: after `review.open_max_age_minutes` (its figures move with every complaint
   and with the clock).
 
-The breach list is not kept: each page of it is one indexed query, read when shown (report.collect).
+The breach list is kept beside the figures, in its order (review_breaches): a page of it is a key range, where
+computing it sorts every breach of the quarter each time a page is shown.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import metrics
-from .models import Complaint, Deflection, FollowUp, ReviewCache, utcnow
+from . import metrics, timeliness
+from .models import Complaint, Deflection, FollowUp, ReviewBreach, ReviewCache, utcnow
 
 log = logging.getLogger("kb.review")
 CLAIM = dt.timedelta(minutes=30)  # a worker that died computing: another takes the quarter after this long
@@ -101,22 +102,41 @@ def compute(session: Session, kb, period: metrics.Period, weights: Any, now: dt.
     before = stamp(session, period)
     started = time.perf_counter()
     data = figures(session, kb, period, weights, now)
+    total, rows = timeliness.breaches(session, period, metrics.as_of(period, now))
+    data["breach_total"] = total
     seconds = time.perf_counter() - started
-    _store(session, period.label, encode(data), before, now, seconds)
+    _store(session, period.label, encode(data), before, now, seconds, rows)
     log.info("review %s computed in %.1f s", period.label, seconds)
     return data
 
 
-def _store(session: Session, quarter: str, data: dict, stamp_: str, now: dt.datetime, seconds: float) -> None:
+def _store(session: Session, quarter: str, data: dict, stamp_: str, now: dt.datetime, seconds: float,
+           breaches: list[dict]) -> None:
     values = {"data": data, "stamp": stamp_, "computed_at": now, "seconds": seconds, "requested_at": None,
               "claimed_at": None}
     if not session.execute(update(ReviewCache).where(ReviewCache.quarter == quarter).values(**values)).rowcount:  # type: ignore[attr-defined]
         try:
             with session.begin_nested():
                 session.add(ReviewCache(quarter=quarter, **values))
-        except IntegrityError:  # another request or worker stored it first: theirs is as good
-            pass
+        except IntegrityError:  # another request or worker stored it first: ours replaces it below
+            session.execute(update(ReviewCache).where(ReviewCache.quarter == quarter).values(**values))
+    session.execute(delete(ReviewBreach).where(ReviewBreach.quarter == quarter))
+    if breaches:
+        session.execute(insert(ReviewBreach), [
+            {"quarter": quarter, "seq": i, "number": b["number"], "kind": b["kind"], "due": b["due"], "done": b["done"],
+             "level": b["level"], "team": b["team"], "about": b["about"], "late_hours": b["late_hours"]}
+            for i, b in enumerate(breaches)])
     session.commit()
+
+
+def breach_page(session: Session, quarter: str, offset: int = 0, limit: int | None = None) -> list[dict]:
+    """Kept breaches from `offset` (`limit` of them, or all) as timeliness.breaches gives them: a key range."""
+    query = select(ReviewBreach).where(ReviewBreach.quarter == quarter, ReviewBreach.seq >= offset)
+    if limit is not None:
+        query = query.where(ReviewBreach.seq < offset + limit)
+    return [{"number": b.number, "kind": b.kind, "due": b.due, "done": b.done, "level": b.level, "team": b.team,
+             "about": b.about, "late_hours": b.late_hours, "unmet": b.done is None}
+            for b in session.scalars(query.order_by(ReviewBreach.seq))]
 
 
 def request(session: Session, quarter: str, now: dt.datetime) -> None:

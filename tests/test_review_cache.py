@@ -41,13 +41,13 @@ def _fresh(app, quarter="2026Q3"):
         return report.collect(get_session(), kb, period, app.extensions.get("kb_term_weights"), staff_teams={"*"})
 
 
-def _kept(app, quarter="2026Q3"):
+def _kept(app, quarter="2026Q3", **paging):
     from intake_api.db import get_session
     from intake_api.desk import Actor, Desk
     from intake_api.metrics import Period
     with app.app_context():
         desk = Desk(get_session(), app.config["KB"], app.extensions["kb_clock"], app.extensions.get("kb_term_weights"))
-        return desk.review(Actor.operator(), Period.quarter(quarter, desk.clock.zone))
+        return desk.review(Actor.operator(), Period.quarter(quarter, desk.clock.zone), **paging)
 
 
 def test_a_closed_quarter_is_prepared_by_the_worker_then_read_from_the_cache(app, client, db_url):
@@ -73,6 +73,9 @@ def test_a_closed_quarter_is_prepared_by_the_worker_then_read_from_the_cache(app
     # Kept and given back (JSON in the database) exactly as computed: the same review, word for word.
     for lang in ("zh", "en"):
         assert report.markdown(kept, None, lang) == report.markdown(fresh, None, lang)
+    # The breach list is kept in its order: a page of it is the same page of the list computed now.
+    paged = _kept(app, breach_page=2, per_page=2)
+    assert paged["breach_total"] == fresh["breach_total"] >= 4 and paged["breaches"] == fresh["breaches"][2:4]
     page = client.get("/staff/report", query_string={"quarter": "2026Q3"}).get_data(as_text=True)
     assert 'id="review-computed"' in page and numbers["B"] in page and 'id="review-preparing"' not in page
     assert client.get("/staff/report/export", query_string={"quarter": "2026Q3", "format": "csv"}).status_code == 200

@@ -1,4 +1,4 @@
-"""Alert-complaint links (the alerts list pages by who may see them, in SQL) and the review cache.
+"""Alert-complaint links (the alerts list pages by who may see them, in SQL) and the review cache (figures, breaches).
 
 Revision ID: 0016
 Revises: 0015
@@ -37,9 +37,23 @@ def upgrade() -> None:
         sa.Column("requested_at", sa.DateTime),
         sa.Column("claimed_at", sa.DateTime),
     )
+    op.create_table(
+        "review_breaches",
+        sa.Column("quarter", sa.String(8), sa.ForeignKey("review_cache.quarter", ondelete="CASCADE"), primary_key=True),
+        sa.Column("seq", sa.Integer, primary_key=True),
+        sa.Column("number", sa.String(40), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("due", sa.DateTime, nullable=False),
+        sa.Column("done", sa.DateTime),
+        sa.Column("level", sa.Integer, nullable=False),
+        sa.Column("team", sa.String(40)),
+        sa.Column("about", sa.String(40)),
+        sa.Column("late_hours", sa.Float, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("review_breaches")
     op.drop_table("review_cache")
     op.drop_index("ix_alert_complaints_complaint_id", "alert_complaints")
     op.drop_table("alert_complaints")
