@@ -223,11 +223,12 @@ def complaints_row(kind: str, complaints: int, kb_yml: Path, tmp: Path, repeat: 
 
 def recurring_row(n: int, kb_yml: Path) -> dict[str, str]:
     """The review's grouping alone on n distinct complaint texts (varied wording of 2,000 problems)."""
+    from vocabulary import EN_QUERIES, ZH_QUERIES, Vocabulary
+
     from intake_api import recurring
     from intake_api.alerts import TermWeights
     from intake_api.demo import varied
     from kb_builder.config import load_config
-    from vocabulary import EN_QUERIES, ZH_QUERIES, Vocabulary
     rng = random.Random(5)
     vocab = Vocabulary(1)
     problems = []
