@@ -172,10 +172,19 @@ def pages(kb_yml: Path, db_url: str, repeat: int) -> dict[str, str]:
     first = timed_gets(client, ["/staff/"] * repeat)
     filtered = timed_gets(client, ["/staff/?due=overdue"] * repeat)
     one = timed_gets(client, [f"/staff/complaints/{rng.choice(numbers)}" for _ in range(repeat)])
+    # The first view computes a small quarter in the request, or asks the worker for a large one (the page says
+    # "being prepared"); the worker's part is timed here in process; then the page reads the kept figures.
     review = timed_gets(client, [f"/staff/report?quarter={QUARTER}"])
+    from intake_api import review_cache
+    with app.app_context():
+        start = time.perf_counter()
+        asked = review_cache.prepare_requested(get_session(), app.config["KB"], app.extensions.get("kb_term_weights"))
+        worker = time.perf_counter() - start
+    kept = timed_gets(client, [f"/staff/report?quarter={QUARTER}"] * 3)
     app.extensions["db_engine"].dispose()
+    shown = f"{review[0]:.1f} s" if not asked else f"{review[0]:.2f} s (worker {worker:.1f} s)"
     return {"queue p95": p95(first), "overdue p95": p95(filtered), "complaint p95": p95(one),
-            "review page": f"{review[0]:.1f} s"}
+            "review page": f"{shown}, then {sorted(kept)[1]:.2f} s kept"}
 
 
 def report_seconds(kb_yml: Path, db_url: str, out: Path) -> str:
@@ -214,11 +223,12 @@ def complaints_row(kind: str, complaints: int, kb_yml: Path, tmp: Path, repeat: 
 
 def recurring_row(n: int, kb_yml: Path) -> dict[str, str]:
     """The review's grouping alone on n distinct complaint texts (varied wording of 2,000 problems)."""
+    from vocabulary import EN_QUERIES, ZH_QUERIES, Vocabulary
+
     from intake_api import recurring
     from intake_api.alerts import TermWeights
     from intake_api.demo import varied
     from kb_builder.config import load_config
-    from vocabulary import EN_QUERIES, ZH_QUERIES, Vocabulary
     rng = random.Random(5)
     vocab = Vocabulary(1)
     problems = []

@@ -6,12 +6,13 @@ only reads and writes the rows.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import CapaAction, CapaComplaint, Complaint, utcnow
+from .queue import LIST_PAGE_SIZE, RowsPage, page_of
 
 MAX_WHAT = 2000
 
@@ -52,14 +53,18 @@ def views(session: Session, actions: list[CapaAction]) -> list[CapaView]:
     return [CapaView(a, numbers.get(a.id, [])) for a in actions]
 
 
-def listing(session: Session, teams: list[str] | None, open_only: bool = True, limit: int = 500) -> list[CapaView]:
-    """Actions of these owner teams (None: every team), soonest due first."""
+def listing(session: Session, teams: list[str] | None, open_only: bool = True, due_before: dt.datetime | None = None,
+            page: int = 1, per_page: int = LIST_PAGE_SIZE) -> RowsPage:
+    """Actions of these owner teams (None: every team), soonest due first, by pages with the total."""
     query = select(CapaAction)
     if teams is not None:
         query = query.where(CapaAction.owner_team.in_(teams))
     if open_only:
         query = query.where(CapaAction.status == "open")
-    return views(session, list(session.scalars(query.order_by(CapaAction.due_at, CapaAction.id).limit(limit))))
+    if due_before is not None:
+        query = query.where(CapaAction.due_at < due_before)
+    result = page_of(session, query, (CapaAction.due_at, CapaAction.id), page, per_page)
+    return replace(result, items=views(session, result.items))
 
 
 def decided(session: Session, period, as_of: dt.datetime) -> dict:

@@ -75,6 +75,17 @@ def open_desk(project: Project, term_weights: bool = False) -> Iterator[Desk]:
         session.commit()
 
 
+def every(fetch):
+    """Each page's items of a paged desk list in turn (fetch(n) gives page n): a command prints them all."""
+    n = 1
+    while True:
+        result = fetch(n)
+        yield result.items
+        if n >= result.pages:
+            return
+        n += 1
+
+
 def _quarter(config: KbConfig, quarter: str) -> Period:
     try:
         return Period.quarter(quarter, ZoneInfo(config.timezone))
@@ -176,10 +187,12 @@ def outbox_status(project: Project) -> None:
     from . import outbox as box
     with open_desk(project) as d:
         counts = box.counts(d.session)
-        dead = box.dead_letters(d.session, 50)
+        dead = box.dead_letters(d.session, 1, 50)
     click.echo(", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "The outbox is empty.")
-    for m in dead:
+    for m in dead.items:
         click.echo(f"  dead #{m.id} {m.kind} over {m.channel} after {m.attempts} attempts: {m.last_error}")
+    if dead.total > len(dead.items):
+        click.echo(f"  ... the newest {len(dead.items)} of {dead.total} dead letters (the workspace's outbox page has all)")
 
 
 @outbox.command("resend")
@@ -334,17 +347,20 @@ def staff_set(project: Project, username: str, role: str | None, teams: tuple[st
 
 @staff.command("audit")
 @click.option("--user", "username", help="Only the changes to this account.")
-@click.option("--limit", default=50, show_default=True, help="How many changes, newest first.")
+@click.option("--limit", default=50, show_default=True, help="How many changes per page, newest first.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(min=1), help="Which page of them.")
 @pass_project
-def staff_audit(project: Project, username: str | None, limit: int) -> None:
+def staff_audit(project: Project, username: str | None, limit: int, page: int) -> None:
     """Who changed which account, when, and from what to what (never a password)."""
     with open_desk(project) as d:
-        rows = d.staff_audit(OPERATOR, username, limit)
-    if not rows:
+        result = d.staff_audit(OPERATOR, username, page, limit)
+    if not result.items:
         click.echo("No changes to staff accounts recorded yet.")
-    for a in rows:
+    for a in result.items:
         change = f": {a.from_value or '-'} -> {a.to_value or '-'}" if a.from_value or a.to_value else ""
         click.echo(f"{a.at:%Y-%m-%d %H:%M}  {a.actor}  {a.username}  {a.action}{change}")
+    if result.pages > 1:
+        click.echo(f"Page {result.page} of {result.pages} ({result.total} changes): --page for the others.")
 
 
 @click.group()
@@ -442,7 +458,7 @@ def phrasings() -> None:
 @pass_project
 def phrasings_list(project: Project, status: str) -> None:
     with open_desk(project) as d:
-        rows = d.phrasings(OPERATOR, status)
+        rows = [p for page in every(lambda n: d.phrasings(OPERATOR, status, n)) for p in page]
     for p in rows:
         conflicts = "; ".join(f"{x['article_id']}: {x['phrasing']}" for x in p.conflicts)
         click.echo(f"{p.id}\t{p.article_id}\t{p.text}" + (f"\tconflicts: {conflicts}" if conflicts else ""))
@@ -494,7 +510,7 @@ def capa_list(project: Project, show_all: bool) -> None:
     """Every team's actions, soonest due first."""
     with open_desk(project) as d:
         now = utcnow()
-        for v in d.capa(OPERATOR, open_only=not show_all):
+        for v in (v for page in every(lambda n: d.capa(OPERATOR, open_only=not show_all, page=n)) for v in page):
             a = v.action
             late = " OVERDUE" if v.overdue(now) else ""
             click.echo(f"#{a.id} [{a.status}{late}] {a.owner_team} due {d.local(a.due_at):%Y-%m-%d}: {a.what}"
@@ -554,7 +570,7 @@ def report(project: Project, quarter: str, out_dir: Path, lang: str) -> None:
     from . import report as rep
     period = _quarter(project.config(), quarter)
     with open_desk(project, term_weights=True) as d:
-        data = d.review(OPERATOR, period)
+        data = d.review(OPERATOR, period, may_compute=True)  # no web timeout here: kept figures, or computed now
         files = {fmt: d.export_review(OPERATOR, period, fmt, lang, data=data)[0] for fmt in ("xlsx", "csv")}
     md_path, html_path = rep.write(data, out_dir, lang)
     for fmt, blob in files.items():

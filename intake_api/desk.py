@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from .attachments import Refused, Upload
 from .i18n import gettext, pick
 from .models import (
     Alert,
+    AlertComplaint,
     AnalyticsEvent,
     Attachment,
     CalendarDay,
@@ -56,7 +57,6 @@ from .models import (
     IdempotencyKey,
     Message,
     NotificationSwitch,
-    OutboxMessage,
     Phrasing,
     Publication,
     StaffAudit,
@@ -65,7 +65,18 @@ from .models import (
     Task,
     utcnow,
 )
-from .queue import LIMITS, PAGE_SIZE, Deadline, QueuePage, is_overdue, next_deadline, page_of, queue
+from .queue import (
+    LIMITS,
+    LIST_PAGE_SIZE,
+    PAGE_SIZE,
+    Deadline,
+    QueuePage,
+    RowsPage,
+    is_overdue,
+    next_deadline,
+    page_of,
+    queue,
+)
 from .sla import Clock
 from .workflow import LEVEL_NAMES, STATUSES, TRANSITIONS, Role, Status, label
 
@@ -605,28 +616,46 @@ class Desk:
         from .conflicts import handler_conflict
         return {u.username: why for u in users if (why := handler_conflict(self.kb, c, u))}
 
-    def alerts(self, who: Actor, limit: int = 200) -> list[AlertView]:
-        """Recent alerts with the complaints of each that this person may see (none: the alert is not shown)."""
-        out = []
-        for a in self.session.scalars(select(Alert).order_by(Alert.id.desc()).limit(limit)):
-            complaints = [c for c in self.session.scalars(select(Complaint).where(Complaint.id.in_(a.complaint_ids)))
-                          if self.can_see(who, c)]
-            if complaints:
-                out.append(AlertView(a, complaints))
-        return out
+    def alerts(self, who: Actor, page: int = 1, per_page: int = LIST_PAGE_SIZE) -> RowsPage:
+        """Alerts newest first, by pages, each with the complaints of it this person may see.
 
-    def review(self, who: Actor, period, breach_page: int | None = None, per_page: int = 50) -> dict:
+        An alert none of whose complaints this person may see is not theirs: it is left out in SQL (through
+        alert_complaints), so every page is full and the total counts only theirs (it used to be the newest
+        200, filtered afterwards).
+        """
+        query = select(Alert)
+        if not who.is_admin:
+            theirs = self.visible(select(AlertComplaint.alert_id).join(Complaint, Complaint.id == AlertComplaint.complaint_id),
+                                  who).where(AlertComplaint.alert_id == Alert.id)
+            query = query.where(theirs.exists())
+        result = page_of(self.session, query, (Alert.id.desc(),), page, per_page)
+        ids = {i for a in result.items for i in a.complaint_ids or []}
+        seen = {c.id: c for c in self.session.scalars(self.visible(select(Complaint).where(Complaint.id.in_(ids)), who))}
+        return replace(result, items=[AlertView(a, [seen[i] for i in sorted(a.complaint_ids or []) if i in seen])
+                                      for a in result.items])
+
+    def review(self, who: Actor, period, breach_page: int | None = None, per_page: int = 50,
+               may_compute: bool | None = None) -> dict:
         """The quarterly review's data (report.py renders it); it covers every team, so admins and relations only.
 
         breach_page: one page of the breach list (the workspace); None: the complete list (files, exports).
         Per-team and per-handler figures are included only as far as `who` may read them (staff_scope).
+        The figures come from review_cache.py: kept ones, or computed now when that is quick (or may_compute:
+        a command line); else {"period", "preparing": True} while the worker computes them. `computed_at`
+        says when the figures shown were computed, `current` whether newer ones are being prepared.
         """
-        from . import report
+        from . import report, review_cache
         if who.role not in (Role.ADMIN, Role.RELATIONS):
             raise Forbidden(gettext("The quarterly review is for admins and employee relations"))
         offset = (max(1, breach_page) - 1) * per_page if breach_page is not None else 0
-        return report.collect(self.session, self.kb, period, self.term_weights, staff_teams=self.staff_scope(who),
-                              breach_offset=offset, breach_limit=per_page if breach_page is not None else None)
+        kept = review_cache.read(self.session, self.kb, period, self.term_weights, may_compute=may_compute)
+        if kept.data is None:  # a long quarter, first asked for: the worker is on it
+            return {"period": period.label, "preparing": True}
+        data = report.collect(self.session, self.kb, period, self.term_weights, staff_teams=self.staff_scope(who),
+                              breach_offset=offset, breach_limit=per_page if breach_page is not None else None,
+                              kept=kept.data)
+        data.update(computed_at=self.local(kept.computed_at), current=kept.current)
+        return data
 
     def staff_scope(self, who: Actor) -> set[str] | None:
         """Whose per-handler figures `who` may read: every team ("*") for admins, the teams they lead, or none.
@@ -658,9 +687,10 @@ class Desk:
     def _my_teams(self, who: Actor) -> list[str] | None:
         return None if who.is_admin else list((who.user.teams if who.user is not None else None) or [])
 
-    def capa(self, who: Actor, open_only: bool = True) -> list[capa_module.CapaView]:
-        """The actions owned by this person's teams (admins: every team), soonest due first."""
-        return capa_module.listing(self.session, self._my_teams(who), open_only)
+    def capa(self, who: Actor, open_only: bool = True, due_before: dt.datetime | None = None, page: int = 1,
+             per_page: int = LIST_PAGE_SIZE) -> RowsPage:
+        """The actions owned by this person's teams (admins: every team), soonest due first, by pages."""
+        return capa_module.listing(self.session, self._my_teams(who), open_only, due_before, page, per_page)
 
     def create_capa(self, who: Actor, what: str, owner_team: str, due: str | dt.date | None,
                     numbers: list[str] | str | None = None, cluster: str | None = None) -> capa_module.CapaView:
@@ -735,7 +765,11 @@ class Desk:
         """
         from . import export
         fmt = self._export_format(fmt)
-        tables = export.review_tables(data if data is not None else self.review(who, period), lang)
+        data = data if data is not None else self.review(who, period)
+        if data.get("preparing"):
+            raise Conflict(gettext("The review of %(value)s is being prepared: try again in a few minutes",
+                                   value=period.label))
+        tables = export.review_tables(data, lang)
         blob = export.xlsx(tables, lang) if fmt == "xlsx" else export.csv_bytes(tables)
         self._audit_export(who, f"review {period.label} {fmt}")
         return blob, f"review-{period.label}.{fmt}"
@@ -871,13 +905,14 @@ class Desk:
                 elif not on:
                     self.session.add(NotificationSwitch(owner=owner, kind=kind, enabled=False))
 
-    def outbox(self, who: Actor) -> tuple[dict[str, int], list[tuple[OutboxMessage, list]]]:
-        """Counts per status and the dead letters with their attempts (admins: it covers every team)."""
+    def outbox(self, who: Actor, page: int = 1, per_page: int = LIST_PAGE_SIZE) -> tuple[dict[str, int], RowsPage]:
+        """Counts per status and a page of the dead letters (newest first) with their attempts (admins only)."""
         from . import outbox
         if not who.is_admin:
             raise Forbidden(gettext("Only admins see the outbox"))
-        dead = outbox.dead_letters(self.session)
-        return outbox.counts(self.session), [(m, outbox.attempts_of(self.session, m.id)) for m in dead]
+        dead = outbox.dead_letters(self.session, page, per_page)
+        return outbox.counts(self.session), replace(dead, items=[(m, outbox.attempts_of(self.session, m.id))
+                                                                 for m in dead.items])
 
     def resend(self, who: Actor, message_id: int) -> None:
         from . import outbox
@@ -963,14 +998,16 @@ class Desk:
         self._admins_only(who)
         return list(self.session.scalars(select(StaffUser).order_by(StaffUser.username)))
 
-    def staff_audit(self, who: Actor, username: str | None = None, limit: int = 200) -> list[AuditView]:
-        """The latest changes to staff accounts (of one account if named), newest first."""
+    def staff_audit(self, who: Actor, username: str | None = None, page: int = 1,
+                    per_page: int = LIST_PAGE_SIZE) -> RowsPage:
+        """Changes to staff accounts (of one account if named), newest first, by pages with the total."""
         self._admins_only(who)
-        query = select(StaffAudit).order_by(StaffAudit.id.desc()).limit(max(1, min(limit, 5000)))
+        query = select(StaffAudit)
         if username:
             query = query.where(StaffAudit.username == self._account(username).username)
-        return [AuditView(self.local(a.at), a.actor, a.username, a.action, a.from_value, a.to_value)  # type: ignore[arg-type]
-                for a in self.session.scalars(query)]
+        result = page_of(self.session, query, (StaffAudit.id.desc(),), page, per_page)
+        return replace(result, items=[AuditView(self.local(a.at), a.actor, a.username, a.action,  # type: ignore[arg-type]
+                                                a.from_value, a.to_value) for a in result.items])
 
     def create_staff(self, who: Actor, username: str, password: str, role: str = "handler",
                      teams: list[str] | tuple[str, ...] = (), display_name: str | None = None,
@@ -1505,13 +1542,14 @@ class Desk:
             process.record(self.session, c, who.label, "article_linked", None, article_id)
         return p
 
-    def phrasings(self, who: Actor, status: str | None = "proposed", limit: int = 200) -> list[Phrasing]:
-        """Proposed (or approved, rejected) phrasings, newest first: HR's list to approve."""
+    def phrasings(self, who: Actor, status: str | None = "proposed", page: int = 1,
+                  per_page: int = LIST_PAGE_SIZE) -> RowsPage:
+        """Proposed (or approved, rejected) phrasings, newest first, by pages: HR's list to approve."""
         self._hr_only(who)
         query = select(Phrasing).where(Phrasing.text != "")
         if status:
             query = query.where(Phrasing.status == status)
-        return list(self.session.scalars(query.order_by(Phrasing.id.desc()).limit(limit)))
+        return page_of(self.session, query, (Phrasing.id.desc(),), page, per_page)
 
     def decide_phrasing(self, who: Actor, phrasing_id: int, approve: bool, searcher: Any, text: str | None = None,
                         despite_conflicts: bool = False) -> Phrasing:

@@ -131,6 +131,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         # API clients get JSON; the static site keeps its own HTML error pages.
+        if request.path.startswith("/api/") and exc.code == 429:
+            # Flask-Limiter's description is "120 per 1 minute": say what it means and what to do. Its
+            # Retry-After header (headers_enabled) says when.
+            limit = getattr(exc, "limit", None)
+            message = gettext("Too many requests from your address (at most %(value)s): wait a moment and try again",
+                              value=str(limit.limit) if limit is not None else exc.description)
+            return jsonify(_body(message, [{"field": "_form", "message": f"rate limit {exc.description}"}])), 429
         if request.path.startswith("/api/"):
             return jsonify(_body(exc.description or exc.name)), exc.code
         if (request.path == "/staff" or request.path.startswith("/staff/")) and exc.code in _STAFF_PAGES:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -16,7 +17,9 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    insert,
     inspect,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -263,6 +266,26 @@ class Alert(Base):
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(60))
     acknowledged_note: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertComplaint(Base):
+    """Which complaints an alert is about, as rows: the alerts list asks "may this person see one of them" in SQL
+    (alerts.complaint_ids, the same list as JSON, stays what notifications and the review read). Kept in step
+    with complaint_ids by the listener below, whoever writes an alert."""
+
+    __tablename__ = "alert_complaints"
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), primary_key=True, index=True)
+
+
+@event.listens_for(Alert, "after_insert")
+@event.listens_for(Alert, "after_update")
+def _link_alert_complaints(mapper, connection, alert: Alert) -> None:
+    have = set(connection.scalars(select(AlertComplaint.complaint_id).where(AlertComplaint.alert_id == alert.id)))
+    new = sorted(set(alert.complaint_ids or []) - have)
+    if new:
+        connection.execute(insert(AlertComplaint), [{"alert_id": alert.id, "complaint_id": i} for i in new])
 
 
 class AlertLock(Base):
@@ -594,3 +617,40 @@ class CalendarDay(Base):
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_by: Mapped[str | None] = mapped_column(String(80))
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReviewCache(Base):
+    """A quarter's review figures, computed by the worker (review_cache.py): the page never computes a long one.
+
+    `stamp` is what the figures were computed from (complaints of the quarter: how many, the latest change);
+    when the database no longer gives the same stamp (a late reopen, a correction) the figures are stale.
+    `requested_at` set and `data` empty or stale: the worker has been asked; `claimed_at`: one is on it.
+    """
+
+    __tablename__ = "review_cache"
+
+    quarter: Mapped[str] = mapped_column(String(8), primary_key=True)  # 2026Q4
+    data: Mapped[dict | None] = mapped_column(JSON)
+    stamp: Mapped[str | None] = mapped_column(String(80))
+    computed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    seconds: Mapped[float | None] = mapped_column(Float)  # how long it took
+    requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReviewBreach(Base):
+    """The breach list of a kept review, in its order (`seq`): a page of it is a primary-key range, where
+    computing it sorts every breach of the quarter (a second at 50,000 complaints, each time a page is shown)."""
+
+    __tablename__ = "review_breaches"
+
+    quarter: Mapped[str] = mapped_column(ForeignKey("review_cache.quarter", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    due: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    done: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    level: Mapped[int] = mapped_column(Integer)
+    team: Mapped[str | None] = mapped_column(String(40))
+    about: Mapped[str | None] = mapped_column(String(40))
+    late_hours: Mapped[float] = mapped_column(Float)

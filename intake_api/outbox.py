@@ -20,6 +20,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .models import DeliveryAttempt, OutboxMessage, PendingNotice, utcnow
+from .queue import LIST_PAGE_SIZE, RowsPage, page_of
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 MAX_BACKOFF = dt.timedelta(hours=1)
@@ -163,9 +164,10 @@ def resend(session: Session, message_id: int, now: dt.datetime | None = None) ->
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def dead_letters(session: Session, limit: int = 200) -> list[OutboxMessage]:
-    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == DEAD)
-                                .order_by(OutboxMessage.id.desc()).limit(limit)))
+def dead_letters(session: Session, page: int = 1, per_page: int = LIST_PAGE_SIZE) -> RowsPage:
+    """Dead letters newest first, by pages with the total (the status index finds them)."""
+    return page_of(session, select(OutboxMessage).where(OutboxMessage.status == DEAD), (OutboxMessage.id.desc(),),
+                   page, per_page)
 
 
 def attempts_of(session: Session, message_id: int) -> list[DeliveryAttempt]:

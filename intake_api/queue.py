@@ -16,6 +16,7 @@ from .models import Complaint, UTCDateTime, utcnow
 from .workflow import OPEN_STATUSES
 
 PAGE_SIZE = 100
+LIST_PAGE_SIZE = 50  # alerts, dead letters, the audit, phrasings, corrective actions: longer rows
 MAX_PAGE_SIZE = 500
 FAR = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)  # "no deadline": sorts after every real one
 

@@ -142,12 +142,39 @@ def _article_titles(kb) -> dict[str, str]:
 
 
 def collect(session: Session, kb, period: metrics.Period, weights, staff_teams: set[str] | None = None,
-            breach_offset: int = 0, breach_limit: int | None = None, now: dt.datetime | None = None) -> dict:
+            breach_offset: int = 0, breach_limit: int | None = None, now: dt.datetime | None = None,
+            kept: dict | None = None) -> dict:
     """The review's figures as plain data.
 
     staff_teams: whose per-team and per-handler figures to include (None: nobody's; the desk decides from the
     reader's role). breach_limit: one page of the breach list (the workspace); None: all of them (the files).
+    kept: the quarter's `figures` as review_cache.py keeps them, with its breach list (None: computed now).
     """
+    data = dict(kept if kept is not None else figures(session, kb, period, weights, now))
+    data["staff"] = _staff_for(data["staff"], staff_teams)
+    if kept is not None and "breach_total" in kept:  # kept with the figures, in order: a page is a key range
+        from .review_cache import breach_page
+        breach_rows = breach_page(session, period.label, breach_offset, breach_limit)
+    else:
+        data["breach_total"], breach_rows = timeliness.breaches(session, period, metrics.as_of(period, now),
+                                                                breach_offset, breach_limit)
+    data.update(breaches=breach_rows, breach_offset=breach_offset)
+    return data
+
+
+def _staff_for(staff: dict, only: set[str] | None) -> dict | None:
+    """The staff figures of the teams `only` names ("*": every team; None: nobody's)."""
+    if only is None:
+        return None
+    if "*" in only:
+        return staff
+    return {"teams": [r for r in staff["teams"] if r["team_id"] in only],
+            "handlers": [r for r in staff["handlers"] if r["team_id"] in only]}
+
+
+def figures(session: Session, kb, period: metrics.Period, weights, now: dt.datetime | None = None) -> dict:
+    """Every figure of the review but the breach list, the staff figures of every team included: what a long
+    quarter costs (seconds at 50,000 complaints), and what review_cache.py keeps per quarter."""
     zone = metrics.ZoneInfo(kb.timezone)
     k = kb.process.privacy.min_group_size
     as_of = metrics.as_of(period, now)
@@ -156,7 +183,6 @@ def collect(session: Session, kb, period: metrics.Period, weights, staff_teams: 
     teams = {t.id: (t.zh, t.en) for t in kb.process.teams}
     levels = {str(lv): (f"{lv} {zh}", f"{lv} {en}") for lv, (zh, en) in LEVELS.items()}
     sla = metrics.sla(session, period, now)
-    breach_total, breach_rows = timeliness.breaches(session, period, as_of, breach_offset, breach_limit)
     redactor = Redactor.for_settings(kb.process.privacy)
     titles = _article_titles(kb)
     by_dept = metrics.by_department(session, period)
@@ -186,7 +212,6 @@ def collect(session: Session, kb, period: metrics.Period, weights, staff_teams: 
         "department_trend": _trend(metrics.department_trend(session, period, zone), k, depts),
         "department_sla": _department_sla(by_dept, dept_limits, dept_ratings, k, depts),
         "sla": sla,
-        "breaches": breach_rows, "breach_total": breach_total, "breach_offset": breach_offset,
         "satisfaction": metrics.satisfaction(session, period),
         "deflection": metrics.deflection(session, period, zone),
         "articles": [dict(a, title=titles.get(a["article"], a["article"])) for a in metrics.per_article(session, period)[:10]],
@@ -194,7 +219,7 @@ def collect(session: Session, kb, period: metrics.Period, weights, staff_teams: 
                  "complaints_without_match": _labelled(gaps["complaints_without_match"], k, cats)},
         "recurring": recurring,
         "alerts": metrics.alerts(session, period),
-        "staff": staff_section(session, period, as_of, staff_teams, teams) if staff_teams is not None else None,
+        "staff": staff_section(session, period, as_of, {"*"}, teams),
         "recognition": _recognition(kb, by_dept, dept_limits, dept_ratings, k),
         # Prevention: what was decided last quarter and what of it was done by this one's end; this quarter's.
         "capa": [capa.decided(session, p, as_of) for p in (_previous(period, zone), period) if p is not None],

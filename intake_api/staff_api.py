@@ -22,7 +22,7 @@ from .i18n import gettext
 from .login_guard import log_in, log_out
 from .models import StaffUser, utcnow
 from .openapi import AccountOut, AccountsOut, AlertsOut, AuditOut, ListOut, OkOut, ReceiptOut, doc
-from .queue import PAGE_SIZE
+from .queue import LIST_PAGE_SIZE, PAGE_SIZE
 from .schemas import ComplaintIn, _In, parse
 from .suggest import searcher
 from .web import accepts_files, actor, desk, send_attachment, uploads
@@ -137,6 +137,15 @@ def list_complaints():
                     "page": result.page, "pages": result.pages, "per_page": result.per_page})
 
 
+def _paging(args) -> tuple[int, int]:
+    """?page= and ?per_page= of a list (the desk clamps per_page to MAX_PAGE_SIZE and a late page to the last)."""
+    return _positive(args, "page", 1), _positive(args, "per_page", LIST_PAGE_SIZE)
+
+
+def _page_json(result) -> dict:
+    return {"total": result.total, "page": result.page, "pages": result.pages, "per_page": result.per_page}
+
+
 def _positive(args, name: str, default: int) -> int:
     value = args.get(name) or ""
     if not value:
@@ -241,12 +250,14 @@ def record_offline():
 @staff_required
 @doc(ok=(200, AlertsOut), fail=(401,), tags=["staff"])
 def list_alerts():
-    return jsonify({"alerts": [{
+    """Alerts newest first, with the complaints of each I may see (none: not mine, not listed); page, per_page."""
+    result = desk().alerts(actor(), *_paging(request.args))
+    return jsonify({**_page_json(result), "alerts": [{
         "id": v.alert.id, "kind": v.alert.kind, "category": v.alert.category, "message": v.alert.message,
         "created_at": iso(desk().local(v.alert.created_at)), "complaints": [c.number for c in v.complaints],
         "acknowledged_at": iso(desk().local(v.alert.acknowledged_at)),
         "acknowledged_by": v.alert.acknowledged_by, "acknowledged_note": v.alert.acknowledged_note}
-        for v in desk().alerts(actor())]})
+        for v in result.items]})
 
 
 class AcknowledgeIn(_In):
@@ -303,7 +314,9 @@ def capa_json(v) -> dict:
 @doc(ok=(200, OkOut), fail=(401,), tags=["staff"])
 def capa():
     """Corrective actions of my teams (admins: all), soonest due first; `all=1` includes the done ones."""
-    return jsonify({"capa": [capa_json(v) for v in desk().capa(actor(), open_only=request.args.get("all") != "1")]})
+    page, per_page = _paging(request.args)
+    result = desk().capa(actor(), open_only=request.args.get("all") != "1", page=page, per_page=per_page)
+    return jsonify({**_page_json(result), "capa": [capa_json(v) for v in result.items]})
 
 
 class CapaIn(_In):
@@ -489,11 +502,25 @@ def reset_password(username: str):
 @staff_required
 @doc(ok=(200, AuditOut), fail=(400, 401, 403, 404), tags=["staff"])
 def account_audit():
-    """Changes to staff accounts, newest first (user= one account's; limit= how many, 200 by default)."""
+    """Changes to staff accounts, newest first (user= one account's), by pages (page, per_page; limit= as per_page)."""
     args = request.args
-    rows = desk().staff_audit(actor(), args.get("user") or None, _positive(args, "limit", 200))
-    return jsonify({"audit": [{"at": iso(a.at), "actor": a.actor, "username": a.username, "action": a.action,
-                               "from": a.from_value, "to": a.to_value} for a in rows]})
+    page, per_page = _paging(args)
+    result = desk().staff_audit(actor(), args.get("user") or None, page, _positive(args, "limit", per_page))
+    return jsonify({**_page_json(result),
+                    "audit": [{"at": iso(a.at), "actor": a.actor, "username": a.username, "action": a.action,
+                               "from": a.from_value, "to": a.to_value} for a in result.items]})
+
+
+@bp.get("/outbox")
+@staff_required
+@doc(ok=(200, OkOut), fail=(400, 401, 403), tags=["staff"])
+def outbox():
+    """Admins: messages per status and the dead letters, newest first, with their attempts; page, per_page."""
+    counts, dead = desk().outbox(actor(), *_paging(request.args))
+    return jsonify({**_page_json(dead), "counts": counts, "dead": [
+        {"id": m.id, "kind": m.kind, "channel": m.channel, "attempts": m.attempts, "last_error": m.last_error,
+         "number": (m.context or {}).get("number"), "created_at": iso(desk().local(m.created_at)),
+         "tries": [{"at": iso(desk().local(a.at)), "error": a.error} for a in tries]} for m, tries in dead.items]})
 
 
 # -- Learning: link a complaint to the article that answered it; HR approves the phrasings ------------------
@@ -539,7 +566,8 @@ def list_phrasings():
     if status not in ("proposed", "approved", "rejected", "withdrawn"):
         raise ApiError("参数有误 · Invalid parameters", [{"field": "status", "message":
                        "proposed, approved, rejected or withdrawn"}])
-    return jsonify({"phrasings": [phrasing_json(p) for p in desk().phrasings(actor(), status)]})
+    result = desk().phrasings(actor(), status, *_paging(request.args))
+    return jsonify({**_page_json(result), "phrasings": [phrasing_json(p) for p in result.items]})
 
 
 class DecisionIn(_In):

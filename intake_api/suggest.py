@@ -24,6 +24,7 @@ from kb_builder.search import IndexNotBuilt, Searcher
 from . import sensitive
 from .errors import ApiError, Unavailable
 from .i18n import gettext
+from .limits import limit
 from .openapi import SearchOut, SearchQuery, SuggestOut, SuggestQuery, doc
 
 bp = Blueprint("suggest", __name__, url_prefix="/api/v1")
@@ -75,7 +76,8 @@ def _query(params, max_limit: int) -> tuple[str, int]:
 
 
 @bp.get("/search")
-@doc(query=SearchQuery, ok=(200, SearchOut), fail=(400, 503), tags=["public"])
+@limit("search")
+@doc(query=SearchQuery, ok=(200, SearchOut), fail=(400, 429, 503), tags=["public"])
 def search():
     text, limit = _query(request.args, SEARCH_LIMIT)
     words = query_terms(text)
@@ -104,6 +106,7 @@ def query_terms(text: str) -> list[dict]:
 
 
 @bp.route("/suggest", methods=["GET", "POST"])
+@limit("suggest")
 @doc(query=SuggestQuery, ok=(200, SuggestOut), fail=(400, 429, 503), tags=["public"])
 def suggest():
     params = parameters()

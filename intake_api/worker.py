@@ -79,6 +79,12 @@ class Worker:
         with self.sessions() as session:
             return reminders.plan_due(session, self.kb, self.clock, now, self.term_weights)
 
+    def prepare_reviews(self, now: dt.datetime | None = None) -> list[str]:
+        """Compute the quarterly reviews the workspace asked for (review_cache.py: too long for a request)."""
+        from . import review_cache
+        with self.sessions() as session:
+            return review_cache.prepare_requested(session, self.kb, self.term_weights, now)
+
     def plan_pending(self, limit: int = 100, urgent_only: bool = False) -> int:
         """Turn history the desk recorded into outbox messages (notify.defer says why here, not there)."""
         with self.sessions() as session:
@@ -143,13 +149,22 @@ class Worker:
         """Build the site for the approved articles queued, if no other worker is building; return how many."""
         return len(build_queue.run_next(self.sessions, self.kb, self.name))
 
+    def long_work(self) -> None:
+        """What takes a minute: the queued site build, then the quarterly reviews asked for."""
+        try:
+            self.build_once()
+        except Exception:  # the database went away: wait and try again
+            log.exception("build round failed")
+        try:
+            self.prepare_reviews()
+        except Exception:
+            log.exception("preparing a review failed; trying again next round")
+
     def run_builds(self, stop: threading.Event) -> None:
-        """The build loop, beside the delivery loop (run starts it on a thread)."""
+        """The loop of long work (builds, reviews), beside the delivery loop (run starts it on a thread), so a
+        minute's build or review never holds up an urgent complaint's notification."""
         while not stop.is_set():
-            try:
-                self.build_once()
-            except Exception:  # the database went away: wait and try again
-                log.exception("build round failed")
+            self.long_work()
             stop.wait(self.settings.poll_seconds)
 
     def run_once(self, builds: bool = True) -> int:
@@ -176,7 +191,7 @@ class Worker:
             if not planned and not n:
                 break
         if builds:
-            self.build_once()
+            self.long_work()
         return total
 
     def urgent(self) -> int:

@@ -139,6 +139,9 @@ TEXT = {
     "new_password": N_("New password (10 characters or more)"),
     "repeat_password": N_("Repeat it"), "display_name": N_("Display name"),
     "passwords_differ": N_("The two passwords differ"),
+    "review_preparing": N_("The review of this quarter is being prepared: this page shows it when it is ready."),
+    "review_updating": N_("Figures computed at %(value)s; newer figures are being prepared."),
+    "review_computed": N_("Figures computed at %(value)s."),
     "audit": N_("Changes to accounts"), "account": N_("Account"),
     "role_handler": N_("Handler (their teams' complaints)"),
     "role_admin": N_("Admin (every complaint, accounts)"),
@@ -184,9 +187,9 @@ DATE_LABELS = {
 OFFLINE_CHANNELS = ("hotline", "reception", "email")
 
 
-def t(key: str) -> str:
+def t(key: str, **values: object) -> str:
     """A workspace word by its key, in the page's language (the catalogues hold the translations)."""
-    return gettext(TEXT[key])
+    return gettext(TEXT[key], **values)
 
 
 def init_app(app: Flask) -> None:
@@ -281,9 +284,15 @@ def index():
     rows = [desk().summary(actor(), c, now) for c in result.items]
     keep = {k: v for k, v in args.items() if k != "page" and v}
     soon = now + dt.timedelta(hours=desk().kb.process.sla.due_soon_hours * 3)  # corrective actions run in days
-    capa_due = [v for v in desk().capa(actor()) if v.action.due_at < soon]
+    capa_due = desk().capa(actor(), due_before=soon, per_page=10)  # the soonest ten, and how many in all
     return render_template("staff/queue.html", rows=rows, filters=args, status=status, result=result, keep=keep,
                            capa_due=capa_due, now=now)
+
+
+def _page(name: str = "page") -> int:
+    """?page= of a list: a bad or absurd one is the first page (the desk clamps a late one to the last)."""
+    page = request.args.get(name, "1")
+    return int(page) if page.isdigit() and len(page) < 7 else 1
 
 
 SEARCH_FIELDS = ("q", "category", "about", "status", "since", "until")
@@ -493,6 +502,9 @@ def report():
     page = request.args.get("page", "1")
     data = desk().review(actor(), period, breach_page=int(page) if page.isdigit() and len(page) < 7 else 1,
                          per_page=rep.BREACHES_PER_PAGE)
+    if data.get("preparing"):  # the worker computes a long quarter: this page asks again by itself
+        return render_template("staff/report.html", body=None, quarter=period.label, quarters=choices, page=1,
+                               pages=1, preparing=True)
     images = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in rep.charts(data, _lang()).items()}
     links = url_for("workspace.complaint", number="NUMBER").replace("NUMBER", "{number}")
     signals = url_for("workspace.article_signals", article_id="ARTICLE").replace("ARTICLE", "{article}")
@@ -501,7 +513,8 @@ def report():
                                   signals if actor().is_admin else None))
     per = rep.BREACHES_PER_PAGE
     return render_template("staff/report.html", body=body, quarter=period.label, quarters=choices,
-                           page=data["breach_offset"] // per + 1, pages=max(1, -(-data["breach_total"] // per)))
+                           page=data["breach_offset"] // per + 1, pages=max(1, -(-data["breach_total"] // per)),
+                           computed_at=data["computed_at"], current=data["current"])
 
 
 @bp.get("/report/export")
@@ -545,7 +558,8 @@ def kpis():
 @bp.get("/alerts")
 @staff_required
 def alerts():
-    return render_template("staff/alerts.html", alerts=desk().alerts(actor()))
+    result = desk().alerts(actor(), _page())
+    return render_template("staff/alerts.html", alerts=result.items, result=result)
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
@@ -575,7 +589,7 @@ def notifications():
 @bp.get("/outbox")
 @staff_required
 def outbox():
-    counts, dead = desk().outbox(actor())
+    counts, dead = desk().outbox(actor(), _page())
     return render_template("staff/outbox.html", counts=counts, dead=dead)
 
 
@@ -607,8 +621,7 @@ def case_report_pdf(number: str):
 @bp.get("/tasks")
 @staff_required
 def tasks():
-    page = request.args.get("page", "1")
-    result = desk().tasks(actor(), page=int(page) if page.isdigit() and len(page) < 7 else 1)
+    result = desk().tasks(actor(), page=_page())
     return render_template("staff/tasks.html", tasks=result.items, result=result, now=utcnow())
 
 
@@ -626,7 +639,8 @@ def task_done(task_id: int):
 @staff_required
 def capa():
     """Corrective and preventive actions of my teams (admins: all), and the form to decide one."""
-    return render_template("staff/capa.html", actions=desk().capa(actor(), open_only=False), now=utcnow(),
+    result = desk().capa(actor(), open_only=False, page=_page())
+    return render_template("staff/capa.html", actions=result.items, result=result, now=utcnow(),
                            may_decide=desk().may_decide_capa(actor()), form=request.args)
 
 
@@ -662,7 +676,8 @@ def _same_password_twice(form) -> None:
 @staff_required
 def accounts():
     who = actor()
-    return render_template("staff/accounts.html", accounts=desk().staff_accounts(who), audit=desk().staff_audit(who),
+    return render_template("staff/accounts.html", accounts=desk().staff_accounts(who),
+                           audit=desk().staff_audit(who, page=_page("audit_page")),
                            roles=ROLES)
 
 

@@ -50,7 +50,9 @@ def link_article(number: str):
 @bp.get("/phrasings")
 @staff_required
 def phrasings():
-    return render_template("staff/phrasings.html", phrasings=desk().phrasings(actor()))
+    page = request.args.get("page", "1")
+    result = desk().phrasings(actor(), page=int(page) if page.isdigit() and len(page) < 7 else 1)
+    return render_template("staff/phrasings.html", phrasings=result.items, result=result)
 
 
 @bp.post("/phrasings/<int:phrasing_id>")

@@ -127,8 +127,14 @@ class RateLimitSettings(_Strict):
     """Staff login attempts per username from any address: slows brute force from many addresses; one limit."""
     upload: str = "30/minute;200/hour"
     """Complainants' file uploads per address (one request may carry several files)."""
+    search: str = "120/minute;2000/hour"
+    """Site searches through the API (/api/v1/search) per address. The site's search box waits 120 ms
+    between keystrokes, so one person typing fast stays far below; over the limit the box answers from
+    the static index."""
+    suggest: str = "120/minute;2000/hour"
+    """The form's suggestions (/api/v1/suggest) per address; the form asks 300 ms after the last keystroke."""
 
-    @field_validator("submit", "lookup", "reply", "deflect", "login", "login_user", "upload")
+    @field_validator("submit", "lookup", "reply", "deflect", "login", "login_user", "upload", "search", "suggest")
     @classmethod
     def _a_rate(cls, value: str, info: ValidationInfo) -> str:
         from limits import parse_many
@@ -248,6 +254,19 @@ class SearchSettings(_Strict):
     submit. 0.5: show when an answer is more likely right than not."""
 
 
+class ReviewSettings(_Strict):
+    """The quarterly review in the workspace and `kb report` (intake_api/review_cache.py)."""
+
+    inline_max_complaints: int = Field(default=2000, ge=0)
+    """A quarter with at most this many complaints is computed in the request when no current figures are
+    kept (a few seconds at 2,000 on a busy machine, against the web server's 30 s timeout). A larger one is computed by the worker and kept: the page says it is being
+    prepared, so no request can run into the web server's timeout. 0: always the worker."""
+    open_max_age_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """A running quarter's figures computed by the worker are shown until they are this old; then the worker
+    computes them again (the older ones are shown meanwhile, with the time they were computed). A quarter
+    that is over is computed again only when something it counts changed (a late reopen, a correction)."""
+
+
 class KbConfig(_Strict):
     """Everything the builder and the API need to know about one knowledge base."""
 
@@ -262,6 +281,7 @@ class KbConfig(_Strict):
     search: SearchSettings = SearchSettings()
     attachments: AttachmentSettings = AttachmentSettings()
     publishing: PublishingSettings = PublishingSettings()
+    review: ReviewSettings = ReviewSettings()
     categories: list[Category] = Field(min_length=1)
     """The categories HR files articles under and employees choose in the form."""
     database_url: str = ""

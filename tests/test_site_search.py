@@ -213,3 +213,25 @@ def test_the_worker_escapes_what_it_shows(page, tmp_path):
     shown = items[0][0]
     assert shown["location"] == "faq/x/evil/"
     assert "<img" not in shown["title"] and "&lt;img" in shown["title"] and "<img" not in shown["text"]
+
+
+def test_typing_fast_stays_far_under_the_rate_limits(page, api_site, served):
+    """One person typing fast (16 keys a second) makes a few API requests, not one per key: the search box waits
+    120 ms after a key, the form 300 ms, so rate_limits.search and .suggest (120 a minute) are never reached."""
+    from playwright.sync_api import expect
+    log, _ = served
+    page.goto(api_site + "/")
+    page.wait_for_load_state("networkidle")
+    page.locator("label.kb-search-button").click()
+    log.clear()
+    page.locator("input.md-search__input").press_sequentially("install software on my laptop please", delay=60)
+    expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=15_000)
+    page.wait_for_timeout(500)
+    assert 1 <= log.count("/api/v1/search") <= 6, log
+    page.goto(api_site + "/complaint/")
+    page.wait_for_load_state("networkidle")
+    log.clear()
+    page.locator("#kb-description").press_sequentially("三楼茶水间的饮水机坏了已经两天没有热水请尽快修好谢谢", delay=60)
+    expect(page.locator("#kb-suggestion-list li").first).to_be_visible(timeout=10_000)
+    page.wait_for_timeout(500)
+    assert 1 <= log.count("/api/v1/suggest") <= 4, log
