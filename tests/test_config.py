@@ -160,5 +160,5 @@ def test_a_rate_limit_that_does_not_parse_is_named_with_its_line(tmp_path):
 
 def test_a_limit_that_kb_yml_does_not_declare_is_refused_at_import():
     from intake_api.limits import limit
-    with pytest.raises(ValueError, match=r"no rate limit 'suggest': declare rate_limits.suggest in kb_builder/config.py"):
-        limit("suggest")
+    with pytest.raises(ValueError, match=r"no rate limit 'undeclared': declare rate_limits.undeclared in kb_builder/config.py"):
+        limit("undeclared")

@@ -57,8 +57,8 @@ def test_kill_9_during_load_loses_no_acknowledged_complaint(built_kb, db_url):
         if db_url.startswith("sqlite"):
             assert query_db(db_url, "PRAGMA integrity_check") == [("ok",)]
         # And the restarted server takes new complaints.
-        stats, _ = load.run_load(restarted.port, seconds=1, suggest_clients=0, submit_clients=1,
-                                 max_suggest=0, max_submit=5)
+        stats, _ = load.run_load(restarted.port, seconds=15, suggest_clients=0, submit_clients=1,
+                                 max_suggest=0, max_submit=5)  # five, however slow its first requests are
         assert len(stats.acknowledged) == 5
     finally:
         restarted.stop()

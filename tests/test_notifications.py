@@ -303,6 +303,7 @@ def test_the_address_is_unreadable_in_the_database_file(built_kb, tmp_path, mail
     app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "TESTING": True, "KB_OVERRIDES": {
         "database_url": f"sqlite:///{db_file}", "notifications": notification_settings(mailbox)}})
     submit(app.test_client(), notify_email="findme.please@example.org")
+    plan_notifications(app)  # the worker plans the receipt (its code waits encrypted in notify_pending)
     from sqlalchemy import select
 
     from intake_api.db import get_session
