@@ -47,11 +47,31 @@ def recogniser(kb) -> Recogniser | None:
         return _cache[path][1]
 
 
+def kind_rules(kb) -> dict[str, KindRule]:
+    """What each kind gets (team, emergency contact...): the examples file's rules without the recogniser.
+
+    Reading them needs no sentence encoder: the worker plans a receipt or an urgent notice from the kind
+    the desk stored, and building the recogniser there cost seconds of CPU on its first receipt, taken from
+    the web server beside it during a burst (benchmarks/RESULTS.md, load).
+    """
+    path = kb.path("recognise")
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return {}
+    key = ("rules", path)
+    with _guard:
+        known = _cache.get(key)
+        if known is None or known[0] != stamp:
+            _cache[key] = (stamp, load_rules(path).kinds)
+        return _cache[key][1]
+
+
 def emergency_contact(kb, kind: str | None, category: str) -> str | None:
     """The emergency contact for danger: a recognised kind that shows it, or a category that is urgent."""
-    rec = recogniser(kb)
-    if rec is not None and kind in rec.rules.kinds:
-        show = rec.rules.kinds[kind].emergency_contact
+    kinds = kind_rules(kb)
+    if kind in kinds:
+        show = kinds[kind].emergency_contact
     else:
         show = category in kb.process.urgent_categories
     return kb.process.sensitive.emergency_contact if show else None
