@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -398,3 +399,17 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+def token_of(html: str) -> str:
+    """The CSRF token a workspace form carries."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def workspace_login(app, username: str, password: str = PASSWORD):
+    """A test client logged in to the workspace through its login form (CSRF token included)."""
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    res = client.post("/staff/login", data={"username": username, "password": password, "csrf_token": token_of(page)})
+    assert res.status_code == 302
+    return client

@@ -5,7 +5,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from conftest import PASSWORD, api_login, query_db
+from conftest import token_of, workspace_login, PASSWORD, query_db
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -33,18 +33,6 @@ def staff(app, username: str, password: str = PASSWORD):
     res = client.post("/api/v1/staff/login", json={"username": username, "password": password})
     assert res.status_code == 200, res.get_json()
     client.environ_base["HTTP_X_CSRFTOKEN"] = res.get_json()["csrf_token"]
-    return client
-
-
-def token_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def workspace_login(app, username: str, password: str = PASSWORD):
-    client = app.test_client()
-    page = client.get("/staff/login").get_data(as_text=True)
-    res = client.post("/staff/login", data={"username": username, "password": password, "csrf_token": token_of(page)})
-    assert res.status_code == 302
     return client
 
 

@@ -6,22 +6,10 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import PASSWORD, query_db
+from conftest import token_of, workspace_login as login, PASSWORD, query_db
 from test_sla import first_uncovered_year
 
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def token_of(html):
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def login(app, username):
-    client = app.test_client()
-    page = client.get("/staff/login").get_data(as_text=True)
-    res = client.post("/staff/login", data={"username": username, "password": PASSWORD, "csrf_token": token_of(page)})
-    assert res.status_code == 302
-    return client
 
 
 def weekday_of(year, month, weekday):

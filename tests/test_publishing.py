@@ -4,23 +4,11 @@ import datetime as dt
 import re
 import threading
 
-from conftest import PASSWORD, api_login, query_db, write_case
+from conftest import token_of, workspace_login as login, PASSWORD, api_login, query_db, write_case
 
 PROBLEM = "四号楼电梯按钮失灵，按了没反应，经常停在半层"
 ARTICLE = {"title": "电梯按钮失灵、停在半层怎么办", "tags": "电梯, 报修",
            "questions": "电梯按钮失灵\n电梯停在半层\n按电梯没反应"}
-
-
-def token_of(html):
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def login(app, username):
-    client = app.test_client()
-    page = client.get("/staff/login").get_data(as_text=True)
-    res = client.post("/staff/login", data={"username": username, "password": PASSWORD, "csrf_token": token_of(page)})
-    assert res.status_code == 302
-    return client
 
 
 def make_app(kb_tree, db_url, **overrides):

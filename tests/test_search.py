@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import COMPLAINT, PASSWORD, api_login, query_db
+from conftest import workspace_login, COMPLAINT, PASSWORD, api_login, query_db
 
 SIMPLIFIED = "三楼茶水间的饮水机坏了，已经两天没有热水"
 TRADITIONAL = "宿舍的熱水器壞了，洗澡沒有熱水，請儘快維修"
@@ -261,11 +261,3 @@ def test_the_migration_fills_search_text_of_existing_complaints(backend, tmp_pat
         if backend != "sqlite":
             db_templates.drop(url)
 
-
-def workspace_login(app, username: str):
-    client = app.test_client()
-    page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    res = client.post("/staff/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert res.status_code == 302
-    return client
