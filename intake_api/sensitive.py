@@ -43,7 +43,7 @@ def recogniser(kb) -> Recogniser | None:
             rules = load_rules(path)
             check_rules(kb, rules, path)
             rules = _with_extra_words(kb, rules)
-            _cache[path] = (stamp, Recogniser(rules))
+            _cache[path] = (stamp, Recogniser(rules, store=kb.path("cache")))
         return _cache[path][1]
 
 

@@ -68,6 +68,9 @@ class Paths(_Strict):
     """The MkDocs configuration the site is built with."""
     recognise: Path = Path("content/recognise.yml")
     """HR's example phrasings of danger, harassment... (kb_builder/recognise.py)."""
+    cache: Path = Path("build/cache")
+    """What is learnt from content and kept between processes (the recogniser, recognise_store.py). Safe to
+    delete: it is learnt again, which makes the next start a few seconds slower."""
     notifications: Path = Path("content/notifications")
     """HR's message templates, one folder per language (intake_api/notices.py)."""
     attachments: Path = Path("instance/attachments")

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import yamlsrc
+from . import recognise_store, yamlsrc
 from .analysis import to_simplified, tokens
 from .encoder import DIMENSIONS, get_encoder
 from .errors import ContentError, Problem
@@ -166,6 +166,11 @@ def _fold(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text)).lower()
 
 
+def _longest_first(phrase: str) -> tuple[int, str]:
+    """Longest first, then alphabetical: the same order in every process (a set's order is not)."""
+    return -len(phrase), phrase
+
+
 @lru_cache(maxsize=4096)
 def _word_terms(word: str) -> frozenset[str]:
     return frozenset(tokens(word))
@@ -174,12 +179,13 @@ def _word_terms(word: str) -> frozenset[str]:
 class Recogniser:
     """The rules of one examples file and the model learnt from its examples (once per process)."""
 
-    def __init__(self, rules: RecogniseFile, encoder=None):
+    def __init__(self, rules: RecogniseFile, encoder=None, store: Path | None = None):
+        """store: a folder where the learnt model is kept between processes (recognise_store.py); None: learn."""
         self.rules = rules
         self.kinds = list(rules.kinds)
-        self._ignore = sorted({_fold(p) for p in rules.ignore}, key=len, reverse=True)
+        self._ignore = sorted({_fold(p) for p in rules.ignore}, key=_longest_first)
         self._phrases = {kind: [(p, _fold(p)) for p in rule.phrases] for kind, rule in rules.kinds.items()}
-        neg = sorted({_fold(n) for n in rules.negations}, key=len, reverse=True)
+        neg = sorted({_fold(n) for n in rules.negations}, key=_longest_first)
         # Latin negations are whole words ("no" is not in "another"); CJK ones not inside a word or a question.
         alternatives = "|".join(_negation_pattern(n) for n in neg)
         self._negation = re.compile(r"(?:" + alternatives + r")(?:\s*\S{0,3}){0,2}\s*$") if neg else None
@@ -197,18 +203,37 @@ class Recogniser:
         self._model: Model | None = None
         self._groups = [tuple(self.kinds.index(k) for k in g) for g in _groups(self.kinds)]
         self.thresholds: dict[tuple[int, ...], float] = {g: rules.threshold or 0.5 for g in self._groups}
+        self._example_vectors: np.ndarray | None = None
         if self.encoder is not None:
-            # Ignored phrases are invisible to the meaning too: 'gas lift' does not read as a lift.
-            self._vectors = _encode_examples(self.encoder, tuple(to_simplified(self._masked(t)) for t in texts))
             key = (id(self.encoder), tuple(texts), tuple(labels), rules.strength, tuple(self._ignore),
                    rules.threshold, rules.false_alarms)
             if _MODELS.get("key") != key:  # every app (and test) of a process shares one fit
-                model = Model.fit(self, self._vectors, texts, self._labels)
-                threshold = rules.threshold or choose_threshold(self)
-                thresholds = {g: threshold for g in self._groups}
-                _MODELS.update(key=key, model=model, thresholds=thresholds)
+                _MODELS.update(key=key, **self._learnt(store))
             self._model = _MODELS["model"]
-            self.thresholds = _MODELS["thresholds"]
+            self._example_vectors = self._model.examples.T
+            self.thresholds = {g: _MODELS["threshold"] for g in self._groups}
+
+    def _learnt(self, store: Path | None) -> dict:
+        """The model and threshold: read from the store when these rules were learnt before, else learnt (and kept)."""
+        name = recognise_store.key({"texts": self._texts, "labels": self._labels.tolist(),
+                                    "strength": self.rules.strength, "ignore": self._ignore,
+                                    "threshold": self.rules.threshold, "false_alarms": self.rules.false_alarms,
+                                    "encoder": getattr(self.encoder, "name", type(self.encoder).__name__)})
+        stored = recognise_store.load(store, name)
+        if stored is not None:
+            return {"model": Model.from_arrays(stored), "threshold": float(stored["threshold"])}
+        model = Model.fit(self, self._vectors, self._texts, self._labels)
+        threshold = self.rules.threshold or choose_threshold(self)
+        recognise_store.save(store, name, {**model.arrays(), "threshold": np.array(threshold)})
+        return {"model": model, "threshold": threshold}
+
+    @property
+    def _vectors(self) -> np.ndarray:
+        """The examples' sentence vectors (ignored phrases are invisible to the meaning too: 'gas lift' is no lift)."""
+        if self._example_vectors is None:
+            self._example_vectors = _encode_examples(
+                self.encoder, tuple(to_simplified(self._masked(t)) for t in self._texts))
+        return self._example_vectors
 
     # ------------------------------------------------------------ words
     def _masked(self, text: str) -> str:
@@ -374,7 +399,7 @@ def _negation_pattern(negation: str) -> str:
 def _any_of(entries: list[str]) -> re.Pattern[str] | None:
     """One pattern for a list of markers: Latin ones whole words ("if" is not in "gift"), CJK ones anywhere."""
     parts = []
-    for entry in sorted({_fold(e) for e in entries}, key=len, reverse=True):
+    for entry in sorted({_fold(e) for e in entries}, key=_longest_first):
         lead = r"\b" if entry[0].isascii() and entry[0].isalnum() else ""
         tail = r"\b" if entry[-1].isascii() and entry[-1].isalnum() else ""
         parts.append(lead + re.escape(entry) + tail)
@@ -455,25 +480,43 @@ class Model:
     classes are the kinds and `ordinary` (last).
     """
 
-    def __init__(self, vectoriser, classifier, n_kinds: int, examples: np.ndarray, y: np.ndarray,
-                 centre: np.ndarray):
-        self.n_kinds = n_kinds
-        self.examples = examples.astype(np.float32).T.copy()  # (DIMENSIONS, examples): one product per call
-        self.columns = [np.flatnonzero(y == c) for c in range(n_kinds + 1)]
+    def __init__(self, examples: np.ndarray, y: np.ndarray, vocabulary: dict[str, int], idf: np.ndarray,
+                 dense_coef: np.ndarray, near_coef: np.ndarray, word_coef: np.ndarray, intercept: np.ndarray):
         # Inference in numpy: scikit-learn's input checks cost ~4 ms a call, the
         # arithmetic 0.05 ms, and the suggest path runs at every pause in typing.
-        self.vocabulary: dict[str, int] = vectoriser.vocabulary_
-        self.idf = vectoriser.idf_.astype(np.float64)
+        self.n_kinds = near_coef.shape[0] - 1
+        self.examples = examples.astype(np.float32).T.copy()  # (DIMENSIONS, examples): one product per call
+        self.y = y
+        self.columns = [np.flatnonzero(y == c) for c in range(self.n_kinds + 1)]
+        self.vocabulary = vocabulary
+        self.idf = idf.astype(np.float64)
+        self.dense_coef, self.near_coef, self.word_coef, self.intercept = dense_coef, near_coef, word_coef, intercept
+
+    @classmethod
+    def from_fit(cls, vectoriser, classifier, n_kinds: int, examples: np.ndarray, y: np.ndarray,
+                 centre: np.ndarray) -> Model:
         coef = np.zeros((n_kinds + 1, classifier.coef_.shape[1]))
         intercept = np.zeros(n_kinds + 1)
         coef[classifier.classes_] = classifier.coef_
         intercept[classifier.classes_] = classifier.intercept_
         missing = np.setdiff1d(np.arange(n_kinds + 1), classifier.classes_)
         intercept[missing] = -1e9  # a kind without examples in this fit is never predicted
-        self.dense_coef = coef[:, :DIMENSIONS].T.copy()
-        self.near_coef = coef[:, DIMENSIONS:DIMENSIONS + n_kinds + 1].T.copy()
-        self.word_coef = coef[:, DIMENSIONS + n_kinds + 1:].T.copy()
-        self.intercept = intercept - centre @ self.near_coef
+        near_coef = coef[:, DIMENSIONS:DIMENSIONS + n_kinds + 1].T.copy()
+        return cls(examples, y, dict(vectoriser.vocabulary_), vectoriser.idf_, coef[:, :DIMENSIONS].T.copy(),
+                   near_coef, coef[:, DIMENSIONS + n_kinds + 1:].T.copy(), intercept - centre @ near_coef)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything inference reads, as plain arrays (recognise_store.py keeps them)."""
+        terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        return {"examples": self.examples.T, "y": self.y, "vocabulary": np.array(terms, dtype=str),
+                "idf": self.idf, "dense_coef": self.dense_coef, "near_coef": self.near_coef,
+                "word_coef": self.word_coef, "intercept": self.intercept}
+
+    @classmethod
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> Model:
+        vocabulary = {str(term): j for j, term in enumerate(a["vocabulary"].tolist())}
+        return cls(a["examples"], a["y"], vocabulary, a["idf"], a["dense_coef"], a["near_coef"], a["word_coef"],
+                   a["intercept"])
 
     @classmethod
     def fit(cls, rec: Recogniser, vectors: np.ndarray, texts: list[str], labels: np.ndarray) -> Model:
@@ -490,7 +533,7 @@ class Model:
         centre = near.mean(axis=0)  # centred, the fit converges as fast as without them
         classifier = LogisticRegression(C=rec.rules.strength, max_iter=5000)
         classifier.fit(hstack([csr_matrix(vectors), csr_matrix(near - centre), words]).tocsr(), y)
-        return cls(vectoriser, classifier, len(rec.kinds), vectors, y, centre)
+        return cls.from_fit(vectoriser, classifier, len(rec.kinds), vectors, y, centre)
 
     def _word_scores(self, text: str) -> np.ndarray:
         """TF-IDF of text as the vectoriser computes it (sublinear tf, L2), times the word weights."""

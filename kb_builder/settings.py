@@ -33,6 +33,8 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("KB_DATABASE_URL", "The complaint database, as a SQLAlchemy URL.", key="database_url"),
     EnvVar("KB_SITE_DIR", "Where `kb build` writes the static site and `kb serve` serves it from.", key="paths.site"),
     EnvVar("KB_INDEX_DIR", "Where `kb build` writes the search index and the API reads it.", key="paths.index"),
+    EnvVar("KB_CACHE_DIR", "Where what is learnt from content is kept between processes (several nodes may share it).",
+           key="paths.cache"),
     EnvVar("KB_ATTACHMENTS_DIR", "Where complaints' photos and files are kept (outside the web root).",
            key="paths.attachments"),
     EnvVar("KB_API_BASE_URL", "Where the site's form sends its API calls.", key="site.api_base_url"),

@@ -175,6 +175,50 @@ def test_the_learnt_threshold_and_a_fixed_one(app):
     assert Recogniser(rec.rules, encoder=rec.encoder).thresholds == rec.thresholds  # the fit is shared again
 
 
+def _small_rules():
+    """The sample's examples file cut to a few examples per kind: learnt in a second, not seven."""
+    from kb_builder.recognise import load_rules
+    rules = load_rules(ROOT / "content" / "recognise.yml")
+    kinds = {k: r.model_copy(update={"examples": r.examples[:6]}) for k, r in rules.kinds.items()}
+    return rules.model_copy(update={"kinds": kinds, "ordinary": rules.ordinary[:30]})
+
+
+def test_the_learnt_model_is_kept_read_back_and_never_stale(tmp_path, monkeypatch, caplog):
+    """A second process reads what the first learnt (same verdicts, no learning); an edit or damage learns afresh."""
+    from kb_builder import recognise
+    from kb_builder.recognise import Model, Recogniser
+    rules = _small_rules()
+    texts = ["电梯困人了，有两个人被困在B座2号电梯里", "my manager touches me inappropriately", "食堂的菜太咸了",
+             "主管經常罵我是廢物"]
+    recognise._MODELS.clear()
+    first = Recogniser(rules, store=tmp_path)
+    [stored] = tmp_path.glob("recogniser-*.npz")
+    expected = [first.recognise(t) for t in texts]
+    assert any(v.kind for v in expected) and any(v.kind is None for v in expected)
+
+    recognise._MODELS.clear()  # as a new process
+    with monkeypatch.context() as m:
+        m.setattr(Model, "fit", classmethod(lambda *a, **k: pytest.fail("learnt again instead of read")))
+        second = Recogniser(rules, store=tmp_path)
+        assert second.thresholds == first.thresholds
+        assert [second.recognise(t) for t in texts] == expected
+        assert [second.recognise(t).score for t in texts] == [v.score for v in expected]
+
+    recognise._MODELS.clear()
+    edited = rules.model_copy(update={"ordinary": [*rules.ordinary, "打印机又卡纸了，等了半小时"]})
+    Recogniser(edited, store=tmp_path)
+    assert len(list(tmp_path.glob("recogniser-*.npz"))) == 2  # the edit has a file of its own
+
+    stored.write_bytes(b"PK\x03\x04 damaged")
+    recognise._MODELS.clear()
+    with caplog.at_level("WARNING", logger="kb_builder.recognise_store"):
+        third = Recogniser(rules, store=tmp_path)
+    assert "ignoring" in caplog.text and str(stored) in caplog.text
+    assert [third.recognise(t) for t in texts] == expected
+    assert stored.stat().st_size > 1000  # learnt over and kept whole again
+    recognise._MODELS.clear()
+
+
 def test_half_typed_harassment_shows_no_articles(client):
     """Every prefix of a harassment complaint as typed: sensitive or held, never an article list."""
     for full in ("我的主管经常骂我是废物", "my manager touches me inappropriately"):
