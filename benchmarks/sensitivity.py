@@ -38,7 +38,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb_builder.config import load_config  # noqa: E402
-from kb_builder.recognise import FOLDS, THRESHOLDS, Recogniser, _fold, choose_threshold, cross_validated, load_rules  # noqa: E402
+from kb_builder.recognise import (  # noqa: E402
+    FOLDS,
+    REPEATS,
+    THRESHOLDS,
+    Recogniser,
+    _fold,
+    alarm_share,
+    choose_threshold,
+    cross_validated_runs,
+    load_rules,
+)
 
 GROUPS = {"danger": {"danger"}, "hygiene": {"hygiene"},
           "harassment etc.": {"harassment", "discrimination", "retaliation", "misconduct"}}
@@ -118,23 +128,24 @@ def cross_validate(rec: Recogniser) -> None:
     (recognise.choose_threshold: the lowest at which at most `false_alarms`
     of the ordinary examples alarm); it is marked with *.
     """
-    probs = cross_validated(rec)
-    chosen = rec.rules.threshold or choose_threshold(rec, probs)
+    runs = cross_validated_runs(rec)
+    chosen = rec.rules.threshold or choose_threshold(rec, runs)
     labels = rec._labels
-    print(f"{FOLDS}-fold cross-validation on the examples file (meaning alone), strength {rec.rules.strength}, "
-          f"false_alarms {rec.rules.false_alarms}")
+    print(f"{FOLDS}-fold cross-validation on the examples file (meaning alone), averaged over {REPEATS} splits, "
+          f"strength {rec.rules.strength}, false_alarms {rec.rules.false_alarms}")
+    for r, probs in enumerate(runs):  # what one split alone would choose: the spread averaging removes
+        print(f"  split {r}: {choose_threshold(rec, probs):.2f}")
     names = ["people" if len(g) > 1 else rec.kinds[g[0]] for g in rec._groups]
     print(f"{'threshold':>10} " + " ".join(f"{n + ' recall':>15}" for n in names) + f" {'alarms on ordinary':>19}")
     for t in THRESHOLDS:
         if round(t * 100) % 5 and t != chosen:
             continue
-        alarms = np.zeros(len(labels), bool)
         cells = []
         for group in rec._groups:
-            flagged = probs[:, list(group)].sum(axis=1) >= t
-            alarms |= flagged
-            cells.append(f"{flagged[np.isin(labels, group)].mean():>15.3f}")
-        print(f"{('*' if t == chosen else '') + f'{t:.2f}':>10} " + " ".join(cells) + f" {alarms[labels < 0].mean():>19.3f}")
+            recall = np.mean([(probs[:, list(group)].sum(axis=1) >= t)[np.isin(labels, group)].mean() for probs in runs])
+            cells.append(f"{recall:>15.3f}")
+        alarms = np.mean([alarm_share(rec, probs, t) for probs in runs])
+        print(f"{('*' if t == chosen else '') + f'{t:.2f}':>10} " + " ".join(cells) + f" {alarms:>19.3f}")
 
 
 def main() -> None:

@@ -1518,14 +1518,14 @@ class Desk:
         """
         c = self.find(who, number)
         if c.status not in (Status.RESOLVED, Status.CLOSED):
-            raise Conflict(f"{c.number} 尚未处理完毕 · {c.number} is {c.status}: link the article that answered "
-                           "it once it is resolved")
+            raise Conflict(gettext("%(number)s is not resolved yet: link the article that answered it once it is",
+                                   number=c.number))
         article_id = (article_id or "").strip()
         with _index():
             known = bool(article_id) and searcher.has_article(article_id)
         if not known or phrasings.article_file(self.kb.content_dir, article_id) is None:
-            raise Invalid("参数有误 · Invalid parameters", [{"field": "article_id", "message":
-                          f"没有这篇文章 · No published article '{article_id[:100]}' in content/"}])
+            raise Invalid(gettext("Invalid parameters"), [{"field": "article_id", "message": gettext(
+                "No published article '%(article)s' in content/", article=article_id[:100])}])
         existing = self.session.scalar(select(Phrasing).where(Phrasing.complaint_id == c.id,
                                                               Phrasing.article_id == article_id))
         if existing is not None:
@@ -1561,11 +1561,11 @@ class Desk:
         self._hr_only(who)
         p = self.session.get(Phrasing, phrasing_id)
         if p is None or not p.text:
-            raise NotFound(f"没有这条措辞 · No proposed phrasing {phrasing_id}")
+            raise NotFound(gettext("No proposed phrasing %(id)s", id=phrasing_id))
         if p.status != "proposed":
-            done = {"approved": "批准", "withdrawn": "撤回"}.get(p.status, "拒绝")
-            raise Conflict(f"这条措辞已{done} · Phrasing {phrasing_id} is "
-                           f"already {p.status}")
+            done = {"approved": gettext("Phrasing %(id)s is already approved", id=phrasing_id),
+                    "withdrawn": gettext("Phrasing %(id)s was withdrawn", id=phrasing_id)}
+            raise Conflict(done.get(p.status) or gettext("Phrasing %(id)s is already rejected", id=phrasing_id))
         if approve:
             self._write_phrasing(p, text, searcher, despite_conflicts)
         with self._transaction():
@@ -1575,25 +1575,25 @@ class Desk:
     @staticmethod
     def _hr_only(who: Actor) -> None:
         if not who.is_admin:
-            raise Forbidden("只有管理员（人力资源）可以审批措辞 · Only admins (HR) review phrasings and article signals")
+            raise Forbidden(gettext("Only admins (HR) review phrasings and article signals"))
 
     def _write_phrasing(self, p: Phrasing, text: str | None, searcher: Any, despite_conflicts: bool) -> None:
         if text is not None and text.strip() != p.text:
             c = self.session.get(Complaint, p.complaint_id) if p.complaint_id else None
             clean = learning.proposal_text(text, publish.redactor_for(self.kb, c, self.staff_names()))
             if not clean:
-                raise Invalid("措辞不能为空 · The phrasing is empty", [{"field": "text", "message": "required"}])
+                raise Invalid(gettext("The phrasing is empty"), [{"field": "text", "message": "required"}])
             with _index():
                 found = searcher.phrasing_conflicts(p.article_id, clean)
             p.text, p.conflicts = clean, [vars(x) for x in found or []]
         if p.conflicts and not despite_conflicts:
             self.session.commit()  # the edited text and its conflicts are kept for the approver to see
-            raise Conflict(f"这条措辞会抢走其他文章的问题 · This phrasing would win {len(p.conflicts)} phrasing(s) of "
-                           "other articles: edit it, reject it, or approve despite the conflicts",
+            raise Conflict(gettext("This phrasing would win %(count)s phrasing(s) of other articles: edit it, "
+                                   "reject it, or approve despite the conflicts", count=len(p.conflicts)),
                            [{"field": "text", "message": f"{x['article_id']}: {x['phrasing']}"} for x in p.conflicts])
         path = phrasings.article_file(self.kb.content_dir, p.article_id)
         if path is None:
-            raise NotFound(f"文章文件不存在 · No file in content/ for '{p.article_id}'")
+            raise NotFound(gettext("No file in content/ for '%(article)s'", article=p.article_id))
         try:
             phrasings.add_question(path, p.text, self.kb.category_ids)
         except ContentError as exc:

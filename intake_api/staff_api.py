@@ -22,11 +22,12 @@ from .i18n import gettext
 from .login_guard import log_in, log_out
 from .models import StaffUser, utcnow
 from .openapi import AccountOut, AccountsOut, AlertsOut, AuditOut, ListOut, OkOut, ReceiptOut, doc
+from .publish import placeholders_left
 from .queue import LIST_PAGE_SIZE, PAGE_SIZE
 from .schemas import ComplaintIn, _In, parse
 from .suggest import searcher
 from .web import accepts_files, actor, desk, send_attachment, uploads
-from .workflow import LEVEL_NAMES, STATUSES, label
+from .workflow import LEVEL_NAMES, STATUSES, event_label, event_value, label
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
 
@@ -72,7 +73,9 @@ def detail(v: ComplaintView) -> dict:
         "shown_articles": c.shown_articles, "rating": c.rating, "rating_comment": c.rating_comment,
         "dates": {k: iso(when) for k, when in v.dates.items()},
         "history": [{"at": iso(e.at), "actor": e.actor, "action": e.action, "from": e.from_value,
-                     "to": e.to_value, "note": e.note} for e in v.history],
+                     "to": e.to_value, "note": e.note, "label": event_label(e.action),
+                     "from_label": event_value(e.action, e.from_value), "to_label": event_value(e.action, e.to_value)}
+                    for e in v.history],
         "next_statuses": list(v.next_statuses),
         "tasks": [task_json(t) for t in v.tasks],
         "attachments": [attachment_json(c.number, a) for a in desk().attachments(actor(), c)],
@@ -360,6 +363,59 @@ def publication_json(p) -> dict:
             "message": p.message}
 
 
+def article_json(number: str) -> dict:
+    """The complaint's article as saved (or as the fresh redacted draft), and where its approval stands."""
+    who = actor()
+    _c, draft, fresh = desk().article(who, number)
+    pub = desk().publication(who, draft.id)
+    return {"id": draft.id, "title": draft.title, "category": draft.category, "language": str(draft.language),
+            "tags": draft.tags, "questions": draft.questions, "body": draft.body,
+            "resolved": draft.resolved.isoformat(), "redacted": fresh.found,
+            "placeholders_left": placeholders_left(draft), "published": desk().is_published(draft.id),
+            "publication": publication_json(pub) if pub is not None else None}
+
+
+class ArticleIn(_In):
+    """Fields left out keep the saved draft's (or the fresh redacted draft's) value."""
+
+    title: str | None = Field(default=None, max_length=200)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    questions: list[str] | None = Field(default=None, max_length=50)
+    body: str | None = Field(default=None, max_length=50_000)
+    action: Literal["save", "approve"] = "save"
+
+
+@bp.get("/complaints/<number>/article")
+@staff_required
+@doc(ok=(200, OkOut), fail=(401, 404, 409), tags=["staff"])
+def get_article(number: str):
+    """A resolved complaint as a knowledge-base article: the redacted draft (what redaction removed, and the
+    placeholders still in the text) and its approval and build."""
+    return jsonify(article_json(number))
+
+
+@bp.post("/complaints/<number>/article")
+@staff_required
+@doc(json=ArticleIn, ok=(200, OkOut), fail=(400, 401, 404, 409), tags=["staff"])
+def save_article(number: str):
+    """Save the (edited) draft, or approve it: an admin's approval publishes (the worker rebuilds the site);
+    a handler's waits for an admin's when publishing.second_approval is on. Text is redacted again on save."""
+    data = parse(ArticleIn, request.get_json(silent=True) or {})
+
+    def edit(d) -> None:
+        if data.title is not None:
+            d.title = data.title.strip()
+        if data.tags is not None:
+            d.tags = [x.strip() for x in data.tags if x.strip()]
+        if data.questions is not None:
+            d.questions = [x.strip() for x in data.questions if x.strip()]
+        if data.body is not None:
+            d.body = data.body.replace("\r\n", "\n").strip() + "\n"
+
+    desk().save_article(actor(), number, edit, data.action == "approve")
+    return jsonify(article_json(number))
+
+
 @bp.get("/publications")
 @staff_required
 @doc(ok=(200, OkOut), fail=(401, 403), tags=["staff"])
@@ -564,7 +620,7 @@ def list_phrasings():
     """
     status = request.args.get("status", "proposed")
     if status not in ("proposed", "approved", "rejected", "withdrawn"):
-        raise ApiError("参数有误 · Invalid parameters", [{"field": "status", "message":
+        raise ApiError(gettext("Invalid parameters"), [{"field": "status", "message":
                        "proposed, approved, rejected or withdrawn"}])
     result = desk().phrasings(actor(), status, *_paging(request.args))
     return jsonify({**_page_json(result), "phrasings": [phrasing_json(p) for p in result.items]})

@@ -96,6 +96,28 @@ RESPONSIBILITY = {
     "outside": N_("Outside the team's remit"),
 }
 
+# What each history entry (complaint_events.action) records, as staff read it in the workspace.
+EVENTS = {
+    "created": N_("Complaint received"), "recognised": N_("Recognised as a matter for a person"),
+    "team": N_("Team"), "handler": N_("Handler"), "status": N_("Status"), "level": N_("Level"),
+    "temporary_measures": N_("Temporary measures taken"), "investigation_ended": N_("Investigation ended"),
+    "step": N_("Investigation step"), "task": N_("Task assigned"), "task_done": N_("Task done"),
+    "responsibility": N_("Responsibility"), "about": N_("Department complained about"),
+    "response": N_("Response to the complainant"), "rating": N_("Complainant's rating"),
+    "question": N_("Question to the complainant"), "answer": N_("Complainant's answer"),
+    "outcome": N_("Solution"), "promise_kept": N_("Promise kept"), "follow_up": N_("Follow-up"),
+    "review": N_("Supervisor review"), "report_confirmed": N_("Report confirmed by the complainant"),
+    "report_disputed": N_("Report disputed by the complainant"), "capa": N_("Corrective action"),
+    "attachment": N_("File attached"), "article_linked": N_("Linked to the article that answered it"),
+    "article_draft": N_("Written up as a draft article"),
+    "article_approved": N_("Article approved, awaiting an admin's approval"),
+    "article_published": N_("Article approved and published"),
+    "identity_erased": N_("Identity erased"), "purged": N_("Text removed after the retention period"),
+}
+# History values that are ids of a known list, shown by their labels (levels are stored as "1".."3").
+_EVENT_VALUES = {"status": LABELS, "level": {str(k): v for k, v in LEVEL_NAMES.items()}, "outcome": SOLUTIONS,
+                 "review": REVIEW_OUTCOMES, "responsibility": RESPONSIBILITY, "follow_up": FOLLOW_UP_METHODS}
+
 OPEN_STATUSES = ("received", "assessed", "investigating", "reopened", "escalated")
 
 
@@ -117,3 +139,16 @@ def check_transition(current: str, target: str) -> None:
 def label(status: str) -> str:
     """A status as its label in the current language (never its id)."""
     return gettext(LABELS[status])
+
+
+def event_label(action: str) -> str:
+    """A history entry's action as a label in the current language (an unknown one as recorded)."""
+    return gettext(EVENTS[action]) if action in EVENTS else action
+
+
+def event_value(action: str, value: str | None) -> str:
+    """A history entry's from/to value: a status, level, solution... by its label; anything else as recorded."""
+    if value is None:
+        return ""
+    known = _EVENT_VALUES.get(action, {})
+    return gettext(known[value]) if value in known else value

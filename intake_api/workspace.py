@@ -23,7 +23,17 @@ from .publish import placeholders_left
 from .queue import DEADLINE_LABELS
 from .schemas import CHANNEL_LABELS, ComplaintIn, field_errors
 from .web import accepts_files, actor, desk, send_attachment, uploads
-from .workflow import FOLLOW_UP_METHODS, LABELS, LEVEL_NAMES, RESPONSIBILITY, REVIEW_OUTCOMES, SOLUTIONS, STATUSES
+from .workflow import (
+    FOLLOW_UP_METHODS,
+    LABELS,
+    LEVEL_NAMES,
+    RESPONSIBILITY,
+    REVIEW_OUTCOMES,
+    SOLUTIONS,
+    STATUSES,
+    event_label,
+    event_value,
+)
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff", template_folder="templates")
 
@@ -203,6 +213,7 @@ def init_app(app: Flask) -> None:
                 "kb": kb, "local": _local, "occurred": lambda c: desk().occurred(c), "with_language": _with_language,
                 "DEADLINE_LABELS": DEADLINE_LABELS, "TEXT_KEYS": TEXT,
                 "SOLUTIONS": SOLUTIONS, "FOLLOW_UP_METHODS": FOLLOW_UP_METHODS, "REVIEW_OUTCOMES": REVIEW_OUTCOMES,
+                "event_label": event_label, "event_value": event_value,
                 "calendar_notice": _calendar_notice()}
 
 

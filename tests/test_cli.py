@@ -84,6 +84,36 @@ def test_check_and_build_warn_before_deadlines_reach_a_year_without_official_cal
     assert res.exit_code == 0 and "holiday calendar" not in res.output
 
 
+def test_check_and_build_stop_warning_once_an_admin_entered_the_year(empty_kb, db_url, monkeypatch):
+    """The days an admin entered in the workspace (the database) cover the year for `kb check` and `kb build` too."""
+    from sqlalchemy.orm import Session
+
+    from intake_api.db import make_engine
+    from intake_api.models import CalendarDay
+    from kb_builder import official_calendar
+    gap = first_uncovered_year()
+    monkeypatch.setattr(official_calendar, "local_today", lambda _tz: dt.date(gap - 1, 12, 1))
+    monkeypatch.setenv("KB_DATABASE_URL", db_url)
+    res = CliRunner().invoke(main, ["--config", str(empty_kb / "kb.yml"), "check"])
+    assert f"The official holiday calendar for {gap} is not known yet" in res.output  # nothing entered yet
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        session.add(CalendarDay(day=dt.date(gap, 1, 1), kind="holiday", name="元旦", added_by="staff:hr"))
+        session.commit()
+    engine.dispose()
+    for command in ("check", "build"):
+        res = CliRunner().invoke(main, ["--config", str(empty_kb / "kb.yml"), command])
+        assert res.exit_code == 0 and "holiday calendar" not in res.output, res.output
+    # A database that is not there (or not reachable) has entered nothing: the warning stays, nothing is created.
+    missing = empty_kb / "nowhere" / "complaints.db"
+    monkeypatch.setenv("KB_DATABASE_URL", f"sqlite:///{missing}")
+    res = CliRunner().invoke(main, ["--config", str(empty_kb / "kb.yml"), "check"])
+    assert res.exit_code == 0 and f"holiday calendar for {gap}" in res.output and not missing.parent.exists()
+    monkeypatch.setenv("KB_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    res = CliRunner().invoke(main, ["--config", str(empty_kb / "kb.yml"), "check"])
+    assert res.exit_code == 0 and f"holiday calendar for {gap}" in res.output
+
+
 def test_build_and_db_upgrade(empty_kb, tmp_path, monkeypatch):
     write_case(empty_kb, "only-case")
     runner = CliRunner()

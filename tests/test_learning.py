@@ -241,7 +241,7 @@ def test_the_kb_commands_link_and_approve_through_the_same_desk(learning_app, kb
         return res.output.strip() if res.exit_code == 0 else "failed: " + res.output.strip().splitlines()[-1]
 
     assert kb_command("link", number, CASE).startswith(f"Proposed phrasing 1 for {CASE}: {WORDING}")
-    assert kb_command("link", number, "sop-nope") == ("failed: Error: 参数有误 · Invalid parameters")
+    assert kb_command("link", number, "sop-nope") == "failed: Error: 参数有误"
     assert kb_command("phrasings", "list") == f"1\t{CASE}\t{WORDING}。"
     assert kb_command("phrasings", "approve", "1") == f"Approved phrasing 1: added to {CASE}. Run `kb build`."
     assert f"- {WORDING}。" in (kb / "content" / "cases" / f"{CASE}.md").read_text(encoding="utf-8")
@@ -288,7 +288,7 @@ def test_a_solved_click_proposes_its_query_and_a_false_one_withdraws_it(learning
     assert listed() == [("中午的菜端到桌上就凉透了，电话[电话]", "deflection")]
     assert listed("withdrawn") == [("午饭一点都不热", "deflection")]
     res = client.post("/api/v1/staff/phrasings/2", json={"decision": "approve"})
-    assert res.status_code == 409 and "withdrawn" in res.get_json()["error"]
+    assert res.status_code == 409 and "已撤回" in res.get_json()["error"]  # the requester's language (zh here)
     # A click from a browser that did not complain proposes it again (the same row: it is deduplicated).
     solved(plain, "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9")
     assert [p for p in listed()] == [("午饭一点都不热", "deflection"), ("中午的菜端到桌上就凉透了，电话[电话]", "deflection")]

@@ -199,3 +199,47 @@ def test_only_admins_see_the_publishing_list(kb_tree, db_url):
     app = make_app(kb_tree, db_url)
     assert login(app, "liu").get("/staff/publishing").status_code == 403
     assert login(app, "hr").get("/staff/publishing?lang=en").status_code == 200
+
+
+def test_the_staff_api_edits_and_approves_an_article_as_the_workspace_does(kb_tree, db_url):
+    """GET the redacted draft, save an edit (redacted again), a handler's approval waits, an admin's publishes."""
+    app = make_app(kb_tree, db_url)
+    number = resolved_complaint(app)
+    case_file = kb_tree / "content" / "cases" / f"{number.lower()}.md"
+    liu = app.test_client()
+    headers = {"X-CSRFToken": api_login(liu, "liu"), "Accept-Language": "en"}
+    url = f"/api/v1/staff/complaints/{number}/article"
+
+    draft = liu.get(url, headers=headers).get_json()
+    assert "13912345678" not in str(draft) and "周晓梅" not in str(draft)
+    assert draft["redacted"] and draft["placeholders_left"] and draft["published"] is False
+    assert draft["publication"] is None
+
+    body = draft["body"].replace("[姓名]", "一位同事").replace("[电话]", "").replace("[部门]", "") + "\n有事打 13800001111\n"
+    saved = liu.post(url, json={**ARTICLE, "tags": ["电梯", "报修"], "questions": ARTICLE["questions"].split("\n"),
+                                "body": body}, headers=headers)
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["title"] == ARTICLE["title"] and "13800001111" not in case_file.read_text(encoding="utf-8")
+    assert "published: false" in case_file.read_text(encoding="utf-8")
+
+    waiting = liu.post(url, json={"action": "approve"}, headers=headers).get_json()
+    assert waiting["publication"]["status"] == "awaiting" and waiting["published"] is False
+    assert waiting["title"] == ARTICLE["title"]  # fields left out keep the saved draft's
+
+    hr = app.test_client()
+    hr_headers = {"X-CSRFToken": api_login(hr, "hr")}
+    done = hr.post(url, json={"action": "approve"}, headers=hr_headers).get_json()
+    assert done["publication"]["status"] == "queued" and done["published"] is True
+    assert "published: true" in case_file.read_text(encoding="utf-8")
+    history = hr.get(f"/api/v1/staff/complaints/{number}", headers={**hr_headers, "Accept-Language": "en"}).get_json()["history"]
+    assert [h["label"] for h in history if h["action"].startswith("article_")] == [
+        "Written up as a draft article", "Article approved, awaiting an admin's approval", "Article approved and published"]
+
+    bad = liu.post(url, json={"action": "publish", "title": 5}, headers=headers)
+    assert bad.status_code == 400 and {e["field"] for e in bad.get_json()["errors"]} >= {"action"}
+    unresolved = liu.post("/api/v1/complaints", json={"category": "facilities", "description": PROBLEM,
+                                                       "request": "尽快修好", "occurred_at": "2026-11-20",
+                                                       "location": "四号楼"}).get_json()
+    assert "number" in unresolved, unresolved
+    unresolved = unresolved["number"]
+    assert hr.get(f"/api/v1/staff/complaints/{unresolved}/article", headers=hr_headers).status_code == 409

@@ -162,6 +162,13 @@ def test_the_threshold_is_chosen_by_cross_validation_on_the_examples_file():
     assert choose_threshold(rec, probs) == 0.2
     rec.rules.false_alarms = 0.01
     assert choose_threshold(rec, probs) == 0.51
+    # Several splits: the share is averaged. A second split where no ordinary example alarms halves
+    # the first's share, so 0.2 (two of four there, none here: 0.25 on average) is allowed.
+    quiet = probs.copy()
+    quiet[3:] = [0.0, 0.0, 1.0]
+    rec.rules.false_alarms = 0.25
+    assert choose_threshold(rec, [probs, quiet]) == 0.2
+    assert choose_threshold(rec, [probs, probs]) == 0.34
 
 
 def test_the_learnt_threshold_and_a_fixed_one(app):

@@ -76,6 +76,13 @@ def test_queue_filters_and_actions_by_form(staffed):
     staffed.post(f"/staff/complaints/{n}/status", data={"status": "closed", "csrf_token": token})
     page = staffed.get(f"/staff/complaints/{n}").get_data(as_text=True)
     assert "Cannot go from “Assessed” to “Closed”" in page and "不能从" not in page  # labels, never ids
+    # The history too: what happened and the values by their labels, never the ids stored.
+    history = page.split('id="history"')[1]
+    assert "<td>Status</td>" in history and "Received → Assessed" in history and "<td>Complaint received</td>" in history
+    assert not re.search(r"<td>(status|created|team)</td>|received → assessed", history)
+    staffed.get("/staff/?lang=zh-Hant")
+    history = staffed.get(f"/staff/complaints/{n}").get_data(as_text=True).split('id="history"')[1]
+    assert "<td>狀態</td>" in history and "<td>status</td>" not in history
 
 
 def test_user_written_text_is_escaped(staffed):
