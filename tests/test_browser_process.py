@@ -86,5 +86,6 @@ def test_workspace_and_status_page_walk_every_state(page, live_server, built_kb,
     p2.close()
     move("closed", "已结案")
     history = page.locator("#history tbody tr")
-    expect(history.filter(has_text="closed")).to_have_count(1)
+    expect(history.filter(has_text="→ 已结案")).to_have_count(1)  # the label, never the id "closed"
+    expect(history.filter(has_text="closed")).to_have_count(0)
     assert query_db(live_db_url, "SELECT status, rating FROM complaints") == [("closed", 5)]

@@ -496,8 +496,12 @@ def test_two_workers_and_a_kill_deliver_each_message_exactly_once(notifying_app,
         # The server answers no DATA meanwhile: finding the port's owner in /proc takes a while on a busy machine.
         mailbox.holding = True
         assert wait_until(lambda: any(owner_of_port(p) == first.pid for p in list(mailbox.in_data)), 60)
+        its_ports = {p for p in list(mailbox.in_data) if owner_of_port(p) == first.pid}
         first.send_signal(signal.SIGKILL)
         first.wait()
+        # Released only once the server has seen those connections drop (its DATA handlers cancelled): released
+        # earlier, a handler could finish and keep a message whose sender was already dead.
+        assert wait_until(lambda: not its_ports & set(mailbox.in_data), 30)
         mailbox.holding = False
         held = query_db(db_url, "SELECT id FROM outbox WHERE status = 'pending' AND claimed_by LIKE :me",
                         me=f"%:{first.pid}")
