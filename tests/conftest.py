@@ -164,6 +164,28 @@ class TemplateDatabases:
             self._admin.dispose()
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test marked backend("sqlite") or backend("postgresql") keeps only its run on that database.
+
+    Every test through the desk, the API (Flask's client), the migrations and the concurrency paths runs on
+    both databases. A test through gunicorn and a browser checks the page, the script and the server, none of
+    which depends on the database; run on both it cost minutes of the suite's budget for nothing more. The
+    end-to-end files alternate between the two, so each database is also driven end to end.
+    """
+    keep, dropped = [], []
+    for item in items:
+        mark = item.get_closest_marker("backend")
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        backend = params.get("db_url") or params.get("live_db_url")
+        if mark is not None and backend is not None and backend != mark.args[0]:
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def db_templates(tmp_path_factory):
     templates = TemplateDatabases(tmp_path_factory.mktemp("db-templates"))

@@ -495,6 +495,7 @@ def chromium():
 
 
 @pytest.mark.browser
+@pytest.mark.backend("postgresql")
 def test_an_anonymous_complainant_attaches_a_gps_tagged_photo_in_the_form_and_it_is_stored_without_exif(
         chromium, built_kb, db_url, tmp_path):
     from PIL import Image

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import query_db
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.backend("sqlite")]
 
 
 def test_form_suggests_while_typing_then_submits(page, live_server, live_db_url, tmp_path):

@@ -7,7 +7,7 @@ from conftest import PASSWORD
 from test_browser_process import kb_cli
 from test_sla import first_uncovered_year
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.backend("postgresql")]
 
 
 def log_in(tab, base, username):

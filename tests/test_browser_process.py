@@ -11,7 +11,7 @@ import pytest
 
 from conftest import COMPLAINT, PASSWORD, query_db
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.backend("postgresql")]
 
 
 def kb_cli(built_kb, db_url, *args):

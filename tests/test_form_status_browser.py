@@ -18,7 +18,7 @@ from conftest import PASSWORD, query_db
 from test_i18n_browser import serious
 from test_site_search import api_site, app, served, site_search  # noqa: F401  (fixtures used by name)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.backend("postgresql")]
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">工资少发了五百元 & <b>加班费</b>'
 

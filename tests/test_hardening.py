@@ -103,6 +103,7 @@ def test_nul_characters_are_refused_at_the_edge(client, db_url):
     assert query_db(db_url, "SELECT count(*) FROM complaints") == [(0,)]
 
 
+@pytest.mark.backend("sqlite")
 def test_rate_limits_hold_across_workers_with_redis(built_kb, db_url, monkeypatch):
     """Two gunicorn workers, one Redis: the 31st look-up within a minute is refused whichever worker gets it."""
     import sys

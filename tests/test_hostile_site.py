@@ -158,6 +158,7 @@ def test_kb_publish_writes_a_complaint_as_text_and_the_site_shows_it_inert(kb_tr
 
 
 @pytest.mark.browser
+@pytest.mark.backend("postgresql")
 def test_a_script_planted_in_an_article_neither_runs_nor_reaches_staff_data(kb_tree, db_url):
     """Two layers, each shown on its own in Debian's chromium.
 

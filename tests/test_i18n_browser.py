@@ -14,7 +14,7 @@ import pytest
 
 from conftest import PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.backend("sqlite")]
 
 GOOD = {"category": "facilities", "description": "三楼饮水机坏了一周，没有热水", "request": "请尽快修理",
         "occurred_at": "2026-11-20", "location": "三楼茶水间"}

@@ -404,6 +404,7 @@ def test_a_team_robot_gets_the_teams_messages(built_kb, db_url, mailbox):
     assert got["number"] in content and "王五" not in content and COMPLAINT["description"][:6] not in content
 
 
+@pytest.mark.backend("sqlite")
 def test_kb_serve_with_an_smtp_setting_sends_the_receipt_and_the_handlers_notice(built_kb, db_url, mailbox):
     """`make run` plus an SMTP setting: the worker runs inside `kb serve`, nothing else to start."""
     import urllib.request
@@ -523,6 +524,7 @@ def test_two_workers_and_a_kill_deliver_each_message_exactly_once(notifying_app,
     assert survivors and all(not w.endswith(f":{first.pid}") for w, in survivors)
 
 
+@pytest.mark.backend("postgresql")
 def test_nothing_is_lost_or_doubled_while_the_mail_server_is_down(notifying_app, mailbox, db_url, built_kb, tmp_path):
     """The server is away for 12 backoff units (12 s at backoff_seconds=1: six minutes at the default 30 s)."""
     mailbox.stop()

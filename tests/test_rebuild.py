@@ -15,6 +15,7 @@ import load  # noqa: E402
 from conftest import write_case  # noqa: E402
 
 
+@pytest.mark.backend("postgresql")
 def test_live_server_switches_to_a_new_index_under_load(kb_tree, db_url):
     from kb_builder.build import build
     from kb_builder.config import load_config
