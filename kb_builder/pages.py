@@ -14,6 +14,7 @@ from .config import KbConfig
 from .errors import Problem
 from .markup import md_text
 from .memo import Memo
+from .site_words import site_word
 
 # Generated folders inside the docs tree; everything else in docs/ is hand-written.
 GENERATED = ("faq", "sop")
@@ -151,14 +152,14 @@ def _category_page(cat_id: str, arts: list[Article], config: KbConfig) -> str:
     cat = config.category(cat_id)
     # Each link says its article's language: the site's script lists a visitor's own language first.
     lines = [f"- [{_esc(a.title)}]({Path(a.page).name}){{ hreflang={a.language} lang={a.language} }}" for a in arts]
-    return (_front_matter({"title": _attr(f"{cat.zh} · {cat.en}")})
+    return (_front_matter({"title": _attr(cat.zh)})
             + f"共 {len(arts)} 篇 · {len(arts)} articles\n\n" + "\n".join(lines) + "\n")
 
 
 def _faq_index(by_cat: dict[str, list[Article]], config: KbConfig) -> str:
-    rows = [f"- [{_esc(c.zh)} · {_esc(c.en)}]({c.id}/index.md) ({len(by_cat[c.id])})"
+    rows = [f"- [{_esc(c.zh)}]({c.id}/index.md){{ .kb-label }} ({len(by_cat[c.id])})"
             for c in config.categories if by_cat.get(c.id)]
-    return (_front_matter({"title": "常见问题 · FAQ"})
+    return (_front_matter({"title": site_word("FAQ")})
             + "按分类浏览已解决的问题。找不到答案？先用页面顶部的搜索，"
               "或[提交投诉](../complaint.md)。\n\n"
               "Browse resolved problems by category, or search at the top of the page.\n\n"
@@ -167,7 +168,7 @@ def _faq_index(by_cat: dict[str, list[Article]], config: KbConfig) -> str:
 
 def _sop_index(sops: list[Article]) -> str:
     lines = [f"- [{_esc(a.title)}]({Path(a.page).name})" for a in sops]
-    return _front_matter({"title": "办事指南 · Procedures"}) + "\n".join(lines) + "\n"
+    return _front_matter({"title": site_word("Procedures")}) + "\n".join(lines) + "\n"
 
 
 def _tags_page(articles: list[Article]) -> str:
@@ -177,7 +178,7 @@ def _tags_page(articles: list[Article]) -> str:
         for tag in art.tags:
             by_tag[tag].append(art)
     # Out of the site search: it names every tag, so it matched nearly every query (issue 23, point 6).
-    parts = [_front_matter({"title": "标签 · Tags", "search": {"exclude": True}})]
+    parts = [_front_matter({"title": site_word("Tags"), "search": {"exclude": True}})]
     for tag in sorted(by_tag):
         parts.append(f"## {_esc(tag)}\n\n" + "\n".join(
             f"- [{_esc(a.title)}](../{a.page})" for a in sorted(by_tag[tag], key=lambda a: a.id)) + "\n\n")
@@ -190,12 +191,12 @@ def _home_page(template: str, by_cat: dict[str, list[Article]], articles: list[A
     parts = []
     helpful = [known[i] for i in config.site.helpful_articles if i in known]  # unknown_helpful() warns
     if helpful:
-        parts.append("## 最有帮助 · Most helpful { #kb-helpful }\n\n" + "\n".join(
+        parts.append(f"## {site_word('Most helpful')} {{ #kb-helpful .kb-label }}\n\n" + "\n".join(
             f"- [{_esc(a.title)}]({a.page}){{ hreflang={a.language} lang={a.language} }}" for a in helpful) + "\n")
-    rows = [f"- [{_esc(c.zh)} · {_esc(c.en)}](faq/{c.id}/index.md) ({len(by_cat[c.id])})"
+    rows = [f"- [{_esc(c.zh)}](faq/{c.id}/index.md){{ .kb-label }} ({len(by_cat[c.id])})"
             for c in config.categories if by_cat.get(c.id)]
     if rows:
-        parts.append("## 分类 · Categories { #kb-categories }\n\n" + "\n".join(rows) + "\n")
+        parts.append(f"## {site_word('Categories')} {{ #kb-categories .kb-label }}\n\n" + "\n".join(rows) + "\n")
     return template.replace(HOME_MARKER, "\n".join(parts))
 
 
@@ -251,15 +252,15 @@ def navigation(articles: list[Article], config: KbConfig) -> list:
     thousands of links in every page (measured: 5,000 pages built in 184 s -> 40 s).
     """
     cats = {a.category for a in articles if a.kind == "case"}
-    faq = [{"常见问题 · FAQ": "faq/index.md"}] + [
-        {_attr(f"{c.zh} · {c.en}"): f"faq/{c.id}/index.md"} for c in config.categories if c.id in cats]
-    sops = [{"总览 · Overview": "sop/index.md"}] + [
+    faq = [{site_word("FAQ"): "faq/index.md"}] + [
+        {_attr(c.zh): f"faq/{c.id}/index.md"} for c in config.categories if c.id in cats]
+    sops = [{site_word("Overview"): "sop/index.md"}] + [
         {_attr(a.title): a.page} for a in sorted(articles, key=lambda a: a.id) if a.kind == "sop"]
     return [
-        {"首页 · Home": "index.md"},
-        {"常见问题 · FAQ": faq},
-        {"办事指南 · Procedures": sops},
-        {"提交投诉 · Complain": "complaint.md"},
-        {"查询进度 · Status": "status.md"},
-        {"标签 · Tags": "faq/tags.md"},
+        {site_word("Home"): "index.md"},
+        {site_word("FAQ"): faq},
+        {site_word("Procedures"): sops},
+        {site_word("Submit a complaint"): "complaint.md"},
+        {site_word("Check a complaint"): "status.md"},
+        {site_word("Tags"): "faq/tags.md"},
     ]

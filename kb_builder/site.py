@@ -116,6 +116,18 @@ class _DirtyNotice(logging.Filter):
         return "'dirty' build" not in record.getMessage()
 
 
+def category_labels(config: KbConfig) -> dict[str, dict[str, str]]:
+    """Each category's name as built (Simplified) -> its Traditional and English names, for language.js.
+
+    The nav, titles and lists show kb.yml's `zh`; a visitor reading another language sees the same
+    conversion the API's labels get (OpenCC s2twp) or kb.yml's `en`.
+    """
+    import opencc
+
+    to_traditional = opencc.OpenCC("s2twp").convert
+    return {c.zh: {"zh-Hant": to_traditional(c.zh), "en": c.en} for c in config.categories}
+
+
 def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, strict: bool = False,
                build_date: int | None = None, dirty: bool = False, synonyms=None,
                records_dir: Path | None = None, removed: frozenset[str] | set[str] = frozenset()) -> None:
@@ -140,6 +152,7 @@ def build_site(config: KbConfig, docs_dir: Path, site_dir: Path, nav: list, stri
         cfg = load_config(config_file=str(config.mkdocs_config), docs_dir=str(docs_dir),
                           site_dir=str(site_dir), nav=nav, strict=strict)
         cfg["extra"]["kb_api_base"] = config.site.api_base_url
+        cfg["extra"]["kb_labels"] = category_labels(config)
         policy = SitePolicy()
         cfg.plugins["kb-site-policy"] = policy
         previous, state = load_state(config.index_dir) if dirty else ({}, None)

@@ -176,6 +176,45 @@ def test_article_pages_say_their_language_and_english_visitors_get_english_first
     assert page.locator(".md-content ul li > a[hreflang]").first.get_attribute("hreflang") != "en"
 
 
+@pytest.mark.parametrize(("locale", "words"), [
+    ("en-GB", {"tabs": ["Home", "FAQ", "Procedures", "Submit a complaint", "Check a complaint", "Tags"],
+               "search": "Search", "top": "Back to top", "site": "Employee Help Center", "h1": "Facilities and repairs",
+               "toc": "Table of contents", "results": r"^(\d+ matching documents|No matching documents)$"}),
+    ("zh-TW", {"tabs": ["首頁", "常見問題", "辦事指南", "提交投訴", "查詢進度", "標籤"],
+               "search": "搜尋", "top": "回到頂部", "site": "員工服務知識庫", "h1": "設施報修",
+               "toc": "目錄", "results": r"^(找到 \d+ 個符合條件的結果|沒有找到符合條件的結果)$"}),
+])
+def test_the_theme_and_the_nav_speak_the_visitors_language(context_for, live_server, locale, words):
+    """The theme's own words (from its own translations), the nav, titles and category names, per visitor.
+
+    The site is built once, in Simplified Chinese; an article keeps its own language (html lang) while the
+    frame around it is the visitor's (and says so).
+    """
+    from playwright.sync_api import expect
+    page = context_for(locale).new_page()
+    page.goto(live_server + "/faq/facilities/")
+    expect(page.locator(".md-tabs__link")).to_have_text(words["tabs"])
+    assert page.locator("input.md-search__input").get_attribute("placeholder") == words["search"]
+    assert page.locator(".md-content h1").inner_text() == words["h1"]  # kb.yml's name for the category
+    assert page.title() == f"{words['h1']} - {words['site']}"
+    assert page.locator(".md-header").get_attribute("lang") == ("en" if locale == "en-GB" else "zh-Hant")
+    assert words["top"] in page.locator(".md-top").inner_text()
+    article = page.locator(".md-content ul li > a[hreflang='zh-Hans']").first.get_attribute("href")
+    page.goto(live_server + "/faq/facilities/" + article)
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"  # the article's own language
+    assert page.locator(".md-sidebar--secondary .md-nav__title").inner_text().strip() == words["toc"]
+    # Material's search words come from #__config, which language.js sets before the theme reads it.
+    page.wait_for_load_state("networkidle")
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.fill("vpn")
+    search.press("End")
+    expect(page.locator(".md-search-result__meta")).to_have_text(re.compile(words["results"]), timeout=15_000)
+    # Switching back to Simplified shows the words as built.
+    page.select_option("#kb-language", "zh-Hans")
+    expect(page.locator(".md-tabs__link").first).to_have_text("首页")
+
+
 def test_the_form_gets_api_errors_in_the_chosen_language(context_for, live_server):
     page = context_for("zh-CN").new_page()
     page.goto(live_server + "/complaint/")

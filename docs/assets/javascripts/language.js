@@ -45,6 +45,93 @@
 
   function language() { return stored() || fromBrowser(); }
 
+  // An id marked for the catalogues (kb_builder/site_words.py reads every kbN call): words the site's configuration
+  // shows, built in Simplified Chinese (mkdocs.yml: the site's name, the "was this page helpful?" widget).
+  function kbN(id) { return id; }
+  var CONFIGURED = [kbN("Employee Help Center"), kbN("Was this page helpful?"), kbN("Helpful"), kbN("Not helpful"),
+                    kbN("Thanks for your feedback!"), kbN("Thanks, we will improve this article. Not solved?")];
+
+  // The theme's words, the builder's (nav, generated titles) and category names are built in Simplified
+  // Chinese. Each is looked up by that text: the theme's in its own translations (kbThemeWords, from
+  // mkdocs-material's language partials), the builder's in the site catalogue (kbWords), categories in
+  // kb.yml's names (#kb-labels). Only the site's frame is read, never an article's text.
+  var FRAME = ".md-header, .md-tabs, .md-sidebar, .md-footer, .md-top, .md-skip, .md-search, .md-feedback, " +
+              ".md-source-file, .md-content__inner > h1, .kb-label, .md-clipboard, .md-dialog";
+  var FRAME_ATTRIBUTES = ["title", "aria-label", "placeholder"];
+  var originals = new WeakMap();  // node -> {text or attribute name: the built text}
+
+  // Simplified Chinese has one word where the others have two (标签: the theme's "Tabs", the nav's "Tags"):
+  // attributes are the theme's (aria-label, title), so its words come first there; text is ours first.
+  function frameTable(lang, themeFirst) {
+    var sources = [], table = {};
+    var theme = window.kbThemeWords || {};
+    sources.push(Object.keys(theme).map(function (key) { return [theme[key]["zh-Hans"], theme[key][lang]]; }));
+    var words = window.kbWords || {}, built = words["zh-Hans"] || {}, mine = words[lang] || {};
+    // Where ids share a Simplified word (提交投诉: the button's "Submit", the nav's "Submit a complaint"), the
+    // longer, more specific id is the frame's.
+    sources.push(Object.keys(built).filter(function (id) { return mine[id]; })
+      .sort(function (a, b) { return b.length - a.length; })
+      .map(function (id) { return [built[id], mine[id]]; }));
+    var labels = {};
+    try { labels = JSON.parse((document.getElementById("kb-labels") || {}).textContent || "{}"); } catch (e) { labels = {}; }
+    sources.push(Object.keys(labels).map(function (zh) { return [zh, lang === "zh-Hans" ? zh : labels[zh][lang] || zh]; }));
+    if (!themeFirst) sources.reverse();
+    sources.forEach(function (pairs) {
+      pairs.forEach(function (pair) { if (!(pair[0] in table)) table[pair[0]] = pair[1]; });
+    });
+    return table;
+  }
+
+  function built(node, name, current) {
+    var known = originals.get(node) || {};
+    if (!(name in known)) { known[name] = current; originals.set(node, known); }
+    return known[name];
+  }
+
+  function swap(table, text) {
+    var trimmed = text.trim();
+    if (!trimmed || !(trimmed in table)) return null;
+    return text.replace(trimmed, table[trimmed]);
+  }
+
+  function translateFrame(lang) {
+    var table = frameTable(lang, false), themes = frameTable(lang, true);
+    document.querySelectorAll(FRAME).forEach(function (root) {
+      [root].concat(Array.prototype.slice.call(root.querySelectorAll("*"))).forEach(function (el) {
+        FRAME_ATTRIBUTES.forEach(function (name) {
+          if (!el.hasAttribute(name)) return;
+          var text = swap(themes, built(el, name, el.getAttribute(name)));
+          if (text !== null) el.setAttribute(name, text);
+        });
+      });
+      var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+        var text = swap(table, built(node, "text", node.nodeValue));
+        if (text !== null) node.nodeValue = text;
+      }
+    });
+    // The window's title: "page - site", each part by itself.
+    var title = built(document, "title", document.title);
+    document.title = title.split(" - ").map(function (part) { return swap(table, part) || part; }).join(" - ");
+    document.querySelectorAll(".md-header, .md-tabs, .md-footer, .md-top, .md-skip, .md-search")
+      .forEach(function (el) { el.setAttribute("lang", lang); });
+  }
+
+  // Material reads the words of its search results and copy buttons from #__config once, when its bundle
+  // starts: this script runs just before it (overrides/main.html), so they are the visitor's from the start.
+  function configureTheme(lang) {
+    var node = document.getElementById("__config");
+    var theme = window.kbThemeWords || {};
+    if (!node) return;
+    try {
+      var config = JSON.parse(node.textContent);
+      Object.keys(config.translations || {}).forEach(function (key) {
+        if (theme[key]) config.translations[key] = theme[key][lang];
+      });
+      node.textContent = JSON.stringify(config);
+    } catch (e) { /* the theme's own words stay as built */ }
+  }
+
   function family(lang) { return lang === "en" ? "en" : "zh"; }
 
   // Article links carry hreflang (kb_builder/pages.py): the visitor's language first, order kept otherwise.
@@ -116,6 +203,7 @@
     var search = document.querySelector(".md-search[role=dialog]");  // the theme's dialog has no name of its own
     if (search) search.setAttribute("aria-label", WORDS[lang].search);
     translatePage();
+    translateFrame(lang);
     orderLists(lang);
     noteOtherLanguage(lang);
     document.dispatchEvent(new CustomEvent("kb-language", { detail: lang }));
@@ -148,6 +236,7 @@
     apply(lang);
   }
 
+  configureTheme(language());
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else {
