@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -60,30 +59,6 @@ def active(session: Session) -> list[CalendarDay]:
 def read(session: Session) -> Days:
     rows = active(session)
     return Days(frozenset(r.day for r in rows if r.kind == HOLIDAY), frozenset(r.day for r in rows if r.kind == WORKDAY))
-
-
-def entered_years(kb) -> set[int]:
-    """The years admins entered days for, for `kb check` and `kb build` (the `kb.calendar_years` entry point).
-
-    Those commands warn about a year without an official calendar; once an admin has entered its days in the
-    workspace they must stop. Read without creating or migrating anything: a database that does not exist
-    yet, cannot be reached or has no calendar table has entered nothing (the warning stays, which is right).
-    """
-    from sqlalchemy.engine import make_url
-
-    from .db import make_engine
-    url = make_url(kb.db_url)
-    if url.get_backend_name() == "sqlite" and (not url.database or not Path(url.database).is_file()):
-        return set()
-    engine = make_engine(kb.db_url)
-    try:
-        with Session(engine) as session:
-            return read(session).years
-    except SQLAlchemyError as exc:
-        log.info("cannot read the entered holidays (%s): kb.yml and the shipped calendar only", exc)
-        return set()
-    finally:
-        engine.dispose()
 
 
 def _date(name: str, value: str | dt.date | None, problems: list[tuple[str, str]]) -> dt.date | None:

@@ -20,7 +20,6 @@ from .errors import KbError
 from .official_calendar import calendar_gap
 
 ENTRY_POINT_GROUP = "kb.commands"
-CALENDAR_YEARS_GROUP = "kb.calendar_years"
 
 
 @dataclass
@@ -152,15 +151,8 @@ def _warn_personal_data(problems) -> None:
 
 
 def warn_calendar(config: KbConfig) -> None:
-    """Say when deadlines will soon fall in a year the official holiday calendar does not cover yet.
-
-    Years admins entered in the workspace count as covered: the desk reads them from its database through
-    the `kb.calendar_years` entry point (this package never imports intake_api).
-    """
-    entered: set[int] = set()
-    for ep in entry_points(group=CALENDAR_YEARS_GROUP):
-        entered |= set(ep.load()(config))
-    gap = calendar_gap(config, entered=entered)
+    """Say when deadlines will soon fall in a year neither the official holiday calendar nor an admin covers."""
+    gap = calendar_gap(config)
     if gap:
         click.echo("Warning: " + " / ".join(gap), err=True)
 

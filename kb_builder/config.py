@@ -85,8 +85,8 @@ class SiteSettings(_Strict):
     base_path: str = Field(default="/", pattern=r"^/")
     """Path of the site's root on its web server; suggestion URLs start with it."""
     helpful_articles: list[str] = Field(default=[], max_length=20)
-    """Article ids the home page lists as the most helpful, in this order. A configured list: the build never
-    opens the complaint database, so it cannot count the anonymous "this solved it" signals itself (the
+    """Article ids the home page lists as the most helpful, in this order. A configured list: the build reads no
+    complaint data (only the years admins entered holidays for, to warn), so it cannot count the anonymous "this solved it" signals itself (the
     review's deflection figures show which articles they favour). An unknown id stops the build."""
 
 

@@ -10,6 +10,7 @@ enter the holidays in the workspace (/staff/calendar) or upgrade the package. `k
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .process_config import CalendarSettings
@@ -57,7 +58,43 @@ def calendar_warning(years: list[int]) -> tuple[str, str]:
              f"in the workspace at Holiday calendar (/staff/calendar), or upgrade chinesecalendar."))
 
 
-def calendar_gap(config, entered: set[int] | frozenset[int] = frozenset()) -> tuple[str, str] | None:
-    """The warning for this organisation today (zh, en), or None when the coming deadlines are covered."""
-    years = years_without_official_calendar(config.process.calendar, local_today(config.timezone), entered=entered)
+def calendar_gap(config, entered: set[int] | frozenset[int] | None = None) -> tuple[str, str] | None:
+    """The warning for this organisation today (zh, en), or None when the coming deadlines are covered.
+
+    entered: the years admins entered days for; None reads them from the complaint database, and only when
+    the shipped calendar and kb.yml leave a gap (the common case opens nothing).
+    """
+    today = local_today(config.timezone)
+    years = years_without_official_calendar(config.process.calendar, today, entered=entered or frozenset())
+    if years and entered is None:
+        years = years_without_official_calendar(config.process.calendar, today, entered=entered_years(config.db_url))
     return calendar_warning(years) if years else None
+
+
+def entered_years(db_url: str) -> set[int]:
+    """The years admins entered holidays or make-up workdays for in the workspace, read-only.
+
+    `kb check` and `kb build` stop warning about a year an admin has covered. They read the desk's
+    `calendar_days` table by reflection (its name and two columns: no import of the desk, which stays
+    optional for the builder), create and migrate nothing, and a database that does not exist yet, cannot
+    be reached or has no such table has entered nothing: the warning stays, which is right then.
+    """
+    from sqlalchemy import MetaData, Table, create_engine, select
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = make_url(db_url)
+    sqlite = url.get_backend_name() == "sqlite"
+    if sqlite and (not url.database or not Path(url.database).is_file()):
+        return set()
+    engine = create_engine(url, connect_args={} if sqlite else {"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            days = Table("calendar_days", MetaData(), autoload_with=conn)
+            rows = conn.execute(select(days.c.day).where(days.c.removed_at.is_(None)))
+            return {(day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])).year
+                    for day, in rows}
+    except SQLAlchemyError:
+        return set()
+    finally:
+        engine.dispose()

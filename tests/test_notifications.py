@@ -364,9 +364,13 @@ def test_sla_reminders_are_sent_once_however_often_workers_look(notifying_app, m
     one.run_once()
     escalations = [m for m in mailbox.to("boss@example.org") if got["number"] in Mailbox.text(m)]
     assert escalations
-    before = len(outbox_rows(db_url))
+    # Looking again later adds no reminder (a new day's digest may be due by then, depending on the hour the
+    # test runs: digests are once a day, tested on their own).
+    def reminders():
+        return [r for r in outbox_rows(db_url) if r[0] != "digest"]
+    before = reminders()
     two.schedule(now=due + dt.timedelta(hours=30))
-    assert len(outbox_rows(db_url)) == before
+    assert reminders() == before
 
 
 def test_a_team_robot_gets_the_teams_messages(built_kb, db_url, mailbox):
