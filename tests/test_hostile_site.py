@@ -124,6 +124,7 @@ def test_an_approved_phrasing_with_markup_is_published_as_text(kb_tree):
     assert "evil.example" not in "".join(f"{a}" for _, a in parse(page).tags)  # no image or link leaves the site
 
 
+@pytest.mark.backend("sqlite")  # a build's work, not the database's
 def test_kb_publish_writes_a_complaint_as_text_and_the_site_shows_it_inert(kb_tree, db_url):
     """The review's attack: an anonymous script-bearing complaint, resolved, published with --approve, rebuilt."""
     from intake_api import create_app

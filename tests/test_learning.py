@@ -137,6 +137,7 @@ def test_the_guard_flags_a_phrasing_that_would_win_another_articles_questions(le
     assert res.status_code == 400 and res.get_json()["errors"][0]["field"] == "article_id"
 
 
+@pytest.mark.backend("postgresql")  # a build's work, not the database's
 def test_a_malformed_case_file_is_named_with_its_line_and_left_untouched(learning_app, kb: Path):
     client = learning_app.test_client()
     number = resolved(client, f"{WORDING}。")
@@ -351,6 +352,7 @@ def test_the_reviews_article_table_shows_what_use_says(learning_app, db_url: str
     assert "/staff/articles/" not in page
 
 
+@pytest.mark.backend("sqlite")  # a build's work, not the database's
 def test_an_sop_is_linked_and_its_file_gains_questions_in_place(learning_app, kb: Path):
     from kb_builder.build import build
     from kb_builder.config import load_config

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from conftest import PASSWORD, api_login
 
 
@@ -9,6 +10,7 @@ def token_of(html):
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
+@pytest.mark.backend("postgresql")  # a build's work, not the database's
 def test_a_resolved_complaint_becomes_a_redacted_article_that_is_suggested(kb_tree, db_url):
     from intake_api import create_app
     from intake_api.auth import create_staff

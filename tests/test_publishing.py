@@ -4,7 +4,9 @@ import datetime as dt
 import re
 import threading
 
-from conftest import token_of, workspace_login as login, PASSWORD, api_login, query_db, write_case
+import pytest
+from conftest import PASSWORD, api_login, query_db, token_of, write_case
+from conftest import workspace_login as login
 
 PROBLEM = "四号楼电梯按钮失灵，按了没反应，经常停在半层"
 ARTICLE = {"title": "电梯按钮失灵、停在半层怎么办", "tags": "电梯, 报修",
@@ -52,6 +54,7 @@ def worker_for(app):
     return Worker(app.config["KB"], app.extensions["db_engine"], app.extensions["kb_clock"], name="test-worker")
 
 
+@pytest.mark.backend("postgresql")  # a build's work, not the database's
 def test_a_handlers_approval_waits_for_an_admin_then_the_worker_publishes_it(kb_tree, db_url):
     from kb_builder.build import build
     from kb_builder.config import load_config
@@ -90,6 +93,7 @@ def test_a_handlers_approval_waits_for_an_admin_then_the_worker_publishes_it(kb_
     assert history == [("staff:liu", "article_approved"), ("staff:hr", "article_published")]
 
 
+@pytest.mark.backend("sqlite")  # a build's work, not the database's
 def test_a_failed_build_shows_the_builders_message_and_leaves_the_site(kb_tree, db_url):
     from kb_builder.build import build
     from kb_builder.config import load_config

@@ -177,9 +177,10 @@ def test_the_learnt_threshold_and_a_fixed_one(app):
     rec = recogniser(app.config["KB"])
     assert rec.rules.threshold is None and len(set(rec.thresholds.values())) == 1
     assert next(iter(rec.thresholds.values())) in THRESHOLDS
-    fixed = Recogniser(rec.rules.model_copy(update={"threshold": 0.6}), encoder=rec.encoder)
+    store = app.config["KB"].path("cache")
+    fixed = Recogniser(rec.rules.model_copy(update={"threshold": 0.6}), encoder=rec.encoder, store=store)
     assert set(fixed.thresholds.values()) == {0.6}
-    assert Recogniser(rec.rules, encoder=rec.encoder).thresholds == rec.thresholds  # the fit is shared again
+    assert Recogniser(rec.rules, encoder=rec.encoder, store=store).thresholds == rec.thresholds  # read back
 
 
 def _small_rules():
