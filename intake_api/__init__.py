@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 
 from kb_builder.analysis import warm_up
 from kb_builder.config import load_config
@@ -14,6 +15,14 @@ from kb_builder.search import Searcher
 REMOVED_KEYS = {"DATABASE_URL": "database_url", "INDEX_DIR": "paths.index", "SITE_DIR": "paths.site",
                 "SITE_BASE_PATH": "site.base_path", "INSTANCE_DIR": "paths.database (its folder)",
                 "IDENTITY_KEYS": "secrets.identity_keys"}
+
+
+class RowId(IntegerConverter):
+    """A route's integer as a row id: 0 to 2**31 - 1, the range of PostgreSQL's integer columns."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -45,6 +54,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update({k: v for k, v in test_config.items() if k not in ("KB_CONFIG", "KB_OVERRIDES")})
     if isinstance(app.json, DefaultJSONProvider):
         app.json.ensure_ascii = False  # Chinese as Chinese, not \u escapes
+    # Every <int:...> in a route is a row id: one the database cannot hold (PostgreSQL's integer, SQLite's
+    # 64 bits) matches no route (404), instead of an overflow inside the query (a 500). Set before any
+    # blueprint adds its rules.
+    app.url_map.converters["int"] = RowId
 
     from flask_wtf.csrf import CSRFProtect
 

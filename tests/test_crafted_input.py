@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from conftest import COMPLAINT, PASSWORD, api_login
 
@@ -116,3 +117,25 @@ def test_a_crlf_in_next_neither_fails_nor_escapes_the_workspace(client, make_sta
             r'name="csrf_token" value="([^"]+)"', client.get("/staff/").get_data(as_text=True)).group(1)})
         page = client.get("/staff/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_an_id_no_column_can_hold_is_404_on_every_route(staffed, app):
+    """A route's id beyond PostgreSQL's integer (or SQLite's 64 bits) is 404, never an overflow in the query."""
+    client, ack, token = staffed
+    body = {"decision": "reject", "note": "x", "evidence": "x", "text": "x", "status": "assessed"}
+    tried = 0
+    for rule in app.url_map.iter_rules():
+        ints = [arg for arg, conv in rule._converters.items() if isinstance(conv, IntegerConverter)]
+        if not ints:
+            continue
+        for value, expect_404 in ((2**31, True), (10**20, True), (2**31 - 1, False)):
+            url = rule.rule
+            for arg in rule.arguments:
+                url = url.replace(f"<int:{arg}>", str(value)).replace(f"<{arg}>", ack["number"])
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                tried += 1
+                res = client.open(url, method=method, json=body, headers={"X-CSRFToken": token})
+                assert res.status_code < 500, (method, url, res.status_code)
+                if expect_404:
+                    assert res.status_code == 404, (method, url, res.status_code)
+    assert tried >= 30  # every id route of the API and the workspace, three values each
