@@ -76,7 +76,7 @@ class SitePolicy(BasePlugin):
 
     def on_page_content(self, html, page, config, files):
         if not page.file.src_uri.startswith(("faq/", "sop/")):
-            return html  # hand-written pages of docs/ (the form, the status page)
+            return with_traditional(html)  # hand-written pages of docs/ (the form, the status page)
         return sanitize(html, local_links=(page.meta or {}).get("kb_origin") == "complaint")
 
     def on_post_page(self, output, page, config):
@@ -87,6 +87,26 @@ class SitePolicy(BasePlugin):
     def on_post_template(self, output_content, template_name, config):
         self.hashes |= _hashes_of(output_content)
         return output_content
+
+
+# A hand-written sentence in Simplified Chinese (docs/*.md marks each language: kb-zh, kb-en), with no element
+# of its own kind inside it (a link may be).
+_SIMPLIFIED = re.compile(r'<(p|span) class="kb-zh" lang="zh-Hans">(.*?)</\1>', re.S)
+
+
+def with_traditional(html: str) -> str:
+    """Each Simplified sentence of a hand-written page followed by its Traditional copy (OpenCC s2twp).
+
+    The page is written in two languages; a Traditional-Chinese visitor gets the third without anyone writing
+    it (kb.css shows the visitor's). Markup and links pass through unchanged: OpenCC converts Chinese only.
+    """
+    if 'class="kb-zh"' not in html:
+        return html
+    import opencc
+
+    convert = opencc.OpenCC("s2twp").convert
+    return _SIMPLIFIED.sub(lambda m: f'{m.group(0)}<{m.group(1)} class="kb-zh-hant" lang="zh-Hant">'
+                                     f'{convert(m.group(2))}</{m.group(1)}>', html)
 
 
 def write_policy(site_dir: Path, hashes: set[str], dirty: bool) -> list[str]:
