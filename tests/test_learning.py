@@ -391,3 +391,23 @@ def test_an_sop_is_linked_and_its_file_gains_questions_in_place(learning_app, kb
     build(load_config(kb / "kb.yml"))  # the build accepts the SOP's questions and searches them
     after = client.post("/api/v1/suggest", json={"q": asked}).get_json()
     assert after["results"] and after["results"][0]["id"] == "sop-check-status"
+
+
+def test_an_articles_signals_count_every_event_however_busy_the_site(learning_app, db_url: str):
+    """Opens and submissions past an article are counted over all events, not the newest few thousand."""
+    from intake_api.db import get_session
+    from intake_api.learning import OPENED, PASSED, signals
+    from intake_api.models import AnalyticsEvent
+    with learning_app.app_context():
+        session = get_session()
+        mine = [AnalyticsEvent(kind=OPENED, article_ids=["water-dispenser-not-working"]) for _ in range(3)]
+        mine += [AnalyticsEvent(kind=PASSED, query="饮水机还是坏的", article_ids=["x", "water-dispenser-not-working"])]
+        look_alike = [AnalyticsEvent(kind=OPENED, article_ids=["water-dispenser-not-working-2"])]
+        session.add_all(mine + look_alike)
+        session.add_all([AnalyticsEvent(kind=OPENED, article_ids=["vpn-cannot-connect"]) for _ in range(5200)])
+        session.commit()
+        found = signals(session, "water-dispenser-not-working")
+        assert (found["opened"], found["passed"]) == (3, 1)
+        assert [p["query"] for p in found["past_it"]] == ["饮水机还是坏的"]
+        assert signals(session, "vpn-cannot-connect")["opened"] == 5200
+        assert signals(session, "%")["opened"] == signals(session, "water_dispenser%")["opened"] == 0  # literal
