@@ -1350,16 +1350,23 @@ class Desk:
 
         With publishing.second_approval, a handler's approval waits for an admin's (HR decides what the whole
         company reads): the file stays `published: false` until then. An admin's approval publishes at once.
-        The worker runs the build (build_queue.py); the article's page shows how it went.
+        The worker runs the build (build_queue.py); the article's page shows how it went. An edit of an article
+        that is already live, saved or waiting for approval, goes to `publish.pending_path` and leaves the live
+        file alone: writing it `published: false` took the page off the site at the next build, anyone's.
         """
         c, draft, _ = self.article(who, number)
         if edit is not None:
             edit(draft)
         names = self.staff_names()
         waits = approve and not who.is_admin and self.kb.publishing.second_approval
+        publishes = approve and not waits
+        pending = publish.pending_path(self.kb, draft.id)
+        target = pending if not publishes and publish.is_live(self.kb, draft.id) else None
         try:
             path = publish.write_case(self.kb, draft, publish.redactor_for(self.kb, c, names),
-                                      published=approve and not waits)
+                                      published=publishes, path=target)
+            if publishes:
+                pending.unlink(missing_ok=True)  # approved: the live file holds the edit now
         except ContentError as exc:
             raise Invalid(str(exc), [{"field": getattr(p, "field", None) or "body",
                                       "message": str(getattr(p, "message", p))} for p in exc.problems]) from None
@@ -1381,8 +1388,7 @@ class Desk:
         return build_queue.recent(self.session, limit)
 
     def is_published(self, case_id: str) -> bool:
-        path = publish.case_path(self.kb, case_id)
-        return path.is_file() and "published: true" in path.read_text(encoding="utf-8")
+        return publish.is_live(self.kb, case_id)
 
     # The working-day calendar admins keep ---------------------------------------------------------------
 

@@ -105,15 +105,29 @@ def case_path(kb, case_id: str) -> Path:
     return kb.content_dir / "cases" / f"{case_id}.md"
 
 
-def write_case(kb, draft: Draft, red: Redactor, published: bool) -> Path:
-    """Write the case file (redacting the editor's text again) and check it as the builder will."""
+def pending_path(kb, case_id: str) -> Path:
+    """Where an edit of a live article waits for its approval: a folder the builder does not read
+    (it reads content/cases/*.md), so the live page stays as it is until the edit is approved."""
+    return kb.content_dir / "cases" / "pending" / f"{case_id}.md"
+
+
+def is_live(kb, case_id: str) -> bool:
+    path = case_path(kb, case_id)
+    return path.is_file() and "published: true" in path.read_text(encoding="utf-8")
+
+
+def write_case(kb, draft: Draft, red: Redactor, published: bool, path: Path | None = None) -> Path:
+    """Write the case file (redacting the editor's text again) and check it as the builder will.
+
+    path: where (default the case file; `pending_path` for an edit of a live article awaiting approval).
+    """
     clean = lambda s: red.redact(s)[0]  # noqa: E731
     front = {"id": draft.id, "title": clean(draft.title), "category": draft.category,
              "tags": [clean(t) for t in draft.tags if t.strip()], "language": draft.language,
              "questions": [clean(q) for q in draft.questions if q.strip()],
              "resolved": draft.resolved.isoformat(), "published": published, "origin": draft.origin}
     text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000) + "---\n\n" + clean(draft.body)
-    path = case_path(kb, draft.id)
+    path = path or case_path(kb, draft.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -127,7 +141,10 @@ def write_case(kb, draft: Draft, red: Redactor, published: bool) -> Path:
 
 
 def read_draft(kb, case_id: str) -> Draft | None:
-    path = case_path(kb, case_id)
+    """The article as its editors last saved it: a pending edit of a live article first, else the case file."""
+    path = pending_path(kb, case_id)
+    if not path.is_file():
+        path = case_path(kb, case_id)
     if not path.is_file():
         return None
     src = read_source(path, "case", kb.category_ids)

@@ -247,3 +247,39 @@ def test_the_staff_api_edits_and_approves_an_article_as_the_workspace_does(kb_tr
     assert "number" in unresolved, unresolved
     unresolved = unresolved["number"]
     assert hr.get(f"/api/v1/staff/complaints/{unresolved}/article", headers=hr_headers).status_code == 409
+
+
+def test_editing_a_live_article_leaves_it_on_the_site_until_the_edit_is_approved(kb_tree, db_url):
+    """A saved edit, and a handler's approval waiting for an admin's, keep the live file as it is."""
+    from kb_builder.build import build
+    from kb_builder.config import load_config
+    app = make_app(kb_tree, db_url)
+    number = resolved_complaint(app)
+    case_file = kb_tree / "content" / "cases" / f"{number.lower()}.md"
+    pending = kb_tree / "content" / "cases" / "pending" / f"{number.lower()}.md"
+    url = f"/api/v1/staff/complaints/{number}/article"
+    hr, liu = app.test_client(), app.test_client()
+    hr_headers, liu_headers = {"X-CSRFToken": api_login(hr, "hr")}, {"X-CSRFToken": api_login(liu, "liu")}
+    body = hr.get(url, headers=hr_headers).get_json()["body"].replace("[姓名]", "一位同事").replace("[电话]", "")
+    assert hr.post(url, json={"title": "电梯按钮失灵怎么办", "body": body, "action": "approve"},
+                   headers=hr_headers).get_json()["published"] is True
+    live = case_file.read_text(encoding="utf-8")
+    assert "published: true" in live and not pending.exists()
+
+    edited = liu.post(url, json={"title": "电梯按钮失灵、停在半层怎么办"}, headers=liu_headers).get_json()
+    assert edited["title"] == "电梯按钮失灵、停在半层怎么办" and edited["published"] is True
+    assert case_file.read_text(encoding="utf-8") == live  # the live article is untouched
+    assert "电梯按钮失灵、停在半层怎么办" in pending.read_text(encoding="utf-8")
+    waiting = liu.post(url, json={"action": "approve"}, headers=liu_headers).get_json()
+    assert waiting["publication"]["status"] == "awaiting" and waiting["published"] is True
+    assert case_file.read_text(encoding="utf-8") == live
+    cfg = load_config(kb_tree / "kb.yml")
+    build(cfg)  # anyone's build meanwhile keeps the page
+    page = kb_tree / "site" / "faq" / "facilities" / number.lower() / "index.html"
+    assert "电梯按钮失灵怎么办" in page.read_text(encoding="utf-8")
+
+    done = hr.post(url, json={"action": "approve"}, headers=hr_headers).get_json()
+    assert done["publication"]["status"] == "queued" and done["title"] == "电梯按钮失灵、停在半层怎么办"
+    assert "电梯按钮失灵、停在半层怎么办" in case_file.read_text(encoding="utf-8") and not pending.exists()
+    build(cfg)
+    assert "电梯按钮失灵、停在半层怎么办" in page.read_text(encoding="utf-8")
