@@ -25,13 +25,13 @@ import re
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from kb_builder.analysis import to_traditional
 from kb_builder.errors import ConfigError, Problem
 
 from .channels import Outgoing
@@ -109,27 +109,13 @@ KINDS: dict[str, Kind] = _kinds(
 MAY_BE_EMPTY = ("emergency_contact",)
 
 
-@lru_cache(maxsize=1)
-def _traditional():
-    import opencc
-
-    return opencc.OpenCC("s2twp")
-
-
-# Words OpenCC leaves in mainland usage.
-_HANT_WORDS = (("反饋", "回覆"), ("賬號", "帳號"), ("“", "「"), ("”", "」"))
-
-
 def localize(zh: str, en: str, language: str) -> str:
     """A Chinese and English pair in one language (zh-Hant converted from the Simplified text)."""
     if language == "en":
         return en
     if language == "zh-Hans":
         return zh
-    text = _traditional().convert(zh)
-    for mainland, local in _HANT_WORDS:
-        text = text.replace(mainland, local)
-    return text
+    return to_traditional(zh)
 
 
 def limit_names(language: str) -> dict[str, str]:

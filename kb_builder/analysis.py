@@ -57,6 +57,24 @@ def to_simplified(text: str) -> str:
     return _T2S.convert(text)
 
 
+# Words OpenCC's s2twp leaves in mainland usage.
+_HANT_WORDS = (("反饋", "回覆"), ("賬號", "帳號"), ("“", "「"), ("”", "」"))
+
+
+@lru_cache(maxsize=1)
+def _s2twp():
+    return opencc.OpenCC("s2twp")
+
+
+def to_traditional(text: str) -> str:
+    """Simplified to Traditional as read in Taiwan (OpenCC s2twp and a few words it leaves mainland): the one
+    conversion of the API's labels and messages, the catalogues' first drafts and the site's frame and pages."""
+    text = _s2twp().convert(text)
+    for mainland, local in _HANT_WORDS:
+        text = text.replace(mainland, local)
+    return text
+
+
 @lru_cache(maxsize=50_000)
 def _stem(word: str) -> str:
     return stem(word)

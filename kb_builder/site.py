@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mkdocs.plugins import BasePlugin
 
+from .analysis import to_traditional
 from .config import KbConfig
 from .errors import BuildError
 from .markup import sanitize
@@ -95,18 +96,15 @@ _SIMPLIFIED = re.compile(r'<(p|span) class="kb-zh" lang="zh-Hans">(.*?)</\1>', r
 
 
 def with_traditional(html: str) -> str:
-    """Each Simplified sentence of a hand-written page followed by its Traditional copy (OpenCC s2twp).
+    """Each Simplified sentence of a hand-written page followed by its Traditional copy (analysis.to_traditional).
 
     The page is written in two languages; a Traditional-Chinese visitor gets the third without anyone writing
     it (kb.css shows the visitor's). Markup and links pass through unchanged: OpenCC converts Chinese only.
     """
     if 'class="kb-zh"' not in html:
         return html
-    import opencc
-
-    convert = opencc.OpenCC("s2twp").convert
     return _SIMPLIFIED.sub(lambda m: f'{m.group(0)}<{m.group(1)} class="kb-zh-hant" lang="zh-Hant">'
-                                     f'{convert(m.group(2))}</{m.group(1)}>', html)
+                                     f'{to_traditional(m.group(2))}</{m.group(1)}>', html)
 
 
 def write_policy(site_dir: Path, hashes: set[str], dirty: bool) -> list[str]:
@@ -140,11 +138,8 @@ def category_labels(config: KbConfig) -> dict[str, dict[str, str]]:
     """Each category's name as built (Simplified) -> its Traditional and English names, for language.js.
 
     The nav, titles and lists show kb.yml's `zh`; a visitor reading another language sees the same
-    conversion the API's labels get (OpenCC s2twp) or kb.yml's `en`.
+    conversion the API's labels get (analysis.to_traditional) or kb.yml's `en`.
     """
-    import opencc
-
-    to_traditional = opencc.OpenCC("s2twp").convert
     return {c.zh: {"zh-Hant": to_traditional(c.zh), "en": c.en} for c in config.categories}
 
 

@@ -121,9 +121,8 @@ def problems() -> list[str]:
 
 def update(seed: dict[str, str] | None = None) -> None:
     """Each catalogue with exactly the extracted ids, translations kept (seed: Simplified for new ids)."""
-    import opencc
+    from .analysis import to_traditional  # as the API's catalogues and labels are converted
 
-    to_traditional = opencc.OpenCC("s2twp").convert  # as the API's catalogues and notifications are converted
     files().update({word: [(where, 0)] for word, where in extract().items()}, to_traditional, seed)
 
 
