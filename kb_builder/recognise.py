@@ -205,20 +205,20 @@ class Recogniser:
         self.thresholds: dict[tuple[int, ...], float] = {g: rules.threshold or 0.5 for g in self._groups}
         self._example_vectors: np.ndarray | None = None
         if self.encoder is not None:
-            key = (id(self.encoder), tuple(texts), tuple(labels), rules.strength, tuple(self._ignore),
-                   rules.threshold, rules.false_alarms)
+            # What is learnt depends on these alone: one name for it in this process and in the store.
+            name = recognise_store.key({"texts": texts, "labels": labels, "strength": rules.strength,
+                                        "ignore": self._ignore, "threshold": rules.threshold,
+                                        "false_alarms": rules.false_alarms,
+                                        "encoder": getattr(self.encoder, "name", type(self.encoder).__name__)})
+            key = (id(self.encoder), name)
             if _MODELS.get("key") != key:  # every app (and test) of a process shares one fit
-                _MODELS.update(key=key, **self._learnt(store))
+                _MODELS.update(key=key, **self._learnt(store, name))
             self._model = _MODELS["model"]
             self._example_vectors = self._model.examples.T
             self.thresholds = {g: _MODELS["threshold"] for g in self._groups}
 
-    def _learnt(self, store: Path | None) -> dict:
+    def _learnt(self, store: Path | None, name: str) -> dict:
         """The model and threshold: read from the store when these rules were learnt before, else learnt (and kept)."""
-        name = recognise_store.key({"texts": self._texts, "labels": self._labels.tolist(),
-                                    "strength": self.rules.strength, "ignore": self._ignore,
-                                    "threshold": self.rules.threshold, "false_alarms": self.rules.false_alarms,
-                                    "encoder": getattr(self.encoder, "name", type(self.encoder).__name__)})
         stored = recognise_store.load(store, name)
         if stored is not None:
             return {"model": Model.from_arrays(stored), "threshold": float(stored["threshold"])}
