@@ -23,6 +23,19 @@ _cache: dict = {}
 _guard = threading.Lock()
 
 
+def _while_unchanged(key, path, make):
+    """make()'s result for the file at path, made again only when the file changes (its mtime); None: no file."""
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return None
+    with _guard:
+        known = _cache.get(key)
+        if known is None or known[0] != stamp:
+            _cache[key] = (stamp, make())
+        return _cache[key][1]
+
+
 def recogniser(kb) -> Recogniser | None:
     """The recogniser of this knowledge base, reloaded when HR edits the examples file.
 
@@ -30,21 +43,17 @@ def recogniser(kb) -> Recogniser | None:
     (logged, so the gap is seen).
     """
     path = kb.path("recognise")
-    try:
-        stamp = os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        if path not in _cache:
-            log.warning("no %s: danger and harassment are recognised by category only", path)
-            _cache[path] = (None, None)
-        return None
-    with _guard:
-        known = _cache.get(path)
-        if known is None or known[0] != stamp:
-            rules = load_rules(path)
-            check_rules(kb, rules, path)
-            rules = _with_extra_words(kb, rules)
-            _cache[path] = (stamp, Recogniser(rules, store=kb.path("cache")))
-        return _cache[path][1]
+
+    def make() -> Recogniser:
+        rules = load_rules(path)
+        check_rules(kb, rules, path)
+        return Recogniser(_with_extra_words(kb, rules), store=kb.path("cache"))
+
+    found = _while_unchanged(path, path, make)
+    if found is None and ("missing", path) not in _cache:
+        log.warning("no %s: danger and harassment are recognised by category only", path)
+        _cache[("missing", path)] = (None, None)
+    return found
 
 
 def kind_rules(kb) -> dict[str, KindRule]:
@@ -55,16 +64,7 @@ def kind_rules(kb) -> dict[str, KindRule]:
     the web server beside it during a burst (benchmarks/RESULTS.md, load).
     """
     path = kb.path("recognise")
-    try:
-        stamp = os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        return {}
-    key = ("rules", path)
-    with _guard:
-        known = _cache.get(key)
-        if known is None or known[0] != stamp:
-            _cache[key] = (stamp, load_rules(path).kinds)
-        return _cache[key][1]
+    return _while_unchanged(("rules", path), path, lambda: load_rules(path).kinds) or {}
 
 
 def emergency_contact(kb, kind: str | None, category: str) -> str | None:
