@@ -43,6 +43,19 @@ class Draft:
     found: dict[str, int] = field(default_factory=dict)  # what redaction removed, for the editor
     origin: str = "complaint"  # the site publishes a complaint's text as text (kb_builder/pages.py)
 
+    def edit(self, title: str | None = None, tags: list[str] | None = None, questions: list[str] | None = None,
+             body: str | None = None) -> None:
+        """An editor's fields as every front end takes them: trimmed, empty entries dropped, one kind of line
+        end, the body ending in one; a field left as None keeps its value."""
+        if title is not None:
+            self.title = title.strip()
+        if tags is not None:
+            self.tags = [x.strip() for x in tags if x.strip()]
+        if questions is not None:
+            self.questions = [x.strip() for x in questions if x.strip()]
+        if body is not None:
+            self.body = body.replace("\r\n", "\n").strip() + "\n"
+
 
 def language_of(text: str) -> Language:
     letters = [ch for ch in text if ch.isalpha()]

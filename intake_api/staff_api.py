@@ -403,14 +403,7 @@ def save_article(number: str):
     data = parse(ArticleIn, request.get_json(silent=True) or {})
 
     def edit(d) -> None:
-        if data.title is not None:
-            d.title = data.title.strip()
-        if data.tags is not None:
-            d.tags = [x.strip() for x in data.tags if x.strip()]
-        if data.questions is not None:
-            d.questions = [x.strip() for x in data.questions if x.strip()]
-        if data.body is not None:
-            d.body = data.body.replace("\r\n", "\n").strip() + "\n"
+        d.edit(title=data.title, tags=data.tags, questions=data.questions, body=data.body)
 
     desk().save_article(actor(), number, edit, data.action == "approve")
     return jsonify(article_json(number))

@@ -401,10 +401,8 @@ def article(number: str):
         form = request.form
 
         def edit(d) -> None:
-            d.title = form.get("title", "").strip()
-            d.tags = [x.strip() for x in re.split(r"[,，]", form.get("tags", "")) if x.strip()]
-            d.questions = [x.strip() for x in form.get("questions", "").splitlines() if x.strip()]
-            d.body = form.get("body", "").replace("\r\n", "\n").strip() + "\n"
+            d.edit(title=form.get("title", ""), tags=re.split(r"[,，]", form.get("tags", "")),
+                   questions=form.get("questions", "").splitlines(), body=form.get("body", ""))
 
         approve = form.get("action") == "approve"
         try:

@@ -3,11 +3,8 @@
 import re
 
 import pytest
-from conftest import PASSWORD, api_login
+from conftest import PASSWORD, api_login, token_of
 
-
-def token_of(html):
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 @pytest.mark.backend("postgresql")  # a build's work, not the database's

@@ -5,17 +5,13 @@ import re
 
 import pytest
 
-from conftest import COMPLAINT, PASSWORD
+from conftest import COMPLAINT, PASSWORD, token_of
 
 
 @pytest.fixture
 def csrf_app(built_kb, db_url):
     from intake_api import create_app
     return create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}})
-
-
-def token_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def login(client, username="wang"):
