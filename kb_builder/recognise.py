@@ -90,6 +90,17 @@ class RecogniseFile(_Strict):
     # 通道堵死了，万一着火根本跑不出去 is a hazard report. The meaning still reads both.
     hypotheticals: list[str] = []
     questions: list[str] = []
+    # An urgent kind (danger, hygiene) does not count, by words or by meaning,
+    # when the text asks about a finished event: it holds one of `past`, a
+    # question, and none of `ongoing` (去年被烫伤的医药费还能报吗？, the gas leak
+    # last year was fixed, who do I call next time?). Urgent means now; a
+    # question about last year's fire needs an answer, not the duty desk. The
+    # people matters still count in the past tense (去年他摸过我，我该找谁？).
+    past: list[str] = []
+    ongoing: list[str] = []
+    # Latin phrases match with up to two of these between their words, so
+    # "smoke coming out" also finds "smoke is still coming out".
+    fillers: list[str] = []
     # Meaning: a text is of a kind when the model's probability for the kind
     # (and its group: danger, hygiene, the people matters) reaches the
     # threshold. Left out (the default), it is chosen when the model is
@@ -183,14 +194,19 @@ class Recogniser:
         """store: a folder where the learnt model is kept between processes (recognise_store.py); None: learn."""
         self.rules = rules
         self.kinds = list(rules.kinds)
+        self._urgent = frozenset(i for i, k in enumerate(self.kinds) if rules.kinds[k].urgent)
         self._ignore = sorted({_fold(p) for p in rules.ignore}, key=_longest_first)
-        self._phrases = {kind: [(p, _fold(p)) for p in rule.phrases] for kind, rule in rules.kinds.items()}
+        fillers = sorted({_fold(f) for f in rules.fillers}, key=_longest_first)
+        self._phrases = {kind: [(p, _phrase_pattern(_fold(p), fillers)) for p in rule.phrases]
+                         for kind, rule in rules.kinds.items()}
         neg = sorted({_fold(n) for n in rules.negations}, key=_longest_first)
         # Latin negations are whole words ("no" is not in "another"); CJK ones not inside a word or a question.
         alternatives = "|".join(_negation_pattern(n) for n in neg)
         self._negation = re.compile(r"(?:" + alternatives + r")(?:\s*\S{0,3}){0,2}\s*$") if neg else None
         self._hypothetical = _any_of(rules.hypotheticals)
         self._question = _any_of(rules.questions)
+        self._past = _any_of(rules.past)
+        self._ongoing = _any_of(rules.ongoing)
         self.encoder = encoder if encoder is not None else get_encoder()
         texts, labels = [], []
         for kind, rule in rules.kinds.items():
@@ -252,38 +268,52 @@ class Recogniser:
             folded = folded.replace(phrase, " " * len(phrase))
         return folded
 
-    def _negated(self, folded: str, word: str) -> bool:
-        """Every occurrence of word is governed by a negation (没有人受伤, nobody was injured).
+    def _negated(self, folded: str, starts: list[int]) -> bool:
+        """Every occurrence of a word (its `starts`) is governed by a negation (没有人受伤, nobody was injured).
 
         The negation counts only within a few words before it and in the same
         clause: 没人管，有人被困 and 没多久就着火了 are not negated, nor is a
         question (有没有人受伤？).
         """
-        if self._negation is None:
-            return False
-        starts = [m.start() for m in re.finditer(re.escape(_fold(word)), folded)]
-        if not starts:
+        if self._negation is None or not starts:
             return False
         return all(self._negation.search(_in_scope(folded[max(0, s - 16):s])) for s in starts)
 
-    def _supposed(self, folded: str, word: str) -> bool:
-        """The text asks a question and every occurrence of word follows a hypothetical in its clause (万一着火了…哪个楼梯)."""
-        if self._hypothetical is None or self._question is None or not self._question.search(folded):
+    def _supposed(self, folded: str, starts: list[int]) -> bool:
+        """The text asks a question and every occurrence of a word follows a hypothetical in its clause (万一着火了…哪个楼梯)."""
+        if self._hypothetical is None or not starts or not self._asks(folded):
             return False
-        starts = [m.start() for m in re.finditer(re.escape(_fold(word)), folded)]
-        return bool(starts) and all(self._hypothetical.search(_in_scope(folded[max(0, s - 24):s])) for s in starts)
+        return all(self._hypothetical.search(_in_scope(folded[max(0, s - 24):s])) for s in starts)
+
+    def _asks(self, folded: str) -> bool:
+        return self._question is not None and self._question.search(folded) is not None
+
+    def _counts(self, folded: str, starts: list[int]) -> bool:
+        """Neither negated nor supposed (a word found by its stem alone, with no `starts`, counts)."""
+        return not self._negated(folded, starts) and not self._supposed(folded, starts)
+
+    def retrospective(self, text: str) -> bool:
+        """The text asks about a finished event (a `past` marker, a question, nothing `ongoing`): no urgent kind."""
+        folded = _fold(self._masked(text))
+        return (self._past is not None and self._past.search(folded) is not None and self._asks(folded)
+                and (self._ongoing is None or self._ongoing.search(folded) is None))
 
     def words(self, text: str) -> dict[str, list[str]]:
         """The kinds whose words or phrases occur in text (not negated, outside ignored phrases)."""
         masked = self._masked(text)
         present = set(tokens(masked))
         folded = _fold(masked)
+        retrospective = self.retrospective(text)
         found: dict[str, list[str]] = {}
         for kind, rule in self.rules.kinds.items():
+            if rule.urgent and retrospective:
+                continue
             hits = [w for w in rule.words if _word_terms(w) and _word_terms(w) <= present
-                    and not self._negated(folded, w) and not self._supposed(folded, w)]
-            hits += [p for p, f in self._phrases[kind]
-                     if f in folded and not self._negated(folded, p) and not self._supposed(folded, p)]
+                    and self._counts(folded, [m.start() for m in re.finditer(re.escape(_fold(w)), folded)])]
+            for phrase, pattern in self._phrases[kind]:
+                starts = [m.start() for m in pattern.finditer(folded)]
+                if starts and self._counts(folded, starts):
+                    hits.append(phrase)
             if hits:
                 found[kind] = hits
         return found
@@ -313,18 +343,19 @@ class Recogniser:
         if self._model is None or self.encoder is None:
             return None, 0.0, ""
         masked = self._masked(text)
+        skip = self._urgent if self.retrospective(text) else frozenset()
         reading = masked if thorough else text
         whole = self.encoder.encode_cached([to_simplified(reading[:MAX_EMBED_CHARS])])
         probs = self._model.probabilities(whole, [masked])
-        best = self._best(probs)
+        best = self._best(probs, skip)
         if best[0] is not None and reading is not masked:
             whole = self.encoder.encode_cached([to_simplified(masked[:MAX_EMBED_CHARS])])
             probs = self._model.probabilities(whole, [masked])
-            best = self._best(probs)
+            best = self._best(probs, skip)
         clauses = self._clauses(text) if best[0] is None and thorough else []
         if clauses:
             vectors = self.encoder.encode_cached([to_simplified(self._masked(c)) for c in clauses])
-            more = self._best(self._model.probabilities(vectors, [self._masked(c) for c in clauses]))
+            more = self._best(self._model.probabilities(vectors, [self._masked(c) for c in clauses]), skip)
             if more[0] is not None:
                 best, whole = more, vectors
         kind, prob, row = best
@@ -337,11 +368,13 @@ class Recogniser:
         nearest = self._texts[int(mine[int(np.argmax(self._vectors[mine] @ whole[row]))])]
         return kind, prob, nearest
 
-    def _best(self, probs: np.ndarray) -> tuple[str | None, float, int]:
-        """The most probable group reaching its threshold, over the rows: (kind, probability, row)."""
+    def _best(self, probs: np.ndarray, skip: frozenset[int] = frozenset()) -> tuple[str | None, float, int]:
+        """The most probable group reaching its threshold, over the rows: (kind, probability, row); none of `skip`."""
         best_kind, best_p, best_row = None, 0.0, 0
         for row, p in enumerate(probs):
             for group in self._groups:
+                if set(group) <= skip:
+                    continue
                 total = float(sum(p[i] for i in group))
                 if total >= self.thresholds[group] and total > best_p:
                     best_kind, best_p, best_row = self.kinds[max(group, key=lambda i: p[i])], total, row
@@ -394,6 +427,16 @@ def _negation_pattern(negation: str) -> str:
         return f"(?<![{_NOT_NEGATION_BEFORE}])" + re.escape(negation)
     lead = r"\b" if negation[0].isalnum() and "'" not in negation else ""
     return lead + re.escape(negation) + (r"\b" if negation[-1].isalnum() else "")
+
+
+def _phrase_pattern(phrase: str, fillers: list[str]) -> re.Pattern[str]:
+    """A folded phrase as it stands; a Latin one also with up to two fillers between its words ("smoke is coming out")."""
+    words = phrase.split()
+    if not fillers or len(words) < 2 or not phrase.isascii():
+        return re.compile(re.escape(phrase))
+    filler = "(?:" + "|".join(re.escape(f) for f in fillers) + ")"
+    gap = rf"(?:['’]s)?\s+(?:{filler}\s+){{0,2}}"
+    return re.compile(gap.join(re.escape(w) for w in words))
 
 
 def _any_of(entries: list[str]) -> re.Pattern[str] | None:

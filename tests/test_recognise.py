@@ -131,6 +131,30 @@ def test_a_supposition_in_a_question_does_not_alarm_by_words(app, text, counts):
     assert ("danger" in rec.words(text)) is counts
 
 
+@pytest.mark.parametrize("text,kind", [
+    ("去年被热水烫伤的医药费收据找到了，还可以申请补助吗？", None),          # asks about a finished injury
+    ("上次茶水間插座冒煙的事已經修好了，想確認以後要怎麼通報。", None),       # Traditional, mended, asks the procedure
+    ("We had a gas leak in the kitchen last year which was fixed, but who should I call if it happens again?", None),
+    ("之前就反映过电梯困人，怎么还没人管？", "danger"),                     # not mended: still now
+    ("上次电梯困人之后一直没修，今天又困人了", "danger"),                   # happening again
+    ("去年受伤的医药费还没报销", "danger"),                                 # no question: the word counts (known)
+    ("去年他经常摸我，我该找谁？", "harassment"),                           # the people matters count in the past
+])
+def test_a_question_about_a_finished_event_is_not_urgent(app, text, kind):
+    from intake_api.sensitive import recogniser
+    assert recogniser(app.config["KB"]).recognise(text).kind == kind
+
+
+def test_english_phrases_allow_a_few_fillers_between_their_words(app):
+    from intake_api.sensitive import recogniser
+    rec = recogniser(app.config["KB"])
+    assert rec.words("smoke is still coming out of the vending machine")["danger"] == ["smoke coming out"]
+    assert rec.words("smoke's coming out of the printer")["danger"] == ["smoke coming out"]
+    # Fillers only: other words between still break the phrase, and a negation still governs it.
+    assert "danger" not in rec.words("smoke from the kitchen was coming out of the vent")
+    assert "danger" not in rec.words("there was no smoke coming out, it was steam")
+
+
 def test_phrases_match_as_they_stand_and_ignored_phrases_are_invisible_to_the_meaning(app):
     from intake_api.sensitive import recogniser
     rec = recogniser(app.config["KB"])
