@@ -3,6 +3,7 @@
     pip install -e '.[bench]'
     python benchmarks/speed.py                      # generates 10,000 articles in a temporary folder
     python benchmarks/speed.py --kb /tmp/kb10k/kb.yml   # an existing knowledge base (its index is rebuilt)
+    python benchmarks/speed.py --recogniser-cost     # suggest with and without the danger/harassment recogniser
 
 It builds the search index the way `kb build` does (Whoosh, then sentence
 vectors; the MkDocs site is not part of the index and not timed here: see
@@ -71,8 +72,16 @@ def build_index(config) -> tuple[float, list]:
     return seconds, articles
 
 
-def time_suggest(config, queries: list[str]) -> list[float]:
-    from intake_api import create_app
+def time_suggest(config, queries: list[str], recogniser: bool = True) -> list[float]:
+    """Milliseconds per GET /api/v1/suggest; recogniser=False: as with no examples file (category rules only)."""
+    from intake_api import create_app, sensitive
+
+    if not recogniser:
+        real, sensitive.recogniser = sensitive.recogniser, lambda kb: None
+        try:
+            return time_suggest(config, queries)
+        finally:
+            sensitive.recogniser = real
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"KB_CONFIG": str(config.root / "kb.yml"), "KB_OVERRIDES": {"database_url": f"sqlite:///{tmp}/speed.db"},
@@ -134,10 +143,25 @@ def tantivy_reference(articles: list, short: list[str], long: list[str]) -> tupl
         return build_s, timed(short), timed(long)
 
 
+def recogniser_cost(config, short: list[str], long: list[str]) -> None:
+    """Suggest p50/p95 with and without the recogniser, the two alternated so that the machine's drift is shared."""
+    runs: dict[tuple[str, bool], list[float]] = {}
+    for _round in range(3):
+        for on in (True, False):
+            for label, queries in (("short", short), ("300 chars", long)):
+                runs.setdefault((label, on), []).extend(time_suggest(config, queries, recogniser=on))
+    print(f"{'':<12}{'with p50':>10}{'with p95':>10}{'without p50':>13}{'without p95':>13}{'p95 ratio':>11}")
+    for label in ("short", "300 chars"):
+        (w50, w95), (o50, o95) = percentiles(runs[(label, True)]), percentiles(runs[(label, False)])
+        print(f"{label:<12}{w50:>10.1f}{w95:>10.1f}{o50:>13.1f}{o95:>13.1f}{w95 / o95:>10.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kb", type=Path, help="kb.yml of an existing knowledge base (default: generate one)")
     ap.add_argument("--articles", type=int, default=10_000)
+    ap.add_argument("--recogniser-cost", action="store_true",
+                    help="time suggest with and without the recogniser, alternated over three rounds (issue 18)")
     args = ap.parse_args()
     from kb_builder.analysis import warm_up
     from kb_builder.config import load_config
@@ -154,6 +178,9 @@ def main() -> None:
         rng = random.Random(7)
         short, long = sample_queries(rng)
         build_s, articles = build_index(config)
+        if args.recogniser_cost:
+            recogniser_cost(config, short, long)
+            return
         suggest_short, suggest_long = time_suggest(config, short), time_suggest(config, long)
         tv_build, tv_short, tv_long = tantivy_reference(articles, short, long)
     finally:
