@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from .privacy_scan import scan_cases
 from .site import SEARCH_INDEX, build_site
 from .site_search import has_records
 from .sources import Source, read_sources
-from .staging import Staging, build_lock, copy_on_write, link_tree
+from .staging import Links, Staging, build_lock, copy_on_write, link_tree
 from .vectors import VECTORS, embed, save
 
 STAGE = ".kb-stage"  # beside the index: the staged docs tree and what the last build was made of
@@ -271,15 +272,19 @@ def _calibration_drift(folder: Path) -> int:
 
 
 def write_site(config: KbConfig, content: Content, docs: StagedDocs, folder: Path, strict: bool = False,
-               records_dir: Path | None = None) -> None:
+               records_dir: Path | None = None, links: Links | None = None) -> None:
     """The static site into folder; incremental: a dirty MkDocs build on hard links to the live site.
 
     The site search's page records go to records_dir (the new index folder, swapped in with the site).
+    links: the live site's links into folder, started earlier (build); None: linked here.
     """
     dates = [a.resolved for a in content.articles if a.resolved]
     build_date = calendar.timegm(max(dates).timetuple()) if dates else 0
     if docs.incremental:
-        link_tree(config.site_dir, folder)  # the mtimes dirty builds compare; copy_on_write keeps the live site
+        if links is not None:  # the mtimes dirty builds compare; copy_on_write keeps the live site
+            links.wait()
+        else:
+            link_tree(config.site_dir, folder)
         for url in docs.removed:
             shutil.rmtree(folder / url, ignore_errors=True)
     build_site(config, docs.folder, folder, content.nav, strict=strict, build_date=build_date,
@@ -319,11 +324,13 @@ def build(config: KbConfig, strict: bool = False, full: bool = False) -> BuildRe
         docs = stage_docs(config, content, full)
         result.incremental, result.pages_written = docs.incremental, docs.written
         lap("pages")
-        result.embedded = write_search_index(config, content.articles, new[config.index_dir], docs.incremental,
-                                             content.synonyms, memo)
-        lap("index")
-        write_site(config, content, docs, new[config.site_dir], strict, records_dir=new[config.index_dir])
-        lap("site")
+        with Links(config.site_dir, new[config.site_dir]) if docs.incremental else nullcontext() as links:
+            result.embedded = write_search_index(config, content.articles, new[config.index_dir], docs.incremental,
+                                                 content.synonyms, memo)
+            lap("index")
+            write_site(config, content, docs, new[config.site_dir], strict, records_dir=new[config.index_dir],
+                       links=links)
+            lap("site")
         for live in generated:  # docs/faq and docs/sop as MkDocs saw them (linked: _sync_pages never writes through)
             link_tree(docs.folder / live.name, new[live])
         new.swap_in(wait=False)  # the previous folders are deleted in the background

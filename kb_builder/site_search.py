@@ -144,8 +144,13 @@ def _fold_map(vocabulary: set[str]) -> dict[str, str]:
     return out
 
 
+# zlib's default level: 9 took 1.1 s of a one-article rebuild at 10,000 articles for files a few % smaller.
+GZIP_LEVEL = 6
+
+
 def _gz(data) -> bytes:
-    return gzip.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 9, mtime=0)
+    return gzip.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), GZIP_LEVEL,
+                         mtime=0)
 
 
 # A rebuild patches the static index in place (only the files the changed pages' words live in)

