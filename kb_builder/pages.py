@@ -216,8 +216,9 @@ def _title_words(art: Article, memo: Memo | None) -> set[str]:
 
     kept = memo.of(art.source) if memo is not None else {}
     if "title_words" not in kept:  # the entry of a file's current bytes: a changed title is a new entry
-        kept["title_words"] = sorted(set(tokens(art.title)))
-    return set(kept["title_words"])
+        # One string, not a list: 10,000 small lists took 0.2 s to unpickle with the memo.
+        kept["title_words"] = "\x1f".join(sorted(set(tokens(art.title))))
+    return set(kept["title_words"].split("\x1f")) - {""}
 
 
 def render_pages(articles: list[Article], config: KbConfig, memo: Memo | None = None) -> dict[str, str]:
