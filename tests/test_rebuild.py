@@ -102,3 +102,28 @@ def test_a_one_article_rebuild_links_the_live_site_and_never_writes_through_it(k
         build(cfg, strict=True)
     assert [link for link, data in kept.items() if link.read_bytes() != data] == []
     assert "总是晚点 15–30 分钟" in (kb_tree / "site" / "faq" / "shuttle" / "shuttle-late" / "index.html").read_text("utf-8")
+
+
+def test_links_made_in_the_background_are_whole_or_stopped(tmp_path):
+    """staging.Links: wait() gives a tree of hard links; leaving without wait() (a failed build) stops cp."""
+    from kb_builder.staging import Links
+
+    live = tmp_path / "site"
+    for i in range(300):
+        page = live / f"p{i:03d}" / "index.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(f"page {i}", encoding="utf-8")
+    with Links(live, tmp_path / "new") as links:
+        links.wait()
+    copy = tmp_path / "new" / "p123" / "index.html"
+    assert copy.read_text(encoding="utf-8") == "page 123"
+    assert copy.stat().st_ino == (live / "p123" / "index.html").stat().st_ino  # linked, not copied
+    assert len(list((tmp_path / "new").rglob("index.html"))) == 300
+
+    class Failed(Exception):
+        pass
+
+    with pytest.raises(Failed):
+        with Links(live, tmp_path / "half") as links:
+            raise Failed
+    assert links._cp is None or links._cp.poll() is not None  # cp is not left running into a folder being removed
