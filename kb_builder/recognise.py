@@ -289,7 +289,7 @@ class Recogniser:
         return self._question is not None and self._question.search(folded) is not None
 
     def _counts(self, folded: str, starts: list[int]) -> bool:
-        """Neither negated nor supposed (a word found by its stem alone, with no `starts`, counts)."""
+        """Neither negated nor supposed (a word that cannot be located, with no `starts`, counts)."""
         return not self._negated(folded, starts) and not self._supposed(folded, starts)
 
     def retrospective(self, text: str) -> bool:
@@ -309,7 +309,7 @@ class Recogniser:
             if rule.urgent and retrospective:
                 continue
             hits = [w for w in rule.words if _word_terms(w) and _word_terms(w) <= present
-                    and self._counts(folded, [m.start() for m in re.finditer(re.escape(_fold(w)), folded)])]
+                    and self._counts(folded, _word_starts(folded, w))]
             for phrase, pattern in self._phrases[kind]:
                 starts = [m.start() for m in pattern.finditer(folded)]
                 if starts and self._counts(folded, starts):
@@ -427,6 +427,16 @@ def _negation_pattern(negation: str) -> str:
         return f"(?<![{_NOT_NEGATION_BEFORE}])" + re.escape(negation)
     lead = r"\b" if negation[0].isalnum() and "'" not in negation else ""
     return lead + re.escape(negation) + (r"\b" if negation[-1].isalnum() else "")
+
+
+def _word_starts(folded: str, word: str) -> list[int]:
+    """Where word occurs in folded text: as written, else (a Latin word in another form: sparked for sparks)
+    where its first stem starts a word, so that a negation before it still governs it (it never sparked)."""
+    starts = [m.start() for m in re.finditer(re.escape(_fold(word)), folded)]
+    if starts or not word.isascii():
+        return starts
+    first = sorted(_word_terms(word), key=_fold(word).find)[:1]
+    return [m.start() for stem in first for m in re.finditer(rf"\b{re.escape(stem)}\w*", folded)]
 
 
 def _phrase_pattern(phrase: str, fillers: list[str]) -> re.Pattern[str]:

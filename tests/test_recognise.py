@@ -111,6 +111,8 @@ def test_negation_keeps_a_word_from_alarming(app):
     ("演练时没有人受伤", True),
     ("no one was injured", True),
     ("he wasn't injured", True),
+    ("the socket never sparked, it just stopped working", True),   # another form of a listed word (sparks)
+    ("the socket sparked and now it's black", False),
 ])
 def test_a_negation_counts_in_its_own_clause_only(app, text, negated):
     from intake_api.sensitive import recogniser
