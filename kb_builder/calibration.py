@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import ranking
-from .vectors import ArticleVectors, _unit
+from .vectors import ArticleVectors, _unit, article_sums
 
 if TYPE_CHECKING:
     from .search import Lexicon  # search.py imports this module
@@ -190,7 +190,7 @@ def sample(vectors: ArticleVectors, talk: np.ndarray, terms: ArticleTerms, talk_
     """
     n = len(vectors.ids)
     ends = np.append(vectors.starts[1:], len(vectors.lines))
-    sums = np.add.reduceat(vectors.lines.astype(np.float32), vectors.starts) if n else np.zeros((0, 0))
+    sums = article_sums(vectors.lines, vectors.starts) if n else np.zeros((0, 0))
     # Line 0 of an article is its title: people do not type titles, they type phrasings.
     phrasings = [(a, i) for a in range(n) for i in range(vectors.starts[a] + 1, ends[a])]
     talk_centroid = _unit(talk.sum(axis=0))
