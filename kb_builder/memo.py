@@ -17,14 +17,34 @@ under the build lock; a memo that cannot be read is simply empty.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 MEMO = "memo.pickle"
 _CODE = Path(__file__).resolve().parent
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off while a large pickle is read or written.
+
+    Unpickling 10,000 entries allocates objects fast enough to set off collections that walk every live
+    object, again and again: the memo took 0.63 s to load with the collector on, 0.26 s with it off.
+    Nothing of a pickle is garbage while it is read, so pausing frees nothing later.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def digest(*parts: bytes) -> str:
@@ -55,7 +75,7 @@ class Memo:
     def _load(self) -> dict[str, dict[str, Any]]:
         assert self.path is not None
         try:
-            with open(self.path, "rb") as fh:
+            with open(self.path, "rb") as fh, paused_gc():
                 data = pickle.load(fh)
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError):
             return {}
@@ -88,6 +108,6 @@ class Memo:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
+        with open(tmp, "wb") as fh, paused_gc():
             pickle.dump({"salt": self.salt, "entries": self._new}, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(self.path)

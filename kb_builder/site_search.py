@@ -47,6 +47,7 @@ from pathlib import Path
 from mkdocs.plugins import BasePlugin
 
 from .analysis import STOP_WORDS, _stem, normalize, terms
+from .memo import paused_gc
 
 STUB = Path("search") / "search_index.json"
 FOLDER = Path("search") / "kb"
@@ -394,7 +395,8 @@ def save_records(folder: Path, pages: Mapping[str, Page], state: IndexState | No
     Each record is pickled on its own (`Records`): a rebuild unpickles only the ones it reads."""
     records = pages if isinstance(pages, Records) else Records(pages=dict(pages))
     data = {"rows": {loc: records.pickled(loc) for loc in records}, "state": asdict(state) if state else None}
-    (folder / RECORDS).write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    with paused_gc():
+        (folder / RECORDS).write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def load_state(folder: Path) -> tuple[Records, IndexState | None]:
@@ -403,7 +405,8 @@ def load_state(folder: Path) -> tuple[Records, IndexState | None]:
         if not (folder / RECORDS).is_file() and (folder / EARLIER_RECORDS).is_file():
             data = {"pages": json.loads(gzip.decompress((folder / EARLIER_RECORDS).read_bytes()))}
         else:
-            data = pickle.loads((folder / RECORDS).read_bytes())
+            with paused_gc():
+                data = pickle.loads((folder / RECORDS).read_bytes())
         if "rows" in data:
             records = Records({str(loc): bytes(row) for loc, row in data["rows"].items()})
         else:  # written whole before records were pickled one by one
