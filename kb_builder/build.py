@@ -188,8 +188,10 @@ def open_memo(config: KbConfig, fresh: bool = False) -> Memo:
 
 def read_content(config: KbConfig, result: BuildResult, strict: bool = False, memo: Memo | None = None) -> Content:
     """Read and check every content file and render the pages in memory (only the privacy scan's cache is written)."""
-    sources = read_sources(config, result.warnings, memo)
-    result.personal_data = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json")
+    contents: dict[Path, bytes] = {}
+    sources = read_sources(config, result.warnings, memo, contents)
+    result.personal_data = scan_cases(config, cache=config.index_dir.parent / STAGE / "privacy-scan.json",
+                                      contents=contents)
     if strict and result.personal_data:
         raise PrivacyError(result.personal_data)  # strict: personal data in a case file stops the build
     synonyms = synonyms_mod.read(config.content_dir)

@@ -146,13 +146,15 @@ def read_source(path: Path, kind: Literal["case", "sop"], categories: list[str],
     return Source(path=path, kind=kind, meta=meta, body=body.strip() + "\n", lines=lines)
 
 
-def read_sources(config: KbConfig, warnings: list[str] | None = None, memo: Memo | None = None) -> list[Source]:
+def read_sources(config: KbConfig, warnings: list[str] | None = None, memo: Memo | None = None,
+                 contents: dict[Path, bytes] | None = None) -> list[Source]:
     """Read every case and SOP; collect all problems, then raise them together.
 
     The trees are checked first (tree_check.py): links out of them and
     oversized files are problems and are never read; poor file names are
     appended to warnings. With a memo, a file whose bytes an earlier build
-    validated is not parsed again (a file with problems is never kept).
+    validated is not parsed again (a file with problems is never kept), and
+    each file's bytes are left in `contents` for the privacy scan (one read).
     """
     root = config.content_dir
     if not root.is_dir():
@@ -171,6 +173,8 @@ def read_sources(config: KbConfig, warnings: list[str] | None = None, memo: Memo
                     sources.append(read_source(path, kind, config.category_ids))
                     continue
                 data = path.read_bytes()
+                if contents is not None:
+                    contents[path] = data
                 kept = memo.entry(path, data)
                 if "source" not in kept:
                     kept["source"] = read_source(path, kind, config.category_ids, data)
