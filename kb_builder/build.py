@@ -290,7 +290,8 @@ def write_site(config: KbConfig, content: Content, docs: StagedDocs, folder: Pat
         for url in docs.removed:
             shutil.rmtree(folder / url, ignore_errors=True)
     build_site(config, docs.folder, folder, content.nav, strict=strict, build_date=build_date,
-               dirty=docs.incremental, synonyms=content.synonyms, records_dir=records_dir, removed=docs.removed)
+               dirty=docs.incremental, synonyms=content.synonyms, records_dir=records_dir, removed=docs.removed,
+               template_cache=config.index_dir.parent / STAGE / "templates")
 
 
 def _stopwatch(seconds: dict[str, float]) -> Callable[[str], None]:
