@@ -5,18 +5,20 @@ import re
 
 import pytest
 
-from conftest import COMPLAINT, api_login
+from conftest import COMPLAINT, PASSWORD, api_login
 
 N = 260  # more open complaints than a page holds (100)
 
 
-@pytest.fixture
-def full_queue(built_kb, db_url, make_staff):
+@pytest.fixture(scope="module")
+def full_queue(built_kb, live_db_url):
+    """One filled database per backend for the module (the tests only read it), an admin logged in."""
     from intake_api import create_app
+    from intake_api.auth import create_staff
     from intake_api.db import get_session
     from intake_api.models import Complaint
-    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": db_url}, "TESTING": True,
-                      "RATELIMIT_ENABLED": False})
+    app = create_app({"KB_CONFIG": str(built_kb / "kb.yml"), "KB_OVERRIDES": {"database_url": live_db_url},
+                      "TESTING": True, "RATELIMIT_ENABLED": False})
     client = app.test_client()
     for i in range(N):
         assert client.post("/api/v1/complaints", json=dict(COMPLAINT, description=f"饮水机第 {i} 次坏了，没有热水")).status_code == 201
@@ -32,7 +34,9 @@ def full_queue(built_kb, db_url, make_staff):
             if c.id % 11 == 0:
                 c.status = "closed"
                 c.closed_at = base
+        create_staff(s, "boss", PASSWORD, "admin", [])
         s.commit()
+    api_login(client, "boss")
     yield app, client
     app.extensions["db_engine"].dispose()
 
@@ -64,10 +68,8 @@ def _all_pages(client, **params):
         page += 1
 
 
-def test_every_open_complaint_is_in_its_queue_in_urgency_order(full_queue, make_staff):
+def test_every_open_complaint_is_in_its_queue_in_urgency_order(full_queue):
     app, client = full_queue
-    make_staff("boss", "admin")
-    api_login(client, "boss")
     now = dt.datetime.now(dt.timezone.utc)
     numbers, last = _all_pages(client, status="open")
     expected = _reference(app, "boss", now)
@@ -82,10 +84,8 @@ def test_every_open_complaint_is_in_its_queue_in_urgency_order(full_queue, make_
     assert level2 == _reference(app, "boss", now, level=2)
 
 
-def test_the_workspace_queue_shows_the_total_and_pages_through_it(full_queue, make_staff):
+def test_the_workspace_queue_shows_the_total_and_pages_through_it(full_queue):
     app, client = full_queue
-    make_staff("boss", "admin")
-    api_login(client, "boss")
     page = client.get("/staff/").get_data(as_text=True)
     open_total = len(_reference(app, "boss", dt.datetime.now(dt.timezone.utc)))
     assert f"1–100 / {open_total}" in page
@@ -104,8 +104,7 @@ def test_the_workspace_queue_shows_the_total_and_pages_through_it(full_queue, ma
     assert f"101–200 / {N}" in middle
 
 
-def test_bad_paging_parameters_are_field_errors(full_queue, make_staff):
-    app, client = full_queue
+def test_bad_paging_parameters_are_field_errors(client, make_staff):
     make_staff("boss", "admin")
     api_login(client, "boss")
     for name, value in (("page", "0"), ("page", "-1"), ("page", "x"), ("per_page", "9" * 50), ("due", "later")):

@@ -92,9 +92,16 @@ def test_look_alikes_do_not_alarm(client, db_url, text):
     assert query_db(db_url, "SELECT count(*) FROM alerts") == [(0,)]
 
 
-def test_negation_keeps_a_word_from_alarming(app):
+@pytest.fixture(scope="module")
+def kb(built_kb):
+    """The knowledge base's settings as the app reads them: the recogniser needs no app and no database."""
+    from kb_builder.config import load_config
+    return load_config(built_kb / "kb.yml")
+
+
+def test_negation_keeps_a_word_from_alarming(kb):
     from intake_api.sensitive import recogniser
-    rec = recogniser(app.config["KB"])
+    rec = recogniser(kb)
     assert "danger" in rec.words("楼道里有人受伤了")
     assert "danger" not in rec.words("演练很顺利，没有人受伤")
     assert "danger" not in rec.words("nobody was injured in the drill")
@@ -114,9 +121,9 @@ def test_negation_keeps_a_word_from_alarming(app):
     ("the socket never sparked, it just stopped working", True),   # another form of a listed word (sparks)
     ("the socket sparked and now it's black", False),
 ])
-def test_a_negation_counts_in_its_own_clause_only(app, text, negated):
+def test_a_negation_counts_in_its_own_clause_only(kb, text, negated):
     from intake_api.sensitive import recogniser
-    assert ("danger" not in recogniser(app.config["KB"]).words(text)) is negated
+    assert ("danger" not in recogniser(kb).words(text)) is negated
 
 
 @pytest.mark.parametrize("text,counts", [
@@ -127,9 +134,9 @@ def test_a_negation_counts_in_its_own_clause_only(app, text, negated):
     ("有人受伤了，医药箱在哪？", True),                      # a question, but the injury is no supposition
     ("if you ask me, someone will get electrocuted here", True),   # a hypothetical, but no question: counts
 ])
-def test_a_supposition_in_a_question_does_not_alarm_by_words(app, text, counts):
+def test_a_supposition_in_a_question_does_not_alarm_by_words(kb, text, counts):
     from intake_api.sensitive import recogniser
-    rec = recogniser(app.config["KB"])
+    rec = recogniser(kb)
     assert ("danger" in rec.words(text)) is counts
 
 
@@ -142,14 +149,14 @@ def test_a_supposition_in_a_question_does_not_alarm_by_words(app, text, counts):
     ("去年受伤的医药费还没报销", "danger"),                                 # no question: the word counts (known)
     ("去年他经常摸我，我该找谁？", "harassment"),                           # the people matters count in the past
 ])
-def test_a_question_about_a_finished_event_is_not_urgent(app, text, kind):
+def test_a_question_about_a_finished_event_is_not_urgent(kb, text, kind):
     from intake_api.sensitive import recogniser
-    assert recogniser(app.config["KB"]).recognise(text).kind == kind
+    assert recogniser(kb).recognise(text).kind == kind
 
 
-def test_english_phrases_allow_a_few_fillers_between_their_words(app):
+def test_english_phrases_allow_a_few_fillers_between_their_words(kb):
     from intake_api.sensitive import recogniser
-    rec = recogniser(app.config["KB"])
+    rec = recogniser(kb)
     assert rec.words("smoke is still coming out of the vending machine")["danger"] == ["smoke coming out"]
     assert rec.words("smoke's coming out of the printer")["danger"] == ["smoke coming out"]
     # Fillers only: other words between still break the phrase, and a negation still governs it.
@@ -157,9 +164,9 @@ def test_english_phrases_allow_a_few_fillers_between_their_words(app):
     assert "danger" not in rec.words("there was no smoke coming out, it was steam")
 
 
-def test_phrases_match_as_they_stand_and_ignored_phrases_are_invisible_to_the_meaning(app):
+def test_phrases_match_as_they_stand_and_ignored_phrases_are_invisible_to_the_meaning(kb):
     from intake_api.sensitive import recogniser
-    rec = recogniser(app.config["KB"])
+    rec = recogniser(kb)
     # jieba splits 人关在里面 differently by context; the phrase 关在里面 does not care.
     assert rec.words("东区的电梯把两个同事关在里面了")["danger"] == ["关在里面"]
     assert rec.words("there's a strong smell of gas in the basement")["danger"] == ["smell of gas"]
@@ -197,13 +204,13 @@ def test_the_threshold_is_chosen_by_cross_validation_on_the_examples_file():
     assert choose_threshold(rec, [probs, probs]) == 0.34
 
 
-def test_the_learnt_threshold_and_a_fixed_one(app):
+def test_the_learnt_threshold_and_a_fixed_one(kb):
     from intake_api.sensitive import recogniser
     from kb_builder.recognise import THRESHOLDS, Recogniser
-    rec = recogniser(app.config["KB"])
+    rec = recogniser(kb)
     assert rec.rules.threshold is None and len(set(rec.thresholds.values())) == 1
     assert next(iter(rec.thresholds.values())) in THRESHOLDS
-    store = app.config["KB"].path("cache")
+    store = kb.path("cache")
     fixed = Recogniser(rec.rules.model_copy(update={"threshold": 0.6}), encoder=rec.encoder, store=store)
     assert set(fixed.thresholds.values()) == {0.6}
     assert Recogniser(rec.rules, encoder=rec.encoder, store=store).thresholds == rec.thresholds  # read back
