@@ -164,6 +164,19 @@ class TemplateDatabases:
             self._admin.dispose()
 
 
+def pytest_sessionstart(session):
+    """Learn the recogniser once, before xdist starts its workers (xdist's own hook runs last).
+
+    Otherwise every worker of a fresh clone learnt it at the same moment, each for about 14 s of CPU, into
+    the store they share (KB_CACHE_DIR); they now read it back.
+    """
+    if hasattr(session.config, "workerinput") or session.config.option.collectonly:
+        return
+    from intake_api.sensitive import recogniser
+    from kb_builder.config import load_config
+    recogniser(load_config(ROOT / "kb.yml"))
+
+
 def pytest_collection_modifyitems(config, items):
     """A test marked backend("sqlite") or backend("postgresql") keeps only its run on that database.
 
