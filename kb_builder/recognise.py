@@ -292,9 +292,9 @@ class Recogniser:
         """Neither negated nor supposed (a word that cannot be located, with no `starts`, counts)."""
         return not self._negated(folded, starts) and not self._supposed(folded, starts)
 
-    def retrospective(self, text: str) -> bool:
-        """The text asks about a finished event (a `past` marker, a question, nothing `ongoing`): no urgent kind."""
-        folded = _fold(self._masked(text))
+    def _retrospective(self, folded: str) -> bool:
+        """The (masked, folded) text asks about a finished event (a `past` marker, a question, nothing `ongoing`):
+        no urgent kind."""
         return (self._past is not None and self._past.search(folded) is not None and self._asks(folded)
                 and (self._ongoing is None or self._ongoing.search(folded) is None))
 
@@ -303,7 +303,7 @@ class Recogniser:
         masked = self._masked(text)
         present = set(tokens(masked))
         folded = _fold(masked)
-        retrospective = self.retrospective(text)
+        retrospective = self._retrospective(folded)
         found: dict[str, list[str]] = {}
         for kind, rule in self.rules.kinds.items():
             if rule.urgent and retrospective:
@@ -343,7 +343,7 @@ class Recogniser:
         if self._model is None or self.encoder is None:
             return None, 0.0, ""
         masked = self._masked(text)
-        skip = self._urgent if self.retrospective(text) else frozenset()
+        skip = self._urgent if self._retrospective(_fold(masked)) else frozenset()
         reading = masked if thorough else text
         whole = self.encoder.encode_cached([to_simplified(reading[:MAX_EMBED_CHARS])])
         probs = self._model.probabilities(whole, [masked])

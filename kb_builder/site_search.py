@@ -133,9 +133,7 @@ class Records(Mapping[str, Page]):
         """These records with the pages of a dirty build put in and the removed ones left out."""
         rows = {loc: row for loc, row in self._rows.items() if loc not in built and loc not in removed}
         kept = {loc: page for loc, page in self._pages.items() if loc not in built and loc not in removed}
-        out = Records(rows, {**kept, **built})
-        out._order = dict.fromkeys([*(loc for loc in self._order if loc in rows or loc in kept), *built])
-        return out
+        return Records(rows, {**kept, **built})
 
     def fresh(self) -> list[str]:
         """The locations not carried over from the records read (their pages may differ from those)."""
@@ -263,7 +261,7 @@ def index_files(pages: Mapping[str, Page], average: float | None = None) -> tupl
         shards[fnv1a(prefix_key(word)) % buckets]["f"][word] = stem
     files = {f"t/{n}.json.gz": _gz(shard) for n, shard in sorted(shards.items())}
     for start in range(0, len(docs), CHUNK):
-        files[f"d/{start // CHUNK}.json.gz"] = _chunk(docs, start // CHUNK)
+        files[f"d/{start // CHUNK}.json.gz"] = _chunk(docs[start:start + CHUNK])
     digest = hashlib.sha256()
     for name, data in sorted(files.items()):
         digest.update(name.encode() + b"\0" + data)
@@ -273,8 +271,9 @@ def index_files(pages: Mapping[str, Page], average: float | None = None) -> tupl
     return meta, files, IndexState(version, [p.location for p in docs], average, buckets)
 
 
-def _chunk(docs: list[Page], number: int) -> bytes:
-    return _gz([[p.location, p.title, p.snippet] for p in docs[number * CHUNK:(number + 1) * CHUNK]])
+def _chunk(docs: list[Page]) -> bytes:
+    """One document file: the location, title and snippet of CHUNK consecutive documents."""
+    return _gz([[p.location, p.title, p.snippet] for p in docs])
 
 
 def patch_files(state: IndexState, meta: dict, previous: Mapping[str, Page], pages: Mapping[str, Page],
@@ -316,7 +315,7 @@ def patch_files(state: IndexState, meta: dict, previous: Mapping[str, Page], pag
         shard["f"].update(forms.get(bucket, {}))
         files[name] = _gz({"t": dict(sorted(shard["t"].items())), "f": dict(sorted(shard["f"].items()))})
     for chunk in sorted({numbers[loc] // CHUNK for loc in changed}):
-        files[f"d/{chunk}.json.gz"] = _chunk([pages[loc] for loc in state.locations[chunk * CHUNK:(chunk + 1) * CHUNK]], 0)
+        files[f"d/{chunk}.json.gz"] = _chunk([pages[loc] for loc in state.locations[chunk * CHUNK:(chunk + 1) * CHUNK]])
     digest = hashlib.sha256(state.version.encode())
     for name, data in sorted(files.items()):
         digest.update(name.encode() + b"\0" + data)
