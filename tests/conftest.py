@@ -26,6 +26,24 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 os.environ.setdefault("KB_CACHE_DIR", str(ROOT / "build" / "test-cache"))
 
 
+def _cheap_password_hashes() -> None:
+    """argon2's own test profile for passwords hashed in the test processes.
+
+    The product's hasher costs about 0.15 s of CPU per hash and per check, on purpose; the suite creates
+    and logs in staff hundreds of times (a third of test_accounts.py's time was argon2). Servers a test
+    starts (`kb serve`, workers) keep the real cost, and test_access.py checks the product's parameters
+    in a process of its own. A cheap hash checked by a server is re-hashed at the real cost on login.
+    """
+    from argon2 import PasswordHasher, profiles
+
+    from intake_api import auth
+    auth._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    auth._DUMMY_HASH = auth._hasher.hash("unknown users are checked against this")
+
+
+_cheap_password_hashes()
+
+
 def copy_project(dest: Path, content: bool = True) -> Path:
     """The project's configuration, hand-written docs and (optionally) sample content."""
     dest.mkdir(parents=True, exist_ok=True)

@@ -106,6 +106,17 @@ def test_passwords_are_stored_as_argon2_hashes(app, make_staff, db_url):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
+def test_the_product_hashes_passwords_at_argon2s_recommended_cost():
+    """In a process of its own: the suite's processes use argon2's cheap test profile (conftest.py)."""
+    import subprocess
+    import sys
+    code = ("from intake_api.auth import hash_password, _DUMMY_HASH; "
+            "print(hash_password('a long enough password')); print(_DUMMY_HASH)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    from argon2 import extract_parameters, profiles
+    assert [extract_parameters(h) for h in out] == [profiles.RFC_9106_LOW_MEMORY] * 2
+
+
 def test_the_complainant_sees_only_their_own_complaint(client, complaints):
     fac, it = complaints
     mine = client.get(f"/api/v1/complaints/{fac['tracking_code']}").get_json()

@@ -424,10 +424,13 @@ WORKER = textwrap.dedent("""
     app = create_app({{"KB_CONFIG": {kb!r}, "KB_OVERRIDES": {{"database_url": {db!r}}}, "DB_AUTO_MIGRATE": False}})
     kb = app.config["KB"]
     rounds = json.loads(sys.argv[1])
+    print("ready", flush=True)
+    begin = float(sys.stdin.readline())  # the same instant for both workers, sent once both are ready
     with app.test_request_context():
-        for start, category, text in rounds:
+        for offset, category, text in rounds:
             data = ComplaintIn.model_validate(dict({complaint!r}, category=category, description=text),
                                               context={{"categories": kb.category_ids}})
+            start = begin + offset
             while time.time() < start:
                 time.sleep(0.0005)
             desk().register(data)
@@ -449,15 +452,20 @@ def test_two_workers_raise_one_alert_per_wave(app, client, built_kb, db_url):
                     context={"categories": app.config["KB"].category_ids}))
     assert query_db(db_url, "SELECT count(*) FROM alerts WHERE kind = 'emergency'") == [(0,)]
     code = WORKER.format(root=str(ROOT), kb=str(built_kb / "kb.yml"), db=db_url, complaint=COMPLAINT)
-    # The workers load the app (encoder, jieba) first; the rounds start once both are surely ready.
-    start = time.time() + 25
-    rounds = [[(start + 0.7 * i, cat, OUTAGE[5 + w]) for i, cat in enumerate(categories)] for w in (0, 1)]
+    # The workers load the app (encoder, jieba) first and say so; the rounds start once both are ready.
+    rounds = [[(0.7 * i, cat, OUTAGE[5 + w]) for i, cat in enumerate(categories)] for w in (0, 1)]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-c", code, json.dumps(r)], env=env, cwd=str(ROOT),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for r in rounds]
+    procs = [subprocess.Popen([sys.executable, "-c", code, json.dumps(r)], env=env, cwd=str(ROOT), text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for r in rounds]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready", p.communicate(timeout=60)[1][-2000:]
+    begin = time.time() + 0.5
+    for p in procs:
+        p.stdin.write(f"{begin}\n")
+        p.stdin.flush()
     for p in procs:
         _, err = p.communicate(timeout=240)
-        assert p.returncode == 0, err.decode()[-2000:]
+        assert p.returncode == 0, err[-2000:]
     rows = query_db(db_url, "SELECT category, complaint_ids FROM alerts WHERE kind = 'emergency' ORDER BY category")
     assert sorted(r[0] for r in rows) == sorted(categories), rows
     # Both workers' complaints are in their category's one alert (it lists the newest similar ones).

@@ -12,7 +12,8 @@ import urllib.request
 import pytest
 
 # Throughput and latency floors: run after the parallel part of the suite, with the machine to themselves.
-pytestmark = pytest.mark.alone
+# One database: the subject is how gunicorn's workers collect requests, not what the desk stores.
+pytestmark = [pytest.mark.alone, pytest.mark.backend("postgresql")]
 
 SLOW = 50
 
