@@ -29,6 +29,20 @@ from typing import Any
 MEMO = "memo.pickle"
 _CODE = Path(__file__).resolve().parent
 
+# The worker inside `kb serve` publishes one article after another in its own process: the entries its
+# last build wrote are kept here and used again while the file on disk is still the one it wrote
+# (same salt, same inode, size and mtime), instead of being unpickled again (10,000 articles: 0.3-0.6 s).
+# Another process's build replaces the file, which changes the stamp: then the file is read as before.
+_KEPT: dict[Path, tuple[str, tuple[int, int, int], dict[str, dict[str, Any]]]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
@@ -74,6 +88,10 @@ class Memo:
 
     def _load(self) -> dict[str, dict[str, Any]]:
         assert self.path is not None
+        kept = _KEPT.get(self.path)
+        if kept is not None and kept[0] == self.salt and kept[1] == _stamp(self.path):
+            return kept[2]
+        _KEPT.pop(self.path, None)
         try:
             with open(self.path, "rb") as fh, paused_gc():
                 data = pickle.load(fh)
@@ -111,3 +129,7 @@ class Memo:
         with open(tmp, "wb") as fh, paused_gc():
             pickle.dump({"salt": self.salt, "entries": self._new}, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(self.path)
+        stamp = _stamp(self.path)
+        if stamp is not None:
+            _KEPT.clear()  # one knowledge base per process is the rule; never hold two
+            _KEPT[self.path] = (self.salt, stamp, self._new)

@@ -172,3 +172,25 @@ def test_the_memo_is_not_trusted_across_builder_code_or_settings(tmp_path):
     assert open_memo(cfg, fresh=True).entry(case, case.read_bytes()) == {}
     (root / "build" / STAGE / MEMO).write_bytes(b"not a pickle")
     assert open_memo(cfg).entry(case, case.read_bytes()) == {}
+
+
+def test_a_process_that_builds_again_keeps_its_memo_until_another_build_replaces_the_file(tmp_path):
+    """The worker publishes one article after another: its last build's memo is used from memory."""
+    import shutil
+
+    from kb_builder import memo as memo_mod
+    from kb_builder.build import open_memo
+    root = copy_project(tmp_path / "kb")
+    cfg = load_config(root / "kb.yml")
+    build(cfg)
+    path = root / "build" / STAGE / MEMO
+    kept = memo_mod._KEPT[path][2]
+    case = root / "content" / "cases" / "shuttle-late.md"
+    again = open_memo(cfg)
+    assert again._old is kept and "source" in again.entry(case, case.read_bytes())
+    # Another process's build replaces the file (a new inode): it is read again, not trusted from memory.
+    shutil.copy(path, path.with_name("other"))
+    path.with_name("other").replace(path)
+    other = open_memo(cfg)
+    assert other._old is not kept and other._old.keys() == kept.keys()
+    assert "source" in other.entry(case, case.read_bytes()) and other.hits == 1
