@@ -33,7 +33,7 @@ _CODE = Path(__file__).resolve().parent
 # last build wrote are kept here and used again while the file on disk is still the one it wrote
 # (same salt, same inode, size and mtime), instead of being unpickled again (10,000 articles: 0.3-0.6 s).
 # Another process's build replaces the file, which changes the stamp: then the file is read as before.
-_KEPT: dict[Path, tuple[str, tuple[int, int, int], dict[str, dict[str, Any]]]] = {}
+_KEPT: dict[Path, tuple[str, tuple[int, int, int], dict[str, Any]]] = {}
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -81,12 +81,16 @@ class Memo:
     def __init__(self, path: Path | None, salt: str, reuse: bool = True):
         """reuse=False: start empty (the entries of this build are still written)."""
         self.path, self.salt = path, salt
-        self._old: dict[str, dict[str, Any]] = self._load() if path is not None and reuse else {}
+        loaded = self._load() if path is not None and reuse else {}
+        entries, whole = loaded.get("entries"), loaded.get("whole")
+        self._old: dict[str, dict[str, Any]] = entries if isinstance(entries, dict) else {}
         self._new: dict[str, dict[str, Any]] = {}
         self._by_file: dict[Path, dict[str, Any]] = {}
+        # Results computed from all files together, each under a digest of what it was computed from.
+        self._whole: dict[str, tuple[str, Any]] = dict(whole) if isinstance(whole, dict) else {}
         self.hits = 0
 
-    def _load(self) -> dict[str, dict[str, Any]]:
+    def _load(self) -> dict[str, Any]:
         assert self.path is not None
         kept = _KEPT.get(self.path)
         if kept is not None and kept[0] == self.salt and kept[1] == _stamp(self.path):
@@ -99,8 +103,7 @@ class Memo:
             return {}
         if not isinstance(data, dict) or data.get("salt") != self.salt:
             return {}
-        entries = data.get("entries")
-        return entries if isinstance(entries, dict) else {}
+        return data
 
     def entry(self, file: Path, data: bytes) -> dict[str, Any]:
         """The results kept for file as it now is (an empty dict to fill when it changed)."""
@@ -120,16 +123,25 @@ class Memo:
         """The entry `entry` gave for file in this build (a scratch dict for a file it never saw)."""
         return self._by_file.get(file, {})
 
+    def whole(self, name: str, key: str) -> Any | None:
+        """The result `name` kept by an earlier build if it was computed from the same inputs (key), else None."""
+        found = self._whole.get(name)
+        return found[1] if found is not None and found[0] == key else None
+
+    def keep_whole(self, name: str, key: str, value: Any) -> None:
+        self._whole[name] = (key, value)
+
     def save(self) -> None:
         """Write the entries this build used (through a temporary file: never half-written)."""
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        data = {"salt": self.salt, "entries": self._new, "whole": self._whole}
         with open(tmp, "wb") as fh, paused_gc():
-            pickle.dump({"salt": self.salt, "entries": self._new}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(self.path)
         stamp = _stamp(self.path)
         if stamp is not None:
             _KEPT.clear()  # one knowledge base per process is the rule; never hold two
-            _KEPT[self.path] = (self.salt, stamp, self._new)
+            _KEPT[self.path] = (self.salt, stamp, data)

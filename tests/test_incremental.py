@@ -184,7 +184,7 @@ def test_a_process_that_builds_again_keeps_its_memo_until_another_build_replaces
     cfg = load_config(root / "kb.yml")
     build(cfg)
     path = root / "build" / STAGE / MEMO
-    kept = memo_mod._KEPT[path][2]
+    kept = memo_mod._KEPT[path][2]["entries"]
     case = root / "content" / "cases" / "shuttle-late.md"
     again = open_memo(cfg)
     assert again._old is kept and "source" in again.entry(case, case.read_bytes())
@@ -194,3 +194,5 @@ def test_a_process_that_builds_again_keeps_its_memo_until_another_build_replaces
     other = open_memo(cfg)
     assert other._old is not kept and other._old.keys() == kept.keys()
     assert "source" in other.entry(case, case.read_bytes()) and other.hits == 1
+    # The related-article lists, computed from every case together, are kept too.
+    assert other.whole("related", "another key") is None and other._whole["related"][1]
