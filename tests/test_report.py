@@ -88,3 +88,26 @@ def test_report_page_in_the_workspace_for_admins_only(client, make_staff):
     page = client.get("/staff/report?quarter=2026Q4").get_data(as_text=True)
     assert "投诉季度报告 2026Q4" in page and "data:image/png;base64," in page
     assert "收到投诉 <strong>1</strong> 件" in page
+
+
+def test_the_review_charts_are_drawn_once_for_the_same_figures_and_language(client, make_staff, monkeypatch):
+    """Drawing five matplotlib charts was most of a kept review's page time: the same figures are drawn once."""
+    from conftest import api_login
+    from intake_api import report
+    drawn = []
+    draw = report._draw_charts
+    monkeypatch.setattr(report, "_draw_charts", lambda data, lang: drawn.append(lang) or draw(data, lang))
+    monkeypatch.setattr(report, "_CHARTS", type(report._CHARTS)())
+    make_staff("boss", "admin")
+    complaint = {"category": "canteen", "description": "食堂饭菜太咸了", "request": "少放盐",
+                 "occurred_at": "2026-11-20", "location": "一号食堂"}
+    client.post("/api/v1/complaints", json=complaint)
+    api_login(client, "boss")
+    pages = [client.get("/staff/report?quarter=2026Q4").get_data(as_text=True) for _ in range(2)]
+    assert drawn == ["zh"] and pages[0].count("data:image/png;base64,") == 5
+    assert re.findall(r"data:image/png;base64,[^\"]+", pages[0]) == re.findall(r"data:image/png;base64,[^\"]+", pages[1])
+    client.post("/api/v1/complaints", json=dict(complaint, category="shuttle", description="班车又晚点了二十分钟"))
+    assert "收到投诉 <strong>2</strong> 件" in client.get("/staff/report?quarter=2026Q4").get_data(as_text=True)
+    assert drawn == ["zh", "zh"]  # new figures, new charts
+    client.get("/staff/report?quarter=2026Q4&lang=en")
+    assert drawn == ["zh", "zh", "en"]
