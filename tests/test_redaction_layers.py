@@ -59,13 +59,34 @@ def test_an_unchanged_file_is_not_scanned_again(empty_kb, monkeypatch):
     first = [str(p) for p in privacy_scan.scan_cases(cfg, cache)]
     assert len(first) == 1
     scanned = []
-    real = privacy_scan.scan_file
-    monkeypatch.setattr(privacy_scan, "scan_file", lambda path, red: scanned.append(path.name) or real(path, red))
+    real = privacy_scan._findings
+    monkeypatch.setattr(privacy_scan, "_findings", lambda text, red: scanned.append(text) or real(text, red))
     assert [str(p) for p in privacy_scan.scan_cases(cfg, cache)] == first  # the finding is reported again
     assert scanned == []  # from the cache: neither file is scanned
     assert "138 0013" not in cache.read_text(encoding="utf-8")  # the cache names the kind and column, never the value
     write_case(empty_kb, "dirty", body=PHONE_CASE + "\n又坏了。\n")
-    assert len(privacy_scan.scan_cases(cfg, cache)) == 1 and scanned == ["dirty.md"]  # changed: scanned again
+    assert len(privacy_scan.scan_cases(cfg, cache)) == 1  # changed: scanned again, alone
+    assert len(scanned) == 1 and "又坏了" in scanned[0]
+
+
+def test_many_files_are_scanned_in_worker_processes_with_the_same_findings(empty_kb, monkeypatch):
+    """A first build scans every case (27 ms a file, jieba's name tagger): on every core, the same answer."""
+    from kb_builder import privacy_scan
+    from kb_builder.config import load_config
+    for i in range(12):
+        write_case(empty_kb, f"case-{i}", body=PHONE_CASE if i % 3 == 0 else f"## 问题\n\n{i} 号楼的饮水机坏了。\n")
+    cfg = load_config(empty_kb / "kb.yml")
+    alone = [(str(p.path), p.line, p.message) for p in privacy_scan.scan_cases(cfg)]
+    pools = []
+    monkeypatch.setattr(privacy_scan, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(privacy_scan.os, "cpu_count", lambda: 2)
+    import concurrent.futures
+    pool_class = concurrent.futures.ProcessPoolExecutor
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor",
+                        lambda *a, **k: pools.append(a) or pool_class(*a, **k))
+    together = [(str(p.path), p.line, p.message) for p in privacy_scan.scan_cases(cfg)]
+    assert pools
+    assert together == alone and len(alone) == 4
 
 
 def test_publishing_removes_everything_on_the_record(app, client, make_staff):
