@@ -28,11 +28,6 @@ WHAT = {
 }
 
 
-def scan_file(path: Path, redactor: Redactor) -> list[Problem]:
-    return [Problem(path, message, line=line, fix=fix)
-            for line, message, fix in _findings(path.read_text(encoding="utf-8"), redactor)]
-
-
 def _findings(text: str, redactor: Redactor) -> list[tuple[int, str, str]]:
     """(line, message, fix) for each find in text; the message names the kind and column, never the value."""
     out = []
